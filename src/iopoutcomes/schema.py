@@ -1,0 +1,285 @@
+"""The canonical follow-up records format and the library's output vocabulary, in one place.
+
+Every module reads column names, controlled vocabularies and reason codes from here, so the
+format documented in ``docs/format.md`` and the code cannot drift apart.
+
+Three input tables (see ``docs/format.md``):
+
+``episodes``
+    one row per treatment episode (``patient_id``, ``episode_id``, ``cohort``,
+    ``admission_date`` ...).
+``followups``
+    one row per scheduled assessment of an episode (``episode_id``, ``timepoint``, ``status``,
+    ``assessment_date``, ``days_used_past30`` ...).
+``use_days``
+    optional daily use calendar (timeline follow-back or urine screens): one row per person-day
+    (and substance/source), ``used`` 0/1.
+
+After validation each table also carries derived day numbers relative to the episode's admission
+(``discharge_day``, ``assessment_day``, ``day``), so that calendar-dated program exports and
+de-identified trial data that only has relative study days flow through the same outcome code.
+
+Examples
+--------
+>>> from iopoutcomes import schema
+>>> schema.LEVEL_OF_CARE_FROM_ASAM3["2.1"]
+'IOP'
+>>> "completed" in schema.FOLLOWUP_STATUSES
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = [
+    "ASAM_EDITION",
+    "DEFAULT_TIMEPOINTS",
+    "DISCHARGE_REASONS",
+    "EPISODES",
+    "FOLLOWUPS",
+    "FOLLOWUP_STATUSES",
+    "LEVELS_OF_CARE",
+    "LEVEL_OF_CARE_FROM_ASAM3",
+    "MILESTONE_MEASURES",
+    "REJECTION_REASONS",
+    "TABLES",
+    "TimeBasis",
+    "UDS_RESULTS",
+    "USE_DAYS",
+    "USE_SOURCES",
+    "ColumnSpec",
+    "TableSpec",
+    "RATE_COLUMNS",
+    "COMPARISON_COLUMNS",
+    "REJECTED_COLUMNS",
+]
+
+TimeBasis = Literal["calendar", "study_day"]
+"""``calendar``: real dates (program exports). ``study_day``: integer days only (trial data)."""
+
+# --- controlled vocabularies -------------------------------------------------------------------
+
+LEVELS_OF_CARE: Final[tuple[str, ...]] = ("OP", "IOP", "PHP", "residential", "inpatient", "detox")
+"""Normalised level-of-care vocabulary (ASAM-like, setting based)."""
+
+ASAM_EDITION: Final[str] = "ASAM3"
+"""Edition tag stored next to an ASAM code (3rd edition, 2013: Mee-Lee et al.)."""
+
+LEVEL_OF_CARE_FROM_ASAM3: Final[dict[str, str]] = {
+    # ASAM Criteria 3rd ed. (2013): 1 outpatient; 2.1 intensive outpatient; 2.5 partial
+    # hospitalisation; 3.1/3.3/3.5 clinically managed residential; 3.7 medically monitored
+    # intensive inpatient; 4 medically managed intensive inpatient.
+    "1": "OP",
+    "2.1": "IOP",
+    "2.5": "PHP",
+    "3.1": "residential",
+    "3.3": "residential",
+    "3.5": "residential",
+    "3.7": "inpatient",
+    "4": "inpatient",
+}
+
+DISCHARGE_REASONS: Final[tuple[str, ...]] = (
+    "completed",
+    "dropped_out",
+    "terminated",
+    "transferred",
+    "incarcerated",
+    "died",
+    "other",
+)
+
+FOLLOWUP_STATUSES: Final[tuple[str, ...]] = (
+    "completed",
+    "not_located",
+    "refused",
+    "incarcerated",
+    "died",
+    "withdrawn",
+)
+"""Disposition of a scheduled assessment; only ``completed`` carries data."""
+
+DEFAULT_TIMEPOINTS: Final[tuple[str, ...]] = ("intake", "discharge", "1mo", "3mo", "6mo", "12mo")
+
+UDS_RESULTS: Final[tuple[str, ...]] = ("negative", "positive", "missing")
+
+USE_SOURCES: Final[tuple[str, ...]] = ("self_report", "uds")
+
+MILESTONE_MEASURES: Final[tuple[str, ...]] = (
+    "wellbeing",
+    "relationships",
+    "coping",
+    "housing_stable",
+    "employed",
+    "aftercare_attended",
+)
+"""Optional follow-up measures the default completion milestones read."""
+
+
+# --- table specifications ----------------------------------------------------------------------
+
+ColumnKind = Literal["id", "label", "date", "integer", "number", "flag", "category", "day"]
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One canonical column: its name, kind, whether it is required, and its vocabulary."""
+
+    name: str
+    kind: ColumnKind
+    required: bool = False
+    vocabulary: tuple[str, ...] | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A canonical table: its name and columns (required first)."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Names of the required columns."""
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Names of all canonical columns."""
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> ColumnSpec:
+        """Return the spec of column ``name`` (``KeyError`` if it is not canonical)."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+EPISODES: Final[TableSpec] = TableSpec(
+    "episodes",
+    (
+        ColumnSpec("patient_id", "id", True, description="person identifier (kept as text)"),
+        ColumnSpec("episode_id", "id", True, description="unique episode identifier (text)"),
+        ColumnSpec("cohort", "label", True, description="comparison group, e.g. IOP, inpatient"),
+        ColumnSpec("admission_date", "date", True, description="ISO date of admission"),
+        ColumnSpec("level_of_care", "category", vocabulary=LEVELS_OF_CARE),
+        ColumnSpec("asam_code", "label", description="ASAM code as given (with asam_edition)"),
+        ColumnSpec("asam_edition", "label"),
+        ColumnSpec("site", "label"),
+        ColumnSpec("discharge_date", "date", description="empty = still in care"),
+        ColumnSpec("discharge_reason", "category", vocabulary=DISCHARGE_REASONS),
+        # derived by read_records (or given directly by study-day readers)
+        ColumnSpec("discharge_day", "day", description="days from admission to discharge"),
+    ),
+)
+
+FOLLOWUPS: Final[TableSpec] = TableSpec(
+    "followups",
+    (
+        ColumnSpec("episode_id", "id", True),
+        ColumnSpec("timepoint", "label", True, description="intake, discharge, 1mo, 3mo, ..."),
+        ColumnSpec("status", "category", True, vocabulary=FOLLOWUP_STATUSES),
+        ColumnSpec("assessment_date", "date", description="empty unless completed"),
+        ColumnSpec("days_used_past30", "integer", description="0..30 days of any AOD use"),
+        ColumnSpec("days_alcohol_past30", "integer", description="0..30, optional"),
+        ColumnSpec("days_drugs_past30", "integer", description="0..30, optional"),
+        ColumnSpec("uds_result", "category", vocabulary=UDS_RESULTS),
+        ColumnSpec("wellbeing", "number"),
+        ColumnSpec("relationships", "number"),
+        ColumnSpec("coping", "number"),
+        ColumnSpec("housing_stable", "flag"),
+        ColumnSpec("employed", "flag"),
+        ColumnSpec("aftercare_attended", "flag"),
+        ColumnSpec("assessment_day", "day", description="days from admission to assessment"),
+    ),
+)
+
+USE_DAYS: Final[TableSpec] = TableSpec(
+    "use_days",
+    (
+        # either patient_id or episode_id is required; read_records resolves patient_id rows to
+        # the episode whose admission is the latest on or before the day of use.
+        ColumnSpec("episode_id", "id"),
+        ColumnSpec("patient_id", "id"),
+        ColumnSpec("date", "date"),
+        ColumnSpec("day", "day", description="days relative to admission (trial data)"),
+        ColumnSpec("used", "flag", True),
+        ColumnSpec("substance", "label"),
+        ColumnSpec("source", "category", vocabulary=USE_SOURCES),
+    ),
+)
+
+TABLES: Final[dict[str, TableSpec]] = {t.name: t for t in (EPISODES, FOLLOWUPS, USE_DAYS)}
+
+# --- rejection reason codes (stable: reports and users filter on them) ------------------------
+
+REJECTION_REASONS: Final[dict[str, str]] = {
+    "missing_required_value": "a required value is empty",
+    "duplicate_episode_id": "episode_id occurs more than once",
+    "unknown_episode": "the row refers to an episode_id that is not among accepted episodes",
+    "unknown_patient": "the row refers to a patient_id with no accepted episode at that time",
+    "discharge_before_admission": "discharge date is before the admission date",
+    "assessment_before_admission": "assessment date is before the admission date",
+    "days_used_out_of_range": "days of use in the past 30 days is outside 0..30",
+    "days_used_not_integer": "days of use in the past 30 days is not a whole number",
+    "unknown_status": "follow-up status is not in the vocabulary",
+    "unknown_discharge_reason": "discharge reason is not in the vocabulary",
+    "unknown_level_of_care": "level of care (or ASAM code) is not in the vocabulary",
+    "unknown_timepoint": "timepoint label is not declared",
+    "unknown_uds_result": "urine drug screen result is not in the vocabulary",
+    "unknown_source": "use-day source is not in the vocabulary",
+    "unparseable_date": "a date could not be parsed in the declared format",
+    "unparseable_number": "a numeric value could not be parsed",
+    "used_not_binary": "used must be 0 or 1",
+    "duplicate_followup": "the (episode_id, timepoint) pair occurs more than once",
+    "assessment_date_without_completion": "an assessment date is given for a non-completed status",
+}
+
+REJECTED_COLUMNS: Final[tuple[str, ...]] = ("table", "source", "row", "column", "reason", "message")
+"""Columns of ``Records.rejected``: never the offending value (privacy)."""
+
+# --- output vocabulary (one snake_case vocabulary across results) ------------------------------
+
+RATE_COLUMNS: Final[tuple[str, ...]] = (
+    "group",
+    "outcome",
+    "timepoint",
+    "n",
+    "n_events",
+    "n_missing",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "method",
+)
+"""``RateTable.to_frame()`` columns."""
+
+COMPARISON_COLUMNS: Final[tuple[str, ...]] = (
+    "outcome",
+    "group",
+    "reference",
+    "n",
+    "n_events",
+    "rate",
+    "n_ref",
+    "n_events_ref",
+    "rate_ref",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "ratio",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "odds_ratio",
+    "odds_ratio_ci_low",
+    "odds_ratio_ci_high",
+    "statistic",
+    "pvalue",
+    "method",
+)
+"""Leading ``Comparison.to_frame()`` columns (a margin adds ``equivalence_pvalue``,
+``noninferiority_pvalue``, ``verdict``; several outcomes add ``pvalue_adj``)."""
