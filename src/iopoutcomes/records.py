@@ -46,6 +46,8 @@ class Records(ResultDisplay):
         For simulated records, the generating parameters and full-data counts.
     provenance : str
         ``"canonical"`` (read_records), ``"simulated"``, ``"ctn0094"`` or ``"teds_d"``.
+    remarks : tuple of str
+        Notes on how the source was read (quirks handled and counted, options applied).
     extras : Mapping[str, pandas.DataFrame]
         Source-specific tables a reader keeps for later steps (e.g. CTN-0094 visits and urine
         screens for ``weekly_patterns``). Never needed by the generic outcome code.
@@ -63,6 +65,7 @@ class Records(ResultDisplay):
     file_hashes: Mapping[str, str] = field(default_factory=dict)
     truth: Any = None
     provenance: str = "canonical"
+    remarks: tuple[str, ...] = ()
     extras: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
