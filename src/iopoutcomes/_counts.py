@@ -136,7 +136,8 @@ def _duckdb_counts(relation: Any, outcome: str, keys: list[str]) -> pd.DataFrame
         f"SELECT {quoted}, COUNT(*) AS n, "
         f"SUM(CASE WHEN {y} = 1 THEN 1 ELSE 0 END) AS n_events, "
         f'SUM(CASE WHEN "{outcome}" IS NULL THEN 1 ELSE 0 END) AS n_missing '
-        f"FROM counted_relation WHERE " + " AND ".join(f'"{k}" IS NOT NULL' for k in keys)
+        f"FROM counted_relation WHERE "
+        + " AND ".join(f'"{k}" IS NOT NULL' for k in keys)
         + f" GROUP BY {quoted} ORDER BY {quoted}"
     )
     counts = relation.query("counted_relation", sql).df()

@@ -102,7 +102,10 @@ class ResultDisplay:
         return "\n".join(parts)
 
     def _repr_html_(self) -> str:
-        parts = [f"<p><strong>{escape(self._header())}</strong></p>", frame_to_html(self.to_frame())]
+        parts = [
+            f"<p><strong>{escape(self._header())}</strong></p>",
+            frame_to_html(self.to_frame()),
+        ]
         definition = self.definition_text()
         if definition:
             parts.append(f'<p class="iopoutcomes-definition">{escape(definition)}</p>')
