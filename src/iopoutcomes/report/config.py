@@ -1,0 +1,293 @@
+"""Report configuration: a validated TOML file with documented defaults.
+
+Every number a quarterly report depends on (definitions, windows, denominators, suppression
+threshold, targets, benchmarks, margin, adjustment covariates, site grouping, quarters) is a
+setting here, so a report is reproducible from its inputs plus this file, and the file's hash
+goes into the reproducibility stamp.
+
+Example ``report.toml`` (every key optional; the values shown are the defaults)::
+
+    [report]
+    title = "Quarterly treatment outcome report"
+    program = ""
+    profile = "funder"            # public | funder | internal
+    fiscal_year_start_month = 1   # 1 = calendar quarters; 7 = fiscal year starting in July
+    lookback_quarters = 4         # outcome cohort: windows closed in the last 4 quarters
+    trend_quarters = 12           # quarters shown on trend / SPC charts (8-12)
+    reference_cohort = "inpatient"
+    primary_timepoint = "6mo"
+
+    [definition]                  # iopoutcomes.OutcomeDefinition settings
+    missing = "using"
+
+    [privacy]
+    k = 11                        # counts 1..k-1 are suppressed (CMS rule: no cell of 1-10)
+    min_denominator = 30          # rates with fewer cases are not printed (NCHS practice)
+
+    [targets]
+    followup_rate = 0.80          # SAMHSA CSAT GPRA follow-up target
+
+    [comparison]
+    margin = 0.10                 # equivalence margin, in proportion units (10 points)
+    adjust = []                   # case-mix covariates, e.g. ["age", "sex", "severity"]
+
+    [sites]
+    column = "site"
+    groups = {}                   # optional pooling, e.g. {"Site A" = "North"}
+
+    [[benchmarks]]                # default: McCarty et al. 2014, 50-70% abstinence
+    name = "..."
+    low = 0.5
+    high = 0.7
+    citation = "..."
+    year = 2014
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from ..exceptions import ConfigError, FileReadError
+
+__all__ = ["ReportConfig", "load_config"]
+
+Profile = Literal["public", "funder", "internal"]
+PROFILES: tuple[str, ...] = ("public", "funder", "internal")
+
+
+@dataclass(frozen=True)
+class BenchmarkSetting:
+    """A literature or contract benchmark shown on outcome charts (always with its source)."""
+
+    name: str
+    low: float
+    high: float
+    citation: str
+    year: int
+    measure: str = "abstinent at first follow-up"
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """All settings of a quarterly report (see the module docstring for the TOML layout).
+
+    Examples
+    --------
+    >>> cfg = ReportConfig.from_dict({"privacy": {"k": 11}, "comparison": {"margin": 0.1}})
+    >>> cfg.k, cfg.margin, cfg.profile
+    (11, 0.1, 'funder')
+    >>> len(cfg.hash())
+    64
+    """
+
+    title: str = "Quarterly treatment outcome report"
+    program: str = ""
+    profile: Profile = "funder"
+    fiscal_year_start_month: int = 1
+    lookback_quarters: int = 4
+    trend_quarters: int = 12
+    reference_cohort: str = "inpatient"
+    primary_timepoint: str = "6mo"
+    definition: Mapping[str, Any] = field(default_factory=dict)
+    k: int = 11
+    min_denominator: int = 30
+    followup_target: float = 0.80
+    margin: float = 0.10
+    adjust: tuple[str, ...] = ()
+    site_column: str = "site"
+    site_groups: Mapping[str, str] = field(default_factory=dict)
+    benchmarks: tuple[BenchmarkSetting, ...] = ()
+
+    # TOML section -> {toml key: attribute}
+    _LAYOUT: ClassVar[dict[str, dict[str, str]]] = {
+        "report": {
+            "title": "title",
+            "program": "program",
+            "profile": "profile",
+            "fiscal_year_start_month": "fiscal_year_start_month",
+            "lookback_quarters": "lookback_quarters",
+            "trend_quarters": "trend_quarters",
+            "reference_cohort": "reference_cohort",
+            "primary_timepoint": "primary_timepoint",
+        },
+        "privacy": {"k": "k", "min_denominator": "min_denominator"},
+        "targets": {"followup_rate": "followup_target"},
+        "comparison": {"margin": "margin", "adjust": "adjust"},
+        "sites": {"column": "site_column", "groups": "site_groups"},
+    }
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if self.profile not in PROFILES:
+            problems.append(f"report.profile must be one of {list(PROFILES)}")
+        if not 1 <= self.fiscal_year_start_month <= 12:
+            problems.append("report.fiscal_year_start_month must be a month number 1..12")
+        if not 1 <= self.lookback_quarters <= 12:
+            problems.append("report.lookback_quarters must be between 1 and 12")
+        if not 2 <= self.trend_quarters <= 40:
+            problems.append("report.trend_quarters must be between 2 and 40")
+        if not 2 <= self.k <= 100:
+            problems.append("privacy.k must be between 2 and 100 (default 11)")
+        if self.min_denominator < 1:
+            problems.append("privacy.min_denominator must be a positive whole number")
+        if not 0 < self.followup_target <= 1:
+            problems.append("targets.followup_rate must be a proportion in (0, 1]")
+        if not 0 < self.margin < 1:
+            problems.append("comparison.margin must be a proportion in (0, 1), e.g. 0.10")
+        for b in self.benchmarks:
+            if not 0 <= b.low <= b.high <= 1:
+                problems.append(f"benchmark {b.name!r} needs 0 <= low <= high <= 1")
+        if problems:
+            raise ConfigError("Invalid report configuration: " + "; ".join(problems) + ".")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> ReportConfig:
+        """Build a config from a parsed TOML mapping, rejecting unknown sections and keys."""
+        kwargs: dict[str, Any] = {}
+        known_sections = {*cls._LAYOUT, "definition", "benchmarks"}
+        for section, content in data.items():
+            if section not in known_sections:
+                raise ConfigError(
+                    f"{source}: unknown section [{section}]. "
+                    f"Valid sections: {sorted(known_sections)}."
+                )
+            if section == "definition":
+                if not isinstance(content, Mapping):
+                    raise ConfigError(f"{source}: [definition] must be a table of settings.")
+                kwargs["definition"] = dict(content)
+                continue
+            if section == "benchmarks":
+                kwargs["benchmarks"] = tuple(_benchmark(b, source) for b in _as_list(content))
+                continue
+            if not isinstance(content, Mapping):
+                raise ConfigError(f"{source}: [{section}] must be a table of key = value lines.")
+            layout = cls._LAYOUT[section]
+            for key, value in content.items():
+                if key not in layout:
+                    raise ConfigError(
+                        f"{source}: unknown key {key!r} in [{section}]. "
+                        f"Valid keys: {sorted(layout)}."
+                    )
+                kwargs[layout[key]] = _coerce(layout[key], value, f"{section}.{key}", source)
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain data (TOML/JSON compatible), used for hashing and the stamp."""
+        out = asdict(self)
+        out["adjust"] = list(self.adjust)
+        out["benchmarks"] = [asdict(b) for b in self.benchmarks]
+        out["site_groups"] = dict(self.site_groups)
+        out["definition"] = dict(self.definition)
+        return out
+
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON form of the settings (stamped on every report)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _as_list(content: Any) -> list[Any]:
+    return list(content) if isinstance(content, list) else [content]
+
+
+def _benchmark(raw: Any, source: str) -> BenchmarkSetting:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: each [[benchmarks]] entry must be a table.")
+    names = {f.name for f in fields(BenchmarkSetting)}
+    unknown = set(raw) - names
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key(s) {sorted(unknown)} in [[benchmarks]]. Valid: {sorted(names)}."
+        )
+    try:
+        return BenchmarkSetting(
+            name=str(raw["name"]),
+            low=float(raw["low"]),
+            high=float(raw["high"]),
+            citation=str(raw["citation"]),
+            year=int(raw["year"]),
+            measure=str(raw.get("measure", "abstinent at first follow-up")),
+        )
+    except KeyError as exc:
+        raise ConfigError(
+            f"{source}: a [[benchmarks]] entry lacks {exc.args[0]!r}; every benchmark needs "
+            "name, low, high, citation and year (a benchmark is never shown without its source)."
+        ) from None
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{source}: [[benchmarks]] low/high must be numbers and year a whole number."
+        ) from None
+
+
+_EXPECTED: dict[str, tuple[type, ...]] = {
+    "title": (str,),
+    "program": (str,),
+    "profile": (str,),
+    "fiscal_year_start_month": (int,),
+    "lookback_quarters": (int,),
+    "trend_quarters": (int,),
+    "reference_cohort": (str,),
+    "primary_timepoint": (str,),
+    "k": (int,),
+    "min_denominator": (int,),
+    "followup_target": (int, float),
+    "margin": (int, float),
+    "adjust": (list,),
+    "site_column": (str,),
+    "site_groups": (dict,),
+}
+
+
+def _coerce(attribute: str, value: Any, where: str, source: str) -> Any:
+    expected = _EXPECTED[attribute]
+    if isinstance(value, bool) or not isinstance(value, expected):
+        names = " or ".join(t.__name__ for t in expected)
+        raise ConfigError(f"{source}: {where} must be {names}; got {type(value).__name__}.")
+    checked: Any = value  # isinstance against a tuple of types narrows to object for mypy
+    if attribute == "adjust":
+        if not all(isinstance(v, str) for v in checked):
+            raise ConfigError(f"{source}: {where} must be a list of column names.")
+        return tuple(checked)
+    if attribute in ("followup_target", "margin"):
+        return float(checked)
+    return checked
+
+
+def load_config(path: str | Path | None) -> ReportConfig:
+    """Read and validate a TOML report configuration; ``None`` gives the defaults.
+
+    Raises
+    ------
+    FileReadError
+        The file is missing or unreadable.
+    ConfigError
+        The TOML is invalid or a setting is unknown or out of range (the message names it).
+
+    Examples
+    --------
+    >>> load_config(None).k
+    11
+    """
+    if path is None:
+        return ReportConfig()
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise FileReadError(f"Report configuration {path.name!r} was not found.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileReadError(
+            f"Report configuration {path.name!r} could not be read as UTF-8 text "
+            f"({type(exc).__name__})."
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML ({exc}).") from None
+    return ReportConfig.from_dict(data, source=path.name)
