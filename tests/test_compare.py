@@ -1,0 +1,486 @@
+"""Tests of iopoutcomes.compare against R (prop.test, fisher.test, glm, mantelhaen.test),
+Newcombe (1998) Table II and hand computations."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from scipy import optimize, stats
+
+from iopoutcomes import _ci
+from iopoutcomes.compare import Comparison, compare_rates
+from iopoutcomes.exceptions import InsufficientDataError, MissingColumnError, ParameterError
+from iopoutcomes.schema import COMPARISON_COLUMNS
+
+
+def _load_reference(name: str):
+    path = Path(__file__).parent / "reference" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"reference_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+R = _load_reference("r_proportions")
+Z = stats.norm.ppf(0.975)
+
+
+def frame_from_counts(x1, n1, x0, n0, *, missing1=0, missing0=0, outcome="abstinent_6mo"):
+    """Episode rows: IOP (x1 events of n1 observed, plus missing1 NA) vs inpatient."""
+    y = (
+        [1.0] * x1
+        + [0.0] * (n1 - x1)
+        + [np.nan] * missing1
+        + [1.0] * x0
+        + [0.0] * (n0 - x0)
+        + [np.nan] * missing0
+    )
+    cohort = ["IOP"] * (n1 + missing1) + ["inpatient"] * (n0 + missing0)
+    return pd.DataFrame({"cohort": cohort, outcome: y})
+
+
+def _restricted_p0(x1, n1, x0, n0, delta):
+    res = optimize.minimize_scalar(
+        lambda p0: -(stats.binom.logpmf(x1, n1, p0 + delta) + stats.binom.logpmf(x0, n0, p0)),
+        bounds=(max(0, -delta) + 1e-12, min(1, 1 - delta) - 1e-12),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
+    return res.x
+
+
+# --- the unadjusted contrast -------------------------------------------------------------------
+
+
+def test_unadjusted_row_against_r_and_newcombe() -> None:
+    cmp = compare_rates(frame_from_counts(56, 70, 48, 80))
+    row = cmp.to_frame().iloc[0]
+    assert list(cmp.table.columns[: len(COMPARISON_COLUMNS)]) == list(COMPARISON_COLUMNS)
+    assert (row["n"], row["n_events"], row["n_ref"], row["n_events_ref"]) == (70, 56, 80, 48)
+    assert_allclose(row["diff"], 0.2, rtol=1e-12)
+    # Newcombe (1998) Table II, example (a), method 10: 0.0524 to 0.3339
+    assert_allclose([row["diff_ci_low"], row["diff_ci_high"]], [0.0524, 0.3339], atol=5e-5)
+    # R: prop.test(c(56, 48), c(70, 80), correct=FALSE)
+    assert_allclose(
+        [row["statistic"], row["pvalue"]], R.PROP_TEST_CHI2[(56, 70, 48, 80)], rtol=1e-6
+    )
+    assert row["method"] == "Pearson chi-square test (no continuity correction)"
+    # R: glm log / logit Wald intervals (Katz, Woolf)
+    assert_allclose(
+        row[["ratio", "ratio_ci_low", "ratio_ci_high"]].astype(float),
+        R.GLM_LOG[(56, 70, 48, 80)],
+        rtol=1e-6,
+    )
+    assert_allclose(
+        row[["odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high"]].astype(float),
+        R.GLM_LOGIT[(56, 70, 48, 80)],
+        rtol=1e-6,
+    )
+    # rates with Wilson intervals as R's prop.test(56, 70, correct=FALSE)
+    assert_allclose([row["rate_ci_low"], row["rate_ci_high"]], R.WILSON[(56, 70)], rtol=1e-6)
+    assert row["analysis"] == "unadjusted" and row["missing"] == "using"
+    assert cmp.remarks == ()
+
+
+def test_auto_switches_to_fisher_and_says_so() -> None:
+    cmp = compare_rates(frame_from_counts(9, 10, 3, 10))
+    row = cmp.table.iloc[0]
+    assert row["method"] == "Fisher's exact test"
+    assert_allclose(row["pvalue"], R.FISHER[(9, 10, 3, 10)][0], rtol=1e-6)
+    assert any("Fisher's exact test was used instead" in r for r in cmp.remarks)
+    forced = compare_rates(frame_from_counts(9, 10, 3, 10), test="chi2").table.iloc[0]
+    assert_allclose(forced["pvalue"], R.PROP_TEST_CHI2[(9, 10, 3, 10)][1], rtol=1e-6)
+    greater = compare_rates(frame_from_counts(9, 10, 3, 10), test="fisher", alternative="greater")
+    assert_allclose(greater.table.iloc[0]["pvalue"], R.FISHER_GREATER[(9, 10, 3, 10)][0], rtol=1e-6)
+    one_sided = compare_rates(frame_from_counts(56, 70, 48, 80), alternative="greater")
+    assert_allclose(
+        one_sided.table.iloc[0]["pvalue"], R.PROP_TEST_GREATER[(56, 70, 48, 80)][0], rtol=1e-6
+    )
+
+
+def _boschloo_brute(x1, n1, x0, n0):
+    """One-sided ('greater') Boschloo p-value by enumeration and a fine grid of the nuisance p.
+
+    Statistic: Fisher's one-sided p-value P(X1 >= x1 | margins); p-value: sup over p of the
+    probability of tables whose statistic is <= the observed one.
+    """
+    a, b = np.meshgrid(np.arange(n1 + 1), np.arange(n0 + 1), indexing="ij")
+    fisher_p = stats.hypergeom.sf(a - 1, n1 + n0, a + b, n1)
+    observed = stats.hypergeom.sf(x1 - 1, n1 + n0, x1 + x0, n1)
+    extreme = fisher_p <= observed * (1 + 1e-7)
+    grid = np.linspace(1e-6, 1 - 1e-6, 20001)
+    probs = stats.binom.pmf(a[..., None], n1, grid) * stats.binom.pmf(b[..., None], n0, grid)
+    return float(np.max(np.sum(probs * extreme[..., None], axis=(0, 1))))
+
+
+def test_boschloo_against_enumeration_and_fisher() -> None:
+    cmp = compare_rates(frame_from_counts(6, 7, 2, 7), test="boschloo", alternative="greater")
+    row = cmp.table.iloc[0]
+    assert row["method"] == "Boschloo's exact unconditional test (greater)"
+    assert_allclose(row["pvalue"], _boschloo_brute(6, 7, 2, 7), rtol=1e-4)
+    # Boschloo is uniformly more powerful than Fisher: its p-value is never larger
+    assert row["pvalue"] <= R.FISHER_GREATER[(6, 7, 2, 7)][0]
+    assert_allclose(row["statistic"], R.FISHER_GREATER[(6, 7, 2, 7)][0], rtol=1e-6)
+
+
+# --- equivalence and non-inferiority -----------------------------------------------------------
+
+
+def _wilson(x, n, z):
+    c = (x + z * z / 2) / (n + z * z)
+    h = z / (n + z * z) * math.sqrt(x * (n - x) / n + z * z / 4)
+    return c - h, c + h
+
+
+def test_margin_pvalues_interval_and_verdict_by_hand() -> None:
+    x1, n1, x0, n0, m = 372, 600, 384, 600, 0.10
+    cmp = compare_rates(frame_from_counts(x1, n1, x0, n0), margin=m)
+    row = cmp.table.iloc[0]
+    p1, p0 = x1 / n1, x0 / n0
+
+    def fm_z(delta):
+        q0 = _restricted_p0(x1, n1, x0, n0, delta)
+        q1 = q0 + delta
+        return (p1 - p0 - delta) / math.sqrt(q1 * (1 - q1) / n1 + q0 * (1 - q0) / n0)
+
+    p_lower = stats.norm.sf(fm_z(-m))  # H0: diff <= -m
+    p_upper = stats.norm.cdf(fm_z(m))  # H0: diff >= m
+    assert_allclose(row["noninferiority_pvalue"], p_lower, rtol=1e-5)
+    assert_allclose(row["equivalence_pvalue"], max(p_lower, p_upper), rtol=1e-5)
+    # 1 - 2 alpha = 90% Newcombe interval from the 90% Wilson limits
+    z90 = stats.norm.ppf(0.95)
+    l1, u1 = _wilson(x1, n1, z90)
+    l0, u0 = _wilson(x0, n0, z90)
+    d = p1 - p0
+    expected = (
+        d - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2),
+        d + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2),
+    )
+    assert_allclose([row["equivalence_ci_low"], row["equivalence_ci_high"]], expected, rtol=1e-6)
+    assert row["verdict"] == "equivalent" and row["margin"] == m
+
+
+@pytest.mark.parametrize(
+    ("counts", "verdict"),
+    [
+        ((372, 600, 384, 600), "equivalent"),
+        ((420, 600, 384, 600), "non-inferior"),
+        ((240, 600, 384, 600), "inferior"),
+        ((30, 50, 31, 50), "inconclusive"),
+    ],
+)
+def test_verdicts_match_their_definition(counts, verdict) -> None:
+    m, alpha = 0.10, 0.05
+    row = compare_rates(frame_from_counts(*counts), margin=m).table.iloc[0]
+    assert row["verdict"] == verdict
+    x1, n1, x0, n0 = counts
+    _, p_inferior = _ci.score_test_diff(x1, n1, x0, n0, -m, "less")
+    rule = (
+        "equivalent"
+        if row["equivalence_pvalue"] < alpha
+        else "non-inferior"
+        if row["noninferiority_pvalue"] < alpha
+        else "inferior"
+        if p_inferior < alpha
+        else "inconclusive"
+    )
+    assert rule == verdict
+    # with the Miettinen-Nurminen interval the verdict and the 90% interval agree exactly
+    mn = compare_rates(frame_from_counts(*counts), margin=m, interval="miettinen-nurminen")
+    r = mn.table.iloc[0]
+    inside = r["equivalence_ci_low"] > -m and r["equivalence_ci_high"] < m
+    assert inside == (r["verdict"] == "equivalent")
+
+
+def test_lower_is_better_mirrors_the_margin_analysis() -> None:
+    # relapse: the compared group relapsing less is good; mirror of the abstinence case
+    up = compare_rates(frame_from_counts(420, 600, 384, 600), margin=0.1).table.iloc[0]
+    down = compare_rates(
+        frame_from_counts(180, 600, 216, 600), margin=0.1, higher_is_better=False
+    ).table.iloc[0]
+    assert down["verdict"] == up["verdict"] == "non-inferior"
+    assert_allclose(down["noninferiority_pvalue"], up["noninferiority_pvalue"], rtol=1e-9)
+
+
+# --- missing-data rules ------------------------------------------------------------------------
+
+
+def test_missing_rules_by_hand() -> None:
+    df = frame_from_counts(30, 50, 25, 50, missing1=10, missing0=5)
+    using = compare_rates(df).table.iloc[0]
+    assert (using["n"], using["n_events"], using["n_ref"], using["n_events_ref"]) == (
+        60,
+        30,
+        55,
+        25,
+    )
+    assert (using["n_missing"], using["n_missing_ref"]) == (10, 5)
+    excl = compare_rates(df, missing="exclude").table.iloc[0]
+    assert (excl["n"], excl["n_events"], excl["n_ref"], excl["n_events_ref"]) == (50, 30, 50, 25)
+    bounds = compare_rates(df, missing="bounds")
+    t = bounds.table.set_index("missing")
+    assert list(t.index) == ["missing = 0", "missing = 1"]
+    assert_allclose(t.loc["missing = 0", "diff"], 30 / 60 - 25 / 55, rtol=1e-12)
+    assert_allclose(t.loc["missing = 1", "diff"], 40 / 60 - 30 / 55, rtol=1e-12)
+    assert "successes" in bounds.narrative()
+    assert "missing = using" in compare_rates(df).narrative()
+
+
+def test_episode_outcomes_duck_typing_uses_definition_rule() -> None:
+    class Definition:
+        missing = "exclude"
+        death_policy = "exclude"
+
+        def describe(self, outcome=None):
+            return f"Abstinent ({outcome}), missing = exclude"
+
+    class FakeOutcomes:
+        definition = Definition()
+
+        def to_frame(self):
+            df = frame_from_counts(30, 50, 25, 50, missing1=4, missing0=2)
+            status = (
+                ["completed"] * 50
+                + ["died", "pending", "missed", "missed"]
+                + (["completed"] * 50 + ["died", "missed"])
+            )
+            return df.assign(followup_status_6mo=status)
+
+    cmp = compare_rates(FakeOutcomes())
+    assert cmp.missing_rule == "exclude" and cmp.definition is FakeOutcomes.definition
+    row = cmp.table.iloc[0]
+    assert (row["n"], row["n_ref"]) == (50, 50)
+    # pending is never counted; died dropped under death_policy="exclude"
+    assert row["n_missing"] == 2 and row["n_missing_ref"] == 1
+    assert any("pending" in r for r in cmp.remarks)
+    assert "Abstinent (abstinent_6mo)" in cmp.methods_text()
+
+
+def test_impute_pools_with_rubins_rules(monkeypatch) -> None:
+    """Against the iopoutcomes.missing contract, with hand-made completed data sets."""
+    df = frame_from_counts(30, 50, 25, 50, missing1=2, missing0=2)
+    fills = [(1.0, 0.0), (0.0, 1.0), (1.0, 1.0)]  # (IOP NA value, inpatient NA value)
+
+    def completed_datasets(frame, outcome, rule, **kwargs):
+        out = []
+        for i, (a, b) in enumerate(fills):
+            f = frame.copy()
+            miss = f[outcome].isna()
+            f.loc[miss & (f["cohort"] == "IOP"), outcome] = a
+            f.loc[miss & (f["cohort"] == "inpatient"), outcome] = b
+            out.append(types.SimpleNamespace(label=f"imputation {i + 1}", frame=f, weights=None))
+        return out
+
+    def rubin_pool(estimates, variances):
+        q = np.asarray(estimates, float)
+        u = np.asarray(variances, float)
+        m = len(q)
+        b = q.var(ddof=1)
+        t = u.mean() + (1 + 1 / m) * b
+        df_ = (m - 1) * (1 + u.mean() / ((1 + 1 / m) * b)) ** 2
+        return q.mean(), math.sqrt(t), df_
+
+    fake = types.ModuleType("iopoutcomes.missing")
+    fake.completed_datasets = completed_datasets
+    fake.rubin_pool = rubin_pool
+    monkeypatch.setitem(sys.modules, "iopoutcomes.missing", fake)
+    import iopoutcomes
+
+    monkeypatch.setattr(iopoutcomes, "missing", fake, raising=False)
+    row = compare_rates(df, missing="impute").table.iloc[0]
+    p1 = np.array([32, 30, 32]) / 52
+    p0 = np.array([25, 27, 27]) / 52
+    d = p1 - p0
+    u = p1 * (1 - p1) / 52 + p0 * (1 - p0) / 52
+    q, se, df_ = rubin_pool(d, u)
+    crit = stats.t.ppf(0.975, df_)
+    assert_allclose(row["diff"], q, rtol=1e-12)
+    assert_allclose(
+        [row["diff_ci_low"], row["diff_ci_high"]], [q - crit * se, q + crit * se], rtol=1e-9
+    )
+    assert row["missing"] == "impute" and "Rubin" in row["method"]
+
+
+# --- edge cases --------------------------------------------------------------------------------
+
+
+def test_edge_cases_zero_all_and_single() -> None:
+    zero = compare_rates(frame_from_counts(0, 10, 0, 20)).table.iloc[0]
+    assert zero["diff"] == 0 and zero["method"] == "Fisher's exact test" and zero["pvalue"] == 1
+    # Newcombe (1998) Table II, example (e): -0.1611 to 0.2775
+    assert_allclose([zero["diff_ci_low"], zero["diff_ci_high"]], [-0.1611, 0.2775], atol=5e-5)
+    allev = compare_rates(frame_from_counts(10, 10, 0, 20))
+    r = allev.table.iloc[0]
+    assert_allclose([r["diff_ci_low"], r["diff_ci_high"]], [0.6791, 1.0], atol=5e-5)
+    assert any("0.5 was added" in s and "IOP" in s for s in allev.remarks)
+    one = compare_rates(frame_from_counts(1, 1, 4, 9)).table.iloc[0]
+    assert one["n"] == 1 and one["method"] == "Fisher's exact test"
+    assert_allclose(one["pvalue"], R.FISHER[(1, 1, 4, 9)][0], rtol=1e-6)
+    # a group whose outcomes are all missing under "exclude"
+    df = frame_from_counts(0, 0, 5, 10, missing1=3)
+    cmp = compare_rates(df, missing="exclude")
+    assert np.isnan(cmp.table.iloc[0]["diff"])
+    assert any("no analysable episodes in IOP" in s for s in cmp.remarks)
+
+
+def test_errors_name_the_problem() -> None:
+    df = frame_from_counts(5, 10, 5, 10)
+    with pytest.raises(
+        InsufficientDataError, match=r"'residential'.*groups found: \['IOP', 'inpatient'\]"
+    ):
+        compare_rates(df, reference="residential")
+    with pytest.raises(MissingColumnError, match="abstinent_12mo"):
+        compare_rates(df, outcome="abstinent_12mo")
+    with pytest.raises(ParameterError, match="interval"):
+        compare_rates(df, interval="exact")
+    with pytest.raises(ParameterError, match="margin"):
+        compare_rates(df, margin=10)
+    with pytest.raises(InsufficientDataError, match="nothing to compare"):
+        compare_rates(df[df["cohort"] == "inpatient"])
+
+
+# --- strata ------------------------------------------------------------------------------------
+
+
+def _strata_frame(counts, extra_site=None):
+    parts = []
+    for k, c in enumerate(counts):
+        parts.append(frame_from_counts(*c).assign(site=f"site{k + 1}"))
+    if extra_site is not None:  # a site with IOP clients only
+        parts.append(
+            pd.DataFrame(
+                {"cohort": ["IOP"] * 6, "abstinent_6mo": [1.0, 0, 1, 1, 0, 1], "site": extra_site}
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.mark.parametrize("name", ["SITES3", "SITES_ZERO"])
+def test_strata_against_r_mantelhaen(name: str) -> None:
+    counts = getattr(R, f"{name}_COUNTS")
+    cmp = compare_rates(_strata_frame(counts, extra_site="siteX"), strata="site")
+    st = cmp.strata_table.iloc[0]
+    mh0 = getattr(R, f"{name}_MH_CORRECT_FALSE")
+    mh1 = getattr(R, f"{name}_MH_CORRECT_TRUE")
+    assert_allclose([st["cmh_statistic"], st["cmh_pvalue"]], mh0[:2], rtol=1e-6)
+    assert_allclose(st["cmh_pvalue_corrected"], mh1[1], rtol=1e-6)
+    assert_allclose(
+        st[["odds_ratio_mh", "odds_ratio_mh_ci_low", "odds_ratio_mh_ci_high"]].astype(float),
+        mh0[2:],
+        rtol=1e-6,
+    )
+    bd = getattr(R, f"{name}_BRESLOW_DAY")
+    assert_allclose([st["breslow_day_statistic"], st["breslow_day_pvalue"]], bd[2:], rtol=1e-6)
+    assert_allclose(
+        st[["diff_mh", "diff_mh_ci_low", "diff_mh_ci_high"]].astype(float),
+        getattr(R, f"{name}_MH_RD_SATO"),
+        rtol=1e-6,
+    )
+    assert st["n_strata"] == len(counts) and st["strata_excluded"] == 1
+    assert any("siteX" in r and "left out" in r for r in cmp.remarks)
+    assert "Mantel-Haenszel" in cmp.methods_text()
+
+
+def test_sato_variance_agrees_with_greenland_robins_in_large_strata() -> None:
+    # both are consistent for large strata (Sato 1989): nearly equal with big counts
+    from iopoutcomes.compare import _mh_risk_difference
+
+    x1, n1 = np.array([600.0, 900.0]), np.array([1000.0, 1500.0])
+    x0, n0 = np.array([500.0, 700.0]), np.array([1100.0, 1300.0])
+    rd, lo, hi = _mh_risk_difference(x1, n1, x0, n0, 0.95)
+    big_n = n1 + n0
+    w = n1 * n0 / big_n
+    gr = np.sum((x1 * (n1 - x1) * n0**3 + x0 * (n0 - x0) * n1**3) / (n1 * n0 * big_n**2))
+    se_gr = math.sqrt(gr / np.sum(w) ** 2)
+    assert_allclose((hi - lo) / (2 * Z), se_gr, rtol=1e-2)
+
+
+# --- several outcomes, engines, adjustment, rendering ------------------------------------------
+
+
+def test_multiple_outcomes_holm_by_hand() -> None:
+    df = frame_from_counts(56, 70, 48, 80)
+    df["abstinent_3mo"] = frame_from_counts(60, 70, 50, 80)["abstinent_6mo"]
+    df["abstinent_12mo"] = frame_from_counts(40, 70, 50, 80)["abstinent_6mo"]
+    cmp = compare_rates(df, outcome=["abstinent_3mo", "abstinent_6mo", "abstinent_12mo"])
+    p = cmp.table["pvalue"].to_numpy()
+    order = np.argsort(p)
+    holm = np.empty(3)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (3 - rank) * p[i]))
+        holm[i] = running
+    assert_allclose(cmp.table["pvalue_adj"], holm, rtol=1e-12)
+    assert cmp.p_adjust == "holm" and "Holm" in cmp.methods_text()
+    bh = compare_rates(df, outcome=["abstinent_3mo", "abstinent_6mo"], p_adjust="fdr_bh")
+    p2 = bh.table["pvalue"].to_numpy()
+    # Benjamini-Hochberg with m = 2: largest p unchanged, smaller one min(2 p, larger p)
+    lo, hi = np.argmin(p2), np.argmax(p2)
+    expected = np.empty(2)
+    expected[hi] = p2[hi]
+    expected[lo] = min(2 * p2[lo], p2[hi])
+    assert_allclose(bh.table["pvalue_adj"], expected, rtol=1e-12)
+
+
+def test_duckdb_and_dask_give_the_same_table() -> None:
+    df = frame_from_counts(56, 70, 48, 80, missing1=5, missing0=3)
+    base = compare_rates(df, missing="exclude").table
+    duckdb = pytest.importorskip("duckdb")
+    rel = duckdb.from_df(df)
+    pd.testing.assert_frame_equal(compare_rates(rel, missing="exclude").table, base)
+    dd = pytest.importorskip("dask.dataframe")
+    pd.testing.assert_frame_equal(
+        compare_rates(dd.from_pandas(df, npartitions=2), missing="exclude").table, base
+    )
+
+
+def test_adjusted_rows_come_from_adjust_module() -> None:
+    rng = np.random.default_rng(7)
+    n = 400
+    sev = rng.normal(size=n)
+    iop = rng.random(n) < 1 / (1 + np.exp(sev))
+    y = rng.random(n) < 1 / (1 + np.exp(-(0.3 - 0.8 * sev)))
+    df = pd.DataFrame(
+        {
+            "cohort": np.where(iop, "IOP", "inpatient"),
+            "abstinent_6mo": y.astype(float),
+            "severity": sev,
+        }
+    )
+    cmp = compare_rates(df, adjust=["severity"])
+    assert list(cmp.table["analysis"]) == [
+        "unadjusted",
+        "adjusted (g-computation)",
+        "adjusted (IPTW)",
+    ]
+    from iopoutcomes.adjust import adjusted_comparison
+
+    g = adjusted_comparison(df, "abstinent_6mo", "cohort", "IOP", "inpatient", ["severity"])
+    assert_allclose(cmp.table.iloc[1]["diff"], g.diff, rtol=1e-12)
+    assert cmp.balance is not None and "Adjusted (g-computation)" in cmp.narrative()
+
+
+def test_rendering_and_narrative_are_honest() -> None:
+    df = frame_from_counts(30, 50, 31, 50)
+    df.loc[0, "cohort"] = "<b>IOP</b>"
+    cmp = compare_rates(df, margin=0.1)
+    html = cmp._repr_html_()
+    assert "<b>IOP</b>" not in html and "&lt;b&gt;IOP&lt;/b&gt;" in html
+    assert isinstance(cmp, Comparison) and "Comparison of abstinent_6mo" in repr(cmp)
+    text = compare_rates(frame_from_counts(30, 50, 31, 50), margin=0.1).narrative()
+    assert "inconclusive" in text and "At 6 months about 6 in 10 IOP clients (30 of 50)" in text
+    assert "-2 points (95% CI -20 to 17)" in text and "missing = using" in text
+    no_margin = compare_rates(frame_from_counts(30, 50, 31, 50)).narrative()
+    assert "not statistically significant" in no_margin and "does not show" in no_margin
+    methods = compare_rates(frame_from_counts(30, 50, 31, 50), margin=0.1).methods_text()
+    for needle in ("Newcombe", "Wilson", "Farrington", "Schuirmann", "References"):
+        assert needle in methods

@@ -1,0 +1,156 @@
+"""Tests of iopoutcomes.planning (sample size and power) against R's power.prop.test, statsmodels, and the formulas by hand."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+
+from iopoutcomes import _ci
+from iopoutcomes.exceptions import ParameterError
+from iopoutcomes.planning import SampleSize, power, sample_size
+
+
+def _load_reference(name: str):
+    path = Path(__file__).parent / "reference" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"reference_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+R = _load_reference("r_proportions")
+za = stats.norm.ppf
+
+
+def test_difference_score_matches_r_power_prop_test() -> None:
+    # power.prop.test = pooled variance under H0, unpooled under H1 (Fleiss 1981, no CC)
+    for (p1, p2, pw), (n,) in R.POWER_PROP_TEST_N.items():
+        ss = sample_size(p1, p2, power=pw, method="score")
+        assert_allclose(ss.n_reference_exact, n, rtol=1e-6)
+        assert ss.n_reference == math.ceil(n)
+    for (p1, p2, n), (pw,) in R.POWER_PROP_TEST_POWER.items():
+        assert_allclose(power(p1, p2, n, method="score"), pw, rtol=1e-6)
+    for (p1, p2, pw), (n,) in R.POWER_PROP_TEST_ONE_SIDED_N.items():
+        alt = "greater" if p1 > p2 else "less"
+        ss = sample_size(p1, p2, power=pw, method="score", alternative=alt)
+        assert_allclose(ss.n_reference_exact, n, rtol=1e-6)
+
+
+def test_difference_wald_is_chow_formula_and_statsmodels() -> None:
+    # Chow, Shao & Wang (2008) 4.2.1: n2 = (z_{a/2} + z_b)^2 (p1 q1 / k + p2 q2) / eps^2
+    p1, p0, k = 0.55, 0.40, 2.0
+    n_hand = (za(0.975) + za(0.8)) ** 2 * (p1 * (1 - p1) / k + p0 * (1 - p0)) / (p1 - p0) ** 2
+    ss = sample_size(p1, p0, ratio=k)
+    assert_allclose(ss.n_reference_exact, n_hand, rtol=1e-6)
+    assert_allclose(ss.n_treatment_exact, k * n_hand, rtol=1e-6)
+    assert (ss.n_reference, ss.n_treatment) == (math.ceil(n_hand), math.ceil(k * n_hand))
+    # statsmodels NormalIndPower with the equal-variance effect size (equal groups)
+    from statsmodels.stats.power import NormalIndPower
+
+    es = (0.6 - 0.5) / math.sqrt((0.6 * 0.4 + 0.5 * 0.5) / 2)
+    n_sm = NormalIndPower().solve_power(effect_size=es, alpha=0.05, power=0.8, ratio=1.0)
+    # NormalIndPower adds the (tiny) far tail of the two-sided test
+    assert_allclose(sample_size(0.6, 0.5).n_reference_exact, n_sm, rtol=1e-3)
+
+
+def test_difference_score_unequal_groups_against_statsmodels() -> None:
+    # statsmodels power_proportions_2indep: pooled null / unpooled alternative variance,
+    # nobs2 = ratio * nobs1 (group 1 = treatment here, so its ratio is 1 / ours)
+    from statsmodels.stats.proportion import power_proportions_2indep
+
+    p1, p0, k, n0 = 0.62, 0.50, 1.5, 150
+    sm = power_proportions_2indep(
+        p1 - p0, p0, k * n0, ratio=1 / k, alternative="larger", return_results=False
+    )
+    ours = power(p1, p0, n0, ratio=k, alternative="greater", method="score")
+    assert_allclose(ours, sm, rtol=1e-6)
+
+
+def test_noninferiority_by_hand() -> None:
+    # Chow et al. 4.2.2: n2 = (z_a + z_b)^2 (p1 q1 / k + p2 q2) / (eps - delta)^2, delta = -margin
+    p1, p0, m = 0.58, 0.60, 0.10
+    n_hand = (za(0.95) + za(0.9)) ** 2 * (p1 * (1 - p1) + p0 * (1 - p0)) / (p1 - p0 + m) ** 2
+    ss = sample_size(p1, p0, margin=m, test="noninferiority", power=0.9)
+    assert_allclose(ss.n_reference_exact, n_hand, rtol=1e-6)
+    assert ss.power >= 0.9
+    # score version: null variance at the Farrington-Manning restricted MLE (delta0 = -m)
+    t1, t0 = _ci.constrained_mle_diff(p1, 1.0, p0, 1.0, -m)
+    sd0 = math.sqrt(t1 * (1 - t1) + t0 * (1 - t0))
+    sd1 = math.sqrt(p1 * (1 - p1) + p0 * (1 - p0))
+    n_score = (za(0.95) * sd0 + za(0.9) * sd1) ** 2 / (p1 - p0 + m) ** 2
+    got = sample_size(p1, p0, margin=m, test="noninferiority", power=0.9, method="score")
+    assert_allclose(got.n_reference_exact, n_score, rtol=1e-6)
+    # lower is better: mirrored
+    mirrored = sample_size(
+        p0, p1, margin=m, test="noninferiority", power=0.9, higher_is_better=False
+    )
+    assert_allclose(mirrored.n_reference_exact, n_hand, rtol=1e-6)
+
+
+def test_equivalence_matches_chow_at_zero_difference_and_power_formula() -> None:
+    # Chow et al. 4.2.3 with eps = 0: n2 = (z_a + z_{b/2})^2 (p1 q1 + p2 q2) / margin^2
+    p, m = 0.6, 0.1
+    n_hand = (za(0.95) + za(0.9)) ** 2 * 2 * p * (1 - p) / m**2
+    ss = sample_size(p, p, margin=m, test="equivalence")
+    assert_allclose(ss.n_reference_exact, n_hand, rtol=1e-6)
+    # eps != 0: the exact normal power at the solution is the target, and Chow's closed form
+    # (z_{b/2}, conservative) is larger
+    p1, p0 = 0.57, 0.60
+    sd = math.sqrt(p1 * (1 - p1) + p0 * (1 - p0))
+    ss = sample_size(p1, p0, margin=m, test="equivalence")
+    n = ss.n_reference_exact
+    pw = (
+        stats.norm.cdf((m - (p1 - p0)) * math.sqrt(n) / sd - za(0.95))
+        + stats.norm.cdf((m + (p1 - p0)) * math.sqrt(n) / sd - za(0.95))
+        - 1
+    )
+    assert_allclose(pw, 0.8, rtol=1e-6)
+    chow = (za(0.95) + za(0.9)) ** 2 * sd**2 / (m - abs(p1 - p0)) ** 2
+    assert n < chow
+
+
+def test_power_and_sample_size_are_inverse() -> None:
+    for test, margin in (("difference", None), ("noninferiority", 0.1), ("equivalence", 0.12)):
+        for method in ("wald", "score"):
+            ss = sample_size(0.62, 0.58, margin=margin, test=test, method=method, ratio=0.5)
+            pw = power(
+                0.62, 0.58, ss.n_reference_exact, margin=margin, test=test, method=method, ratio=0.5
+            )
+            assert_allclose(pw, 0.8, rtol=1e-6)
+
+
+def test_result_object_and_errors() -> None:
+    ss = sample_size(0.6, 0.6, margin=0.1, test="equivalence")
+    assert isinstance(ss, SampleSize)
+    assert ss.n_total == ss.n_reference + ss.n_treatment
+    assert "412" in ss.narrative() and "Chow" in ss.methods_text()
+    assert "n_total" in ss.to_frame().columns and "SampleSize" in repr(ss)
+    with pytest.raises(ParameterError, match="zero difference"):
+        sample_size(0.5, 0.5)
+    with pytest.raises(ParameterError, match="margin"):
+        sample_size(0.5, 0.4, test="equivalence")
+    with pytest.raises(ParameterError, match="beyond the equivalence margin"):
+        sample_size(0.4, 0.6, margin=0.1, test="equivalence")
+    with pytest.raises(ParameterError, match="non-inferiority cannot"):
+        sample_size(0.4, 0.6, margin=0.1, test="noninferiority")
+    with pytest.raises(ParameterError, match="p_treatment"):
+        power(1.2, 0.5, 100)
+    small = sample_size(0.9, 0.3)
+    assert small.remarks and "normal approximation" in small.remarks[0]
+
+
+def test_package_level_power_is_callable_after_submodule_import() -> None:
+    import iopoutcomes as iop
+
+    iop.sample_size(0.6, 0.5)  # imports the planning module; must not shadow iop.power
+    assert_allclose(
+        iop.power(0.6, 0.5, 200, method="score"),
+        R.POWER_PROP_TEST_POWER[(0.6, 0.5, 200)][0],
+        rtol=1e-6,
+    )
