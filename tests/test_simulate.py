@@ -1,0 +1,478 @@
+"""Tests of simulate_records / load_sample: the truth matches what was generated."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import iopoutcomes as iop
+from iopoutcomes.definitions import DEFAULT_WINDOWS
+from iopoutcomes.exceptions import ParameterError
+from iopoutcomes.records import Records, read_records
+from iopoutcomes.simulate import (
+    SAMPLE_N,
+    SAMPLE_SEED,
+    SimulationTruth,
+    load_sample,
+    simulate_records,
+    simulate_tables,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+FOLLOWUPS = ("1mo", "3mo", "6mo", "12mo")
+
+
+@pytest.fixture(scope="module")
+def rec() -> Records:
+    return simulate_records(n=2000, seed=0)
+
+
+@pytest.fixture(scope="module")
+def honest() -> Records:
+    """No under-reporting and everyone reachable is reached: data = truth where observable."""
+    return simulate_records(n=1500, seed=5, uds_underreport=0.0, followup_rate=1.0)
+
+
+def _joined(records: Records) -> pd.DataFrame:
+    """Completed follow-up rows joined to the truth row of the same episode and timepoint."""
+    fu = records.followups
+    fu = fu[fu["status"] == "completed"]
+    full = records.truth.full_data
+    return fu.merge(full, on=["episode_id", "timepoint"], suffixes=("", "_truth"), validate="1:1")
+
+
+# --- structure ---------------------------------------------------------------------------------
+
+
+def test_returns_validated_simulated_records(rec: Records) -> None:
+    assert isinstance(rec, Records)
+    assert rec.provenance == "simulated"
+    assert isinstance(rec.truth, SimulationTruth)
+    assert len(rec.episodes) == 2000
+    assert len(rec.rejected) == 0
+    assert set(rec.episodes["cohort"]) == {"IOP", "inpatient"}
+    assert set(rec.episodes["level_of_care"]) == {"IOP", "residential", "inpatient"}
+    # ASAM codes agree with the normalised level of care
+    pairs = set(zip(rec.episodes["asam_code"], rec.episodes["level_of_care"], strict=True))
+    assert pairs == {("2.1", "IOP"), ("3.5", "residential"), ("3.7", "inpatient")}
+    assert set(rec.episodes["site"]) == {f"Site {c}" for c in "ABCDEF"}
+    assert set(rec.episodes["primary_substance"]) == {
+        "alcohol",
+        "opioids",
+        "stimulants",
+        "cannabis",
+    }
+    sev = rec.episodes["severity"]
+    assert sev.between(0, 10).all() and sev.std() > 1
+    assert set(rec.followups["timepoint"]) == set(iop.schema.DEFAULT_TIMEPOINTS)
+    assert rec.data_as_of == pd.Timestamp("2026-07-01")
+    assert rec.truth.parameters["data_as_of"] == "2026-07-01"
+
+
+def test_admissions_spread_over_at_least_eight_quarters(rec: Records) -> None:
+    quarters = rec.episodes["admission_date"].dt.to_period("Q")
+    counts = quarters.value_counts()
+    assert len(counts) == 10
+    assert counts.min() > 0.5 * len(rec.episodes) / 10  # roughly even, no empty quarter
+
+
+def test_patients_with_two_episodes_do_not_overlap(rec: Records) -> None:
+    eps = rec.episodes.sort_values(["patient_id", "admission_date"])
+    per_patient = eps.groupby("patient_id").size()
+    assert per_patient.max() == 2
+    assert 0.05 < (per_patient == 2).sum() / len(eps) < 0.11
+    gap = eps.groupby("patient_id")["admission_date"].diff().dropna().dt.days
+    assert gap.min() > 365 + 30  # the second admission starts after the first follow-up year
+
+
+def test_length_of_stay_and_discharge_reasons_by_setting(rec: Records) -> None:
+    eps = rec.episodes
+    done = eps[eps["discharge_reason"] == "completed"]
+    los_iop = done.loc[done["cohort"] == "IOP", "discharge_day"]
+    los_inp = done.loc[done["cohort"] == "inpatient", "discharge_day"]
+    assert los_iop.between(42, 70).all() and los_inp.between(14, 35).all()
+    assert (eps["discharge_day"].dropna() >= 0).all()
+    reasons = set(eps["discharge_reason"].dropna())
+    assert {"completed", "dropped_out", "terminated", "transferred", "other"} <= reasons
+    # still in care at data_as_of: no discharge date and no reason, admitted recently
+    in_care = eps[eps["discharge_date"].isna()]
+    assert len(in_care) > 0 and in_care["discharge_reason"].isna().all()
+    assert (in_care["admission_date"] > rec.data_as_of - pd.Timedelta(days=71)).all()
+    # completion is setting specific: inpatient completes more often
+    share = eps.dropna(subset=["discharge_reason"]).groupby("cohort")["discharge_reason"]
+    completion = share.apply(lambda s: (s == "completed").mean())
+    assert completion["inpatient"] > completion["IOP"]
+
+
+# --- truth matches the data --------------------------------------------------------------------
+
+
+def test_full_data_counts_equal_counts_recomputed_from_full_data(rec: Records) -> None:
+    full = rec.truth.full_data
+    assert len(full) == 6 * len(rec.episodes)
+    alive = full[full["alive"]]
+    expected = (
+        alive.groupby(["cohort", "timepoint"])
+        .agg(n=("episode_id", "size"), n_abstinent=("abstinent", "sum"))
+        .reset_index()
+    )
+    got = rec.truth.full_data_counts.merge(expected, on=["cohort", "timepoint"], validate="1:1")
+    assert len(got) == 12
+    assert (got["n_x"] == got["n_y"]).all()
+    assert (got["n_abstinent_x"] == got["n_abstinent_y"]).all()
+    died = full.groupby(["cohort", "timepoint"])["alive"].apply(lambda a: int((~a).sum()))
+    merged = rec.truth.full_data_counts.set_index(["cohort", "timepoint"])["n_died"]
+    assert (merged.sort_index() == died.sort_index()).all()
+    # abstinent is missing exactly for the dead
+    assert (full["abstinent"].isna() == ~full["alive"]).all()
+    assert (full["abstinent"].dropna() == (full.loc[full["alive"], "days_used_past30"] == 0)).all()
+
+
+def test_completed_followups_agree_with_truth(rec: Records) -> None:
+    j = _joined(rec)
+    assert len(j) > 5000
+    assert (j["observed"]).all() and j["alive"].all()
+    assert (j["assessment_date"] == j["assessment_date_truth"]).all()
+    assert (j["assessment_day"] == j["assessment_day_truth"]).all()
+    reported = j["days_used_past30"].astype(int)
+    assert (reported == j["reported_days_used_past30"]).all()
+    # days_used_past30 == 0 iff truly abstinent, unless the person under-reported
+    assert ((reported == 0) == (j["abstinent"].astype(bool) | j["underreport"])).all()
+    # under-reporters used, say 0 days, and screen positive
+    under = j[j["underreport"]]
+    assert len(under) > 0
+    assert (under["days_used_past30_truth"] > 0).all() and (under["uds_result"] == "positive").all()
+    honest_rows = j[~j["underreport"]]
+    assert (honest_rows["days_used_past30"] == honest_rows["days_used_past30_truth"]).all()
+    # urine screens only at 1-12 months
+    assert j.loc[j["timepoint"].isin(["intake", "discharge"]), "uds_result"].isna().all()
+    assert set(j.loc[j["timepoint"].isin(FOLLOWUPS), "uds_result"]) == {
+        "positive",
+        "negative",
+        "missing",
+    }
+
+
+def test_without_underreport_self_report_is_exactly_the_truth(honest: Records) -> None:
+    j = _joined(honest)
+    assert ((j["days_used_past30"] == 0) == j["abstinent"].astype(bool)).all()
+    # with followup_rate=1 every follow-up with a row is completed unless died/incarcerated,
+    # so the observed abstinence counts at 6mo equal the full-data counts of those episodes
+    fu = honest.followups
+    six = fu[fu["timepoint"] == "6mo"]
+    assert set(six["status"]) <= {"completed", "died", "incarcerated", "withdrawn"}
+    assert not (six["status"] == "withdrawn").any()
+    full = honest.truth.full_data
+    full6 = full[(full["timepoint"] == "6mo") & full["has_row"] & full["alive"]]
+    full6 = full6[~full6["incarcerated"]]
+    observed = six[six["status"] == "completed"]
+    assert len(observed) == len(full6)
+    assert int((observed["days_used_past30"] == 0).sum()) == int(full6["abstinent"].sum())
+
+
+def test_use_days_consistent_with_days_used_past30(honest: Records) -> None:
+    ud = honest.use_days
+    sr = ud[ud["source"] == "self_report"]
+    fu = honest.followups
+    fu = fu[(fu["status"] == "completed") & (fu["assessment_day"] >= 30)][
+        ["episode_id", "timepoint", "assessment_day", "days_used_past30"]
+    ]
+    m = sr[["episode_id", "day", "used"]].merge(fu, on="episode_id")
+    m = m[(m["day"] >= m["assessment_day"] - 30) & (m["day"] < m["assessment_day"])]
+    per = m.groupby(["episode_id", "timepoint"]).agg(
+        n_days=("day", "size"), used=("used", "sum"), reported=("days_used_past30", "first")
+    )
+    covered = per[per["n_days"] == 30]  # the calendar has all 30 days of the window
+    assert len(covered) > 1000
+    assert (covered["used"] == covered["reported"]).all()
+    # missing days exist (about 2%) and urine-screen rows agree with the self-report that day
+    partial = per[per["n_days"] < 30]
+    assert len(partial) > 0
+    both = ud.pivot_table(
+        index=["episode_id", "day"], columns="source", values="used", aggfunc="first"
+    )
+    both = both.dropna()
+    assert len(both) > 100 and (both["uds"] == both["self_report"]).all()
+
+
+def test_use_days_cover_admission_to_180_days_after_discharge(rec: Records) -> None:
+    ud = rec.use_days
+    eps = rec.episodes.set_index("episode_id")
+    # the calendar runs from admission to discharge + 179 days, or to data_as_of while in care
+    as_of_day = (rec.data_as_of - eps["admission_date"]).dt.days
+    last = np.minimum(eps["discharge_day"].fillna(10**6) + 179, as_of_day).astype(int)
+    alive = rec.truth.full_data.query("timepoint == '12mo'").set_index("episode_id")["alive"]
+    sr = ud[ud["source"] == "self_report"]
+    span = sr.groupby("episode_id")["day"].agg(["min", "max", "size"]).join(last.rename("last"))
+    assert len(span) == len(eps)
+    assert (span["min"] >= 0).all() and (span["max"] <= span["last"]).all()
+    keep = alive.reindex(span.index).to_numpy()  # death ends a calendar early
+    assert ((span["last"] - span["max"])[keep] <= 5).mean() > 0.99
+    # about 2% of the days have no self-report row; about 3% have an extra urine-screen row
+    missing = 1 - span.loc[keep, "size"].sum() / (span.loc[keep, "last"] + 1).sum()
+    assert 0.015 < missing < 0.025
+    assert 0.02 < (ud["source"] == "uds").sum() / len(sr) < 0.04
+    # read_records resolved every row to the episode that generated it
+    assert (ud["day"] <= ud["episode_id"].map(last)).all()
+
+
+def test_deaths_and_incarceration_consistent_with_discharge_reasons(rec: Records) -> None:
+    eps = rec.episodes[["episode_id", "discharge_reason", "discharge_day"]]
+    fu = rec.followups.merge(eps, on="episode_id")
+    full = rec.truth.full_data[["episode_id", "timepoint", "assessment_day"]]
+    died = fu[fu["discharge_reason"] == "died"].merge(
+        full, on=["episode_id", "timepoint"], suffixes=("", "_truth")
+    )
+    # died during the stay: every interview due on or after the death (discharge) day says so
+    after = died["assessment_day_truth"] >= died["discharge_day"]
+    assert after.sum() > 0 and (died.loc[after, "status"] == "died").all()
+    assert (died.loc[~after, "status"] != "died").all()
+    jailed = fu[(fu["discharge_reason"] == "incarcerated") & (fu["timepoint"] == "discharge")]
+    assert len(jailed) > 0 and (jailed["status"] == "incarcerated").all()
+    # once died, always died afterwards (in assessment-day order: IOP discharge can follow 1mo)
+    full = rec.truth.full_data
+    by = full.groupby("episode_id")
+    last_alive = full[full["alive"]].groupby("episode_id")["assessment_day"].max()
+    first_dead = full[~full["alive"]].groupby("episode_id")["assessment_day"].min()
+    assert len(first_dead) > 10 and by.ngroups == len(rec.episodes)
+    assert (last_alive.reindex(first_dead.index) < first_dead).all()
+    assert (full.loc[~full["alive"], "status"] == "died").all()
+
+
+def test_pending_followups_have_no_row(rec: Records) -> None:
+    fu = rec.followups.merge(rec.episodes[["episode_id", "admission_date"]], on="episode_id")
+    done = fu[fu["status"] == "completed"]
+    assert (done["assessment_date"] <= rec.data_as_of).all()
+    other = fu[(fu["status"] != "completed") & fu["timepoint"].isin(FOLLOWUPS)]
+    window_end = other["timepoint"].map({tp: DEFAULT_WINDOWS[tp].end_day for tp in FOLLOWUPS})
+    closed = other["admission_date"] + pd.to_timedelta(window_end, unit="D")
+    assert (closed <= rec.data_as_of).all()
+    full = rec.truth.full_data
+    assert (~full["has_row"]).sum() > 0  # some follow-ups are pending
+    assert full["has_row"].sum() == len(rec.followups)
+
+
+def test_out_of_window_share_among_completed_followups(rec: Records) -> None:
+    j = _joined(rec)
+    j = j[j["timepoint"].isin(FOLLOWUPS)]
+    start = j["timepoint"].map({tp: DEFAULT_WINDOWS[tp].start_day for tp in FOLLOWUPS})
+    end = j["timepoint"].map({tp: DEFAULT_WINDOWS[tp].end_day for tp in FOLLOWUPS})
+    inside = j["assessment_day"].between(start, end)
+    assert (inside == j["in_window"]).all()
+    assert 0.05 <= 1 - inside.mean() <= 0.10
+    # the 6-month interviews cluster around the 182-day target
+    six = j.loc[j["timepoint"] == "6mo", "assessment_day"]
+    assert 175 <= six.median() <= 200
+
+
+def test_followup_rate_reaches_target(rec: Records) -> None:
+    full = rec.truth.full_data
+    fu = full[full["timepoint"].isin(FOLLOWUPS)].copy()
+    prev = fu.groupby("episode_id")["status"].shift(1)
+    eligible = fu["alive"] & ~fu["incarcerated"] & (prev != "withdrawn")
+    reached = (
+        (fu.loc[eligible, "status"] == "completed").groupby(fu.loc[eligible, "timepoint"]).mean()
+    )
+    assert np.allclose(reached, 0.75, atol=0.03)
+
+
+# --- the properties the analysis modules rely on ----------------------------------------------
+
+
+def test_abstinence_at_six_months_in_band_by_default(rec: Records) -> None:
+    counts = rec.truth.full_data_counts
+    six = counts[counts["timepoint"] == "6mo"]
+    rate = six["n_abstinent"].sum() / six["n"].sum()
+    assert 0.50 <= rate <= 0.70
+    # the observed complete-case self-report rate is also in the band
+    fu = rec.followups
+    obs = fu[(fu["timepoint"] == "6mo") & (fu["status"] == "completed")]
+    assert 0.50 <= (obs["days_used_past30"] == 0).mean() <= 0.70
+    # intake: nearly everyone used in the 30 days before admission
+    intake = counts[counts["timepoint"] == "intake"]
+    assert intake["n_abstinent"].sum() / intake["n"].sum() < 0.02
+
+
+def test_confounding_severity_higher_in_inpatient(rec: Records) -> None:
+    eps = rec.episodes
+    sev = eps.groupby("cohort")["severity"].mean()
+    assert sev["inpatient"] - sev["IOP"] > 1.0
+    # unadjusted full-data comparison is biased while the true effect is exactly 0 at 6mo
+    six = rec.truth.full_data_counts.query("timepoint == '6mo'").set_index("cohort")
+    naive = six["n_abstinent"] / six["n"]
+    effects = rec.truth.causal_effects.set_index("timepoint")
+    assert effects.loc["6mo", "risk_difference"] == 0.0
+    assert naive["IOP"] - naive["inpatient"] > 0.06
+    # without confounding the groups look alike
+    flat = simulate_records(n=2000, seed=0, confounding_strength=0.0).episodes
+    flat_sev = flat.groupby("cohort")["severity"].mean()
+    assert abs(flat_sev["inpatient"] - flat_sev["IOP"]) < 0.3
+    # true propensity ranks severity: higher severity -> less likely IOP
+    ps = rec.truth.propensity_iop.reindex(eps["episode_id"]).to_numpy()
+    assert np.corrcoef(ps, eps["severity"].to_numpy())[0, 1] < -0.5
+
+
+def test_causal_effects_from_potential_outcomes() -> None:
+    rec = simulate_records(n=2000, seed=11, effect_iop_logodds=1.0)
+    full = rec.truth.full_data
+    fu = full[full["timepoint"].isin(FOLLOWUPS) & full["alive"]]
+    # consistency: the observed setting's potential outcome is the outcome
+    iop_rows = fu["cohort"] == "IOP"
+    assert (fu.loc[iop_rows, "abstinent_if_iop"] == fu.loc[iop_rows, "abstinent"]).all()
+    assert (fu.loc[~iop_rows, "abstinent_if_inpatient"] == fu.loc[~iop_rows, "abstinent"]).all()
+    recomputed = fu.groupby("timepoint").apply(
+        lambda d: (
+            d["abstinent_if_iop"].astype(float).mean()
+            - d["abstinent_if_inpatient"].astype(float).mean()
+        )
+    )
+    effects = rec.truth.causal_effects.set_index("timepoint")
+    assert np.allclose(effects["risk_difference"], recomputed.reindex(effects.index), atol=1e-12)
+    assert (effects.loc[["6mo", "12mo"], "risk_difference"] > 0.08).all()
+    assert (effects["n"] == fu.groupby("timepoint").size().reindex(effects.index)).all()
+    # the same seed without effect: identical latent outcomes in the inpatient world
+    base = simulate_records(n=2000, seed=11).truth.full_data
+    assert base["abstinent_if_inpatient"].equals(full["abstinent_if_inpatient"])
+
+
+def test_mnar_makes_followup_depend_on_the_outcome() -> None:
+    def gap(records: Records) -> float:
+        full = records.truth.full_data
+        six = full[(full["timepoint"] == "6mo") & full["alive"] & ~full["incarcerated"]]
+        reached = six["status"] == "completed"
+        abst = six["abstinent"].astype(bool)
+        return float(reached[abst].mean() - reached[~abst].mean())
+
+    mar = simulate_records(n=3000, seed=4)
+    mnar = simulate_records(n=3000, seed=4, mnar_strength=2.0)
+    # same latent outcomes (common random numbers), different follow-up
+    assert mar.truth.full_data["abstinent"].equals(mnar.truth.full_data["abstinent"])
+    assert gap(mnar) > gap(mar) + 0.15
+
+    # complete-case abstinence now overstates the truth
+    def cc_bias(records: Records) -> float:
+        full = records.truth.full_data
+        six = full[(full["timepoint"] == "6mo") & full["alive"]]
+        return float(
+            six.loc[six["status"] == "completed", "abstinent"].mean() - six["abstinent"].mean()
+        )
+
+    assert cc_bias(mnar) > cc_bias(mar) + 0.05
+
+
+def test_milestone_scores_improve_more_for_abstinent_people(rec: Records) -> None:
+    fu = rec.followups
+    base = fu[fu["timepoint"] == "intake"].set_index("episode_id")["wellbeing"]
+    six = fu[(fu["timepoint"] == "6mo") & (fu["status"] == "completed")].set_index("episode_id")
+    change = (six["wellbeing"] - base.reindex(six.index)).dropna()
+    abst = six.loc[change.index, "days_used_past30"] == 0
+    assert change[abst].mean() - change[~abst].mean() > 2.0
+    for col in ("wellbeing", "relationships", "coping"):
+        values = fu[col].dropna()
+        assert values.between(0, 40).all() and (values == values.round()).all()
+    for col in ("housing_stable", "employed"):
+        assert 0.2 < fu[col].dropna().mean() < 0.9
+    assert fu.loc[fu["timepoint"] == "intake", "aftercare_attended"].isna().all()
+    assert fu.loc[fu["timepoint"] == "6mo", "aftercare_attended"].notna().any()
+
+
+# --- determinism, parameters, sample ----------------------------------------------------------
+
+
+def test_deterministic_under_seed() -> None:
+    a = simulate_tables(n=300, seed=9)
+    b = simulate_tables(n=300, seed=9)
+    c = simulate_tables(n=300, seed=10)
+    for x, y in zip(a[:3], b[:3], strict=True):
+        pd.testing.assert_frame_equal(x, y)
+    pd.testing.assert_frame_equal(a[3].full_data, b[3].full_data)
+    assert not a[0]["severity"].equals(c[0]["severity"])
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"n": 0},
+        {"n": 10.5},
+        {"followup_rate": 1.5},
+        {"iop_share": 1.0},
+        {"n_sites": 0},
+        {"n_quarters": 0},
+        {"data_as_of": "2024-06-01"},
+        {"start": "not a date"},
+        {"effect_iop_logodds": float("nan")},
+        {"uds_underreport": -0.1},
+        {"readmission_share": 0.8},
+        {"seed": -1},
+    ],
+)
+def test_invalid_parameters_raise(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ParameterError):
+        simulate_tables(**kwargs)  # type: ignore[arg-type]
+
+
+def test_custom_period_and_data_as_of() -> None:
+    rec = simulate_records(
+        n=400, seed=2, start="2023-04-01", n_quarters=8, data_as_of="2025-12-31", n_sites=3
+    )
+    quarters = rec.episodes["admission_date"].dt.to_period("Q")
+    assert quarters.min() == pd.Period("2023Q2") and quarters.max() == pd.Period("2025Q1")
+    assert quarters.nunique() == 8
+    assert rec.data_as_of == pd.Timestamp("2025-12-31")
+    assert set(rec.episodes["site"]) == {"Site A", "Site B", "Site C"}
+    assert rec.episodes["discharge_date"].notna().all()  # long after the last admission
+
+
+def test_truth_repr_and_frame(rec: Records) -> None:
+    text = repr(rec.truth)
+    assert text.startswith("SimulationTruth: 2000 episodes, seed 0")
+    frame = rec.truth.to_frame()
+    frame.loc[0, "n"] = -1
+    assert rec.truth.full_data_counts.loc[0, "n"] != -1
+    assert "<table" in rec.truth._repr_html_()
+
+
+def test_sample_files_read_back_as_load_sample() -> None:
+    if not (SAMPLES / "episodes.csv").exists():
+        pytest.skip("data/samples/ is absent (installed package): nothing to compare")
+    sample = load_sample()
+    assert len(sample.episodes) == SAMPLE_N
+    files = read_records(
+        SAMPLES / "episodes.csv",
+        SAMPLES / "followups.csv",
+        SAMPLES / "use_days.csv",
+        data_as_of=sample.data_as_of,
+    )
+    for table in ("episodes", "followups", "use_days"):
+        pd.testing.assert_frame_equal(getattr(files, table), getattr(sample, table))
+    readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    assert f"iopoutcomes simulate --n {SAMPLE_N} --seed {SAMPLE_SEED} --out data/samples" in readme
+
+
+def test_sample_regenerates_byte_identically(tmp_path: Path) -> None:
+    if not (SAMPLES / "episodes.csv").exists():
+        pytest.skip("data/samples/ is absent (installed package): nothing to compare")
+    written = simulate_records(n=SAMPLE_N, seed=SAMPLE_SEED).to_csv(tmp_path)
+    assert sorted(written) == ["episodes", "followups", "use_days"]
+    for table, path in written.items():
+        new = hashlib.sha256(path.read_bytes()).hexdigest()
+        old = hashlib.sha256((SAMPLES / f"{table}.csv").read_bytes()).hexdigest()
+        assert new == old, table
+    assert sum(p.stat().st_size for p in SAMPLES.glob("*.csv")) < 5_000_000
+
+
+def test_vectorised_generation_is_fast() -> None:
+    # 20,000 episodes with about 3.7 million calendar days; a Python loop over episodes and
+    # days (about 8 million iterations) could not finish in this budget. 100,000 episodes take
+    # about 10 s on one core (figures in the report).
+    t0 = time.perf_counter()
+    episodes, followups, use_days, _ = simulate_tables(n=20_000, seed=1)
+    elapsed = time.perf_counter() - t0
+    assert len(episodes) == 20_000 and len(use_days) > 3_000_000
+    assert elapsed < 20.0
