@@ -479,7 +479,7 @@ class AdjustedEstimate(ResultDisplay):
                 "This estimate has no balance table (g-computation); use method='iptw' or "
                 "balance_table() and plots.plot_balance()."
             )
-        from .plots import plot_balance  # type: ignore[attr-defined,unused-ignore]
+        from .plots import plot_balance
 
         return plot_balance(self, ax=ax, **kwargs)
 

@@ -169,7 +169,7 @@ class OverTimeComparison(ResultDisplay):
 
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Observed rates with the fitted GEE curve (``plots.plot_rates_over_time``)."""
-        from .plots import plot_rates_over_time  # type: ignore[attr-defined,unused-ignore]
+        from .plots import plot_rates_over_time
 
         return plot_rates_over_time(self.observed, ax=ax, fitted=self.fitted, **kwargs)
 

@@ -420,7 +420,7 @@ class RelapseAnalysis(ResultDisplay):
 
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Kaplan-Meier curves (``iopoutcomes.plots.plot_km``)."""
-        from .plots import plot_km  # type: ignore[attr-defined,unused-ignore]
+        from .plots import plot_km
 
         return plot_km(self, ax=ax, **kwargs)
 

@@ -1,0 +1,1756 @@
+"""Figures for papers and reports: every result draws itself on a matplotlib Axes you own.
+
+Each ``plot_*`` function takes a result (or a tidy DataFrame with the documented columns),
+draws on ``ax`` (default: ``plt.gca()``) and returns that Axes. Conventions:
+
+* matplotlib is imported inside the functions only, so ``import iopoutcomes.plots`` stays light
+  and headless; no ``plt.show()``, no rcParams or style changes.
+* Intervals are drawn from the numbers in the result (``ci_low``/``ci_high`` and the like),
+  never recomputed here.
+* Labels come from the result's outcome definition (``definition.describe(outcome)``) when it
+  has one; rate axes are in percent; group sizes appear in tick labels, legends or
+  annotations.
+* Okabe-Ito colours, and markers, line styles and hatches that differ too, so every figure
+  reads in greyscale.
+* No identifiers: patients in the calendar heatmap are "patient 1..k". Suppressed values
+  (``suppressed`` True, or missing) are never drawn; a grey "suppressed" note marks the gap.
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import matplotlib.pyplot as plt
+>>> import pandas as pd
+>>> from iopoutcomes.plots import plot_balance
+>>> bal = pd.DataFrame({"covariate": ["age", "female"], "smd_unweighted": [0.3, -0.15],
+...                     "smd_weighted": [0.04, -0.02]})
+>>> fig, ax = plt.subplots()
+>>> plot_balance(bal, ax=ax) is ax
+True
+>>> plt.close(fig)
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "CASCADE_STAGES",
+    "OKABE_ITO",
+    "cascade_counts",
+    "plot_balance",
+    "plot_comparison",
+    "plot_followup_cascade",
+    "plot_funnel",
+    "plot_km",
+    "plot_milestones",
+    "plot_milestones_distribution",
+    "plot_rates",
+    "plot_rates_over_time",
+    "plot_spc",
+    "plot_use_calendar",
+]
+
+OKABE_ITO: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+"""Okabe & Ito (2008) colour-blind-safe palette, ordered so neighbours differ in lightness."""
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_LINESTYLES = ("-", "--", ":", "-.")
+_HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
+_GREY = "#6E6E6E"
+_SIGNAL = "#D55E00"
+
+CASCADE_STAGES: tuple[str, ...] = (
+    "episodes",
+    "discharged",
+    "follow-up due",
+    "conducted in window",
+    "analysed",
+)
+"""Stages of the follow-up cascade, in order."""
+
+_DEFAULT = "default"
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.gca()
+
+
+def _style(i: int) -> dict[str, Any]:
+    return {
+        "color": OKABE_ITO[i % len(OKABE_ITO)],
+        "marker": _MARKERS[i % len(_MARKERS)],
+        "linestyle": _LINESTYLES[i % len(_LINESTYLES)],
+        "hatch": _HATCHES[i % len(_HATCHES)],
+    }
+
+
+def _percent_axis(axis: Any) -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    axis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+
+
+def _frame(result: Any, where: str) -> pd.DataFrame:
+    if isinstance(result, pd.DataFrame):
+        return result.copy()
+    to_frame = getattr(result, "to_frame", None)
+    if callable(to_frame):
+        frame = to_frame()
+        if isinstance(frame, pd.DataFrame):
+            return frame
+    raise ParameterError(
+        f"{where} needs a result with to_frame() or a pandas DataFrame; "
+        f"got {type(result).__name__}."
+    )
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise MissingColumnError(
+            f"{where}: columns {missing} are missing. Found: {list(frame.columns)}."
+        )
+
+
+def _num(values: Any) -> np.ndarray:
+    """Float array with NaN for missing (works for nullable Int64/Float64 too)."""
+    series = pd.Series(values)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _hidden(frame: pd.DataFrame, *value_columns: str) -> np.ndarray:
+    """Rows never drawn: ``suppressed`` True or any value column missing."""
+    hidden = np.zeros(len(frame), dtype=bool)
+    if "suppressed" in frame.columns:
+        hidden |= frame["suppressed"].fillna(False).to_numpy(dtype=bool)
+    for c in value_columns:
+        hidden |= ~np.isfinite(_num(frame[c]))
+    return hidden
+
+
+def _n_text(n: float, prefix: str = "n = ") -> str:
+    return f"{prefix}{int(n):,}" if np.isfinite(n) else "n suppressed"
+
+
+def _group_column(frame: pd.DataFrame) -> str:
+    for c in ("group", "cohort"):
+        if c in frame.columns:
+            return c
+    raise MissingColumnError(
+        f"No group column ('group' or 'cohort') found. Found: {list(frame.columns)}."
+    )
+
+
+def _ordered(values: pd.Series) -> list[Any]:
+    return list(pd.unique(values.dropna()))
+
+
+def _timepoint_text(tp: Any) -> str:
+    m = re.fullmatch(r"(\d+)(mo|wk)", str(tp))
+    if m is None:
+        return str(tp)
+    return f"{m.group(1)}-{'month' if m.group(2) == 'mo' else 'week'}"
+
+
+def _timepoint_months(tp: Any) -> float:
+    text = str(tp)
+    m = re.fullmatch(r"(\d+)(mo|wk)", text)
+    if m:
+        return float(m.group(1)) * (1.0 if m.group(2) == "mo" else 7 / 30.4375)
+    return {"intake": 0.0, "discharge": np.nan}.get(text, np.nan)
+
+
+def _outcome_text(result: Any, outcome: Any, *, short: bool = False) -> str:
+    """Axis text for an outcome from the result's definition (getattr fallbacks).
+
+    ``describe(outcome)`` (label plus the missing-data rule) by default; ``label(outcome)``
+    first when ``short``.
+    """
+    definition = getattr(result, "definition", None)
+    for method in ("label", "describe") if short else ("describe", "label"):
+        func = getattr(definition, method, None)
+        if callable(func) and outcome is not None:
+            try:
+                text = func(str(outcome))
+            except (TypeError, ValueError, KeyError):
+                continue
+            if isinstance(text, str) and text:
+                return text
+    label = getattr(result, "label", None)
+    if isinstance(label, str) and label:
+        return label
+    return str(outcome).replace("_", " ") if outcome is not None else "Rate"
+
+
+def _wrap(text: str, width: int = 55) -> str:
+    return textwrap.fill(text, width)
+
+
+def _note_suppressed(ax: Axes, x: float, *, horizontal: bool = False) -> None:
+    from matplotlib.transforms import blended_transform_factory
+
+    if horizontal:
+        trans = blended_transform_factory(ax.transAxes, ax.transData)
+        ax.text(
+            0.01,
+            x,
+            "suppressed",
+            transform=trans,
+            color=_GREY,
+            fontsize="small",
+            va="center",
+            ha="left",
+            style="italic",
+        )
+    else:
+        trans = blended_transform_factory(ax.transData, ax.transAxes)
+        ax.text(
+            x,
+            0.03,
+            "suppressed",
+            transform=trans,
+            color=_GREY,
+            fontsize="small",
+            ha="center",
+            va="bottom",
+            rotation=90,
+            style="italic",
+        )
+
+
+def _yerr(rate: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    return np.vstack([np.clip(rate - low, 0, None), np.clip(high - rate, 0, None)])
+
+
+# --- 1. rates by cohort ------------------------------------------------------------------------
+
+
+def plot_rates(
+    rate_table: Any,
+    *,
+    ax: Axes | None = None,
+    band: Any = _DEFAULT,
+    target: float | Any | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Rates by cohort (and timepoint) with their intervals and the literature band.
+
+    Parameters
+    ----------
+    rate_table : RateTable or pandas.DataFrame
+        Columns ``group`` (or ``cohort``), ``rate``, ``ci_low``, ``ci_high``, ``n``; optional
+        ``outcome``, ``timepoint``, ``suppressed``. A ``definition`` attribute labels the axis.
+    ax : matplotlib Axes, optional
+        Where to draw (default: the current Axes).
+    band : Benchmark or None, optional
+        Literature band shaded behind the points, labelled with its source. Default: McCarty
+        et al. 2014 (50-70% abstinent at first follow-up) when the outcomes are abstinence
+        outcomes, nothing otherwise. ``None`` hides it.
+    target : float or Benchmark, optional
+        A target drawn as a dashed line (e.g. 0.8).
+    **kwargs
+        Passed to ``Axes.errorbar`` for every group.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on: one errorbar container per group (label = group name).
+
+    Notes
+    -----
+    With one outcome and timepoint the groups are on the x axis with "n = ..." under each name;
+    with several, the (outcome, timepoint) cells are on the x axis, groups side by side, and
+    each point carries its n. Rows that are suppressed are not drawn.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> t = pd.DataFrame({"group": ["IOP", "inpatient"], "outcome": "abstinent_6mo",
+    ...                   "timepoint": "6mo", "n": [120, 95], "n_events": [70, 52],
+    ...                   "rate": [0.583, 0.547], "ci_low": [0.494, 0.447],
+    ...                   "ci_high": [0.667, 0.644]})
+    >>> fig, ax = plt.subplots()
+    >>> [t.get_text() for t in plot_rates(t, ax=ax).get_xticklabels()]
+    ['IOP\\nn = 120', 'inpatient\\nn = 95']
+    >>> plt.close(fig)
+    """
+    ax = _axes(ax)
+    frame = _frame(rate_table, "plot_rates")
+    gcol = _group_column(frame)
+    _require(frame, ("rate", "ci_low", "ci_high", "n"), "plot_rates")
+    outcome = frame["outcome"] if "outcome" in frame else pd.Series([None] * len(frame))
+    timepoint = frame["timepoint"] if "timepoint" in frame else pd.Series([None] * len(frame))
+    cell = list(zip(outcome.astype(object), timepoint.astype(object), strict=True))
+    cells = list(dict.fromkeys(cell))
+    cell_index = np.array([cells.index(c) for c in cell])
+    groups = _ordered(frame[gcol])
+    rate, low, high, n = (_num(frame[c]) for c in ("rate", "ci_low", "ci_high", "n"))
+    hidden = _hidden(frame, "rate", "ci_low", "ci_high")
+    single = len(cells) == 1
+    width = 0.0 if single else min(0.6 / max(len(groups), 1), 0.2)
+    for gi, group in enumerate(groups):
+        sel = (frame[gcol] == group).to_numpy()
+        if single:
+            x = np.full(len(frame), float(gi))
+        else:
+            x = cell_index + (gi - (len(groups) - 1) / 2) * width
+        show = sel & ~hidden
+        st = _style(gi)
+        ax.errorbar(
+            np.asarray(x)[show],
+            rate[show],
+            yerr=_yerr(rate[show], low[show], high[show]),
+            fmt=st["marker"],
+            color=st["color"],
+            capsize=4,
+            markersize=7,
+            linestyle="none",
+            label=str(group),
+            **kwargs,
+        )
+        for xi in np.asarray(x)[sel & hidden]:
+            _note_suppressed(ax, float(xi))
+        if not single:
+            for xi, lo, ni in zip(np.asarray(x)[show], low[show], n[show], strict=True):
+                ax.annotate(
+                    _n_text(ni, "n="),
+                    (xi, lo),
+                    xytext=(0, -4),
+                    textcoords="offset points",
+                    ha="center",
+                    va="top",
+                    fontsize="x-small",
+                    color=_GREY,
+                )
+    if single:
+        ticks = []
+        for group in groups:
+            ni = n[(frame[gcol] == group).to_numpy()]
+            ticks.append(f"{group}\n{_n_text(ni[0] if ni.size else np.nan)}")
+        ax.set_xticks(np.arange(len(groups)), ticks)
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+    else:
+        labels = []
+        multi_outcome = len({c[0] for c in cells}) > 1
+        for out, tp in cells:
+            tp_text = _timepoint_text(tp) if tp is not None else ""
+            labels.append(
+                _wrap(f"{_outcome_text(rate_table, out)}" if multi_outcome else tp_text, 18)
+            )
+        ax.set_xticks(np.arange(len(cells)), labels)
+        ax.set_xlim(-0.6, len(cells) - 0.4)
+        ax.legend(title=gcol.capitalize(), frameon=False, loc="upper right")
+    outcomes = {c[0] for c in cells}
+    if band == _DEFAULT:
+        band = None
+        if outcomes and all(str(o).startswith("abstinent") for o in outcomes):
+            from .benchmarks import MCCARTY_2014
+
+            band = MCCARTY_2014
+    if band is not None:
+        lo_b, hi_b = float(band.low), float(band.high)
+        source = f"{getattr(band, 'name', 'benchmark')}: {lo_b:.0%}–{hi_b:.0%}"
+        measure = getattr(band, "measure", "")
+        text = f"{source} {measure}".strip()
+        if hi_b > lo_b:
+            ax.axhspan(
+                lo_b,
+                hi_b,
+                color=OKABE_ITO[5],
+                alpha=0.18,
+                hatch="//",
+                linewidth=0,
+                zorder=0,
+                label=text,
+            )
+        else:
+            ax.axhline(lo_b, color=_GREY, linestyle=":", zorder=0, label=text)
+        ax.text(
+            0.01,
+            hi_b,
+            _wrap(text, 60),
+            transform=ax.get_yaxis_transform(),
+            fontsize="x-small",
+            color=_GREY,
+            va="bottom",
+            ha="left",
+        )
+    if target is not None:
+        value = float(getattr(target, "low", target))
+        ax.axhline(value, color="black", linestyle="--", linewidth=1, label=f"Target {value:.0%}")
+        ax.text(
+            0.99,
+            value,
+            f"target {value:.0%}",
+            transform=ax.get_yaxis_transform(),
+            fontsize="x-small",
+            ha="right",
+            va="bottom",
+        )
+    ax.set_ylim(0, 1)
+    _percent_axis(ax.yaxis)
+    ylabel = _outcome_text(rate_table, next(iter(outcomes))) if len(outcomes) == 1 else "Rate"
+    ax.set_ylabel(_wrap(ylabel + " (%)", 50))
+    return ax
+
+
+# --- 2. comparison / forest plot ---------------------------------------------------------------
+
+
+def plot_comparison(
+    comparison: Any,
+    *,
+    ax: Axes | None = None,
+    measure: Literal["diff", "ratio"] = "diff",
+    **kwargs: Any,
+) -> Axes:
+    """Forest plot of differences (or ratios) with intervals, margin and verdict per row.
+
+    Parameters
+    ----------
+    comparison : Comparison or pandas.DataFrame
+        Columns ``outcome``, ``group``, ``reference``, ``n``, ``n_ref`` and, for
+        ``measure="diff"``, ``diff``, ``diff_ci_low``, ``diff_ci_high`` (``ratio...`` for
+        ratios); optional ``analysis``, ``margin``, ``verdict``, ``equivalence_ci_low`` and
+        ``equivalence_ci_high``, ``suppressed``.
+    ax : matplotlib Axes, optional
+        Where to draw.
+    measure : {"diff", "ratio"}
+        Risk difference (percentage points, zero line) or risk ratio (log axis, line at one).
+    **kwargs
+        Passed to ``Axes.errorbar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One errorbar container per row, top to bottom in table order; the row labels are the
+        y tick labels, the verdicts are text at the right edge.
+
+    Notes
+    -----
+    With a ``margin`` (difference scale) the equivalence region ``[-|margin|, |margin|]`` is
+    shaded and, when given, the equivalence interval (e.g. 90% for two one-sided tests) is
+    drawn as a thick bar under the 95% interval.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> c = pd.DataFrame({"outcome": ["abstinent_6mo"], "group": ["IOP"],
+    ...                   "reference": ["inpatient"], "n": [120], "n_ref": [95],
+    ...                   "diff": [0.036], "diff_ci_low": [-0.097], "diff_ci_high": [0.167]})
+    >>> fig, ax = plt.subplots()
+    >>> len(plot_comparison(c, ax=ax).containers)
+    1
+    >>> plt.close(fig)
+    """
+    if measure not in ("diff", "ratio"):
+        raise ParameterError(
+            f"plot_comparison: measure must be 'diff' or 'ratio'; got {measure!r}."
+        )
+    ax = _axes(ax)
+    frame = _frame(comparison, "plot_comparison").reset_index(drop=True)
+    cols = (measure, f"{measure}_ci_low", f"{measure}_ci_high")
+    _require(frame, ("outcome", "group", "reference", *cols), "plot_comparison")
+    est, low, high = (_num(frame[c]) for c in cols)
+    hidden = _hidden(frame, *cols)
+    k = len(frame)
+    y = np.arange(k)[::-1].astype(float)
+    show_analysis = "analysis" in frame and frame["analysis"].nunique(dropna=True) > 1
+    n = _num(frame["n"]) if "n" in frame else np.full(k, np.nan)
+    n_ref = _num(frame["n_ref"]) if "n_ref" in frame else np.full(k, np.nan)
+    labels = []
+    for i in range(k):
+        out_text = _outcome_text(comparison, frame["outcome"].iloc[i], short=True)
+        text = f"{_wrap(out_text, 45)}\n{frame['group'].iloc[i]} vs {frame['reference'].iloc[i]}"
+        if show_analysis:
+            text += f" ({frame['analysis'].iloc[i]})"
+        if np.isfinite(n[i]) or np.isfinite(n_ref[i]):
+            text += f" (n = {_n_text(n[i], '')} vs {_n_text(n_ref[i], '')})"
+        labels.append(text)
+    margin = _num(frame["margin"]) if "margin" in frame else np.full(k, np.nan)
+    if measure == "diff" and np.isfinite(margin).any():
+        m = float(np.nanmax(np.abs(margin)))
+        ax.axvspan(
+            -m,
+            m,
+            color=OKABE_ITO[2],
+            alpha=0.15,
+            hatch="..",
+            linewidth=0,
+            zorder=0,
+            label=f"Equivalence margin ±{m * 100:g} points",
+        )
+    if {"equivalence_ci_low", "equivalence_ci_high"} <= set(frame.columns) and measure == "diff":
+        elo, ehi = _num(frame["equivalence_ci_low"]), _num(frame["equivalence_ci_high"])
+        ok = ~hidden & np.isfinite(elo) & np.isfinite(ehi)
+        ax.hlines(
+            y[ok],
+            elo[ok],
+            ehi[ok],
+            color=OKABE_ITO[5],
+            linewidth=6,
+            alpha=0.6,
+            zorder=1,
+            label="Equivalence-test interval",
+        )
+    for i in range(k):
+        if hidden[i]:
+            _note_suppressed(ax, y[i], horizontal=True)
+            continue
+        st = _style(0)
+        ax.errorbar(
+            [est[i]],
+            [y[i]],
+            xerr=_yerr(est[i : i + 1], low[i : i + 1], high[i : i + 1]),
+            fmt=st["marker"],
+            color=st["color"],
+            capsize=4,
+            markersize=7,
+            zorder=2,
+            label=labels[i].replace("\n", " "),
+            **kwargs,
+        )
+    null = 0.0 if measure == "diff" else 1.0
+    ax.axvline(null, color="black", linewidth=1, zorder=1)
+    if "verdict" in frame:
+        for i in range(k):
+            verdict = frame["verdict"].iloc[i]
+            if isinstance(verdict, str) and verdict and not hidden[i]:
+                ax.text(
+                    1.01,
+                    y[i],
+                    verdict,
+                    transform=ax.get_yaxis_transform(),
+                    va="center",
+                    ha="left",
+                    fontsize="small",
+                )
+    ax.set_yticks(y, labels, fontsize="small")
+    ax.set_ylim(-0.7, k - 0.3)
+    if measure == "diff":
+        from matplotlib.ticker import FuncFormatter
+
+        ax.xaxis.set_major_formatter(
+            FuncFormatter(lambda v, _pos: f"{v * 100:+.0f}" if round(v * 100) else "0")
+        )
+        ax.set_xlabel("Difference in rate, percentage points (group − reference)")
+    else:
+        ax.set_xscale("log")
+        ax.set_xlabel("Rate ratio (group / reference)")
+    return ax
+
+
+# --- 3. milestones -----------------------------------------------------------------------------
+
+
+def _milestone_text(result: Any, outcome: Any) -> str:
+    text = _outcome_text(result, outcome)
+    text = re.sub(r"^Milestone:\s*", "", text)
+    text = re.sub(r",\s*missing = .*$", "", text)
+    text = re.sub(r"^milestone ", "", text)
+    return text[:1].upper() + text[1:]
+
+
+def plot_milestones(rate_table_or_outcomes: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Share of each cohort meeting each completion milestone, with intervals.
+
+    Parameters
+    ----------
+    rate_table_or_outcomes : RateTable or pandas.DataFrame
+        A rate table whose ``outcome`` column holds milestone names (``milestone_<name>`` or
+        plain names), with ``group``/``cohort``, ``n``, ``rate``, ``ci_low``, ``ci_high``.
+        An episode-outcomes object is first turned into such a table with
+        ``iopoutcomes.rates.outcome_rates`` over its ``milestone_*`` columns.
+    ax : matplotlib Axes, optional
+    **kwargs
+        Passed to ``Axes.errorbar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Milestones on the y axis; one errorbar container per cohort (legend "IOP (n = 120)").
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> t = pd.DataFrame({"group": ["IOP", "IOP", "inpatient", "inpatient"],
+    ...                   "outcome": ["milestone_housing_stable", "milestone_employed"] * 2,
+    ...                   "n": [120, 120, 95, 95], "rate": [0.8, 0.5, 0.7, 0.4],
+    ...                   "ci_low": [0.72, 0.41, 0.6, 0.31], "ci_high": [0.86, 0.59, 0.78, 0.5]})
+    >>> fig, ax = plt.subplots()
+    >>> [t.get_text() for t in plot_milestones(t, ax=ax).get_yticklabels()]
+    ['Housing stable', 'Employed']
+    >>> plt.close(fig)
+    """
+    ax = _axes(ax)
+    result = rate_table_or_outcomes
+    frame = _frame(result, "plot_milestones")
+    if "rate" not in frame.columns:
+        milestone_cols = [c for c in frame.columns if str(c).startswith("milestone_")]
+        if not milestone_cols:
+            raise MissingColumnError(
+                "plot_milestones needs a rate table (rate, ci_low, ci_high) or episode "
+                f"outcomes with milestone_* columns. Found: {list(frame.columns)}."
+            )
+        from . import rates
+
+        result = rates.outcome_rates(rate_table_or_outcomes, outcome=milestone_cols, by="cohort")
+        frame = _frame(result, "plot_milestones")
+    gcol = _group_column(frame)
+    _require(frame, ("outcome", "rate", "ci_low", "ci_high", "n"), "plot_milestones")
+    milestones = _ordered(frame["outcome"])
+    groups = _ordered(frame[gcol])
+    rate, low, high, n = (_num(frame[c]) for c in ("rate", "ci_low", "ci_high", "n"))
+    hidden = _hidden(frame, "rate", "ci_low", "ci_high")
+    pos = {m: len(milestones) - 1 - i for i, m in enumerate(milestones)}
+    y_base = frame["outcome"].map(pos).to_numpy(dtype=float)
+    step = min(0.6 / max(len(groups), 1), 0.25)
+    for gi, group in enumerate(groups):
+        sel = (frame[gcol] == group).to_numpy()
+        y = y_base - (gi - (len(groups) - 1) / 2) * step
+        show = sel & ~hidden
+        ns = n[sel & np.isfinite(n)]
+        size = (
+            "n suppressed"
+            if ns.size == 0
+            else _n_text(ns[0])
+            if ns.min() == ns.max()
+            else f"n = {int(ns.min())}–{int(ns.max())}"
+        )
+        st = _style(gi)
+        ax.errorbar(
+            rate[show],
+            y[show],
+            xerr=_yerr(rate[show], low[show], high[show]),
+            fmt=st["marker"],
+            color=st["color"],
+            capsize=3,
+            markersize=7,
+            linestyle="none",
+            label=f"{group} ({size})",
+            **kwargs,
+        )
+        for yi in y[sel & hidden]:
+            _note_suppressed(ax, float(yi), horizontal=True)
+    ax.set_yticks(
+        [pos[m] for m in milestones], [_wrap(_milestone_text(result, m), 30) for m in milestones]
+    )
+    ax.set_ylim(-0.6, len(milestones) - 0.4)
+    ax.set_xlim(0, 1)
+    _percent_axis(ax.xaxis)
+    ax.set_xlabel("Episodes meeting the milestone (%)")
+    ax.legend(frameon=False, loc="best", fontsize="small")
+    return ax
+
+
+def plot_milestones_distribution(outcomes: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Distribution of the number of milestones met, per cohort (share of episodes).
+
+    Parameters
+    ----------
+    outcomes : EpisodeOutcomes or pandas.DataFrame
+        One row per episode with ``cohort`` (or ``group``) and ``milestones_met`` (missing
+        values are left out and counted in the legend).
+    ax : matplotlib Axes, optional
+    **kwargs
+        Passed to ``Axes.bar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar container per cohort (hatched differently), x = number of milestones met.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> eo = pd.DataFrame({"cohort": ["IOP"] * 4 + ["inpatient"] * 2,
+    ...                    "milestones_met": [0, 2, 2, 3, 1, 2]})
+    >>> fig, ax = plt.subplots()
+    >>> [float(b.get_height()) for b in plot_milestones_distribution(eo, ax=ax).containers[0]]
+    [0.25, 0.0, 0.5, 0.25]
+    >>> plt.close(fig)
+    """
+    ax = _axes(ax)
+    frame = _frame(outcomes, "plot_milestones_distribution")
+    gcol = _group_column(frame)
+    _require(frame, ("milestones_met",), "plot_milestones_distribution")
+    met = _num(frame["milestones_met"])
+    valid = np.isfinite(met)
+    if not valid.any():
+        raise InsufficientDataError(
+            f"plot_milestones_distribution: all {len(frame)} episodes lack milestones_met."
+        )
+    kmax = int(np.nanmax(met))
+    groups = _ordered(frame[gcol])
+    counts = pd.crosstab(frame.loc[valid, gcol], met[valid].astype(int)).reindex(
+        index=groups, columns=range(kmax + 1), fill_value=0
+    )
+    totals = counts.sum(axis=1)
+    shares = counts.div(totals.where(totals > 0), axis=0)
+    width = 0.8 / max(len(groups), 1)
+    x = np.arange(kmax + 1, dtype=float)
+    for gi, group in enumerate(groups):
+        st = _style(gi)
+        n_missing = int((~valid & (frame[gcol] == group).to_numpy()).sum())
+        label = f"{group} ({_n_text(float(totals.loc[group]))}"
+        label += f"; {n_missing} missing)" if n_missing else ")"
+        ax.bar(
+            x + (gi - (len(groups) - 1) / 2) * width,
+            shares.loc[group].to_numpy(dtype=float),
+            width=width,
+            color=st["color"],
+            hatch=st["hatch"],
+            edgecolor="black",
+            linewidth=0.5,
+            label=label,
+            **kwargs,
+        )
+    ax.set_xticks(x, [str(int(v)) for v in x])
+    ax.set_xlabel("Milestones met")
+    _percent_axis(ax.yaxis)
+    ax.set_ylabel("Episodes (%)")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+# --- 4. rates over follow-up time --------------------------------------------------------------
+
+
+def plot_rates_over_time(
+    rate_table: Any,
+    *,
+    ax: Axes | None = None,
+    fitted: pd.DataFrame | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Rates per cohort at each follow-up (1/3/6/12 months) with intervals and a fitted curve.
+
+    Parameters
+    ----------
+    rate_table : RateTable or pandas.DataFrame
+        ``group``/``cohort``, ``timepoint`` (``"1mo"``, ``"3mo"``... placed at their month),
+        ``n``, ``rate``, ``ci_low``, ``ci_high``; optional ``outcome`` (for the label) and
+        ``suppressed``.
+    ax : matplotlib Axes, optional
+    fitted : pandas.DataFrame, optional
+        Model curve (e.g. GEE) with ``group``, ``timepoint``, ``rate``, ``ci_low``,
+        ``ci_high``: drawn as a dashed line with a shaded band in the group's colour.
+    **kwargs
+        Passed to ``Axes.errorbar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One errorbar container per cohort (observed), plus one line per cohort when fitted.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> t = pd.DataFrame({"group": ["IOP"] * 3, "timepoint": ["1mo", "3mo", "6mo"],
+    ...                   "n": [110, 100, 90], "rate": [0.7, 0.6, 0.55],
+    ...                   "ci_low": [0.61, 0.5, 0.45], "ci_high": [0.78, 0.69, 0.65]})
+    >>> fig, ax = plt.subplots()
+    >>> ax = plot_rates_over_time(t, ax=ax)
+    >>> ax.containers[0].lines[0].get_xdata().tolist()
+    [1.0, 3.0, 6.0]
+    >>> plt.close(fig)
+    """
+    ax = _axes(ax)
+    frame = _frame(rate_table, "plot_rates_over_time")
+    gcol = _group_column(frame)
+    _require(frame, ("timepoint", "rate", "ci_low", "ci_high", "n"), "plot_rates_over_time")
+    months = frame["timepoint"].map(_timepoint_months).to_numpy(dtype=float)
+    timepoints = _ordered(frame["timepoint"])
+    categorical = bool(np.isnan(months).any())
+    if categorical:  # unknown labels: equally spaced in order of appearance
+        months = (
+            frame["timepoint"].map({tp: i for i, tp in enumerate(timepoints)}).to_numpy(dtype=float)
+        )
+    rate, low, high, n = (_num(frame[c]) for c in ("rate", "ci_low", "ci_high", "n"))
+    hidden = _hidden(frame, "rate", "ci_low", "ci_high")
+    groups = _ordered(frame[gcol])
+    span = (np.nanmax(months) - np.nanmin(months)) or 1.0
+    dodge = span * 0.012
+    for gi, group in enumerate(groups):
+        sel = (frame[gcol] == group).to_numpy()
+        order = np.argsort(months[sel], kind="stable")
+        idx = np.flatnonzero(sel)[order]
+        x = months[idx] + (gi - (len(groups) - 1) / 2) * dodge
+        r = np.where(hidden[idx], np.nan, rate[idx])  # NaN breaks the line at suppressed points
+        st = _style(gi)
+        yerr = _yerr(
+            r, np.where(hidden[idx], np.nan, low[idx]), np.where(hidden[idx], np.nan, high[idx])
+        )
+        ax.errorbar(
+            x,
+            r,
+            yerr=np.nan_to_num(yerr),
+            fmt=st["marker"],
+            color=st["color"],
+            linestyle=st["linestyle"],
+            capsize=3,
+            markersize=6,
+            label=str(group),
+            **kwargs,
+        )
+        for xi, lo, ni, hid in zip(x, low[idx], n[idx], hidden[idx], strict=True):
+            if hid:
+                _note_suppressed(ax, float(xi))
+            else:
+                ax.annotate(
+                    _n_text(ni, "n="),
+                    (xi, lo),
+                    xytext=(0, -4),
+                    ha="center",
+                    va="top",
+                    textcoords="offset points",
+                    fontsize="x-small",
+                    color=st["color"],
+                )
+    if fitted is not None:
+        fit = fitted.copy()
+        fcol = _group_column(fit)
+        _require(fit, ("timepoint", "rate", "ci_low", "ci_high"), "plot_rates_over_time(fitted)")
+        if categorical:
+            fx = fit["timepoint"].map({tp: i for i, tp in enumerate(timepoints)})
+        else:
+            fx = fit["timepoint"].map(_timepoint_months)
+        fit = fit.assign(_x=fx.to_numpy(dtype=float)).sort_values("_x", kind="stable")
+        for gi, group in enumerate(groups):
+            g = fit[fit[fcol] == group]
+            if g.empty:
+                continue
+            st = _style(gi)
+            ax.plot(
+                g["_x"],
+                _num(g["rate"]),
+                color=st["color"],
+                linestyle="--",
+                linewidth=1.2,
+                label=f"{group} (model)",
+            )
+            ax.fill_between(
+                g["_x"].to_numpy(dtype=float),
+                _num(g["ci_low"]),
+                _num(g["ci_high"]),
+                color=st["color"],
+                alpha=0.12,
+                linewidth=0,
+            )
+    if categorical:
+        ax.set_xticks(np.arange(len(timepoints)), [_timepoint_text(t) for t in timepoints])
+        ax.set_xlabel("Follow-up")
+    else:
+        ticks = sorted({float(m) for m in months[np.isfinite(months)]})
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.set_xlabel("Follow-up (months)")
+    ax.set_ylim(0, 1)
+    _percent_axis(ax.yaxis)
+    outcomes = _ordered(frame["outcome"]) if "outcome" in frame else []
+    label = _outcome_text(rate_table, outcomes[0]) if len(outcomes) == 1 else "Rate"
+    label = re.sub(r" at \d+-(month|week) follow-up", " at follow-up", label)
+    ax.set_ylabel(_wrap(label + " (%)", 50))
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+# --- 5. Kaplan-Meier ---------------------------------------------------------------------------
+
+
+def _survival_table(result: Any) -> pd.DataFrame:
+    if isinstance(result, pd.DataFrame):
+        return result.copy()
+    table = getattr(result, "survival_table", None)
+    if callable(table):
+        table = table()
+    if isinstance(table, pd.DataFrame):
+        return table.copy()
+    raise ParameterError(
+        "plot_km needs a time-to-relapse result with a survival_table DataFrame (group, time, "
+        f"n_at_risk, n_events, n_censored, survival, ci_low, ci_high); got {type(result).__name__}."
+    )
+
+
+def _at_risk(
+    result: Any,
+    group: Any,
+    ticks: Sequence[float],
+    t: np.ndarray,
+    risk: np.ndarray,
+    ev: np.ndarray,
+    cens: np.ndarray,
+) -> np.ndarray:
+    """Numbers at risk at the ticks: the result's own ``at_risk_table`` when it has one."""
+    method = getattr(result, "at_risk_table", None)
+    if callable(method):
+        table = method(list(ticks))
+        if isinstance(table, pd.DataFrame) and {"group", "time", "n_at_risk"} <= set(table):
+            sub = table[table["group"] == group].set_index("time")["n_at_risk"]
+            return _num(sub.reindex(list(ticks)))
+    idx = np.searchsorted(t, np.asarray(ticks), side="left")
+    after = risk[-1] - ev[-1] - cens[-1]
+    return np.where(idx < t.size, risk[np.minimum(idx, t.size - 1)], after)
+
+
+def plot_km(
+    relapse_result: Any,
+    *,
+    ax: Axes | None = None,
+    at_risk: bool = True,
+    **kwargs: Any,
+) -> Axes:
+    """Kaplan-Meier curves per cohort with confidence bands, censoring marks and numbers at risk.
+
+    Parameters
+    ----------
+    relapse_result : time-to-relapse result or pandas.DataFrame
+        Its ``survival_table``: one row per (group, time) with ``n_at_risk``, ``n_events``,
+        ``n_censored``, ``survival``, ``ci_low``, ``ci_high`` (the step function's values from
+        that time on).
+    ax : matplotlib Axes, optional
+    at_risk : bool, default True
+        Print the number at risk at each x tick under the axis, one row per cohort.
+    **kwargs
+        Passed to ``Axes.step``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One step line per cohort (label "IOP (n = 120)"), bands, censoring ticks ("|").
+
+    Notes
+    -----
+    The curve starts at 100% at time 0. The number at risk at tick ``t`` is the table's
+    ``n_at_risk`` at the first time on or after ``t`` (after the last time: those at risk then
+    minus its events and censorings).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> st = pd.DataFrame({"group": "IOP", "time": [10, 30, 60], "n_at_risk": [50, 40, 20],
+    ...                    "n_events": [5, 4, 2], "n_censored": [5, 16, 18],
+    ...                    "survival": [0.9, 0.81, 0.729], "ci_low": [0.78, 0.67, 0.56],
+    ...                    "ci_high": [0.96, 0.9, 0.85]})
+    >>> fig, ax = plt.subplots()
+    >>> ax = plot_km(st, ax=ax)
+    >>> ax.get_lines()[0].get_label()
+    'IOP (n = 50)'
+    >>> plt.close(fig)
+    """
+    from matplotlib.transforms import blended_transform_factory
+
+    ax = _axes(ax)
+    table = _survival_table(relapse_result)
+    gcol = _group_column(table)
+    cols = ("time", "n_at_risk", "n_events", "n_censored", "survival", "ci_low", "ci_high")
+    _require(table, cols, "plot_km")
+    groups = _ordered(table[gcol])
+    curves = []
+    for gi, group in enumerate(groups):
+        g = table[table[gcol] == group].sort_values("time", kind="stable")
+        t, risk, ev, cens, s, lo, hi = (_num(g[c]) for c in cols)
+        keep = np.isfinite(t) & np.isfinite(s) & ~_hidden(g)
+        t, risk, ev, cens, s, lo, hi = (a[keep] for a in (t, risk, ev, cens, s, lo, hi))
+        if t.size == 0:
+            continue
+        st = _style(gi)
+        n0 = risk[0]
+        start = min(0.0, float(t[0]))  # the curve starts at 100% (events at 0 drop at once)
+        tt = np.concatenate(([start], t))
+        ss = np.concatenate(([1.0], s))
+        ll = np.concatenate(([1.0], lo))
+        hh = np.concatenate(([1.0], hi))
+        ax.step(
+            tt,
+            ss,
+            where="post",
+            color=st["color"],
+            linestyle=st["linestyle"],
+            label=f"{group} ({_n_text(n0)})",
+            **kwargs,
+        )
+        ax.fill_between(
+            tt,
+            np.nan_to_num(ll, nan=0.0),
+            np.nan_to_num(hh, nan=1.0),
+            step="post",
+            color=st["color"],
+            alpha=0.15,
+            linewidth=0,
+        )
+        censored = cens > 0
+        ax.plot(
+            t[censored], s[censored], linestyle="none", marker="|", markersize=8, color=st["color"]
+        )
+        curves.append((group, st, t, risk, ev, cens))
+    ax.set_ylim(0, 1.02)
+    _percent_axis(ax.yaxis)
+    ax.set_ylabel(getattr(relapse_result, "survival_label", "Not yet relapsed (%)"))
+    ax.set_xlabel(getattr(relapse_result, "time_label", "Days since discharge"))
+    ax.set_xlim(left=0)
+    ax.legend(frameon=False, fontsize="small", loc="upper right")
+    if at_risk and curves:
+        lo_x, hi_x = ax.get_xlim()
+        ticks = [v for v in ax.get_xticks() if lo_x <= v <= hi_x]
+        ax.set_xticks(ticks)
+        trans = blended_transform_factory(ax.transData, ax.transAxes)
+        label_trans = ax.transAxes
+        ax.text(
+            -0.07,
+            -0.2,
+            "Number at risk",
+            transform=label_trans,
+            ha="right",
+            va="center",
+            fontsize="small",
+            weight="bold",
+        )
+        for row, (group, st, t, risk, ev, cens) in enumerate(curves):
+            y = -0.27 - 0.07 * row
+            values = _at_risk(relapse_result, group, ticks, t, risk, ev, cens)
+            ax.text(
+                -0.07,
+                y,
+                str(group),
+                transform=label_trans,
+                ha="right",
+                va="center",
+                fontsize="small",
+                color=st["color"],
+            )
+            for tick, v in zip(ticks, values, strict=True):
+                if not np.isfinite(v):
+                    continue
+                ax.text(
+                    tick,
+                    y,
+                    f"{int(v)}",
+                    transform=trans,
+                    ha="center",
+                    va="center",
+                    fontsize="small",
+                )
+    return ax
+
+
+# --- 6. covariate balance ----------------------------------------------------------------------
+
+
+def _balance_frame(result: Any) -> pd.DataFrame:
+    if isinstance(result, pd.DataFrame):
+        return result.copy()
+    for attr in ("balance", "balance_table"):
+        value = getattr(result, attr, None)
+        if callable(value):
+            value = value()
+        if isinstance(value, pd.DataFrame):
+            return value.copy()
+    return _frame(result, "plot_balance")
+
+
+def plot_balance(
+    balance_table_or_result: Any,
+    *,
+    ax: Axes | None = None,
+    threshold: float = 0.1,
+    **kwargs: Any,
+) -> Axes:
+    """Love plot: standardized mean differences before and after weighting.
+
+    Parameters
+    ----------
+    balance_table_or_result : pandas.DataFrame or result
+        ``covariate``, ``smd_unweighted``, ``smd_weighted`` (a result's ``balance`` table).
+    ax : matplotlib Axes, optional
+    threshold : float, default 0.1
+        Reference lines at ``±threshold`` (a common balance rule of thumb).
+    **kwargs
+        Passed to both ``Axes.scatter`` calls.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Two scatter collections (labels "Unweighted", "Weighted"), covariates on the y axis.
+    """
+    ax = _axes(ax)
+    frame = _balance_frame(balance_table_or_result)
+    _require(frame, ("covariate", "smd_unweighted", "smd_weighted"), "plot_balance")
+    for col in ("outcome", "group"):  # one contrast: the first (balance repeats per outcome)
+        if col in frame and frame[col].nunique(dropna=True) > 1:
+            frame = frame[frame[col] == frame[col].dropna().iloc[0]]
+    names = frame["covariate"].astype(str).str.replace("_", " ")
+    if "level" in frame:
+        level = frame["level"].fillna("").astype(str)
+        names = names.where(level == "", names + ": " + level)
+    k = len(frame)
+    y = np.arange(k)[::-1].astype(float)
+    before, after = _num(frame["smd_unweighted"]), _num(frame["smd_weighted"])
+    ax.hlines(
+        y, np.fmin(before, after), np.fmax(before, after), color="#BBBBBB", linewidth=1, zorder=1
+    )
+    ax.scatter(
+        before,
+        y,
+        marker="o",
+        facecolors="none",
+        edgecolors=OKABE_ITO[3],
+        s=45,
+        label="Unweighted",
+        zorder=2,
+        **kwargs,
+    )
+    ax.scatter(after, y, marker="s", color=OKABE_ITO[0], s=40, label="Weighted", zorder=3, **kwargs)
+    ax.axvline(0, color="black", linewidth=0.8)
+    for v in (-threshold, threshold):
+        ax.axvline(v, color=_GREY, linestyle="--", linewidth=0.8)
+    ax.set_yticks(y, names.tolist())
+    ax.set_ylim(-0.7, k - 0.3)
+    ax.set_xlabel(f"Standardized mean difference (reference lines at ±{threshold:g})")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+# --- 7. SPC p-chart ----------------------------------------------------------------------------
+
+
+def plot_spc(pchart: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Draw a p-chart: rate per period, centre line, 3-sigma limits, signals, breaks.
+
+    Parameters
+    ----------
+    pchart : PChart
+        From :func:`iopoutcomes.spc.p_chart` (its table and runs are drawn as they are).
+    ax : matplotlib Axes, optional
+    **kwargs
+        Passed to the ``Axes.plot`` call of the rate line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Lines labelled "Rate", "Centre line", "3-sigma limits" (or "3-sigma limits (Laney p′)"),
+        markers for special causes ("Outside limits", "Run signal (Anhøj)"), a dotted vertical
+        line at each break, and "trial limits" text for phases with fewer than 12 points.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> from iopoutcomes.spc import p_chart
+    >>> counts = pd.DataFrame({"period": pd.period_range("2024-01", periods=8, freq="M"),
+    ...                        "n": [40] * 8, "n_events": [20, 22, 19, 25, 21, 24, 23, 20]})
+    >>> fig, ax = plt.subplots()
+    >>> ax = plot_spc(p_chart(counts), ax=ax)
+    >>> any(t.get_text().startswith("trial limits") for t in ax.texts)
+    True
+    >>> plt.close(fig)
+    """
+    ax = _axes(ax)
+    table = pchart.to_frame() if hasattr(pchart, "to_frame") else pd.DataFrame(pchart)
+    _require(table, ("period", "phase", "rate", "centre", "lcl", "ucl"), "plot_spc")
+    k = len(table)
+    x = np.arange(k, dtype=float)
+    rate = _num(table["rate"])
+    hidden = _hidden(table, "rate")
+    rate_drawn = np.where(hidden, np.nan, rate)
+    laney = bool(getattr(pchart, "laney_used", False))
+    ax.plot(
+        x,
+        rate_drawn,
+        color=OKABE_ITO[0],
+        marker="o",
+        markersize=5,
+        linewidth=1.2,
+        label="Rate",
+        zorder=3,
+        **kwargs,
+    )
+    phases = table["phase"].to_numpy()
+    limit_label = "3-sigma limits (Laney p′)" if laney else "3-sigma limits"
+    for i, ph in enumerate(pd.unique(phases)):
+        sel = phases == ph
+        xs = x[sel]
+        ax.plot(
+            xs,
+            _num(table.loc[sel, "centre"]),
+            color="black",
+            linewidth=1.2,
+            label="Centre line" if i == 0 else "_nolegend_",
+            zorder=2,
+        )
+        for j, col in enumerate(("lcl", "ucl")):
+            ax.plot(
+                xs,
+                _num(table.loc[sel, col]),
+                color=_GREY,
+                linestyle="--",
+                linewidth=1,
+                drawstyle="steps-mid",
+                label=limit_label if (i == 0 and j == 0) else "_nolegend_",
+            )
+        if "trial_limits" in table and bool(table.loc[sel, "trial_limits"].any()):
+            ax.text(
+                xs[0],
+                0.98,
+                "trial limits (< 12 points)",
+                transform=ax.get_xaxis_transform(),
+                fontsize="x-small",
+                color=_GREY,
+                va="top",
+                ha="left",
+                style="italic",
+            )
+        if i > 0:
+            ax.axvline(xs[0] - 0.5, color="black", linestyle=":", linewidth=1.2)
+            ax.text(
+                xs[0] - 0.45,
+                0.02,
+                "definition/instrument change",
+                transform=ax.get_xaxis_transform(),
+                rotation=90,
+                fontsize="x-small",
+                va="bottom",
+                ha="left",
+            )
+    if "outside_limits" in table:
+        out = table["outside_limits"].to_numpy(dtype=bool) & ~hidden
+        if out.any():
+            ax.scatter(
+                x[out], rate[out], marker="D", s=70, color=_SIGNAL, zorder=4, label="Outside limits"
+            )
+    if "run_signal" in table:
+        runs = table["run_signal"].to_numpy(dtype=bool) & ~hidden
+        if runs.any():
+            ax.scatter(
+                x[runs],
+                rate[runs],
+                marker="s",
+                s=130,
+                facecolors="none",
+                edgecolors=OKABE_ITO[1],
+                linewidths=1.8,
+                zorder=4,
+                label="Run signal (Anhøj)",
+            )
+    runs_frame = getattr(pchart, "runs", None)
+    if isinstance(runs_frame, pd.DataFrame) and not runs_frame.empty:
+        notes = []
+        multi = len(runs_frame) > 1
+        for row in runs_frame.to_dict("records"):
+            prefix = f"Phase {int(row['phase']) + 1}: " if multi else ""
+            parts = []
+            if row["shift_signal"]:
+                parts.append(f"shift (run of {row['longest_run']} > {row['longest_run_max']})")
+            if row["crossings_signal"]:
+                parts.append(f"too few crossings ({row['n_crossings']} < {row['n_crossings_min']})")
+            notes.append(prefix + ("; ".join(parts) if parts else "no run signal"))
+        ax.text(
+            0.01,
+            0.02 if not multi else 0.12,
+            "Anhøj rules — " + " | ".join(notes),
+            transform=ax.transAxes,
+            fontsize="x-small",
+            va="bottom",
+            ha="left",
+        )
+    step = max(1, int(np.ceil(k / 12)))
+    ax.set_xticks(
+        x[::step], [str(p) for p in table["period"].iloc[::step]], rotation=45, ha="right"
+    )
+    ax.set_xlim(-0.5, k - 0.5)
+    _percent_axis(ax.yaxis)
+    ylabel = getattr(pchart, "label", None) or _outcome_text(pchart, None)
+    ax.set_ylabel(_wrap(f"{ylabel} (%)", 50))
+    ax.set_xlabel("Period")
+    ax.legend(frameon=False, fontsize="x-small", loc="upper right", ncols=2)
+    return ax
+
+
+# --- 8. funnel plot ----------------------------------------------------------------------------
+
+
+def plot_funnel(funnel_result: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Funnel plot: each unit's rate against its denominator, with exact limits; no ranks.
+
+    Parameters
+    ----------
+    funnel_result : FunnelResult
+        From :func:`iopoutcomes.spc.funnel_table`; its ``limits`` curves are drawn as given.
+    ax : matplotlib Axes, optional
+    **kwargs
+        Passed to the ``Axes.scatter`` call of the units inside the limits.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Units as points (units outside the outer limits as larger diamonds, named), the target
+        line and one line pair per level ("95% limits", "99.8% limits").
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> from iopoutcomes.spc import funnel_table
+    >>> sites = pd.DataFrame({"site": ["A", "B", "C", "D"], "n": [120, 80, 200, 60],
+    ...                       "n_events": [70, 20, 118, 36]})
+    >>> fig, ax = plt.subplots()
+    >>> ax = plot_funnel(funnel_table(sites), ax=ax)
+    >>> [t.get_text() for t in ax.texts if t.get_text() in "ABCD"]
+    ['B']
+    >>> plt.close(fig)
+    """
+    ax = _axes(ax)
+    table = funnel_result.to_frame()
+    limits = funnel_result.limits
+    unit = table.columns[0]
+    n, rate = _num(table["n"]), _num(table["rate"])
+    hidden = _hidden(table, "rate")
+    outside = table["outside"].to_numpy(dtype=bool) & ~hidden
+    levels = sorted(pd.unique(limits["level"]))
+    styles = ["--", "-", ":", "-."]
+    for i, level in enumerate(levels):
+        cur = limits[limits["level"] == level].sort_values("n")
+        label = f"{level * 100:g}% limits"
+        colour = _GREY if i < len(levels) - 1 else "black"
+        ax.plot(
+            cur["n"], cur["lower"], color=colour, linestyle=styles[i % 4], linewidth=1, label=label
+        )
+        ax.plot(
+            cur["n"],
+            cur["upper"],
+            color=colour,
+            linestyle=styles[i % 4],
+            linewidth=1,
+            label="_nolegend_",
+        )
+    source = getattr(funnel_result, "target_source", "target")
+    target = float(funnel_result.target)
+    ax.axhline(target, color=OKABE_ITO[2], linewidth=1.2, label=f"Target ({source}) {target:.1%}")
+    inside = ~hidden & ~outside
+    ax.scatter(
+        n[inside],
+        rate[inside],
+        marker="o",
+        color=OKABE_ITO[0],
+        s=36,
+        zorder=3,
+        label="Unit",
+        **kwargs,
+    )
+    if outside.any():
+        ax.scatter(
+            n[outside],
+            rate[outside],
+            marker="D",
+            color=_SIGNAL,
+            s=60,
+            zorder=4,
+            label=f"Outside {levels[-1] * 100:g}% limits",
+        )
+        for xi, yi, name in zip(n[outside], rate[outside], table.loc[outside, unit], strict=True):
+            ax.annotate(
+                str(name), (xi, yi), xytext=(5, 5), textcoords="offset points", fontsize="small"
+            )
+    ax.set_ylim(0, 1)
+    _percent_axis(ax.yaxis)
+    ylabel = getattr(funnel_result, "label", None) or _outcome_text(funnel_result, None)
+    ax.set_ylabel(_wrap(f"{ylabel} (%)", 50))
+    ax.set_xlabel("Denominator (episodes per unit)")
+    ax.legend(frameon=False, fontsize="x-small", loc="lower right")
+    return ax
+
+
+# --- 9. follow-up cascade ----------------------------------------------------------------------
+
+
+def _first_column(frame: pd.DataFrame, names: Sequence[str]) -> str | None:
+    return next((c for c in names if c in frame.columns), None)
+
+
+def cascade_counts(episode_outcomes_frame: Any, timepoint: str = "6mo") -> pd.DataFrame:
+    """Count the follow-up cascade per cohort (CONSORT-like flow) from episode outcomes.
+
+    Parameters
+    ----------
+    episode_outcomes_frame : EpisodeOutcomes or pandas.DataFrame
+        One row per episode with ``cohort`` (or ``group``) and, for ``timepoint`` ``tp``:
+
+        * discharged: ``discharge_day`` (or ``discharge_date``) not missing;
+        * due: ``followup_due_<tp>`` (or ``due_<tp>``) true; without such a column every
+          discharged episode counts as due;
+        * conducted in window: ``followup_status_<tp> == "completed"`` and ``in_window_<tp>``
+          true (without ``in_window_<tp>``, every completed follow-up counts);
+        * analysed: the due episodes that enter the ``abstinent_<tp>`` rate. Under the
+          definition's ``missing="using"``, ``"bounds"`` or ``"impute"`` rule every due episode
+          is analysed (a missing follow-up counts as use, is bounded or imputed); otherwise
+          (``"exclude"``, ``"ipw"``, or no definition) only those with a known outcome.
+          Without an ``abstinent_<tp>`` column: the conducted-in-window count.
+    timepoint : str, default "6mo"
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: ``cohort``, ``stage`` (:data:`CASCADE_STAGES`), ``n``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> eo = pd.DataFrame({"cohort": ["IOP"] * 4, "discharge_day": [30, 40, None, 35],
+    ...                    "followup_status_6mo": ["completed", "refused", None, "completed"],
+    ...                    "in_window_6mo": [True, False, False, False],
+    ...                    "abstinent_6mo": [1.0, 0.0, None, None]})
+    >>> cascade_counts(eo)["n"].tolist()
+    [4, 3, 3, 1, 2]
+    """
+    frame = _frame(episode_outcomes_frame, "cascade_counts")
+    gcol = _group_column(frame)
+    tp = timepoint
+    dcol = _first_column(frame, ("discharge_day", "discharge_date"))
+    if dcol is None:
+        raise MissingColumnError(
+            "cascade_counts needs discharge_day or discharge_date to count discharges. "
+            f"Found: {list(frame.columns)}."
+        )
+    discharged = frame[dcol].notna().to_numpy()
+    due_col = _first_column(frame, (f"followup_due_{tp}", f"due_{tp}"))
+    due = (
+        frame[due_col].fillna(False).to_numpy(dtype=bool) & discharged
+        if due_col
+        else discharged.copy()
+    )
+    status_col = f"followup_status_{tp}"
+    if status_col not in frame.columns:
+        raise MissingColumnError(
+            f"cascade_counts: column {status_col!r} is missing (timepoint={tp!r}). "
+            f"Found: {list(frame.columns)}."
+        )
+    conducted = (frame[status_col] == "completed").fillna(False).to_numpy(dtype=bool) & due
+    window_col = f"in_window_{tp}"
+    if window_col in frame.columns:
+        conducted &= frame[window_col].fillna(False).to_numpy(dtype=bool)
+    out_col = f"abstinent_{tp}"
+    rule = getattr(getattr(episode_outcomes_frame, "definition", None), "missing", None)
+    if out_col not in frame.columns:
+        analysed = conducted
+    elif rule in ("using", "bounds", "impute"):
+        analysed = due
+    else:
+        analysed = frame[out_col].notna().to_numpy() & due
+    flags = pd.DataFrame(
+        {
+            "episodes": np.ones(len(frame), dtype=int),
+            "discharged": discharged,
+            "follow-up due": due,
+            "conducted in window": conducted,
+            "analysed": analysed,
+        }
+    ).astype(int)
+    flags["cohort"] = frame[gcol].to_numpy()
+    wide = flags.groupby("cohort", sort=False).sum()
+    long = wide.reset_index().melt(id_vars="cohort", var_name="stage", value_name="n")
+    long["stage"] = pd.Categorical(long["stage"], categories=CASCADE_STAGES, ordered=True)
+    long = long.sort_values(["cohort", "stage"], kind="stable").reset_index(drop=True)
+    long["stage"] = long["stage"].astype(str)
+    return long
+
+
+def plot_followup_cascade(
+    outcomes_or_table: Any,
+    *,
+    ax: Axes | None = None,
+    timepoint: str = "6mo",
+    **kwargs: Any,
+) -> Axes:
+    """CONSORT-like cascade: episodes → discharged → due → conducted in window → analysed.
+
+    Parameters
+    ----------
+    outcomes_or_table : pandas.DataFrame or EpisodeOutcomes
+        Either a tidy table with ``cohort``, ``stage``, ``n`` (e.g. from
+        :func:`cascade_counts` or the report's suppressed flow table; ``n`` missing or
+        ``suppressed`` True is not drawn), or episode outcomes passed to
+        :func:`cascade_counts`.
+    ax : matplotlib Axes, optional
+    timepoint : str, default "6mo"
+        Used when counting from episode outcomes.
+    **kwargs
+        Passed to ``Axes.barh``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Stages on the y axis (top to bottom), one bar container per cohort (hatched
+        differently), each bar labelled "count (percent of the cohort's episodes)".
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> flow = pd.DataFrame({"cohort": "IOP", "stage": ["episodes", "discharged",
+    ...                      "follow-up due", "conducted in window", "analysed"],
+    ...                      "n": [200, 180, 150, 120, 118]})
+    >>> fig, ax = plt.subplots()
+    >>> ax = plot_followup_cascade(flow, ax=ax)
+    >>> [t.get_text() for t in ax.texts][:2]
+    ['200 (100%)', '180 (90%)']
+    >>> plt.close(fig)
+    """
+    ax = _axes(ax)
+    frame = _frame(outcomes_or_table, "plot_followup_cascade")
+    if not {"stage", "n"} <= set(frame.columns):
+        frame = cascade_counts(outcomes_or_table, timepoint=timepoint)
+    gcol = _group_column(frame)
+    stages = [s for s in CASCADE_STAGES if s in set(frame["stage"])] + [
+        s for s in _ordered(frame["stage"]) if s not in CASCADE_STAGES
+    ]
+    groups = _ordered(frame[gcol])
+    n = _num(frame["n"])
+    hidden = _hidden(frame, "n")
+    height = 0.8 / max(len(groups), 1)
+    pos = {s: len(stages) - 1 - i for i, s in enumerate(stages)}
+    for gi, group in enumerate(groups):
+        sel = (frame[gcol] == group).to_numpy()
+        g_stage = frame.loc[sel, "stage"].map(pos).to_numpy(dtype=float)
+        y = g_stage + ((len(groups) - 1) / 2 - gi) * height
+        g_n = np.where(hidden[sel], 0.0, n[sel])
+        first = frame.loc[sel & (frame["stage"] == stages[0]).to_numpy()]
+        base = _num(first["n"])[0] if len(first) else np.nan
+        st = _style(gi)
+        bars = ax.barh(
+            y,
+            g_n,
+            height=height,
+            color=st["color"],
+            hatch=st["hatch"],
+            edgecolor="black",
+            linewidth=0.5,
+            label=str(group),
+            **kwargs,
+        )
+        labels = []
+        for value, hid in zip(n[sel], hidden[sel], strict=True):
+            if hid:
+                labels.append("suppressed")
+            elif np.isfinite(base) and base > 0:
+                labels.append(f"{int(value):,} ({value / base:.0%})")
+            else:
+                labels.append(f"{int(value):,}")
+        ax.bar_label(bars, labels=labels, padding=3, fontsize="x-small")
+    rule = getattr(getattr(outcomes_or_table, "definition", None), "missing", None)
+    names = [
+        f"Analysed (missing = {rule})" if (s == "analysed" and isinstance(rule, str)) else s
+        for s in stages
+    ]
+    ax.set_yticks([pos[s] for s in stages], [s[:1].upper() + s[1:] for s in names])
+    ax.set_xlabel("Episodes")
+    ax.set_xlim(0, np.nanmax(np.where(hidden, np.nan, n)) * 1.25 if (~hidden).any() else 1)
+    ax.legend(frameon=False, fontsize="small", loc="lower right")
+    return ax
+
+
+# --- 10. use calendar --------------------------------------------------------------------------
+
+
+def _use_tables(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    use = getattr(data, "use_days", None)
+    if isinstance(use, pd.DataFrame):
+        episodes = getattr(data, "episodes", None)
+        return use, episodes if isinstance(episodes, pd.DataFrame) else None
+    if isinstance(data, pd.DataFrame):
+        return data, None
+    raise ParameterError(
+        "plot_use_calendar needs Records (with use_days) or a use-days DataFrame; got "
+        f"{type(data).__name__}."
+    )
+
+
+def plot_use_calendar(
+    records_or_use_days: Any,
+    *,
+    ax: Axes | None = None,
+    mode: Literal["patients", "since_discharge"] = "patients",
+    n_patients: int = 30,
+    seed: int = 0,
+    max_days: int = 180,
+    min_count: int = 11,
+) -> Axes:
+    """Heatmap of daily use: a sample of pseudonymised patients, or the share using by day.
+
+    Parameters
+    ----------
+    records_or_use_days : Records or pandas.DataFrame
+        Records (their ``use_days`` and ``episodes``) or a use-days table with ``episode_id``
+        (or ``patient_id``), ``day`` (days since admission) and ``used`` (0/1). For
+        ``mode="since_discharge"`` a DataFrame must also carry ``discharge_day`` and
+        ``cohort`` per row.
+    ax : matplotlib Axes, optional
+    mode : {"patients", "since_discharge"}
+        ``"patients"``: one row per sampled episode ("patient 1" ... "patient k", never an
+        identifier), one column per day, dark = use, light = no use, white = no record;
+        discharge marked with "|". ``"since_discharge"``: one row per cohort, one column per
+        day since discharge (0..``max_days``), colour = share of episodes with a record that
+        day who used; days with fewer than ``min_count`` records are left blank.
+    n_patients : int, default 30
+        Episodes sampled (without replacement, seeded) in ``"patients"`` mode.
+    seed : int, default 0
+    max_days : int, default 180
+        Last day since discharge shown in ``"since_discharge"`` mode.
+    min_count : int, default 11
+        Smallest number of records for a day's share to be drawn (small-cell rule).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes with one image (``ax.images[0]``); its array holds the drawn values.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> ud = pd.DataFrame({"episode_id": ["e1", "e1", "e2"], "day": [0, 2, 1],
+    ...                    "used": [1, 0, 1]})
+    >>> fig, ax = plt.subplots()
+    >>> [t.get_text() for t in plot_use_calendar(ud, ax=ax).get_yticklabels()]
+    ['patient 1', 'patient 2']
+    >>> plt.close(fig)
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    if mode not in ("patients", "since_discharge"):
+        raise ParameterError(
+            f"plot_use_calendar: mode must be 'patients' or 'since_discharge'; got {mode!r}."
+        )
+    if int(n_patients) < 1:
+        raise ParameterError("plot_use_calendar: n_patients must be at least 1.")
+    ax = _axes(ax)
+    use, episodes = _use_tables(records_or_use_days)
+    key = _first_column(use, ("episode_id", "patient_id"))
+    if key is None or "day" not in use.columns or "used" not in use.columns:
+        raise MissingColumnError(
+            "plot_use_calendar needs episode_id (or patient_id), day and used. "
+            f"Found: {list(use.columns)}."
+        )
+    use = use[use["day"].notna() & use["used"].notna()]
+    if use.empty:
+        raise InsufficientDataError("plot_use_calendar: the use-days table has no usable rows.")
+    if mode == "patients":
+        ids = np.asarray(pd.unique(use[key]), dtype=object)
+        rng = np.random.default_rng(seed)
+        chosen = rng.choice(ids, size=min(int(n_patients), ids.size), replace=False)
+        sub = use[use[key].isin(chosen)]
+        row = pd.Categorical(sub[key], categories=chosen).codes
+        day = _num(sub["day"]).astype(int)
+        d0, d1 = int(day.min()), int(day.max())
+        used_max = np.zeros((chosen.size, d1 - d0 + 1))
+        seen = np.zeros_like(used_max, dtype=bool)
+        np.maximum.at(used_max, (row, day - d0), _num(sub["used"]))
+        seen[row, day - d0] = True
+        matrix = np.where(seen, used_max, np.nan)
+        cmap = ListedColormap(["#CFE8F3", "#A33B00"]).with_extremes(bad="white")
+        ax.imshow(
+            matrix,
+            aspect="auto",
+            interpolation="nearest",
+            cmap=cmap,
+            vmin=0,
+            vmax=1,
+            extent=(d0 - 0.5, d1 + 0.5, chosen.size - 0.5, -0.5),
+        )
+        ax.set_yticks(np.arange(chosen.size), [f"patient {i + 1}" for i in range(chosen.size)])
+        ax.tick_params(axis="y", labelsize="x-small")
+        handles: list[Any] = [
+            Patch(facecolor="#A33B00", label="use"),
+            Patch(facecolor="#CFE8F3", label="no use"),
+            Patch(facecolor="white", edgecolor=_GREY, label="no record"),
+        ]
+        if episodes is not None and {"episode_id", "discharge_day"} <= set(episodes.columns):
+            if key == "episode_id":
+                dis = episodes.set_index("episode_id")["discharge_day"].reindex(chosen)
+                dd = _num(dis)
+                has = np.isfinite(dd)
+                ax.scatter(
+                    dd[has], np.arange(chosen.size)[has], marker="|", color="black", s=60, zorder=3
+                )
+                from matplotlib.lines import Line2D
+
+                handles.append(
+                    Line2D([], [], marker="|", color="black", linestyle="none", label="discharge")
+                )
+        ax.legend(
+            handles=handles,
+            frameon=False,
+            fontsize="x-small",
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+        )
+        ax.set_xlabel("Day since admission")
+        return ax
+    # since discharge: share using per cohort and day
+    data = use
+    if episodes is not None and key == "episode_id":
+        info = episodes[["episode_id", "cohort", "discharge_day"]]
+        data = use.drop(columns=[c for c in ("cohort", "discharge_day") if c in use.columns])
+        data = data.merge(info, on="episode_id", how="inner")
+    _require(data, ("cohort", "discharge_day"), "plot_use_calendar(mode='since_discharge')")
+    since = _num(data["day"]) - _num(data["discharge_day"])
+    keep = np.isfinite(since) & (since >= 0) & (since <= max_days)
+    data = data.loc[keep].assign(_since=since[keep].astype(int), _used=_num(data["used"])[keep])
+    per_day = data.groupby([key, "cohort", "_since"], sort=False)["_used"].max().reset_index()
+    agg = per_day.groupby(["cohort", "_since"], sort=False)["_used"].agg(["mean", "size"])
+    groups = _ordered(per_day["cohort"])
+    matrix = np.full((len(groups), max_days + 1), np.nan)
+    if not agg.empty:
+        gi = pd.Categorical(agg.index.get_level_values(0), categories=groups).codes
+        di = agg.index.get_level_values(1).to_numpy(dtype=int)
+        vals = np.where(agg["size"].to_numpy() >= min_count, agg["mean"].to_numpy(), np.nan)
+        matrix[gi, di] = vals
+    from matplotlib import colormaps
+
+    cividis = colormaps["cividis"].with_extremes(bad="white")
+    image = ax.imshow(
+        matrix,
+        aspect="auto",
+        interpolation="nearest",
+        cmap=cividis,
+        vmin=0,
+        vmax=1,
+        extent=(-0.5, max_days + 0.5, len(groups) - 0.5, -0.5),
+    )
+    ax.set_yticks(np.arange(len(groups)), [str(g) for g in groups])
+    ax.set_xlabel("Day since discharge")
+    colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+    colorbar.set_label("Using that day (% of episodes with a record)", fontsize="small")
+    _percent_axis(colorbar.ax.yaxis)
+    ax.text(
+        0.0,
+        -0.35,
+        f"Blank: no record, or fewer than {min_count} records that day.",
+        transform=ax.transAxes,
+        fontsize="x-small",
+        color=_GREY,
+    )
+    return ax
