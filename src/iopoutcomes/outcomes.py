@@ -1,0 +1,876 @@
+"""From validated records to one row of outcomes per episode: :func:`episode_outcomes`.
+
+The episode table is a faithful record: an outcome that could not be observed is missing
+(pandas ``NA``) with a status column saying why, and the missing-data rule of the definition is
+applied only where rates and comparisons are computed (``iopoutcomes.rates``).
+
+Everything is vectorised: follow-ups are placed by episode position, and calendar runs are
+found with cumulative sums over day arrays sorted by (episode, day); nothing loops over
+patients, episodes or days.
+
+Examples
+--------
+>>> import iopoutcomes as iop
+>>> from iopoutcomes.simulate import simulate_records
+>>> out = iop.episode_outcomes(simulate_records(n=40, seed=0))
+>>> out.table.shape[0]
+40
+>>> out.table["abstinent_6mo"].dtype
+BooleanDtype
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ._render import ResultDisplay
+from .definitions import OutcomeDefinition, timepoint_text
+from .exceptions import ParameterError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = ["FOLLOWUP_OUTCOME_STATUSES", "EpisodeOutcomes", "episode_outcomes"]
+
+FOLLOWUP_OUTCOME_STATUSES: tuple[str, ...] = (
+    "completed",
+    "not_located",
+    "refused",
+    "incarcerated",
+    "died",
+    "withdrawn",
+    "pending",
+    "missed",
+)
+"""Values of ``followup_status_<tp>``: the data's statuses plus ``pending`` (no row, window
+still open at ``data_as_of``) and ``missed`` (no row, window closed)."""
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class EpisodeOutcomes(ResultDisplay):
+    """One row of outcomes per accepted episode, with the definition that produced them.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per episode: identifiers, cohort, level of care, site, ``admission_quarter``,
+        ``discharge_quarter``, every episode column (covariates) and the outcome columns
+        (see :func:`episode_outcomes`).
+    definition : OutcomeDefinition
+        The effective definition (timepoints taken from the records).
+    followups : pandas.DataFrame
+        One row per follow-up of a declared outcome timepoint: ``episode_id``, ``timepoint``,
+        ``status``, ``assessment_day``, ``anchor``, ``window_start``, ``window_end``,
+        ``offset_day`` (days after the anchor), ``in_window``, ``days_used_past30`` (in the
+        definition's substance scope), ``uds_result`` and ``abstinent``.
+    records_summary : Mapping
+        Provenance of the input: ``n_episodes``, ``n_followups``, ``n_use_days``,
+        ``provenance``, ``time_basis``, ``data_as_of``, ``sources``, ``file_hashes``.
+    remarks : tuple of str
+        Counts of out-of-window assessments, missed and pending follow-ups, dropped
+        milestones, and anything else a reader of the table should know.
+    """
+
+    table: pd.DataFrame
+    definition: OutcomeDefinition
+    followups: pd.DataFrame
+    records_summary: Mapping[str, Any] = field(default_factory=dict)
+    remarks: tuple[str, ...] = ()
+
+    def _header(self) -> str:
+        n = len(self.table)
+        tps = "/".join(self.definition.outcome_timepoints) or "no follow-ups"
+        return (
+            f"<EpisodeOutcomes: {n:,} episodes, follow-ups {tps}, "
+            f"missing={self.definition.missing}>"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """A copy of the episode table."""
+        return self.table.copy()
+
+    def summary(self) -> pd.DataFrame:
+        """Per timepoint: episodes, follow-up statuses, in-window and abstinent counts."""
+        rows = []
+        t = self.table
+        for tp in self.definition.outcome_timepoints:  # a handful of timepoints
+            col = f"followup_status_{tp}"
+            if col not in t:
+                continue
+            status = t[col].astype("string")
+            row: dict[str, Any] = {"timepoint": tp, "episodes": len(t)}
+            for s in FOLLOWUP_OUTCOME_STATUSES:
+                row[s] = int((status == s).sum())
+            row["in_window"] = int(t[f"in_window_{tp}"].astype("boolean").fillna(False).sum())
+            ab = t[f"abstinent_{tp}"].astype("boolean")
+            row["abstinent"] = int(ab.fillna(False).sum())
+            row["abstinent_missing"] = int(ab.isna().sum())
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        return _SummaryView(self).__repr__()
+
+    def _repr_html_(self) -> str:
+        return _SummaryView(self)._repr_html_()
+
+    def definition_text(self) -> str:
+        """The definition in words."""
+        return self.definition.describe()
+
+    @property
+    def data_as_of(self) -> pd.Timestamp | None:
+        """Date the data are complete up to (``None`` for study-day data)."""
+        value = self.records_summary.get("data_as_of")
+        return None if value is None else pd.Timestamp(value)
+
+    @property
+    def timepoints(self) -> tuple[str, ...]:
+        """Timepoints with outcome columns."""
+        return self.definition.outcome_timepoints
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Follow-up cascade (due -> conducted in window / out of window / not conducted)."""
+        from .plots import plot_followup_cascade
+
+        return plot_followup_cascade(self, ax=ax, **kwargs)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class _SummaryView(ResultDisplay):
+    """Renders an EpisodeOutcomes through its per-timepoint summary (the table is too wide)."""
+
+    result: EpisodeOutcomes
+
+    def _header(self) -> str:
+        return self.result._header()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.result.summary()
+
+    def definition_text(self) -> str:
+        return self.result.definition_text()
+
+    def _remarks(self) -> tuple[str, ...]:
+        return tuple(self.result.remarks)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _num(values: Any) -> FloatArray:
+    """Any numeric-ish column (Int64 with NA, float, object) -> float ndarray with nan."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+        return np.asarray(s.to_numpy(dtype=float, na_value=np.nan))
+    return np.asarray(pd.to_numeric(s, errors="coerce").astype(float))
+
+
+def _positions(index: pd.Index, values: pd.Series) -> IntArray:
+    """Position of each value in ``index`` (-1 when absent), hashing in Arrow when possible."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.index_in(
+            pa.array(values.astype("string").array, type=pa.string()),
+            value_set=pa.array(index.astype("string").array, type=pa.string()),
+        )
+        return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    except (ImportError, TypeError, ValueError):  # pragma: no cover - pyarrow is a dependency
+        return np.asarray(index.get_indexer(pd.Index(values)), dtype=np.int64)
+
+
+def _bool_array(values: FloatArray | BoolArray, known: BoolArray) -> pd.arrays.BooleanArray:
+    """Boolean extension array: True/False where ``known``, NA elsewhere."""
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool), ~np.asarray(known, dtype=bool))
+
+
+def _quarters(dates: pd.Series, start_month: int) -> pd.Series:
+    """'2025Q3' labels; fiscal years named by the calendar year they end in."""
+    d = pd.to_datetime(dates, errors="coerce")
+    shifted_month = (d.dt.month - start_month) % 12
+    year = d.dt.year + ((d.dt.month >= start_month) & (start_month != 1)).astype("Int64")
+    quarter = shifted_month // 3 + 1
+    label = year.astype("Int64").astype("string") + "Q" + quarter.astype("Int64").astype("string")
+    return label.astype("string")
+
+
+# --- follow-ups ------------------------------------------------------------------------------
+
+
+def _scope_days(fu: pd.DataFrame, substance: str) -> tuple[FloatArray, FloatArray]:
+    """Days of use in scope, and a 0/1/nan 'any use' derived from the scope (nan = unknown)."""
+    if substance == "any":
+        days = (
+            _num(fu["days_used_past30"]) if "days_used_past30" in fu else np.full(len(fu), np.nan)
+        )
+        used = np.where(np.isnan(days), np.nan, days > 0)
+        if "days_alcohol_past30" in fu and "days_drugs_past30" in fu:
+            alc = _num(fu["days_alcohol_past30"])
+            drg = _num(fu["days_drugs_past30"])
+            known = ~np.isnan(alc) & ~np.isnan(drg)
+            fill = np.where(known, (alc > 0) | (drg > 0), np.nan)
+            # a positive day count for either substance is use even if the other is unknown
+            fill = np.where((alc > 0) | (drg > 0), 1.0, fill)
+            used = np.where(np.isnan(used), fill, used)
+        return days, used.astype(float)
+    column = "days_alcohol_past30" if substance == "alcohol" else "days_drugs_past30"
+    if column not in fu:
+        raise ParameterError(
+            f"substance={substance!r} needs the follow-up column {column!r}, which the records "
+            f"do not have. Found columns: {list(fu.columns)}. Use substance='any' or map the "
+            "column when reading the records."
+        )
+    days = _num(fu[column])
+    return days, np.where(np.isnan(days), np.nan, days > 0).astype(float)
+
+
+def _followup_detail(
+    records: Any, d: OutcomeDefinition, ep_pos: pd.Index, discharge_day: FloatArray
+) -> pd.DataFrame:
+    fu = records.followups
+    tps = d.outcome_timepoints
+    fu = fu.loc[fu["timepoint"].isin(tps)] if len(fu) else fu
+    pos = ep_pos.get_indexer(fu["episode_id"]) if len(fu) else np.zeros(0, dtype=np.int64)
+    keep = pos >= 0
+    fu = fu.loc[keep].reset_index(drop=True)
+    pos = pos[keep]
+    tp = fu["timepoint"].astype(str).to_numpy()
+    anchor = np.array([d.windows[t].anchor for t in tps], dtype=object)
+    starts = np.array([d.windows[t].start_day for t in tps], dtype=float)
+    ends = np.array([d.windows[t].end_day for t in tps], dtype=float)
+    tp_index = pd.Index(list(tps)).get_indexer(tp)
+    row_anchor = anchor[tp_index] if len(tp) else np.array([], dtype=object)
+    row_start = starts[tp_index] if len(tp) else np.zeros(0)
+    row_end = ends[tp_index] if len(tp) else np.zeros(0)
+    aday = _num(fu["assessment_day"]) if "assessment_day" in fu else np.full(len(fu), np.nan)
+    base = np.where(row_anchor == "discharge", discharge_day[pos] if len(pos) else 0.0, 0.0)
+    offset = aday - base
+    known = ~np.isnan(offset)
+    inside = (offset >= row_start) & (offset <= row_end)
+    status = fu["status"].astype(str).to_numpy()
+    completed = status == "completed"
+    days, used = _scope_days(fu, d.substance)
+    if d.verify == "uds" and "uds_result" in fu:
+        positive = (fu["uds_result"].astype("string") == "positive").fillna(False).to_numpy(bool)
+        used = np.where(positive, 1.0, used)
+    abst_known = completed & ~np.isnan(used)
+    if d.out_of_window == "missing":
+        abst_known &= known & inside
+    detail = pd.DataFrame(
+        {
+            "episode_id": fu["episode_id"].to_numpy(),
+            "timepoint": pd.array(tp, dtype="string"),
+            "status": pd.array(status, dtype="string"),
+            "assessment_day": pd.array(np.asarray(aday, dtype=float), dtype="Float64"),
+            "anchor": pd.array(row_anchor.astype(str), dtype="string"),
+            "window_start": pd.array(np.asarray(row_start, dtype=float), dtype="Float64").astype(
+                "Int64"
+            ),
+            "window_end": pd.array(np.asarray(row_end, dtype=float), dtype="Float64").astype(
+                "Int64"
+            ),
+            "offset_day": pd.array(offset, dtype="Float64"),
+            "in_window": _bool_array(inside, known),
+            "days_used_past30": pd.array(days, dtype="Float64"),
+            "uds_result": fu["uds_result"].astype("string").to_numpy()
+            if "uds_result" in fu
+            else pd.array([pd.NA] * len(fu), dtype="string"),
+            "abstinent": _bool_array(used == 0.0, abst_known),
+        }
+    )
+    detail["_pos"] = pos
+    return detail
+
+
+def _as_of_day(records: Any, episodes: pd.DataFrame) -> FloatArray:
+    """Days from admission to data_as_of per episode (+inf when there is no data_as_of)."""
+    n = len(episodes)
+    as_of = getattr(records, "data_as_of", None)
+    if as_of is None or "admission_date" not in episodes:
+        return np.full(n, np.inf)
+    adm = pd.to_datetime(episodes["admission_date"], errors="coerce")
+    days = (pd.Timestamp(as_of) - adm).dt.days.astype(float).to_numpy()
+    return np.where(np.isnan(days), np.inf, days)
+
+
+# --- calendar ----------------------------------------------------------------------------------
+
+
+def _calendar_days(
+    use_days: pd.DataFrame, ep_pos: pd.Index, d: OutcomeDefinition
+) -> tuple[IntArray, IntArray, BoolArray]:
+    """Scoped calendar collapsed to one row per (episode position, day), sorted."""
+    ud = use_days
+    if d.verify == "self_report" and "source" in ud:
+        is_uds = (ud["source"] == "uds").to_numpy(dtype=bool, na_value=False)
+        if is_uds.any():
+            ud = ud.loc[~is_uds]
+    if d.substance != "any" and "substance" in ud:
+        sub = ud["substance"].astype("string").str.lower()
+        is_alc = (sub == "alcohol").to_numpy(dtype=bool, na_value=False)
+        unknown = sub.isna().to_numpy()
+        keep = unknown | (is_alc if d.substance == "alcohol" else ~is_alc)
+        ud = ud.loc[keep]
+    e = _positions(ep_pos, ud["episode_id"])
+    sentinel = np.iinfo(np.int64).min
+    day_i = _int_column(ud["day"], sentinel)
+    used_i = _int_column(ud["used"], -1)
+    ok = (e >= 0) & (day_i != sentinel) & (used_i >= 0)
+    if not bool(ok.all()):
+        e, day_i, used_i = e[ok], day_i[ok], used_i[ok]
+    u = used_i > 0
+    if len(e) == 0:
+        return e, day_i, u
+    # sorted by (episode, day) with one row per day? (the usual layout: nothing to do)
+    same_e = e[1:] == e[:-1]
+    step = np.where(same_e, day_i[1:] > day_i[:-1], e[1:] > e[:-1])
+    if bool(step.all()):
+        return e, day_i, u
+    dmin = int(day_i.min())
+    span = int(day_i.max()) - dmin + 1
+    key = e * span + (day_i - dmin)
+    if not bool(np.all(key[1:] >= key[:-1])):
+        order = np.argsort(key, kind="stable")
+        key, u = key[order], u[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    if not bool(first.all()):
+        starts = np.flatnonzero(first)
+        u = np.logical_or.reduceat(u, starts)
+        key = key[starts]
+    return key // span, key % span + dmin, u
+
+
+def _int_column(values: pd.Series, na: int) -> IntArray:
+    """Whole-number (or boolean) column as int64 with ``na`` for missing, without a float copy."""
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
+        return np.asarray(values.to_numpy(dtype=np.int64, na_value=na), dtype=np.int64)
+    f = _num(values)
+    return np.where(np.isnan(f), na, np.nan_to_num(f)).astype(np.int64)
+
+
+def _int_bounds(start: FloatArray, obs_end: FloatArray) -> tuple[IntArray, IntArray]:
+    """Integer window limits; an undefined window gets an empty range."""
+    big = np.iinfo(np.int64).max // 4
+    lo = np.where(np.isnan(start), big, np.nan_to_num(start, posinf=big, neginf=-big))
+    hi = np.where(np.isnan(obs_end), -big, np.nan_to_num(obs_end, posinf=big, neginf=-big))
+    return lo.astype(np.int64), hi.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _WindowStats:
+    longest: FloatArray  # longest abstinent run (nan = no calendar data)
+    n_recorded: FloatArray
+    n_use: FloatArray
+    first_use: FloatArray  # first day counting as use (nan = none)
+    complete: BoolArray
+    obs_end: FloatArray
+    has_data: BoolArray
+
+
+class _Calendar:
+    """A sorted calendar (one row per episode-day) with the structures every window query uses.
+
+    Built once in O(rows): cumulative use counts, the rows after which a gap follows, the rows
+    with use, and the abstinent runs (maximal row intervals; with ``missing_days="using"`` a
+    run also needs consecutive days). A window query is then O(episodes log rows + runs):
+    row ranges by binary search, counts by differences of cumulative sums, and the longest run
+    as the maximum over the runs meeting the window, the two end runs clipped.
+    """
+
+    def __init__(self, e: IntArray, day: IntArray, used: BoolArray, n: int, missing_days: str):
+        self.e, self.day, self.used, self.n = e, day, used, n
+        self.using = missing_days == "using"
+        rows = len(e)
+        self.last_day = np.full(n, np.nan)
+        if rows == 0:
+            self.key = np.zeros(0, dtype=np.int64)
+            self.dmin, self.span = 0, 1
+        else:
+            self.dmin = int(day.min())
+            self.span = int(day.max()) - self.dmin + 2
+            self.key = e * self.span + (day - self.dmin)
+            ends = np.flatnonzero(np.r_[e[1:] != e[:-1], True])
+            self.last_day[e[ends]] = day[ends]
+        self.cum_use = np.r_[0, np.cumsum(used, dtype=np.int64)]
+        self.use_rows = np.flatnonzero(used)
+        same = e[1:] == e[:-1]
+        consecutive = same & (day[1:] == day[:-1] + 1)
+        self.gap_rows = np.flatnonzero(~np.r_[consecutive, False])
+        a = ~used
+        link = a[1:] & a[:-1] & (consecutive if self.using else same)
+        self.run_rs = np.flatnonzero(a & ~np.r_[False, link])
+        self.run_re = np.flatnonzero(a & ~np.r_[link, False])
+        self.run_len = (self.run_re - self.run_rs + 1).astype(float)
+
+    def window(
+        self, start: FloatArray, end: FloatArray, as_of: FloatArray, first_use: bool = False
+    ) -> _WindowStats:
+        """Statistics of each episode's calendar inside [start, end] (observed part)."""
+        n = self.n
+        has_data = ~np.isnan(self.last_day) & ~np.isnan(start)
+        obs_end = np.where(has_data, np.fmin(np.fmin(end, self.last_day), as_of), np.nan)
+        complete = has_data & (end <= self.last_day) & (end <= as_of)
+        lo, hi = _int_bounds(start, obs_end)
+        ep = np.arange(n, dtype=np.int64)
+        dmax = self.dmin + self.span - 2
+        lo_c = np.clip(lo, self.dmin, dmax + 1) - self.dmin
+        hi_c = np.clip(hi, self.dmin - 1, dmax) - self.dmin
+        begin = np.searchsorted(self.key, ep * self.span + lo_c, side="left")
+        stop = np.searchsorted(self.key, ep * self.span + hi_c, side="right")
+        stop = np.where(has_data & (hi >= lo), np.maximum(stop, begin), begin)
+        n_recorded = (stop - begin).astype(float)
+        n_use = (self.cum_use[stop] - self.cum_use[begin]).astype(float)
+        # longest abstinent run: runs meeting [begin, stop), end runs clipped
+        longest = np.zeros(n)
+        if len(self.run_rs):
+            ra = np.searchsorted(self.run_re, begin, side="left")
+            rb = np.searchsorted(self.run_rs, stop - 1, side="right") - 1
+            ok = (stop > begin) & (ra <= rb)
+            ra, rb, b0, s0 = ra[ok], rb[ok], begin[ok], stop[ok]
+            if len(ra):
+                lengths = np.r_[self.run_len, 0.0]
+
+                def clipped(k: IntArray) -> FloatArray:
+                    return (
+                        np.minimum(self.run_re[k], s0 - 1) - np.maximum(self.run_rs[k], b0) + 1
+                    ).astype(float)
+
+                ca, cb = clipped(ra), clipped(rb)
+                lengths[ra] = ca
+                lengths[rb] = cb
+                idx = np.column_stack([ra, rb + 1]).ravel()
+                longest[ok] = np.maximum.reduceat(lengths, idx)[::2]
+        first = np.full(n, np.inf)
+        if first_use:
+            rows = len(self.e)
+            k = np.searchsorted(self.use_rows, begin)
+            row = np.r_[self.use_rows, rows][k]
+            hit = row < stop
+            first = (
+                np.where(hit, self.day[np.minimum(row, max(rows - 1, 0))], np.inf).astype(float)
+                if rows
+                else first
+            )
+            if self.using:
+                g = np.searchsorted(self.gap_rows, begin)
+                grow = np.r_[self.gap_rows, rows][g]
+                gday = (
+                    self.day[np.minimum(grow, max(rows - 1, 0))].astype(float) + 1.0
+                    if rows
+                    else np.full(n, np.inf)
+                )
+                gap = np.where((grow < stop) & (gday <= hi), gday, np.inf)
+                starts_late = (stop > begin) & (
+                    self.day[np.minimum(begin, max(rows - 1, 0))] > lo if rows else False
+                )
+                empty = has_data & (stop == begin) & (hi >= lo)
+                gap = np.where(starts_late | empty, lo.astype(float), gap)
+                first = np.fmin(first, gap)
+        first = np.where(np.isinf(first), np.nan, first)
+        longest = np.where(has_data, longest, np.nan)
+        return _WindowStats(longest, n_recorded, n_use, first, complete, obs_end, has_data)
+
+
+def _calendar_outcomes(
+    records: Any,
+    d: OutcomeDefinition,
+    ep_pos: pd.Index,
+    discharge_day: FloatArray,
+    as_of: FloatArray,
+) -> dict[str, Any]:
+    n = len(ep_pos)
+    e, day, used = _calendar_days(records.use_days, ep_pos, d)
+    cal = _Calendar(e, day, used, n, d.missing_days)
+    cols: dict[str, Any] = {}
+    stem = d.sustained_name
+    k = d.sustained_days
+
+    def sustained(st: _WindowStats) -> pd.arrays.BooleanArray:
+        hit = st.longest >= k
+        return _bool_array(hit, st.has_data & (hit | st.complete))
+
+    # in treatment: admission (day 0) to discharge (open-ended while still in care)
+    t_end = np.where(np.isnan(discharge_day), np.inf, discharge_day)
+    st = cal.window(np.zeros(n), t_end, as_of)
+    cols["longest_abstinent_run_in_treatment"] = pd.array(st.longest, dtype="Float64").astype(
+        "Int64"
+    )
+    cols[f"{stem}_in_treatment"] = sustained(st)
+    # after discharge: after_discharge_days days starting on the discharge date
+    a_start = discharge_day
+    a_end = discharge_day + d.after_discharge_days - 1
+    st = cal.window(a_start, a_end, as_of, first_use=True)
+    cols["longest_abstinent_run_after_discharge"] = pd.array(st.longest, dtype="Float64").astype(
+        "Int64"
+    )
+    cols[f"{stem}_after_discharge"] = sustained(st)
+    full = (
+        st.n_recorded == d.after_discharge_days if d.missing_days == "using" else st.n_recorded > 0
+    )
+    # "using": a complete window is always decided (unrecorded days are use); "skip": needs a
+    # recorded day
+    decided = st.complete & (True if d.missing_days == "using" else st.n_recorded > 0)
+    cols["continuous_abstinence_after_discharge"] = _bool_array(full & (st.n_use == 0), decided)
+    event = ~np.isnan(st.first_use)
+    time = np.where(event, st.first_use - a_start, st.obs_end - a_start + 1)
+    time = np.where((st.has_data & (st.obs_end >= a_start)) | event, time, np.nan)
+    cols["first_use_after_discharge_time"] = pd.array(time, dtype="Float64").astype("Int64")
+    cols["first_use_after_discharge_event"] = _bool_array(event, ~np.isnan(time))
+    # point prevalence: the last 30 days of the after-discharge window
+    p_start = np.fmax(a_start, a_end - 29)
+    pp = cal.window(p_start, a_end, as_of)
+    p_len = a_end - p_start + 1
+    p_full = pp.n_recorded == p_len if d.missing_days == "using" else pp.n_recorded > 0
+    p_decided = pp.complete & (True if d.missing_days == "using" else pp.n_recorded > 0)
+    cols["point_prevalence_30d_after_discharge"] = _bool_array(p_full & (pp.n_use == 0), p_decided)
+    return cols
+
+
+# --- milestones --------------------------------------------------------------------------------
+
+
+def _followup_value(
+    records: Any, ep_pos: pd.Index, timepoint: str, measure: str
+) -> FloatArray | None:
+    """``measure`` at a completed ``timepoint`` follow-up per episode (nan where absent)."""
+    fu = records.followups
+    if measure not in fu or not len(fu):
+        return None
+    rows = fu.loc[(fu["timepoint"] == timepoint) & (fu["status"] == "completed")]
+    out = np.full(len(ep_pos), np.nan)
+    pos = ep_pos.get_indexer(rows["episode_id"])
+    ok = pos >= 0
+    values = rows[measure]
+    if pd.api.types.is_bool_dtype(values.dtype):
+        values = values.astype("Float64")
+    out[pos[ok]] = _num(values)[ok]
+    return out
+
+
+def _milestone_columns(
+    records: Any, d: OutcomeDefinition, ep_pos: pd.Index, table: pd.DataFrame
+) -> tuple[dict[str, Any], list[str]]:
+    n = len(ep_pos)
+    cols: dict[str, Any] = {}
+    dropped: list[str] = []
+    reason = (
+        table["discharge_reason"].astype("string")
+        if "discharge_reason" in table
+        else pd.Series(pd.NA, index=table.index, dtype="string")
+    )
+    for ms in d.milestones:
+        value: FloatArray | None = None
+        if ms.kind == "discharge_reason":
+            if reason.notna().any():
+                v = reason.isin(list(ms.values)).to_numpy(bool)
+                value = np.where(reason.isna().to_numpy(), np.nan, v.astype(float))
+        elif ms.kind == "calendar":
+            if ms.measure in table and table[ms.measure].notna().any():
+                value = _num(table[ms.measure].astype("Float64"))
+        elif ms.kind == "improved":
+            assert ms.measure is not None
+            after = _followup_value(records, ep_pos, ms.timepoint, ms.measure)
+            before = _followup_value(records, ep_pos, ms.baseline, ms.measure)
+            if after is not None and before is not None:
+                change = after - before
+                if not np.all(np.isnan(change)):
+                    value = np.where(np.isnan(change), np.nan, change >= ms.min_change)
+        else:  # flag
+            assert ms.measure is not None
+            fv = _followup_value(records, ep_pos, ms.timepoint, ms.measure)
+            if fv is not None and not np.all(np.isnan(fv)):
+                value = np.where(np.isnan(fv), np.nan, fv > 0)
+        if value is None:
+            dropped.append(ms.name)
+            continue
+        cols[f"milestone_{ms.name}"] = _bool_array(value == 1.0, ~np.isnan(value))
+    used = [m for m in d.milestones if m.name not in dropped]
+    if used:
+        vals = np.column_stack(
+            [np.asarray(cols[f"milestone_{m.name}"].to_numpy(float, na_value=np.nan)) for m in used]
+        )
+        n_true = np.nansum(vals == 1.0, axis=1)
+        n_na = np.isnan(vals).sum(axis=1)
+        k = len(used) if d.completion_rule == "all" else int(d.completion_rule)
+        k = min(k, len(used))
+        met = n_true >= k
+        cols["milestones_met"] = pd.array(n_true.astype(np.int64), dtype="Int64")
+        cols["completed_program"] = _bool_array(met, met | (n_true + n_na < k))
+    else:
+        cols["milestones_met"] = pd.array(np.zeros(n, dtype=np.int64), dtype="Int64")
+        cols["completed_program"] = _bool_array(np.zeros(n, bool), np.zeros(n, bool))
+    return cols, dropped
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def episode_outcomes(
+    records: Any, definition: OutcomeDefinition | None = None, **overrides: Any
+) -> EpisodeOutcomes:
+    """One row of outcomes per accepted episode.
+
+    Parameters
+    ----------
+    records : Records
+        Validated records (``read_records``, ``simulate_records``, ``read_ctn0094``,
+        ``read_teds_d``).
+    definition : OutcomeDefinition, optional
+        The outcome definition (default ``OutcomeDefinition()``). Its timepoints are replaced by
+        the records' declared timepoints (windows of new labels from
+        :func:`~iopoutcomes.definitions.default_window`).
+    **overrides
+        Settings changed on the definition, e.g. ``missing="exclude"``, ``verify="uds"``.
+
+    Returns
+    -------
+    EpisodeOutcomes
+        ``.table`` columns: ``episode_id``, ``patient_id``, ``cohort``, ``level_of_care``,
+        ``site``, ``admission_quarter``, ``discharge_quarter`` (``"2025Q3"``; NA for study-day
+        data), every other episode column, then per timepoint ``tp`` (all declared but
+        ``intake``): ``abstinent_<tp>`` (boolean, NA = not assessed), ``followup_status_<tp>``,
+        ``in_window_<tp>``, ``followup_due_<tp>`` (window closed by ``data_as_of``),
+        ``days_used_past30_<tp>``; calendar outcomes (when the records have a use calendar):
+        ``longest_abstinent_run_in_treatment``, ``sustained_30d_in_treatment``,
+        ``longest_abstinent_run_after_discharge``, ``sustained_30d_after_discharge``,
+        ``continuous_abstinence_after_discharge``, ``point_prevalence_30d_after_discharge``,
+        ``first_use_after_discharge_time``, ``first_use_after_discharge_event``; milestones:
+        ``treatment_completed``, ``milestone_<name>``, ``milestones_met``,
+        ``completed_program``; and the named weekly-pattern outcomes when
+        ``definition.patterns`` is set.
+
+    Notes
+    -----
+    *Abstinence at a follow-up* (``abstinent_<tp>``): a past-30-day point prevalence (GPRA;
+    Hughes et al. 2003): True when the follow-up is ``completed`` and no use is reported in
+    the past 30 days in the substance scope (``days_used_past30`` for any use; alcohol or drug
+    days when asked, and when only those two are given they are combined); with
+    ``verify="uds"`` a positive urine screen makes it False. NA when the follow-up was not
+    completed, has no days-of-use value, or (``out_of_window="missing"``) fell outside its
+    window. The ``timepoint`` label in the data decides which follow-up a row is;
+    ``in_window_<tp>`` says whether its assessment day lies in the window.
+
+    *Follow-up status*: the row's status; without a row, ``pending`` while the window is open
+    at ``data_as_of`` and ``missed`` once it has closed. A window is closed when its last day
+    is on or before ``data_as_of`` (study-day data without ``data_as_of``: always closed, except
+    discharge-anchored windows of episodes still in care, which stay pending).
+
+    *Calendar outcomes* (``use_days``; Hughes et al. 2003): days are relative to admission.
+    Rows are scoped by the definition (``verify="self_report"`` drops urine-screen rows;
+    ``substance`` keeps alcohol or non-alcohol rows, rows without a substance count in every
+    scope); several rows on one day make a use day if any says use. The in-treatment window
+    is days 0..discharge (to the end of the data while still in care); the after-discharge
+    window is the ``after_discharge_days`` days starting on the discharge day. A window is
+    observed up to the earliest of its end, the episode's last calendar day ("end of the
+    calendar") and ``data_as_of``; days inside that range without a record count as use
+    (``missing_days="using"``) or are skipped (``"skip"``: they neither break nor extend a
+    run). ``longest_abstinent_run_*`` is the longest run of consecutive abstinent days in the
+    observed part; ``sustained_*`` is True once a run reaches ``sustained_days``, False when
+    the window is fully observed without one, NA otherwise. Continuous abstinence (no use on
+    any day) and the 30-day point prevalence (no use in the window's last 30 days) need a
+    fully observed window (else NA). ``first_use_after_discharge_time`` is the number of
+    abstinent days before the first use day (use on the discharge day = 0;
+    ``missing_days="using"`` makes an unrecorded day a use day); without use it is the number
+    of observed days and ``first_use_after_discharge_event`` is False (censored). Episodes
+    without any calendar row in scope get NA.
+
+    *Milestones* (``definition.milestones``): each gives ``milestone_<name>`` (NA where its
+    data are missing); ``milestones_met`` counts those met; ``completed_program`` is True with
+    all (or k) met, False when that can no longer happen given the missing ones, NA otherwise.
+    A milestone whose data are absent from the records is left out (remark).
+    ``treatment_completed`` = discharge reason ``completed``.
+
+    Episode columns that already exist (e.g. TEDS-D ``abstinent_discharge``) are kept and never
+    overwritten by a computed column of the same name (remark).
+
+    References
+    ----------
+    Hughes JR, Keely JP, Niaura RS, et al. Measures of abstinence in clinical trials: issues and
+    recommendations. Nicotine Tob Res 2003;5(1):13-25.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> from iopoutcomes.simulate import simulate_records
+    >>> out = iop.episode_outcomes(simulate_records(n=40, seed=0), missing="exclude")
+    >>> out.definition.missing
+    'exclude'
+    >>> "followup_status_6mo" in out.table
+    True
+    """
+    base = definition if definition is not None else OutcomeDefinition()
+    if not isinstance(base, OutcomeDefinition):
+        raise ParameterError(f"definition must be an OutcomeDefinition; got {type(base).__name__}.")
+    rec_tps = tuple(getattr(records, "timepoints", base.timepoints))
+    d = (
+        base.replace(timepoints=rec_tps, **overrides)
+        if (overrides or rec_tps != base.timepoints)
+        else base
+    )
+    episodes = records.episodes.reset_index(drop=True)
+    n = len(episodes)
+    ep_pos = pd.Index(episodes["episode_id"])
+    if not ep_pos.is_unique:
+        raise ParameterError(
+            "episode_id is not unique in the episodes table; read the data with read_records, "
+            "which rejects duplicate episodes."
+        )
+    remarks: list[str] = []
+    provenance = getattr(records, "provenance", "canonical")
+    time_basis = getattr(records, "time_basis", "calendar")
+
+    lead = ["episode_id", "patient_id", "cohort", "level_of_care", "site"]
+    table = pd.DataFrame({c: episodes[c] for c in lead if c in episodes})
+    calendar_basis = time_basis == "calendar"
+    for name, col in (
+        ("admission_quarter", "admission_date"),
+        ("discharge_quarter", "discharge_date"),
+    ):
+        if calendar_basis and col in episodes:
+            table[name] = _quarters(episodes[col], d.fiscal_year_start_month)
+        else:
+            table[name] = pd.array([pd.NA] * n, dtype="string")
+    for c in episodes.columns:
+        if c not in table:
+            table[c] = episodes[c]
+    existing = set(table.columns)
+    kept: list[str] = []
+    new: dict[str, Any] = {}
+
+    def put(name: str, value: Any) -> None:
+        if name in existing:
+            kept.append(name)
+        else:
+            new[name] = value
+
+    discharge_day = (
+        _num(episodes["discharge_day"]) if "discharge_day" in episodes else np.full(n, np.nan)
+    )
+    as_of = _as_of_day(records, episodes)
+
+    # follow-ups
+    detail = _followup_detail(records, d, ep_pos, discharge_day)
+    fu_tps_with_rows = set(detail["timepoint"].dropna().unique())
+    for tp in d.outcome_timepoints:
+        if provenance == "teds_d" and tp not in fu_tps_with_rows:
+            continue
+        w = d.windows[tp]
+        rows = detail.loc[detail["timepoint"] == tp]
+        pos = rows["_pos"].to_numpy()
+        if w.anchor == "admission":
+            due = w.end_day <= as_of
+        else:
+            due = ~np.isnan(discharge_day) & (discharge_day + w.end_day <= as_of)
+        status = np.where(due, "missed", "pending").astype(object)
+        status[pos] = rows["status"].to_numpy(dtype=object)
+        abst = pd.array([pd.NA] * n, dtype="boolean")
+        abst[pos] = rows["abstinent"].array
+        inw = pd.array([pd.NA] * n, dtype="boolean")
+        inw[pos] = rows["in_window"].array
+        days = pd.array([pd.NA] * n, dtype="Float64")
+        days[pos] = rows["days_used_past30"].array
+        put(f"abstinent_{tp}", abst)
+        put(f"followup_status_{tp}", pd.array(status, dtype="string"))
+        put(f"in_window_{tp}", inw)
+        put(f"followup_due_{tp}", pd.array(due, dtype="boolean"))
+        put(f"days_used_past30_{tp}", days)
+        completed = rows["status"] == "completed"
+        n_out = int((completed & (rows["in_window"] == False)).sum())  # noqa: E712
+        if n_out:
+            how = "counted" if d.out_of_window == "count" else "treated as missing"
+            remarks.append(
+                f"{n_out} completed {timepoint_text(tp)} follow-ups were outside the window "
+                f"(days {w.start_day} to {w.end_day} after {w.anchor}) and were {how} "
+                f"(out_of_window = {d.out_of_window})."
+            )
+        n_nodays = int((completed & rows["abstinent"].isna() & ~(rows["in_window"] == False)).sum())  # noqa: E712
+        if n_nodays:
+            remarks.append(
+                f"{n_nodays} completed {timepoint_text(tp)} follow-ups had no days-of-use value "
+                "in scope and have no abstinence outcome."
+            )
+        n_missed = int((status == "missed").sum())
+        n_pending = int((status == "pending").sum())
+        if n_missed or n_pending:
+            remarks.append(
+                f"{timepoint_text(tp).capitalize()} follow-up: {n_missed} of {n} episodes have "
+                f"no follow-up record although the window has closed (missed) and {n_pending} "
+                "are pending (window still open at the data-as-of date)."
+            )
+
+    # calendar
+    has_calendar = len(records.use_days) > 0
+    if has_calendar:
+        for name, value in _calendar_outcomes(records, d, ep_pos, discharge_day, as_of).items():
+            put(name, value)
+    # milestones need the calendar columns
+    if "discharge_reason" in episodes:
+        reason = episodes["discharge_reason"].astype("string")
+        put(
+            "treatment_completed",
+            _bool_array((reason == "completed").fillna(False).to_numpy(bool), reason.notna()),
+        )
+    if new:
+        table = pd.concat([table, pd.DataFrame(new, index=table.index)], axis=1)
+        existing.update(new)
+        new = {}
+    if d.milestones:
+        mcols, dropped = _milestone_columns(records, d, ep_pos, table)
+        for name, value in mcols.items():
+            put(name, value)
+        if dropped:
+            remarks.append(
+                f"Milestones without data in these records were left out of milestones_met and "
+                f"completed_program: {', '.join(dropped)}."
+            )
+    if new:
+        table = pd.concat([table, pd.DataFrame(new, index=table.index)], axis=1)
+        new = {}
+    if d.patterns:
+        from . import patterns as _patterns
+
+        words = _patterns.weekly_patterns(records)
+        pat = _patterns.pattern_outcomes(words, definitions=list(d.patterns))
+        pat = pat.reindex(pd.Index(episodes["episode_id"]))
+        for c in pat.columns:
+            put(str(c), pat[c].to_numpy())
+        if new:
+            table = pd.concat([table, pd.DataFrame(new, index=table.index)], axis=1)
+    if kept:
+        remarks.append(
+            "Episode columns kept as given by the source (not recomputed): "
+            + ", ".join(sorted(set(kept)))
+            + "."
+        )
+    followups = detail.drop(columns="_pos").reset_index(drop=True)
+    summary = {
+        "n_episodes": n,
+        "n_followups": len(records.followups),
+        "n_use_days": len(records.use_days),
+        "provenance": provenance,
+        "time_basis": time_basis,
+        "data_as_of": getattr(records, "data_as_of", None),
+        "sources": dict(getattr(records, "sources", {}) or {}),
+        "file_hashes": dict(getattr(records, "file_hashes", {}) or {}),
+    }
+    if provenance == "teds_d":
+        remarks.append("Records are treatment discharges (TEDS-D), not people.")
+    return EpisodeOutcomes(
+        table=table.reset_index(drop=True),
+        definition=d,
+        followups=followups,
+        records_summary=summary,
+        remarks=tuple(remarks),
+    )

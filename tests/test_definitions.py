@@ -1,0 +1,152 @@
+"""OutcomeDefinition: defaults with their references, validation, text, TOML round trip."""
+
+from __future__ import annotations
+
+import tomllib
+import warnings
+
+import pytest
+
+from iopoutcomes.definitions import (
+    DEFAULT_MILESTONES,
+    DEFAULT_WINDOWS,
+    Milestone,
+    OutcomeDefinition,
+    Window,
+    default_window,
+    timepoint_text,
+)
+from iopoutcomes.exceptions import DefinitionWarning, ParameterError
+
+
+def test_default_windows_gpra_and_no_overlap() -> None:
+    d = OutcomeDefinition()
+    # GPRA 6-month window: months 5-8 after intake; 5 * 30.4375 = 152.2, 8 * 30.4375 = 243.5
+    assert d.windows["6mo"] == Window("admission", 152, 243)
+    assert d.windows["12mo"] == Window("admission", 335, 426)  # months 11-14
+    assert d.windows["discharge"].anchor == "discharge"
+    # admission-anchored follow-up windows do not overlap
+    spans = sorted(
+        (w.start_day, w.end_day)
+        for t, w in DEFAULT_WINDOWS.items()
+        if t not in ("intake", "discharge")
+    )
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        OutcomeDefinition()  # the defaults raise no overlap warning
+
+
+def test_defaults_and_policies() -> None:
+    d = OutcomeDefinition()
+    assert (d.missing, d.death_policy, d.verify, d.substance) == (
+        "using",
+        "missing",
+        "self_report",
+        "any",
+    )
+    assert (d.out_of_window, d.sustained_days, d.after_discharge_days) == ("count", 30, 180)
+    assert (d.missing_days, d.completion_rule, d.fiscal_year_start_month) == ("using", "all", 1)
+    assert d.n_imputations == 20 and d.covariates == () and d.patterns == ()
+    assert d.milestones == DEFAULT_MILESTONES
+    assert d.outcome_timepoints == ("discharge", "1mo", "3mo", "6mo", "12mo")
+
+
+def test_proportional_default_window_for_other_labels() -> None:
+    # 9 months = 273.9 days; 5/6 -> 228.3 (rounded 228), 8/6 -> 365.2 (floor 365)
+    assert default_window("9mo") == Window("admission", 228, 365)
+    # 2 weeks = 14 days; 5/6 -> 11.7 -> 12, 8/6 -> 18.7 -> 18
+    assert default_window("2wk") == Window("admission", 12, 18)
+    with pytest.raises(ParameterError, match="windows="):
+        default_window("exit")
+    d = OutcomeDefinition(timepoints=("intake", "exit"), windows={"exit": ("discharge", 0, 10)})
+    assert d.windows["exit"] == Window("discharge", 0, 10)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("missing", "drop"),
+        ("death_policy", "ignore"),
+        ("verify", "breath"),
+        ("substance", "nicotine"),
+        ("out_of_window", "drop"),
+        ("missing_days", "zero"),
+    ],
+)
+def test_replace_validates_options(setting: str, value: str) -> None:
+    with pytest.raises(ParameterError, match=setting) as info:
+        OutcomeDefinition().replace(**{setting: value})
+    assert value not in str(info.value)  # lists the options, never echoes the value
+
+
+def test_replace_rejects_unknown_and_bad_numbers() -> None:
+    with pytest.raises(ParameterError, match="valid settings"):
+        OutcomeDefinition().replace(windw={})
+    for bad in ({"sustained_days": 0}, {"fiscal_year_start_month": 13}, {"completion_rule": 99}):
+        with pytest.raises(ParameterError):
+            OutcomeDefinition().replace(**bad)
+    with pytest.raises(ParameterError):
+        Window("admission", 10, 5)
+    with pytest.raises(ParameterError):
+        Window("intake", 0, 5)  # type: ignore[arg-type]
+
+
+def test_replace_merges_windows_and_warns_on_overlap() -> None:
+    d = OutcomeDefinition().replace(windows={"6mo": Window("admission", 150, 250)})
+    assert d.windows["6mo"].start_day == 150 and d.windows["12mo"] == DEFAULT_WINDOWS["12mo"]
+    with pytest.warns(DefinitionWarning, match="overlap"):
+        OutcomeDefinition().replace(windows={"6mo": Window("admission", 100, 250)})
+
+
+def test_describe_and_label() -> None:
+    d = OutcomeDefinition()
+    assert d.describe("abstinent_6mo") == (
+        "Abstinent at 6-month follow-up (no use in past 30 days), missing = using"
+    )
+    assert d.replace(missing="exclude", substance="drugs").describe("abstinent_12mo") == (
+        "Abstinent from drugs at 12-month follow-up (no use in past 30 days), missing = exclude"
+    )
+    assert "missing = using" in d.describe()
+    assert d.label("abstinent_discharge") == "Abstinent at discharge (no use in past 30 days)"
+    assert d.label("sustained_30d_in_treatment").startswith("Abstinent for at least 30")
+    assert d.label("milestone_housing_stable") == "Milestone: stable housing reported at discharge"
+    assert d.label("anything_else") == "anything else"
+    assert timepoint_text("12mo") == "12-month"
+
+
+def test_to_dict_is_toml_compatible_and_round_trips() -> None:
+    d = OutcomeDefinition(
+        missing="impute", covariates=("age", "sex"), completion_rule=3, fiscal_year_start_month=10
+    )
+    data = d.to_dict()
+
+    def toml_value(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return '"' + v + '"'
+        if isinstance(v, list):
+            return "[" + ", ".join(toml_value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f'"{k}" = {toml_value(x)}' for k, x in v.items()) + "}"
+        raise TypeError(type(v))  # None or another type: not TOML
+
+    text = "\n".join(f"{k} = {toml_value(v)}" for k, v in data.items())
+    back = OutcomeDefinition.from_dict(tomllib.loads(text))
+    assert back == d
+    with pytest.raises(ParameterError, match="Unknown outcome-definition keys"):
+        OutcomeDefinition.from_dict({"missingg": "using"})
+
+
+def test_milestone_validation() -> None:
+    with pytest.raises(ParameterError):
+        Milestone("Bad Name", "flag", measure="employed")
+    with pytest.raises(ParameterError):
+        Milestone("x", "flag")  # needs a measure
+    with pytest.raises(ParameterError, match="share a name"):
+        OutcomeDefinition(milestones=(DEFAULT_MILESTONES[0], DEFAULT_MILESTONES[0]))
+    d = OutcomeDefinition(milestones=({"name": "job", "kind": "flag", "measure": "employed"},))
+    assert d.milestones[0] == Milestone("job", "flag", measure="employed")

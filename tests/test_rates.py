@@ -1,0 +1,207 @@
+"""outcome_rates / abstinence_rates / followup_rates: counts exact, Wilson limits by hand."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iopoutcomes.benchmarks import MCCARTY_2014
+from iopoutcomes.definitions import OutcomeDefinition
+from iopoutcomes.exceptions import MissingColumnError, ParameterError
+from iopoutcomes.outcomes import EpisodeOutcomes, episode_outcomes
+from iopoutcomes.rates import (
+    FollowupRateTable,
+    RateTable,
+    abstinence_rates,
+    followup_rates,
+    outcome_rates,
+)
+from iopoutcomes.schema import RATE_COLUMNS
+from iopoutcomes.simulate import simulate_records
+
+
+def wilson(x: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson (1927) score interval, closed form; = R prop.test(x, n, correct=FALSE)$conf.int."""
+    centre = (x + z * z / 2) / (n + z * z)
+    half = z / (n + z * z) * math.sqrt(x * (n - x) / n + z * z / 4)
+    return centre - half, centre + half
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    # IOP: 10 episodes, 6 abstinent, 2 not, 2 missing (1 died); inpatient: 5, 2 / 1 / 2
+    return pd.DataFrame(
+        {
+            "cohort": ["IOP"] * 10 + ["inpatient"] * 5,
+            "abstinent_6mo": pd.array(
+                [True] * 6 + [False] * 2 + [None] * 2 + [True] * 2 + [False] + [None] * 2,
+                dtype="boolean",
+            ),
+            "followup_status_6mo": ["completed"] * 8
+            + ["died", "missed"]
+            + ["completed"] * 3
+            + ["incarcerated", "refused"],
+        }
+    )
+
+
+def test_using_exclude_counts_and_wilson(frame: pd.DataFrame) -> None:
+    t = outcome_rates(frame, "abstinent_6mo").table
+    assert t.columns.tolist() == [*RATE_COLUMNS, "missing"]
+    assert t["n"].tolist() == [10, 5] and t["n_events"].tolist() == [6, 2]
+    assert t["n_missing"].tolist() == [2, 2] and t["missing"].tolist() == ["using"] * 2
+    np.testing.assert_allclose(t["rate"], [0.6, 0.4], rtol=1e-12)
+    # R: prop.test(6, 10, correct=FALSE)$conf.int = 0.3126738 0.8318197
+    np.testing.assert_allclose([t["ci_low"][0], t["ci_high"][0]], [0.3126738, 0.8318197], rtol=1e-6)
+    np.testing.assert_allclose([t["ci_low"][1], t["ci_high"][1]], wilson(2, 5), rtol=1e-6)
+    e = outcome_rates(frame, "abstinent_6mo", missing="exclude").table
+    assert e["n"].tolist() == [8, 3]
+    np.testing.assert_allclose(e["rate"], [6 / 8, 2 / 3], rtol=1e-12)
+    assert (t["rate"] <= e["rate"]).all()  # using <= exclude
+
+
+def test_bounds_rows(frame: pd.DataFrame) -> None:
+    b = outcome_rates(frame, "abstinent_6mo", missing="bounds")
+    t = b.table
+    assert t["bound"].tolist() == ["lower", "lower", "upper", "upper"]
+    np.testing.assert_allclose(t["rate"], [0.6, 0.4, 0.8, 0.8], rtol=1e-12)
+    assert t["n_events"].tolist() == [6, 2, 8, 4]
+    assert "bounds" in b.remarks[-1] or any("lower bound" in r for r in b.remarks)
+
+
+def test_death_policy_exclude(frame: pd.DataFrame) -> None:
+    d = OutcomeDefinition(death_policy="exclude")
+    r = outcome_rates(frame, "abstinent_6mo", definition=d)
+    assert r.table["n"].tolist() == [9, 4]  # the died and the incarcerated leave
+    assert any("left out of the denominator" in x for x in r.remarks)
+    assert any("counted as not abstinent" in x for x in r.remarks)
+
+
+def test_remark_counts_using(frame: pd.DataFrame) -> None:
+    r = outcome_rates(frame, "abstinent_6mo", by=None)
+    assert r.table["group"].tolist() == ["all"]
+    assert any(
+        x.startswith("4 of 15 episodes had no 6-month abstinence outcome") for x in r.remarks
+    )
+    assert "missing=using" in r._header()
+
+
+def test_errors(frame: pd.DataFrame) -> None:
+    with pytest.raises(ParameterError, match="must be one of"):
+        outcome_rates(frame, "abstinent_6mo", missing="drop")
+    with pytest.raises(MissingColumnError):
+        outcome_rates(frame, "abstinent_9mo")
+    with pytest.raises(MissingColumnError):
+        outcome_rates(frame, "abstinent_6mo", by="site")
+    with pytest.raises(ParameterError):
+        outcome_rates(frame, "abstinent_6mo", confidence_level=95)
+
+
+def test_duckdb_and_dask_give_the_same_counts(frame: pd.DataFrame) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    f = frame.assign(abstinent_6mo=frame["abstinent_6mo"].astype("Float64"))
+    rel = duckdb.from_df(f.assign(abstinent_6mo=f["abstinent_6mo"].astype(float)))
+    a = outcome_rates(frame, "abstinent_6mo", missing="bounds").table
+    b = outcome_rates(rel, "abstinent_6mo", missing="bounds").table
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    dd = pytest.importorskip("dask.dataframe")
+    c = outcome_rates(
+        dd.from_pandas(f.assign(abstinent_6mo=f["abstinent_6mo"].astype(float)), npartitions=2),
+        "abstinent_6mo",
+        missing="exclude",
+    ).table
+    pd.testing.assert_frame_equal(
+        outcome_rates(frame, "abstinent_6mo", missing="exclude").table, c, check_dtype=False
+    )
+
+
+def test_benchmark_and_narrative(frame: pd.DataFrame) -> None:
+    r = outcome_rates(frame, "abstinent_6mo", missing="exclude")
+    cb = r.check_benchmark()
+    assert cb["position"].tolist() == ["overlapping", "overlapping"]
+    assert cb["citation"].iloc[0] == MCCARTY_2014.citation
+    text = r.narrative()
+    assert text.startswith("IOP: 75% abstinent at 6-month follow-up")
+    assert "6 of 8" in text
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> EpisodeOutcomes:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rec = simulate_records(n=600, seed=5)
+    return episode_outcomes(rec, covariates=("age", "sex", "severity", "site"))
+
+
+def test_episode_outcomes_input_and_simulated_truth(outcomes: EpisodeOutcomes) -> None:
+    r = abstinence_rates(outcomes, timepoints=("3mo", "6mo"))
+    assert isinstance(r, RateTable) and r.definition is outcomes.definition
+    assert r.table["timepoint"].tolist() == ["3mo", "3mo", "6mo", "6mo"]
+    # counts equal a direct count of the episode table
+    t = outcomes.table
+    for row in r.table.itertuples():
+        g = t.loc[t["cohort"] == row.group, f"abstinent_{row.timepoint}"]
+        assert row.n == len(g) and row.n_events == int(g.fillna(False).sum())
+        assert row.n_missing == int(g.isna().sum())
+    # followed-up reports equal the simulated truth among the observed
+    fd = outcomes.records_summary  # provenance recorded
+    assert fd["provenance"] == "simulated"
+
+
+def test_impute_and_ipw_close_to_complete_case(outcomes: EpisodeOutcomes) -> None:
+    d = outcomes.definition.replace(n_imputations=5)
+    cc = outcome_rates(outcomes, missing="exclude").table
+    mi = outcome_rates(outcomes, missing="impute", definition=d).table
+    ipw = outcome_rates(outcomes, missing="ipw").table
+    assert mi["method"].iloc[0].startswith("multiple imputation (m=5)")
+    for t in (mi, ipw):
+        assert ((t["ci_low"] <= t["rate"]) & (t["rate"] <= t["ci_high"])).all()
+        assert (abs(t["rate"] - cc["rate"]) < 0.08).all()
+    again = outcome_rates(outcomes, missing="impute", definition=d).table
+    pd.testing.assert_frame_equal(mi, again)  # seeded
+
+
+def test_milestone_and_calendar_outcomes(outcomes: EpisodeOutcomes) -> None:
+    r = outcome_rates(
+        outcomes, ["completed_program", "treatment_completed", "sustained_30d_after_discharge"]
+    )
+    assert r.table["timepoint"].isna().all()
+    assert set(r.table["outcome"]) == {
+        "completed_program",
+        "treatment_completed",
+        "sustained_30d_after_discharge",
+    }
+
+
+def test_followup_rates(outcomes: EpisodeOutcomes) -> None:
+    f = followup_rates(outcomes)
+    assert isinstance(f, FollowupRateTable)
+    t = f.table
+    assert t["target"].eq(0.8).all()
+    assert (
+        t["due"] == t["conducted_in_window"] + t["conducted_out_of_window"] + t["not_conducted"]
+    ).all()
+    assert (t["episodes"] == t["due"] + t["pending"] + t["excluded"]).all()
+    tab = outcomes.table
+    row = t.loc[(t["group"] == "IOP") & (t["timepoint"] == "6mo")].iloc[0]
+    iop = tab.loc[tab["cohort"] == "IOP"]
+    due = iop["followup_due_6mo"].astype(bool)
+    done = (iop["followup_status_6mo"] == "completed") & iop["in_window_6mo"].fillna(False).astype(
+        bool
+    )
+    assert row["due"] == due.sum() and row["conducted_in_window"] == (due & done).sum()
+    lo, hi = wilson(row["conducted_in_window"], row["due"])
+    np.testing.assert_allclose([row["ci_low"], row["ci_high"]], [lo, hi], rtol=1e-6)
+    assert set(f.check_benchmark()["position"]) <= {"below", "overlapping", "above"}
+    assert "target" in f.narrative()
+
+
+def test_rate_table_display(frame: pd.DataFrame) -> None:
+    r = outcome_rates(frame, "abstinent_6mo")
+    assert repr(r).startswith("<RateTable: abstinent_6mo by cohort, 15 episodes, missing=using>")
+    assert "<table" in r._repr_html_()
+    assert r.to_frame() is not r.table
