@@ -484,3 +484,19 @@ def test_rendering_and_narrative_are_honest() -> None:
     methods = compare_rates(frame_from_counts(30, 50, 31, 50), margin=0.1).methods_text()
     for needle in ("Newcombe", "Wilson", "Farrington", "Schuirmann", "References"):
         assert needle in methods
+
+
+def test_impute_keeps_the_group_in_the_imputation_model() -> None:
+    # Outcomes missing completely at random: complete-case and imputation estimate the same
+    # difference (0.8 - 0.3 = 0.5). An imputation model without the group would pull both
+    # groups' imputed values to the pooled rate and shrink the difference by the missing share.
+    rng = np.random.default_rng(11)
+    n = 4000
+    group = np.where(np.arange(n) < n // 2, "IOP", "inpatient")
+    y = (rng.random(n) < np.where(group == "IOP", 0.8, 0.3)).astype(float)
+    y[rng.random(n) < 0.4] = np.nan
+    frame = pd.DataFrame({"cohort": group, "y": y})
+    cc = compare_rates(frame, "y", missing="exclude").to_frame()["diff"].iloc[0]
+    mi = compare_rates(frame, "y", missing="impute").to_frame()["diff"].iloc[0]
+    assert abs(cc - 0.5) < 0.04
+    assert abs(mi - cc) < 0.03  # attenuated imputation would give about 0.5 * 0.6 = 0.3

@@ -1283,8 +1283,11 @@ def _completed_analyses(
     """Counts from ``missing.completed_datasets`` and Rubin-pooled Wald statistics."""
     from . import missing as missing_mod
 
+    # The group must be in the imputation / follow-up model: imputing without it pulls the
+    # imputed outcomes of both groups towards the common rate and biases the difference
+    # towards zero (the imputation model must be congenial with the analysis; Meng 1994).
     kwargs: dict[str, Any] = {
-        "covariates": tuple(getattr(definition, "covariates", ()) or ()),
+        "covariates": tuple(dict.fromkeys([by, *(getattr(definition, "covariates", ()) or ())])),
         "n_imputations": int(getattr(definition, "n_imputations", 20) or 20),
         "seed": seed,
     }
