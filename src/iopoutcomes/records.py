@@ -1,21 +1,155 @@
 """Reading and validating follow-up records: ``read_records`` -> :class:`Records`.
 
-(Skeleton: the ``Records`` container is the contract other modules build on; ``read_records``
-is being implemented.)
+``read_records`` takes the three canonical tables (``episodes``, ``followups``, ``use_days``;
+see ``docs/format.md`` and :mod:`iopoutcomes.schema`) as files (CSV, Parquet, Excel) or
+DataFrames, maps source column names and codes onto the canonical ones, types every column,
+derives day numbers relative to admission and rejects, one row at a time, whatever does not fit,
+with a stable reason code. Whole-file problems (missing or unreadable file, wrong encoding,
+missing required column, no data rows) raise one exception of the library's hierarchy instead.
+
+Privacy (42 CFR Part 2): messages, reprs and the rejected-rows table carry file names, column
+names, row numbers, counts and reason codes, never values or identifiers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import codecs
+import difflib
+import hashlib
+import os
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._render import ResultDisplay
-from .schema import TimeBasis
+from .exceptions import (
+    EmptyFileError,
+    FileReadError,
+    MissingColumnError,
+    ParameterError,
+    RowValidationError,
+    SchemaError,
+)
+from .schema import (
+    ASAM_EDITION,
+    DEFAULT_TIMEPOINTS,
+    LEVEL_OF_CARE_FROM_ASAM3,
+    LEVELS_OF_CARE,
+    REJECTED_COLUMNS,
+    REJECTION_REASONS,
+    TABLES,
+    TableSpec,
+    TimeBasis,
+)
 
-__all__ = ["Records", "read_records"]
+__all__ = [
+    "MISSING_TOKENS",
+    "REJECTION_PRECEDENCE",
+    "Records",
+    "canonical_dtypes",
+    "read_records",
+]
+
+TABLE_ORDER: tuple[str, ...] = ("episodes", "followups", "use_days")
+
+MISSING_TOKENS: tuple[str, ...] = ("", "NA", "N/A", "NULL", "null", "NaN", "nan", "#N/A", "None")
+"""Cell texts read as missing in CSV and Excel files (surrounding whitespace is ignored)."""
+
+REJECTION_PRECEDENCE: tuple[str, ...] = (
+    "missing_required_value",
+    "unparseable_date",
+    "unparseable_number",
+    "days_used_not_integer",
+    "days_used_out_of_range",
+    "used_not_binary",
+    "unknown_level_of_care",
+    "unknown_discharge_reason",
+    "unknown_timepoint",
+    "unknown_status",
+    "unknown_uds_result",
+    "unknown_source",
+    "assessment_date_without_completion",
+    "discharge_before_admission",
+    "duplicate_episode_id",
+    "unknown_episode",
+    "unknown_patient",
+    "duplicate_followup",
+    "assessment_before_admission",
+)
+"""Order in which reasons are tried: a row with several problems is rejected once, for the first.
+
+Within one reason, columns are tried in the table's canonical column order.
+"""
+
+_STRING = pd.StringDtype()
+_DATE: Literal["datetime64[ns]"] = "datetime64[ns]"
+_DAYS_COLUMNS = ("days_used_past30", "days_alcohol_past30", "days_drugs_past30")
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+_TRUE = ("1", "true", "t", "yes", "y")
+_FALSE = ("0", "false", "f", "no", "n")
+_KIND_DTYPE: dict[str, Any] = {
+    "id": _STRING,
+    "label": _STRING,
+    "category": _STRING,
+    "date": _DATE,
+    "integer": "Int64",
+    "number": "float64",
+    "flag": "boolean",
+    "day": "Int64",
+}
+_TEXT_KINDS = ("id", "label", "category")
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+_DERIVED = {"episodes": ("discharge_day",), "followups": ("assessment_day",), "use_days": ("day",)}
+
+
+def canonical_dtypes(table: str) -> dict[str, Any]:
+    """Return the dtype of every canonical column of ``table`` after :func:`read_records`.
+
+    Parameters
+    ----------
+    table : {"episodes", "followups", "use_days"}
+        Table name.
+
+    Returns
+    -------
+    dict
+        Column name -> pandas dtype (``string``, ``datetime64[ns]``, ``Int64``, ``float64``,
+        ``boolean``).
+
+    Examples
+    --------
+    >>> canonical_dtypes("followups")["days_used_past30"]
+    'Int64'
+    """
+    spec = _spec(table)
+    return {c.name: _KIND_DTYPE[c.kind] for c in spec.columns}
+
+
+def _spec(table: str) -> TableSpec:
+    try:
+        return TABLES[table]
+    except KeyError:
+        raise ParameterError(
+            f"Unknown table {table!r}; the canonical tables are {list(TABLE_ORDER)}."
+        ) from None
+
+
+def _empty_table(table: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {name: pd.Series([], dtype=dtype) for name, dtype in canonical_dtypes(table).items()}
+    )
+
+
+# --- the container -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -51,6 +185,20 @@ class Records(ResultDisplay):
     extras : Mapping[str, pandas.DataFrame]
         Source-specific tables a reader keeps for later steps (e.g. CTN-0094 visits and urine
         screens for ``weekly_patterns``). Never needed by the generic outcome code.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> episodes = pd.DataFrame({"patient_id": ["p1", "p2"], "episode_id": ["e1", "e1"],
+    ...                          "cohort": ["IOP", "IOP"],
+    ...                          "admission_date": ["2024-01-02", "2024-01-05"]})
+    >>> recs = read_records(episodes)
+    >>> recs.summary()
+          table     source  read  accepted  rejected
+    0  episodes  DataFrame     2         0         2
+    >>> recs.rejection_counts()
+          table                reason  count
+    0  episodes  duplicate_episode_id      2
     """
 
     episodes: pd.DataFrame
@@ -68,7 +216,1311 @@ class Records(ResultDisplay):
     remarks: tuple[str, ...] = ()
     extras: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
+    # -- counts -----------------------------------------------------------------------------
 
-def read_records(*args: Any, **kwargs: Any) -> Records:  # pragma: no cover - being implemented
-    """Read and validate follow-up records (being implemented)."""
-    raise NotImplementedError
+    def _tables_read(self) -> list[str]:
+        known = [t for t in TABLE_ORDER if t in self.read_counts]
+        return known + [t for t in self.read_counts if t not in TABLE_ORDER]
+
+    def _rejected_by_table(self) -> dict[str, int]:
+        if len(self.rejected) == 0:
+            return {}
+        counts = self.rejected["table"].astype(str).value_counts()
+        return {str(k): int(v) for k, v in counts.items()}
+
+    def summary(self) -> pd.DataFrame:
+        """Rows read, accepted and rejected per table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``table, source, read, accepted, rejected`` (one row per table read);
+            ``accepted + rejected == read`` on every row.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> eps = pd.DataFrame({"patient_id": ["p1"], "episode_id": ["e1"], "cohort": ["IOP"],
+        ...                     "admission_date": ["2024-01-02"]})
+        >>> read_records(eps).summary()["accepted"].tolist()
+        [1]
+        """
+        rejected = self._rejected_by_table()
+        rows = []
+        for table in self._tables_read():
+            frame = getattr(self, table, None)
+            accepted = len(frame) if isinstance(frame, pd.DataFrame) else 0
+            rows.append(
+                {
+                    "table": table,
+                    "source": str(self.sources.get(table, "")),
+                    "read": int(self.read_counts[table]),
+                    "accepted": int(accepted),
+                    "rejected": int(rejected.get(table, 0)),
+                }
+            )
+        out = pd.DataFrame(rows, columns=["table", "source", "read", "accepted", "rejected"])
+        return out.astype({"read": "int64", "accepted": "int64", "rejected": "int64"})
+
+    def rejection_counts(self) -> pd.DataFrame:
+        """Rejected rows by table and reason code, most frequent first within each table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``table, reason, count``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> eps = pd.DataFrame({"patient_id": ["p1"], "episode_id": ["e1"], "cohort": ["IOP"],
+        ...                     "admission_date": ["2024-31-01"]})
+        >>> read_records(eps).rejection_counts()
+              table            reason  count
+        0  episodes  unparseable_date      1
+        """
+        columns = ["table", "reason", "count"]
+        if len(self.rejected) == 0:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns}).astype(
+                {"count": "int64"}
+            )
+        grouped = (
+            self.rejected.groupby(["table", "reason"], observed=True, sort=False)
+            .size()
+            .reset_index(name="count")
+        )
+        order = {t: i for i, t in enumerate(self._tables_read())}
+        grouped["_t"] = grouped["table"].map(order).fillna(len(order))
+        grouped = grouped.sort_values(["_t", "count", "reason"], ascending=[True, False, True])
+        out = grouped[columns].reset_index(drop=True)
+        return out.astype({"table": object, "reason": object, "count": "int64"})
+
+    # -- display ----------------------------------------------------------------------------
+
+    def _header(self) -> str:
+        tables = self._tables_read()
+        noun = "table" if len(tables) == 1 else "tables"
+        read = int(self.read_counts.get("episodes", len(self.episodes)))
+        accepted = len(self.episodes)
+        rejected = self._rejected_by_table().get("episodes", read - accepted)
+        return (
+            f"<Records: {len(tables)} {noun}, {read:,} episodes read, {accepted:,} accepted, "
+            f"{rejected:,} rejected; time basis {self.time_basis}>"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the per-table summary (same as :meth:`summary`)."""
+        return self.summary()
+
+    def _remarks(self) -> Sequence[str]:
+        reasons = [
+            f"{row.table}: {row.count:,} row{'' if row.count == 1 else 's'} rejected, {row.reason} "
+            f"({REJECTION_REASONS.get(str(row.reason), 'see rejected')})"
+            for row in self.rejection_counts().itertuples(index=False)
+        ]
+        return (*tuple(self.remarks), *reasons)
+
+    def definition_text(self) -> str | None:
+        """Describe the time basis, timepoints and completeness date of the records."""
+        as_of = "none" if self.data_as_of is None else f"{self.data_as_of:%Y-%m-%d}"
+        return (
+            f"Provenance {self.provenance}; timepoints {', '.join(self.timepoints)}; "
+            f"data as of {as_of}."
+        )
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def to_csv(self, folder: str | os.PathLike[str]) -> dict[str, Path]:
+        """Write the accepted tables as canonical CSV files that read back into equal tables.
+
+        Writes ``episodes.csv``, ``followups.csv`` and ``use_days.csv`` (tables with no rows
+        are not written) with deterministic formatting: ISO dates, ``\\n`` line endings, UTF-8,
+        no index, flags as 0/1, floats at round-trip (repr) precision. Derived day columns are
+        left out when they can be recomputed from dates (calendar basis); canonical optional
+        columns that are empty throughout are left out too. Covariates are kept.
+
+        Parameters
+        ----------
+        folder : str or path-like
+            Folder to write into (created if needed).
+
+        Returns
+        -------
+        dict
+            Table name -> path written.
+
+        Examples
+        --------
+        >>> import tempfile, pandas as pd
+        >>> eps = pd.DataFrame({"patient_id": ["p1"], "episode_id": ["e1"], "cohort": ["IOP"],
+        ...                     "admission_date": ["2024-01-02"], "age": [34]})
+        >>> recs = read_records(eps)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     paths = recs.to_csv(d)
+        ...     back = read_records(paths["episodes"])
+        >>> back.episodes.equals(recs.episodes)
+        True
+        """
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        written: dict[str, Path] = {}
+        for table in TABLE_ORDER:
+            frame = getattr(self, table)
+            if len(frame) == 0:
+                continue
+            path = out / f"{table}.csv"
+            _csv_frame(frame, table, self.time_basis).to_csv(
+                path, index=False, lineterminator="\n", encoding="utf-8", na_rep=""
+            )
+            written[table] = path
+        return written
+
+
+def _csv_frame(frame: pd.DataFrame, table: str, time_basis: str) -> pd.DataFrame:
+    spec = TABLES[table]
+    canonical = set(spec.names)
+    keep = []
+    for name in frame.columns:
+        if name in canonical:
+            kind = spec.column(name).kind
+            if kind == "day" and time_basis == "calendar":
+                # the day is recomputed from dates, unless it is the only time given
+                if table != "use_days" or ("date" in frame and bool(frame["date"].notna().all())):
+                    continue
+            if not spec.column(name).required and bool(frame[name].isna().all()):
+                continue
+        keep.append(name)
+    out = {}
+    for name in keep:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col.dtype):
+            col = col.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_bool_dtype(col.dtype):
+            col = col.astype("Int8")
+        out[name] = col
+    return pd.DataFrame(out, index=frame.index)
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Raw:
+    frame: pd.DataFrame
+    source: str
+    sha256: str | None
+    whole_days: frozenset[str] = frozenset()  # source columns read as dates by pyarrow
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _text_sources(table: str, mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """Source column names to read as text (ids, labels, vocabularies, dates) and as dates."""
+    spec = TABLES[table]
+    text = {c.name for c in spec.columns if c.kind in (*_TEXT_KINDS, "date")}
+    dates = {c.name for c in spec.columns if c.kind == "date"}
+    text_src = set(text) | {src for src, dst in mapping.items() if dst in text}
+    date_src = set(dates) | {src for src, dst in mapping.items() if dst in dates}
+    return sorted(text_src), sorted(date_src)
+
+
+def _load(
+    source: Any, table: str, mapping: Mapping[str, str], encoding: str, date_format: str | None
+) -> _Raw:
+    if isinstance(source, pd.DataFrame):
+        return _Raw(source, "DataFrame", None)
+    if not isinstance(source, str | os.PathLike):
+        raise ParameterError(
+            f"The {table!r} argument of read_records must be a file path or a pandas DataFrame; "
+            f"got {type(source).__name__}."
+        )
+    path = Path(source)
+    name = path.name
+    lower = name.lower()
+    if not path.exists():
+        raise FileReadError(
+            f"The {table} file {name!r} does not exist. Check the path (and the folder it is in)."
+        )
+    if path.is_dir():
+        raise FileReadError(f"The {table} source {name!r} is a folder, not a file.")
+    supported = (*_CSV_SUFFIXES, *_PARQUET_SUFFIXES, *_EXCEL_SUFFIXES)
+    if not lower.endswith(supported):
+        raise FileReadError(
+            f"The {table} file {name!r} has an extension read_records does not know. "
+            f"Supported: {', '.join(supported)}; or read it yourself and pass a DataFrame."
+        )
+    text_src, date_src = _text_sources(table, mapping)
+    try:
+        if lower.endswith(_CSV_SUFFIXES):
+            frame = _read_csv(path, text_src, date_src, encoding, table, date_format)
+        elif lower.endswith(_PARQUET_SUFFIXES):
+            frame = _read_parquet(path, table)
+        else:
+            frame = _read_excel(path, sorted(set(text_src) - set(date_src)), table)
+    except PermissionError:
+        raise FileReadError(
+            f"The {table} file {name!r} cannot be read: permission denied."
+        ) from None
+    except IsADirectoryError:
+        raise FileReadError(f"The {table} source {name!r} is a folder, not a file.") from None
+    whole_days = (
+        frozenset(c for c in date_src if c in frame.columns and frame[c].dtype.kind == "M")
+        if lower.endswith(_CSV_SUFFIXES)
+        else frozenset()
+    )
+    return _Raw(frame, name, _sha256(path), whole_days)
+
+
+def _read_csv(
+    path: Path,
+    text_src: list[str],
+    date_src: list[str],
+    encoding: str,
+    table: str,
+    date_format: str | None,
+) -> pd.DataFrame:
+    """Read a CSV with pyarrow: ids, labels and vocabularies as text, other columns inferred.
+
+    With ISO dates, date columns are first read as ``date32`` (pyarrow's strict ISO parser, fast);
+    if any value does not convert, the file is read again with the dates as text and each
+    unparseable value is rejected row by row later.
+    """
+    import pyarrow.csv as pcsv
+
+    name = path.name
+    if path.stat().st_size == 0:
+        raise EmptyFileError(f"The {table} file {name!r} is empty (no header, no rows).")
+    try:
+        # pyarrow decodes "utf8" natively; any other spelling goes through Python codecs
+        native = codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        raise ParameterError(
+            f"encoding={encoding!r} is not an encoding Python knows (e.g. 'utf-8', 'cp1252')."
+        ) from None
+    read_options = pcsv.ReadOptions(encoding="utf8" if native else encoding)
+    types: dict[str, pa.DataType] = {c: pa.large_string() for c in text_src}
+    attempts = [types]
+    if date_format is None and date_src:
+        attempts.insert(0, {**types, **dict.fromkeys(date_src, pa.date32())})
+    arrow = None
+    for k, column_types in enumerate(attempts):
+        convert = pcsv.ConvertOptions(
+            column_types=column_types,
+            null_values=list(MISSING_TOKENS),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            timestamp_parsers=[],
+        )
+        try:
+            arrow = pcsv.read_csv(path, read_options=read_options, convert_options=convert)
+            break
+        except pa.ArrowInvalid as exc:
+            if k + 1 < len(attempts) and "conversion error to date32" in str(exc):
+                continue
+            raise _csv_error(exc, table, name, encoding) from None
+        except (UnicodeDecodeError, UnicodeError):
+            raise _encoding_error(table, name, encoding) from None
+        except LookupError:
+            raise ParameterError(
+                f"encoding={encoding!r} is not an encoding Python knows (e.g. 'utf-8', 'cp1252')."
+            ) from None
+        except (pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as exc:
+            raise _csv_error(exc, table, name, encoding) from None
+    if arrow is None:  # pragma: no cover - the loop either reads or raises
+        raise FileReadError(f"The {table} file {name!r} could not be read.")
+    for column in arrow.schema:
+        if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+            raise _encoding_error(table, name, encoding)
+    if arrow.num_rows == 0:
+        raise EmptyFileError(
+            f"The {table} file {name!r} has a header but no data rows "
+            f"(columns found: {arrow.column_names})."
+        )
+    return arrow.to_pandas(date_as_object=False, split_blocks=True)
+
+
+def _encoding_error(table: str, name: str, encoding: str) -> FileReadError:
+    return FileReadError(
+        f"The {table} file {name!r} is not valid {encoding} text. Declare its encoding, e.g. "
+        "read_records(..., encoding='cp1252') for Windows/Excel exports or encoding='latin-1', "
+        "or re-save it as UTF-8."
+    )
+
+
+def _csv_error(
+    exc: Exception, table: str, name: str, encoding: str
+) -> FileReadError | EmptyFileError:
+    text = str(exc)
+    low = text.lower()
+    if "utf8" in low or "utf-8" in low:
+        return _encoding_error(table, name, encoding)
+    if "empty csv" in low:
+        return EmptyFileError(f"The {table} file {name!r} is empty (no header, no rows).")
+    # keep the structural part of pyarrow's message; drop anything that quotes the row
+    match = re.search(r"Expected \d+ columns, got \d+", text)
+    detail = match.group(0) if match else type(exc).__name__
+    row = re.search(r"[Rr]ow #?(\d+)", text)
+    where = f" near line {row.group(1)}" if row else ""
+    return FileReadError(
+        f"The {table} file {name!r} could not be parsed as CSV{where} ({detail}). Check the "
+        "delimiter (a comma is expected), quoting and that every row has the header's columns."
+    )
+
+
+def _read_parquet(path: Path, table: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except (pa.ArrowInvalid, pa.ArrowException, OSError, ValueError) as exc:
+        raise FileReadError(
+            f"The {table} file {path.name!r} could not be read as Parquet "
+            f"({type(exc).__name__}); check that it is a Parquet file and not truncated."
+        ) from None
+    if len(frame) == 0:
+        raise EmptyFileError(
+            f"The {table} file {path.name!r} has no data rows "
+            f"(columns found: {[str(c) for c in frame.columns]})."
+        )
+    return frame
+
+
+def _read_excel(path: Path, text_src: list[str], table: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_excel(
+            path,
+            sheet_name=0,
+            dtype=dict.fromkeys(text_src, str),
+            na_values=list(MISSING_TOKENS),
+            keep_default_na=False,
+        )
+    except ImportError:
+        raise FileReadError(
+            f"Reading the {table} file {path.name!r} needs an Excel engine that is not "
+            "installed (old .xls files need xlrd). Save it as .xlsx or CSV."
+        ) from None
+    except Exception as exc:  # openpyxl/zipfile raise many types for broken workbooks
+        raise FileReadError(
+            f"The {table} file {path.name!r} could not be read as an Excel workbook "
+            f"({type(exc).__name__}); check that it is a valid .xlsx file."
+        ) from None
+    if len(frame) == 0:
+        raise EmptyFileError(
+            f"The {table} file {path.name!r} has no data rows in its first sheet "
+            f"(columns found: {[str(c) for c in frame.columns]})."
+        )
+    return frame
+
+
+# --- option handling -----------------------------------------------------------------------
+
+
+def _per_table(option: Any, table: str, name: str) -> dict[str, Any]:
+    """Pick the part of a ``columns=``/``codes=`` option that applies to ``table``."""
+    if option is None:
+        return {}
+    if not isinstance(option, Mapping):
+        raise ParameterError(f"{name}= must be a dict; got {type(option).__name__}.")
+    if (
+        option
+        and all(k in TABLE_ORDER for k in option)
+        and all(isinstance(v, Mapping) for v in option.values())
+    ):
+        part = option.get(table, {})
+        return dict(part)
+    return dict(option)
+
+
+def _rename(raw: _Raw, table: str, mapping: Mapping[str, str]) -> pd.DataFrame:
+    frame = raw.frame
+    columns = [str(c).strip() for c in frame.columns]
+    renamed = [str(mapping.get(c, c)) for c in columns]
+    seen: dict[str, int] = {}
+    for name in renamed:
+        seen[name] = seen.get(name, 0) + 1
+    doubled = sorted(n for n, k in seen.items() if k > 1)
+    if doubled:
+        raise SchemaError(
+            f"The {table} table ({raw.source}) has column(s) {doubled} more than once after "
+            "applying columns=. Each canonical column must come from exactly one source column."
+        )
+    out = frame.copy(deep=False)
+    out.columns = pd.Index(renamed, dtype=object)
+    return out
+
+
+def _whole_days(raw: _Raw, frame: pd.DataFrame) -> frozenset[str]:
+    """Canonical names of the columns pyarrow already read as whole-day dates."""
+    renamed = dict(zip(raw.frame.columns, frame.columns, strict=True))
+    return frozenset(str(renamed[c]) for c in raw.whole_days if c in renamed)
+
+
+def _require(frame: pd.DataFrame, table: str, source: str, needed: Sequence[str]) -> None:
+    missing = [c for c in needed if c not in frame.columns]
+    if not missing:
+        return
+    found = [str(c) for c in frame.columns]
+    hints = []
+    for col in missing:
+        close = difflib.get_close_matches(col, found, n=1, cutoff=0.5)
+        hints.append(f"{close[0] if close else '<source name>'!r}: {col!r}")
+    raise MissingColumnError(
+        f"The {table} table ({source}) is missing required column(s) {missing}. "
+        f"Found: {found}. Map source names to canonical ones with "
+        f"read_records(..., columns={{{', '.join(hints)}}})."
+    )
+
+
+# --- column coercion (vectorised) -----------------------------------------------------------
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """Any column as trimmed Arrow text; empty or blank cells become null."""
+    dtype = values.dtype
+    if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
+        arr = pc.cast(pa.array(values, from_pandas=True), pa.string())
+    elif pd.api.types.is_bool_dtype(dtype):
+        arr = pc.cast(pa.array(values, from_pandas=True), pa.string())
+    elif isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        arr = pa.array(values, from_pandas=True)
+    elif pd.api.types.is_datetime64_any_dtype(dtype):
+        arr = pa.array(values.dt.strftime("%Y-%m-%d"), from_pandas=True)
+    else:
+        arr = pa.array(values.astype(_STRING), from_pandas=True)
+    if not pa.types.is_large_string(arr.type):
+        arr = pc.cast(arr, pa.large_string())
+    arr = pc.utf8_trim_whitespace(arr)
+    empty = pc.equal(pc.utf8_length(arr), 0)
+    if not pc.any(empty).as_py():
+        return arr
+    return pc.if_else(empty, pa.scalar(None, arr.type), arr)
+
+
+def _to_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.array(arr, dtype=_STRING), index=index)
+
+
+def _isnull(arr: pa.Array) -> np.ndarray:
+    return np.asarray(pc.is_null(arr).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _apply_codes(arr: pa.Array, codes: Mapping[Any, Any] | None) -> pa.Array:
+    """Map source values to canonical ones (keys compared as trimmed text)."""
+    if not codes:
+        return arr
+    keys = [_code_key(k) for k in codes]
+    vals = [None if v is None else str(v) for v in codes.values()]
+    hit = pc.index_in(arr, value_set=pa.array(keys, type=arr.type))
+    mapped = pc.take(pa.array(vals, type=arr.type), hit)
+    return pc.if_else(pc.is_null(hit), arr, mapped)
+
+
+def _code_key(key: Any) -> str:
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key).strip()
+
+
+def _vocab(arr: pa.Array, vocabulary: Sequence[str]) -> tuple[pa.Array, np.ndarray]:
+    """Case-insensitive vocabulary match: (canonical spelling or null, bad mask)."""
+    vocab = pa.array(list(vocabulary), type=pa.large_string())
+    missing = _isnull(arr)
+    exact = pc.index_in(arr, value_set=vocab)
+    unmatched = ~missing & _isnull(exact)
+    if not unmatched.any():
+        return arr, unmatched
+    lowered = pc.utf8_lower(arr)
+    hit = pc.index_in(lowered, value_set=pa.array([v.lower() for v in vocabulary], vocab.type))
+    canon = pc.take(vocab, hit)
+    return canon, ~missing & _isnull(hit)
+
+
+def _dates(
+    values: pd.Series, date_format: str | None, whole_days: bool = False
+) -> tuple[pd.Series, np.ndarray]:
+    """Parse a date column: (datetime64[ns] series, unparseable mask).
+
+    ``whole_days`` says the values are known to be midnights (CSV dates read as ``date32``).
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        parsed = values
+        if getattr(values.dtype, "tz", None) is not None:
+            parsed = values.dt.tz_localize(None)
+        parsed = parsed.astype(_DATE)
+        if not whole_days:
+            parsed = parsed.dt.normalize()
+        return parsed, np.zeros(len(values), dtype=bool)
+    fmt = date_format or "%Y-%m-%d"
+    if values.dtype == object:
+        # Excel and hand-made frames may mix datetime objects (taken as they are) with text
+        missing = _isnull(_arrow_text(values))
+        text = values.str.strip()  # NaN for the non-text cells
+        parsed = pd.to_datetime(text.where(text.notna(), values), format=fmt, errors="coerce")
+        bad = ~missing & parsed.isna().to_numpy()
+        if date_format is None:
+            shape = text.str.fullmatch(_ISO_DATE).to_numpy(dtype=object)
+            bad |= ~missing & np.asarray(shape == False, dtype=bool)  # noqa: E712 - NaN is not False
+        return parsed.astype(_DATE).dt.normalize(), np.asarray(bad, dtype=bool)
+    arr = _arrow_text(values)
+    missing = _isnull(arr)
+    if date_format is None:
+        # ISO only: exactly YYYY-MM-DD (strptime alone would also take 2024-1-5)
+        shape = pc.match_substring_regex(arr, f"^{_ISO_DATE}$")
+        arr = pc.if_else(pc.fill_null(shape, False), arr, pa.scalar("x", arr.type))
+        arr = pc.if_else(pa.array(missing), pa.scalar(None, arr.type), arr)
+    parsed = pd.to_datetime(_to_series(arr, values.index), format=fmt, errors="coerce")
+    bad = ~missing & parsed.isna().to_numpy()
+    return parsed.astype(_DATE).dt.normalize(), np.asarray(bad, dtype=bool)
+
+
+def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a numeric column: (float64 array with NaN for missing, unparseable mask)."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        nums = values.to_numpy(dtype="float64", na_value=np.nan)
+        return nums, np.zeros(len(values), dtype=bool)
+    arr = _arrow_text(values)
+    missing = _isnull(arr)
+    parsed = pd.to_numeric(_to_series(arr, values.index), errors="coerce")
+    nums = parsed.to_numpy(dtype="float64", na_value=np.nan)
+    bad = ~missing & (np.isnan(nums) | np.isinf(nums))
+    return nums, bad
+
+
+def _flags(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parse a 0/1 flag: (boolean series, not-binary mask). Accepts 0/1, true/false, yes/no."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return values.astype("boolean"), np.zeros(len(values), dtype=bool)
+    if pd.api.types.is_numeric_dtype(dtype):
+        nums = values.to_numpy(dtype="float64", na_value=np.nan)
+        bad = ~np.isnan(nums) & ~np.isin(nums, (0.0, 1.0))
+        flag = pd.arrays.BooleanArray(nums == 1.0, np.isnan(nums) | bad)
+        return pd.Series(flag, index=values.index), bad
+    arr = pc.utf8_lower(_arrow_text(values))
+    # numeric text such as "1.0" counts as 1
+    is_true = pc.is_in(arr, value_set=pa.array(_TRUE, type=arr.type))
+    is_false = pc.is_in(arr, value_set=pa.array(_FALSE, type=arr.type))
+    true_np = np.asarray(is_true.to_numpy(zero_copy_only=False), dtype=bool)
+    false_np = np.asarray(is_false.to_numpy(zero_copy_only=False), dtype=bool)
+    missing = _isnull(arr)
+    unmatched = ~missing & ~true_np & ~false_np
+    if unmatched.any():
+        nums = pd.to_numeric(_to_series(arr, values.index), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        true_np |= unmatched & (nums == 1.0)
+        false_np |= unmatched & (nums == 0.0)
+    bad = ~missing & ~true_np & ~false_np
+    flag = pd.arrays.BooleanArray(true_np, ~(true_np | false_np))
+    return pd.Series(flag, index=values.index), bad
+
+
+def _int_array(nums: np.ndarray, drop: np.ndarray | None = None) -> pd.arrays.IntegerArray:
+    """``Int64`` array from floats (NaN, and ``drop`` where given, become missing)."""
+    mask = np.isnan(nums) if drop is None else (np.isnan(nums) | drop)
+    return pd.arrays.IntegerArray(np.where(mask, 0, nums).astype(np.int64), mask)
+
+
+def _day_numbers(later: pd.Series, admission: pd.Series) -> pd.Series:
+    """Whole days from ``admission`` to ``later`` (``Int64``; missing when either is)."""
+    a = later.to_numpy(dtype="datetime64[ns]")
+    b = admission.to_numpy(dtype="datetime64[ns]")
+    mask = np.isnat(a) | np.isnat(b)
+    nanos = np.where(mask, 0, a.view(np.int64) - b.view(np.int64))
+    return pd.Series(pd.arrays.IntegerArray(nanos // 86_400_000_000_000, mask))
+
+
+# --- per-table validation -------------------------------------------------------------------
+
+
+class _Rejections:
+    """First-reason-wins rejection bookkeeping for one table (vectorised over rows)."""
+
+    def __init__(self, table: str, source: str, n: int) -> None:
+        self.table = table
+        self.source = source
+        self.n = n
+        self.problems: list[tuple[int, int, str, str, np.ndarray]] = []
+        self._order = {r: i for i, r in enumerate(REJECTION_PRECEDENCE)}
+        self._details: dict[tuple[str, str], str] = {}
+
+    def add(self, reason: str, column: str, mask: np.ndarray | pd.Series, detail: str = "") -> None:
+        mask_np = np.asarray(mask, dtype=bool)
+        if mask_np.any():
+            self.problems.append((self._order[reason], len(self.problems), reason, column, mask_np))
+            if detail:
+                self._details[(reason, column)] = detail
+
+    def resolve(self) -> tuple[np.ndarray, pd.DataFrame]:
+        """Return (accepted mask, rejected rows table)."""
+        reason_idx = np.full(self.n, -1, dtype=np.int32)
+        for k, (_, _, _, _, mask) in enumerate(sorted(self.problems, key=lambda p: p[:2])):
+            reason_idx[mask & (reason_idx < 0)] = k
+        ordered = sorted(self.problems, key=lambda p: p[:2])
+        rows = np.flatnonzero(reason_idx >= 0)
+        picks = reason_idx[rows]
+        reasons = np.array([p[2] for p in ordered] or [""], dtype=object)
+        columns = np.array([p[3] for p in ordered] or [""], dtype=object)
+        messages = np.array(
+            [
+                f"{p[3]}: {REJECTION_REASONS[p[2]]}"
+                + (f" ({self._details[(p[2], p[3])]})" if (p[2], p[3]) in self._details else "")
+                for p in ordered
+            ]
+            or [""],
+            dtype=object,
+        )
+        rejected = pd.DataFrame(
+            {
+                "table": np.full(len(rows), self.table, dtype=object),
+                "source": np.full(len(rows), self.source, dtype=object),
+                "row": (rows + 1).astype("int64"),
+                "column": columns[picks],
+                "reason": reasons[picks],
+                "message": messages[picks],
+            }
+        )
+        return reason_idx < 0, rejected
+
+
+def _base_columns(
+    frame: pd.DataFrame,
+    spec: TableSpec,
+    rej: _Rejections,
+    codes: Mapping[str, Mapping[Any, Any]],
+    date_format: str | None,
+    skip: Sequence[str] = (),
+    whole_days: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Type every canonical column present (except ``skip``); record generic problems."""
+    typed: dict[str, Any] = {}
+    n = len(frame)
+    for col in spec.columns:
+        name = col.name
+        if name in skip:
+            continue
+        if name not in frame.columns:
+            typed[name] = _missing_column(col.kind, n)
+            continue
+        values = frame[name]
+        if col.kind in _TEXT_KINDS:
+            arr = _apply_codes(_arrow_text(values), codes.get(name))
+            if col.required:
+                rej.add("missing_required_value", name, _isnull(arr))
+            if col.vocabulary is not None:
+                canon, bad = _vocab(arr, col.vocabulary)
+                reason = {
+                    "status": "unknown_status",
+                    "discharge_reason": "unknown_discharge_reason",
+                    "uds_result": "unknown_uds_result",
+                    "source": "unknown_source",
+                }.get(name)
+                if reason is not None:
+                    rej.add(reason, name, bad)
+                    arr = canon
+            typed[name] = arr
+        elif col.kind == "date":
+            parsed, bad = _dates(values, date_format, name in whole_days)
+            if col.required:
+                rej.add("missing_required_value", name, parsed.isna().to_numpy() & ~bad)
+            rej.add("unparseable_date", name, bad, f"expected {date_format or '%Y-%m-%d'}")
+            typed[name] = parsed
+        elif col.kind in ("integer", "day"):
+            nums, bad = _numbers(_coded(values, codes.get(name)))
+            rej.add("unparseable_number", name, bad)
+            integral = np.isnan(nums) | (nums == np.round(nums))
+            if name in _DAYS_COLUMNS:
+                rej.add("days_used_not_integer", name, ~integral)
+                rej.add(
+                    "days_used_out_of_range", name, ~np.isnan(nums) & ((nums < 0) | (nums > 30))
+                )
+            else:
+                rej.add("unparseable_number", name, ~integral, "expected a whole number")
+            typed[name] = pd.Series(_int_array(nums, ~integral))
+            if col.required:
+                rej.add("missing_required_value", name, np.isnan(nums) & ~bad)
+        elif col.kind == "number":
+            nums, bad = _numbers(_coded(values, codes.get(name)))
+            rej.add("unparseable_number", name, bad)
+            typed[name] = nums
+        elif col.kind == "flag":
+            flag, bad = _flags(_coded(values, codes.get(name)))
+            if name == "used":
+                rej.add("used_not_binary", name, bad)
+            else:
+                rej.add("unparseable_number", name, bad, "expected 0/1, true/false or yes/no")
+            if col.required:
+                rej.add("missing_required_value", name, flag.isna().to_numpy() & ~bad)
+            typed[name] = flag
+    return typed
+
+
+def _missing_column(kind: str, n: int) -> Any:
+    """An all-missing column of ``kind`` (text kinds as Arrow nulls)."""
+    if kind in _TEXT_KINDS:
+        return pa.nulls(n, pa.large_string())
+    if kind == "date":
+        return pd.Series(np.full(n, np.datetime64("NaT"), dtype=_DATE))
+    if kind == "number":
+        return np.full(n, np.nan)
+    if kind == "flag":
+        return pd.Series(pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool)))
+    return pd.Series(pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool)))
+
+
+def _coded(values: pd.Series, codes: Mapping[Any, Any] | None) -> pd.Series:
+    if not codes:
+        return values
+    return _to_series(_apply_codes(_arrow_text(values), codes), values.index)
+
+
+def _assemble(
+    typed: Mapping[str, Any], frame: pd.DataFrame, spec: TableSpec, codes: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Canonical columns in schema order, then the source's other columns unchanged."""
+    n = len(frame)
+    index = pd.RangeIndex(n)
+    data: dict[str, Any] = {}
+    for col in spec.columns:
+        value = typed[col.name]
+        dtype = _KIND_DTYPE[col.kind]
+        if isinstance(value, pa.Array | pa.ChunkedArray):
+            data[col.name] = _to_series(value, index)
+        elif isinstance(value, pd.Series):
+            series = value.reset_index(drop=True)
+            data[col.name] = series if series.dtype == dtype else series.astype(dtype)
+        else:
+            data[col.name] = pd.Series(value, index=index).astype(dtype)
+    for name in frame.columns:
+        if name in data:
+            continue
+        extra = frame[name].reset_index(drop=True)
+        if codes.get(name):
+            extra = _coded(extra, codes[name]).reset_index(drop=True)
+        data[name] = extra
+    return pd.DataFrame(data, index=index)
+
+
+def _duplicated(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """True for every non-null value that occurs more than once."""
+    values = pd.Series(pd.array(arr, dtype=_STRING))
+    return np.asarray((values.duplicated(keep=False) & values.notna()).to_numpy(), dtype=bool)
+
+
+def _duplicated_small(key: np.ndarray, size: int) -> np.ndarray:
+    """True where a non-negative integer key below ``size`` occurs more than once."""
+    valid = key >= 0
+    counts = np.bincount(key[valid], minlength=size)
+    return valid & (counts[np.where(valid, key, 0)] > 1)
+
+
+def _validate_episodes(
+    raw: _Raw, frame: pd.DataFrame, codes: Mapping[str, Any], date_format: str | None
+) -> tuple[pd.DataFrame, _Rejections]:
+    spec = TABLES["episodes"]
+    _require(frame, "episodes", raw.source, spec.required)
+    rej = _Rejections("episodes", raw.source, len(frame))
+    typed = _base_columns(
+        frame, spec, rej, codes, date_format, ("level_of_care",), _whole_days(raw, frame)
+    )
+    _level_of_care(frame, typed, rej, codes)
+    admission = typed["admission_date"]
+    discharge = typed["discharge_date"]
+    rej.add(
+        "discharge_before_admission",
+        "discharge_date",
+        (discharge < admission).fillna(False).to_numpy(dtype=bool),
+    )
+    rej.add("duplicate_episode_id", "episode_id", _duplicated(typed["episode_id"]))
+    typed["discharge_day"] = _day_numbers(discharge, admission)
+    return _assemble(typed, frame, spec, codes), rej
+
+
+def _level_of_care(
+    frame: pd.DataFrame, typed: dict[str, Any], rej: _Rejections, codes: Mapping[str, Any]
+) -> None:
+    """Normalised level of care from the vocabulary or an ASAM 3rd-edition code."""
+    n = len(frame)
+    if "level_of_care" not in frame.columns:
+        if "asam_code" in frame.columns:
+            source = _apply_codes(_arrow_text(frame["asam_code"]), codes.get("asam_code"))
+            column = "asam_code"
+        else:
+            typed["level_of_care"] = pa.nulls(n, pa.large_string())
+            return
+    else:
+        source = _apply_codes(_arrow_text(frame["level_of_care"]), codes.get("level_of_care"))
+        column = "level_of_care"
+    # work on the distinct values (a handful), then spread them back to the rows
+    uniq = pc.drop_null(pc.unique(source))
+    idx = pc.index_in(source, value_set=uniq)
+    lookup = {v.lower(): v for v in LEVELS_OF_CARE}
+    u_text = pd.Series(pd.array(uniq, dtype=_STRING))
+    u_level = np.array(u_text.str.lower().map(lookup).astype(object), dtype=object)
+    # ASAM codes: "2.1", 2.1, "4", "4.0" all match; compared numerically at one decimal
+    u_num = pd.to_numeric(u_text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    asam_keys = list(LEVEL_OF_CARE_FROM_ASAM3)
+    tenths = np.round(np.array([float(k) for k in asam_keys]) * 10)
+    with np.errstate(invalid="ignore"):  # inf - inf for texts such as "inf"
+        scaled = np.round(u_num * 10)
+        close = np.abs(u_num * 10 - scaled) < 1e-6
+    match = (scaled[:, None] == tenths[None, :]) & close[:, None]
+    which = np.where(match.any(axis=1), match.argmax(axis=1), -1)
+    u_asam = pd.isna(u_level) & (which >= 0)
+    u_level[u_asam] = np.array([LEVEL_OF_CARE_FROM_ASAM3[k] for k in asam_keys])[which[u_asam]]
+    u_code = np.array(asam_keys, dtype=object)[np.maximum(which, 0)]
+    u_code[~u_asam] = None
+    u_bad = pd.isna(u_level)
+
+    def spread(values: np.ndarray) -> pa.Array:
+        return pc.take(pa.array(values, type=pa.large_string(), from_pandas=True), idx)
+
+    def spread_flag(values: np.ndarray) -> np.ndarray:
+        taken = pc.take(pa.array(values, type=pa.bool_()), idx)
+        return np.asarray(pc.fill_null(taken, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+    rej.add("unknown_level_of_care", column, spread_flag(u_bad))
+    typed["level_of_care"] = spread(u_level)
+    is_asam = spread_flag(u_asam)
+    if is_asam.any():
+        asam = pa.array(is_asam)
+        given_code = typed.get("asam_code") if column != "asam_code" else None
+        code = spread(u_code)
+        if given_code is not None:
+            code = pc.if_else(asam, code, given_code)
+        typed["asam_code"] = code
+        given_ed = typed.get("asam_edition")
+        edition = pa.scalar(ASAM_EDITION, pa.large_string())
+        if given_ed is None:
+            given_ed = pa.nulls(n, pa.large_string())
+        typed["asam_edition"] = pc.if_else(asam, edition, given_ed)
+
+
+def _validate_followups(
+    raw: _Raw,
+    frame: pd.DataFrame,
+    codes: Mapping[str, Any],
+    date_format: str | None,
+    timepoints: tuple[str, ...],
+    episodes: pd.DataFrame,
+) -> tuple[pd.DataFrame, _Rejections]:
+    spec = TABLES["followups"]
+    _require(frame, "followups", raw.source, spec.required)
+    rej = _Rejections("followups", raw.source, len(frame))
+    typed = _base_columns(
+        frame, spec, rej, codes, date_format, ("assessment_day",), _whole_days(raw, frame)
+    )
+    timepoint = typed["timepoint"]
+    canon_tp, bad_tp = _vocab(timepoint, timepoints)
+    rej.add("unknown_timepoint", "timepoint", bad_tp)
+    typed["timepoint"] = pc.if_else(pc.is_null(canon_tp), timepoint, canon_tp)
+    status = typed["status"]
+    assessed = typed["assessment_date"]
+    not_completed = np.asarray(
+        pc.fill_null(pc.not_equal(status, "completed"), False).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    rej.add(
+        "assessment_date_without_completion",
+        "assessment_date",
+        not_completed & assessed.notna().to_numpy(),
+    )
+    position = _episode_position(typed["episode_id"], episodes)
+    unknown = ~_isnull(typed["episode_id"]) & (position < 0)
+    rej.add("unknown_episode", "episode_id", unknown)
+    # (episode, timepoint) pairs as integers; unknown episodes and timepoints are rejected
+    # before duplicates, so only known ones need comparing
+    tp_code = pc.index_in(typed["timepoint"], value_set=pa.array(timepoints, pa.large_string()))
+    tp_np = np.asarray(pc.fill_null(tp_code, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    known = (position >= 0) & (tp_np >= 0)
+    key = np.where(known, position * len(timepoints) + tp_np, -1)
+    rej.add(
+        "duplicate_followup",
+        "timepoint",
+        _duplicated_small(key, max(len(episodes), 1) * len(timepoints)),
+    )
+    admission = _lookup(episodes["admission_date"], position)
+    rej.add(
+        "assessment_before_admission",
+        "assessment_date",
+        (assessed < admission).fillna(False).to_numpy(dtype=bool),
+    )
+    typed["assessment_day"] = _day_numbers(assessed, admission)
+    return _assemble(typed, frame, spec, codes), rej
+
+
+def _episode_position(ids: pa.Array, episodes: pd.DataFrame) -> np.ndarray:
+    """Row of each id in the accepted episodes (-1 when absent)."""
+    value_set = pa.array(episodes["episode_id"], from_pandas=True)
+    if isinstance(value_set, pa.ChunkedArray):
+        value_set = value_set.combine_chunks()
+    pos = pc.index_in(ids, value_set=pc.cast(value_set, ids.type))
+    return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _lookup(values: pd.Series, position: np.ndarray) -> pd.Series:
+    """``values`` taken at ``position`` (missing where position is -1)."""
+    safe = np.where(position < 0, 0, position)
+    if len(values) == 0:
+        return pd.Series(pd.NaT, index=pd.RangeIndex(len(position)), dtype=values.dtype)
+    taken = values.iloc[safe].reset_index(drop=True)
+    return taken.where(position >= 0)
+
+
+def _validate_use_days(
+    raw: _Raw,
+    frame: pd.DataFrame,
+    codes: Mapping[str, Any],
+    date_format: str | None,
+    episodes: pd.DataFrame,
+) -> tuple[pd.DataFrame, _Rejections]:
+    spec = TABLES["use_days"]
+    _require(frame, "use_days", raw.source, ("used",))
+    has_episode = "episode_id" in frame.columns
+    if not has_episode and "patient_id" not in frame.columns:
+        _require(frame, "use_days", raw.source, ("episode_id",))
+    if "date" not in frame.columns and "day" not in frame.columns:
+        _require(frame, "use_days", raw.source, ("date",))
+    if not has_episode and "date" not in frame.columns:
+        raise MissingColumnError(
+            f"The use_days table ({raw.source}) identifies rows by patient_id, which needs a "
+            f"'date' column to find the episode. Found: {[str(c) for c in frame.columns]}. "
+            "Add episode_id or map a date column with read_records(..., columns={...: 'date'})."
+        )
+    rej = _Rejections("use_days", raw.source, len(frame))
+    typed = _base_columns(frame, spec, rej, codes, date_format, (), _whole_days(raw, frame))
+    key = "episode_id" if has_episode else "patient_id"
+    rej.add("missing_required_value", key, _isnull(typed[key]))
+    date = typed["date"]
+    day_given = "day" in frame.columns
+    no_date = _blank(frame, "date")
+    no_day = _blank(frame, "day")
+    if day_given and "date" in frame.columns:
+        rej.add("missing_required_value", "date", no_date & no_day)
+    elif day_given:
+        rej.add("missing_required_value", "day", no_day)
+    else:
+        rej.add("missing_required_value", "date", no_date)
+    if has_episode:
+        position = _episode_position(typed["episode_id"], episodes)
+        rej.add("unknown_episode", "episode_id", ~_isnull(typed["episode_id"]) & (position < 0))
+    else:
+        position = _resolve_patient_days(typed["patient_id"], date, episodes)
+        rej.add(
+            "unknown_patient",
+            "patient_id",
+            ~_isnull(typed["patient_id"]) & date.notna().to_numpy() & (position < 0),
+        )
+        ids = episodes["episode_id"].reset_index(drop=True)
+        typed["episode_id"] = pa.array(_lookup(ids, position).astype(_STRING), from_pandas=True)
+    if len(episodes) and "patient_id" not in frame.columns:
+        typed["patient_id"] = pa.array(
+            _lookup(episodes["patient_id"], position).astype(_STRING), from_pandas=True
+        )
+    admission = _lookup(episodes["admission_date"], position)
+    derived = _day_numbers(date, admission)
+    given = typed["day"].reset_index(drop=True)
+    typed["day"] = given.where(given.notna(), derived) if day_given else derived
+    return _assemble(typed, frame, spec, codes), rej
+
+
+def _blank(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """True where column ``name`` is empty (everywhere when the column is absent)."""
+    if name not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    return _isnull(_arrow_text(frame[name]))
+
+
+def _resolve_patient_days(patient: pa.Array, date: pd.Series, episodes: pd.DataFrame) -> np.ndarray:
+    """Row of the patient's episode with the latest admission on or before each date (-1: none)."""
+    n = len(date)
+    left = pd.DataFrame(
+        {
+            "patient_id": _to_series(patient, pd.RangeIndex(n)),
+            "date": date.reset_index(drop=True),
+            "_row": np.arange(n),
+        }
+    )
+    left = left[left["patient_id"].notna() & left["date"].notna()].sort_values(
+        "date", kind="stable"
+    )
+    right = pd.DataFrame(
+        {
+            "patient_id": episodes["patient_id"].astype(_STRING).reset_index(drop=True),
+            "date": episodes["admission_date"].reset_index(drop=True),
+            "_episode_row": np.arange(len(episodes)),
+        }
+    )
+    right = right.sort_values(["date", "_episode_row"], kind="stable")
+    position = np.full(n, -1, dtype=np.int64)
+    if len(left) == 0 or len(right) == 0:
+        return position
+    merged = pd.merge_asof(left, right, on="date", by="patient_id", direction="backward")
+    found = merged["_episode_row"].notna().to_numpy()
+    position[merged["_row"].to_numpy()[found]] = (
+        merged["_episode_row"].to_numpy()[found].astype(np.int64)
+    )
+    return position
+
+
+# --- the reader ----------------------------------------------------------------------------
+
+
+def read_records(
+    episodes: str | os.PathLike[str] | pd.DataFrame,
+    followups: str | os.PathLike[str] | pd.DataFrame | None = None,
+    use_days: str | os.PathLike[str] | pd.DataFrame | None = None,
+    *,
+    columns: Mapping[str, Any] | None = None,
+    codes: Mapping[str, Any] | None = None,
+    strict: bool = False,
+    date_format: str | None = None,
+    timepoints: Sequence[str] | None = None,
+    data_as_of: str | pd.Timestamp | None = None,
+    encoding: str = "utf-8",
+) -> Records:
+    """Read and validate follow-up records into typed canonical tables.
+
+    Parameters
+    ----------
+    episodes : path or pandas.DataFrame
+        One row per treatment episode (``.csv``, ``.parquet``, ``.xlsx``/``.xls``, or a
+        DataFrame, which is never modified).
+    followups, use_days : path or pandas.DataFrame, optional
+        Scheduled assessments and the optional daily use calendar.
+    columns : dict, optional
+        Source column name -> canonical name, either one flat dict applied to every table or a
+        dict keyed by table name (``{"episodes": {...}, "followups": {...}}``).
+    codes : dict, optional
+        Per column, source value -> canonical value (``{"status": {"lost": "not_located"}}``),
+        optionally keyed by table too. Keys are compared as text (``1`` and ``"1"`` match).
+    strict : bool, default False
+        Raise :class:`~iopoutcomes.RowValidationError` on the first rejected row instead of
+        collecting rejections.
+    date_format : str, optional
+        ``strptime`` format of the date columns; ISO ``%Y-%m-%d`` when not given (never
+        guessed). A date that does not match is rejected (``unparseable_date``).
+    timepoints : sequence of str, optional
+        Declared follow-up labels; ``schema.DEFAULT_TIMEPOINTS`` when not given. Other labels
+        are rejected (``unknown_timepoint``).
+    data_as_of : str or pandas.Timestamp, optional
+        Date the data are complete up to; defaults to the latest date in the accepted tables.
+    encoding : str, default "utf-8"
+        Text encoding of CSV files (e.g. ``"cp1252"`` for many Windows exports).
+
+    Returns
+    -------
+    Records
+        Accepted rows per table, typed: ids, labels and vocabulary columns as pandas
+        ``string``; dates ``datetime64[ns]``; whole numbers and day numbers ``Int64``;
+        measures ``float64``; flags ``boolean``. Every canonical column is present (all
+        missing when not given), followed by the source's other columns unchanged
+        (covariates). Derived: ``episodes.discharge_day``, ``followups.assessment_day`` and
+        ``use_days.day`` (days since the episode's admission); ``use_days`` rows given by
+        ``patient_id`` and ``date`` get the episode with the latest admission on or before
+        that date. ``rejected`` has one row per rejected source row.
+
+    Raises
+    ------
+    FileReadError
+        Missing, unreadable or unknown-format file, or text in another encoding.
+    EmptyFileError
+        A table without data rows.
+    MissingColumnError
+        A required column is absent (the message lists the columns found and the
+        ``columns=`` fix).
+    RowValidationError
+        With ``strict=True``, the first rejected row.
+    ParameterError
+        Invalid options.
+
+    Notes
+    -----
+    Each rejected source row appears once in ``rejected``, with the first reason in
+    :data:`REJECTION_PRECEDENCE`, so accepted + rejected = read for every table. Every row
+    sharing a duplicated ``episode_id`` (or ``episode_id`` + ``timepoint``) is rejected: which
+    copy is right cannot be known. Follow-ups and use days of rejected episodes are rejected
+    ``unknown_episode``. Text values are trimmed; empty cells (and in files the texts in
+    :data:`MISSING_TOKENS`) are missing; vocabulary and timepoint labels match
+    case-insensitively and are stored in their canonical spelling. ``level_of_care`` also
+    accepts ASAM 3rd-edition codes (``"2.1"`` or ``2.1``), stored as the normalised level plus
+    ``asam_code`` and ``asam_edition`` (``"ASAM3"``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> episodes = pd.DataFrame({
+    ...     "patient_id": ["p1", "p2"], "episode_id": ["e1", "e2"], "cohort": ["IOP", "inpatient"],
+    ...     "admission_date": ["2024-01-02", "2024-01-05"], "level_of_care": ["2.1", "inpatient"],
+    ...     "discharge_date": ["2024-02-20", ""]})
+    >>> followups = pd.DataFrame({
+    ...     "episode_id": ["e1", "e2", "e9"], "timepoint": ["3mo", "3mo", "3mo"],
+    ...     "status": ["completed", "lost", "completed"],
+    ...     "assessment_date": ["2024-04-01", None, "2024-04-03"], "days_used_past30": [0, None, 3]})
+    >>> recs = read_records(episodes, followups, codes={"status": {"lost": "not_located"}})
+    >>> recs.episodes[["level_of_care", "asam_code", "discharge_day"]]
+      level_of_care asam_code  discharge_day
+    0           IOP       2.1             49
+    1     inpatient      <NA>           <NA>
+    >>> recs.rejected[["table", "row", "reason"]]
+           table  row           reason
+    0  followups    3  unknown_episode
+    """
+    if not isinstance(strict, bool):
+        raise ParameterError(f"strict= must be True or False; got {type(strict).__name__}.")
+    tps = _check_timepoints(timepoints)
+    as_of = _check_as_of(data_as_of)
+    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+        raise ParameterError(
+            "date_format= must be a strptime format such as '%m/%d/%Y'; "
+            f"got a {type(date_format).__name__} without '%' directives."
+        )
+    given = {"episodes": episodes, "followups": followups, "use_days": use_days}
+    raws: dict[str, _Raw] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    table_codes: dict[str, dict[str, Any]] = {}
+    for table in TABLE_ORDER:
+        source = given[table]
+        if source is None:
+            continue
+        mapping = {str(k): str(v) for k, v in _per_table(columns, table, "columns").items()}
+        raws[table] = _load(source, table, mapping, encoding, date_format)
+        if len(raws[table].frame) == 0:
+            raise EmptyFileError(
+                f"The {table} table ({raws[table].source}) has no data rows "
+                f"(columns found: {[str(c) for c in raws[table].frame.columns]})."
+            )
+        frames[table] = _rename(raws[table], table, mapping)
+        table_codes[table] = {
+            str(k): v for k, v in _per_table(codes, table, "codes").items() if v is not None
+        }
+        bad_codes = [k for k, v in table_codes[table].items() if not isinstance(v, Mapping)]
+        if bad_codes:
+            raise ParameterError(
+                f"codes= must map each column to a dict of source value -> canonical value; "
+                f"column(s) {bad_codes} are not dicts."
+            )
+
+    parts: list[pd.DataFrame] = []
+
+    def accept(full: pd.DataFrame, rej: _Rejections) -> pd.DataFrame:
+        ok, rejected_rows = rej.resolve()
+        if strict and len(rejected_rows):
+            _raise_first(rejected_rows)
+        parts.append(rejected_rows)
+        return full if bool(ok.all()) else full[ok].reset_index(drop=True)
+
+    accepted_eps = accept(
+        *_validate_episodes(
+            raws["episodes"], frames["episodes"], table_codes["episodes"], date_format
+        )
+    )
+    tables = {"episodes": accepted_eps}
+    if "followups" in frames:
+        tables["followups"] = accept(
+            *_validate_followups(
+                raws["followups"],
+                frames["followups"],
+                table_codes["followups"],
+                date_format,
+                tps,
+                accepted_eps,
+            )
+        )
+    else:
+        tables["followups"] = _empty_table("followups")
+    if "use_days" in frames:
+        tables["use_days"] = accept(
+            *_validate_use_days(
+                raws["use_days"],
+                frames["use_days"],
+                table_codes["use_days"],
+                date_format,
+                accepted_eps,
+            )
+        )
+    else:
+        tables["use_days"] = _empty_table("use_days")
+    rejected = pd.concat(parts, ignore_index=True)[list(REJECTED_COLUMNS)]
+    rejected = rejected.astype({"row": "int64"})
+
+    if as_of is None:
+        as_of = _latest_date(tables)
+    remarks = []
+    if date_format is not None:
+        remarks.append(f"Dates read with the declared format {date_format}.")
+    if columns:
+        remarks.append("Source column names mapped with columns=.")
+    if codes:
+        remarks.append("Source values mapped with codes=.")
+    return Records(
+        episodes=tables["episodes"],
+        followups=tables["followups"],
+        use_days=tables["use_days"],
+        rejected=rejected,
+        read_counts={t: len(frames[t]) for t in frames},
+        sources={t: raws[t].source for t in raws},
+        timepoints=tps,
+        time_basis="calendar",
+        data_as_of=as_of,
+        file_hashes={t: h for t, raw in raws.items() if (h := raw.sha256) is not None},
+        provenance="canonical",
+        remarks=tuple(remarks),
+    )
+
+
+def _raise_first(rejected: pd.DataFrame) -> None:
+    first = rejected.iloc[0]
+    raise RowValidationError(
+        f"{first['table']} ({first['source']}) row {first['row']}, column {first['column']!r}: "
+        f"{first['reason']} ({first['message']}). {len(rejected):,} rows of this table would "
+        "be rejected; use strict=False to collect them all in Records.rejected."
+    )
+
+
+def _check_timepoints(timepoints: Sequence[str] | None) -> tuple[str, ...]:
+    if timepoints is None:
+        return tuple(DEFAULT_TIMEPOINTS)
+    if isinstance(timepoints, str) or not isinstance(timepoints, Sequence):
+        raise ParameterError(
+            "timepoints= must be a sequence of labels such as ('intake', '3mo', '6mo'); "
+            f"got {type(timepoints).__name__}."
+        )
+    labels = tuple(str(t).strip() for t in timepoints)
+    lowered = [t.lower() for t in labels]
+    if not labels or any(not t for t in labels) or len(set(lowered)) != len(lowered):
+        raise ParameterError(
+            f"timepoints= must hold distinct non-empty labels; got {len(labels)} labels with "
+            f"{len(labels) - len(set(lowered))} repeated."
+        )
+    return labels
+
+
+def _check_as_of(value: str | pd.Timestamp | None) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ParameterError(
+            "data_as_of= must be a date such as '2025-09-30' or a pandas Timestamp."
+        ) from None
+    if pd.isna(stamp):
+        raise ParameterError("data_as_of= must be a date, not missing.")
+    return pd.Timestamp(stamp).normalize()
+
+
+def _latest_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
+    latest: list[pd.Timestamp] = []
+    for table, frame in tables.items():
+        for col in TABLES[table].columns:
+            if col.kind == "date" and col.name in frame.columns and len(frame):
+                value = frame[col.name].max()
+                if not pd.isna(value):
+                    latest.append(pd.Timestamp(value))
+    return max(latest) if latest else None

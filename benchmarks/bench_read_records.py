@@ -1,0 +1,196 @@
+"""Benchmark: ``read_records`` versus pandas' own pyarrow-engine ``read_csv`` of the same files.
+
+Writes synthetic canonical CSVs (episodes + follow-ups, vectorised numpy), then runs each
+reader in a fresh subprocess, timing it and measuring the child's peak resident memory
+(``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``), and compares that peak with the memory of
+the loaded frames (``DataFrame.memory_usage(deep=True)``). The import of pandas/iopoutcomes
+costs the same in both children and is excluded from the timings.
+
+Targets (issue 2): read time <= 2x pandas, peak memory < 3x the loaded frames.
+
+Usage::
+
+    python benchmarks/bench_read_records.py --episodes 1000000 --followups 4000000 --tmp /tmp/b
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TIMEPOINTS = np.array(["intake", "discharge", "3mo", "6mo", "12mo"])
+STATUSES = np.array(["completed", "not_located", "refused", "withdrawn"])
+
+
+def write_files(n_episodes: int, n_followups: int, folder: Path, seed: int = 1) -> None:
+    """Write ``episodes.csv`` and ``followups.csv`` with canonical, valid rows."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    admission = np.datetime64("2021-01-01") + rng.integers(0, 1000, n_episodes).astype(
+        "timedelta64[D]"
+    )
+    stay = rng.integers(5, 120, n_episodes).astype("timedelta64[D]")
+    discharged = rng.random(n_episodes) < 0.9
+    episodes = pd.DataFrame(
+        {
+            "patient_id": np.char.add("P", rng.integers(0, n_episodes, n_episodes).astype(str)),
+            "episode_id": np.char.add("E", np.arange(n_episodes).astype(str)),
+            "cohort": np.where(rng.random(n_episodes) < 0.6, "IOP", "inpatient"),
+            "admission_date": admission.astype(str),
+            "level_of_care": rng.choice(["IOP", "inpatient", "2.1", "3.7"], n_episodes),
+            "site": np.char.add("site", rng.integers(0, 12, n_episodes).astype(str)),
+            "discharge_date": np.where(discharged, (admission + stay).astype(str), ""),
+            "discharge_reason": np.where(
+                discharged, rng.choice(["completed", "dropped_out", "other"], n_episodes), ""
+            ),
+            "age": rng.integers(18, 80, n_episodes),
+            "severity": np.round(rng.normal(0, 1, n_episodes), 4),
+        }
+    )
+    episodes.to_csv(folder / "episodes.csv", index=False)
+    # follow-ups: distinct (episode, timepoint) pairs
+    per = len(TIMEPOINTS)
+    slots = rng.choice(n_episodes * per, size=min(n_followups, n_episodes * per), replace=False)
+    ep = slots // per
+    tp = TIMEPOINTS[slots % per]
+    status = STATUSES[rng.choice(len(STATUSES), len(slots), p=[0.7, 0.2, 0.05, 0.05])]
+    completed = status == "completed"
+    assessed = admission[ep] + rng.integers(0, 400, len(slots)).astype("timedelta64[D]")
+    days = rng.integers(0, 31, len(slots))
+    followups = pd.DataFrame(
+        {
+            "episode_id": np.char.add("E", ep.astype(str)),
+            "timepoint": tp,
+            "status": status,
+            "assessment_date": np.where(completed, assessed.astype(str), ""),
+            "days_used_past30": np.where(completed, days.astype(str), ""),
+            "uds_result": np.where(completed, rng.choice(["negative", "positive"], len(slots)), ""),
+        }
+    )
+    followups.to_csv(folder / "followups.csv", index=False)
+
+
+CHILD = r"""
+import json, resource, sys, time
+import pandas as pd
+mode, folder = sys.argv[1], sys.argv[2]
+if mode == "read_records":
+    import iopoutcomes as iop
+    iop.read_records  # resolve the lazy import before timing
+start = time.perf_counter()
+if mode == "pandas":
+    frames = [pd.read_csv(f"{folder}/{t}.csv", engine="pyarrow") for t in ("episodes", "followups")]
+else:
+    recs = iop.read_records(f"{folder}/episodes.csv", f"{folder}/followups.csv")
+    frames = [recs.episodes, recs.followups]
+seconds = time.perf_counter() - start
+frame_bytes = int(sum(f.memory_usage(deep=True).sum() for f in frames))
+rows = [len(f) for f in frames]
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+try:  # VmHWM is this image's own high-water mark (ru_maxrss survives exec on Linux)
+    with open("/proc/self/status") as status:
+        peak = next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM"))
+except (OSError, StopIteration):
+    pass
+print(json.dumps({"seconds": seconds, "frame_bytes": frame_bytes, "rows": rows, "peak": peak}))
+"""
+
+
+def run_child(mode: str, folder: Path) -> dict[str, float]:
+    """Run one reader in a fresh interpreter; return its timing, frame size and peak RSS."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, str(folder)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    # the child's own RUSAGE_SELF peak: RUSAGE_CHILDREN in the parent is the maximum over
+    # every child so far, which would hide a smaller later child
+    result["peak_rss_bytes"] = result["peak"]
+    result["children_max_rss_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return result
+
+
+def baseline_rss() -> int:
+    """Peak RSS of a child that only imports pandas, pyarrow and iopoutcomes (bytes)."""
+    code = (
+        "import pandas, pyarrow.csv, pyarrow.compute, iopoutcomes as i; i.read_records\n"
+        "print(next(int(l.split()[1]) * 1024 for l in open('/proc/self/status')"
+        " if l.startswith('VmHWM')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return int(done.stdout.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=1_000_000)
+    parser.add_argument("--followups", type=int, default=4_000_000)
+    parser.add_argument("--tmp", type=Path, default=Path("/tmp/iopoutcomes-bench"))
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs of each reader")
+    parser.add_argument("--keep", action="store_true", help="reuse existing files in --tmp")
+    parser.add_argument("--write-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.write_only:
+        write_files(args.episodes, args.followups, args.tmp)
+        return 0
+
+    files_ok = (args.tmp / "episodes.csv").exists() and (args.tmp / "followups.csv").exists()
+    if not (args.keep and files_ok):
+        start = time.perf_counter()
+        # in a child, so this process stays small (its memory is not what is measured)
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--write-only",
+                "--episodes",
+                str(args.episodes),
+                "--followups",
+                str(args.followups),
+                "--tmp",
+                str(args.tmp),
+            ],
+            check=True,
+        )
+        print(f"wrote files in {time.perf_counter() - start:.1f} s")
+    sizes = {p.name: p.stat().st_size for p in sorted(args.tmp.glob("*.csv"))}
+    print("files:", ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in sizes.items()))
+
+    base = baseline_rss()
+    pandas_runs = [run_child("pandas", args.tmp) for _ in range(args.repeat)]
+    records_runs = [run_child("read_records", args.tmp) for _ in range(args.repeat)]
+    pd_best = min(r["seconds"] for r in pandas_runs)
+    rr_best = min(r["seconds"] for r in records_runs)
+    rr = records_runs[-1]
+    frames = rr["frame_bytes"]
+    peak = rr["peak_rss_bytes"]
+    summary = {
+        "episodes": args.episodes,
+        "followups": args.followups,
+        "pandas_read_csv_seconds": round(pd_best, 2),
+        "read_records_seconds": round(rr_best, 2),
+        "time_ratio": round(rr_best / pd_best, 2),
+        "read_records_frames_mb": round(frames / 1e6, 1),
+        "read_records_peak_rss_mb": round(peak / 1e6, 1),
+        "import_baseline_rss_mb": round(base / 1e6, 1),
+        "memory_ratio": round(peak / frames, 2),
+        "memory_ratio_above_imports": round((peak - base) / frames, 2),
+        "pandas_frames_mb": round(pandas_runs[-1]["frame_bytes"] / 1e6, 1),
+        "pandas_peak_rss_mb": round(pandas_runs[-1]["peak_rss_bytes"] / 1e6, 1),
+    }
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

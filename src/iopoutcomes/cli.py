@@ -1,0 +1,333 @@
+"""Command-line interface: ``iopoutcomes validate | simulate`` (``report`` is added later).
+
+The CLI is thin: each command parses its options, calls the public API and prints. Errors the
+library raises on purpose (:class:`~iopoutcomes.IopOutcomesError`) become one line
+``error: ...`` on stderr and exit status 2, without a traceback; unexpected exceptions keep
+their traceback. Exit status:
+
+* 0: the command ran (``validate`` also when rows were rejected: they are reported);
+* 1: ``validate --fail-on-reject`` found rejected rows, or ``--strict`` stopped at one;
+* 2: a file or option problem (missing/unreadable file, missing column, bad option).
+
+Adding a command: define a function decorated with ``@cli.command()`` and
+``@handle_errors`` (in that order), import what it needs inside the function (so
+``iopoutcomes --help`` stays fast), and print with :func:`click.echo`.
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> result = CliRunner().invoke(cli, ["--version"])
+>>> result.output.startswith("iopoutcomes, version")
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .exceptions import IopOutcomesError, ParameterError, RowValidationError
+
+__all__ = ["EXIT_FILE_PROBLEM", "EXIT_REJECTED", "cli", "handle_errors", "main"]
+
+EXIT_REJECTED = 1
+"""Exit status when rows were rejected and the user asked to fail on that."""
+
+EXIT_FILE_PROBLEM = 2
+"""Exit status for file and option problems (also click's status for usage errors)."""
+
+TABLE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "episodes": ("episode",),
+    "followups": ("followup", "follow_up", "follow-up"),
+    "use_days": ("use_day", "use-day", "useday"),
+}
+"""A file belongs to a table when its name (lower case) starts with one of these prefixes."""
+
+READABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Map the library's own errors to a one-line message on stderr and an exit status.
+
+    ``RowValidationError`` (``--strict``) exits with :data:`EXIT_REJECTED`; every other
+    :class:`~iopoutcomes.IopOutcomesError` with :data:`EXIT_FILE_PROBLEM`.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RowValidationError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_REJECTED)
+        except IopOutcomesError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_FILE_PROBLEM)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="iopoutcomes")
+def cli() -> None:
+    """Treatment-outcomes analytics for IOP and inpatient substance-use programs."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line (the ``iopoutcomes`` console script) and return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (without the program name); ``sys.argv[1:]`` when not given.
+
+    Returns
+    -------
+    int
+        Exit status (see the module docstring).
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    iopoutcomes, version ...
+    0
+    """
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="iopoutcomes",
+            standalone_mode=True,
+        )
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else EXIT_REJECTED
+    return 0
+
+
+# --- validate ------------------------------------------------------------------------------
+
+
+def _table_of(path: Path) -> str | None:
+    name = path.name.lower()
+    for table, prefixes in TABLE_PREFIXES.items():
+        if name.startswith(prefixes):
+            return table
+    return None
+
+
+def collect_tables(files: Sequence[Path], explicit: dict[str, Path | None]) -> dict[str, Path]:
+    """Assign files (or the readable files of folders) to tables by name.
+
+    Parameters
+    ----------
+    files : sequence of Path
+        Files and/or folders. In a folder, files whose names start with ``episodes``,
+        ``followups`` or ``use_days`` are used and other files ignored; a file given by name
+        must start with one of them.
+    explicit : dict
+        Table -> path given with ``--episodes/--followups/--use-days`` (wins over names).
+
+    Returns
+    -------
+    dict
+        Table -> path; always has ``"episodes"``.
+
+    Raises
+    ------
+    ParameterError
+        A named file matches no table, two files match one table, or no episodes file.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> collect_tables([Path("episodes_2025Q3.csv"), Path("followups.csv")], {})
+    {'episodes': PosixPath('episodes_2025Q3.csv'), 'followups': PosixPath('followups.csv')}
+    """
+    found: dict[str, list[Path]] = {t: [] for t in TABLE_PREFIXES}
+    for path in files:
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                table = _table_of(child)
+                if table and child.is_file() and child.name.lower().endswith(READABLE_SUFFIXES):
+                    found[table].append(child)
+            continue
+        table = _table_of(path)
+        if table is None:
+            raise ParameterError(
+                f"Cannot tell which table {path.name!r} holds: file names must start with "
+                "episodes, followups or use_days, or give the file with --episodes, "
+                "--followups or --use-days."
+            )
+        found[table].append(path)
+    chosen: dict[str, Path] = {}
+    for table, paths in found.items():
+        if explicit.get(table) is not None:
+            chosen[table] = Path(str(explicit[table]))
+        elif len(paths) > 1:
+            raise ParameterError(
+                f"{len(paths)} files look like the {table} table "
+                f"({', '.join(p.name for p in paths)}); give one with --{table.replace('_', '-')}."
+            )
+        elif paths:
+            chosen[table] = paths[0]
+    if "episodes" not in chosen:
+        raise ParameterError(
+            "No episodes file: give a folder holding episodes.csv (or .parquet/.xlsx), a file "
+            "whose name starts with 'episodes', or --episodes PATH."
+        )
+    return {t: chosen[t] for t in TABLE_PREFIXES if t in chosen}
+
+
+def _read_json_option(path: Path | None, option: str) -> Any:
+    if path is None:
+        return None
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError:
+        raise ParameterError(f"{option}: the file {Path(path).name!r} cannot be read.") from None
+    except json.JSONDecodeError as exc:
+        raise ParameterError(
+            f"{option}: {Path(path).name!r} is not valid JSON (line {exc.lineno})."
+        ) from None
+    if not isinstance(value, dict):
+        raise ParameterError(f"{option}: {Path(path).name!r} must hold a JSON object.")
+    return value
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--episodes", type=click.Path(path_type=Path), help="Episodes file.")
+@click.option("--followups", type=click.Path(path_type=Path), help="Follow-ups file.")
+@click.option("--use-days", "use_days", type=click.Path(path_type=Path), help="Use-days file.")
+@click.option("--date-format", help="strptime format of the dates (default ISO %Y-%m-%d).")
+@click.option("--timepoints", help="Declared timepoint labels, comma-separated.")
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of CSV files.")
+@click.option(
+    "--columns-json",
+    type=click.Path(path_type=Path),
+    help="JSON file mapping source column names to canonical ones (read_records columns=).",
+)
+@click.option(
+    "--codes-json",
+    type=click.Path(path_type=Path),
+    help="JSON file mapping source values to canonical ones per column (codes=).",
+)
+@click.option("--data-as-of", help="Date the data are complete up to (YYYY-MM-DD).")
+@click.option("--strict", is_flag=True, help="Stop at the first rejected row (exit 1).")
+@click.option("--fail-on-reject", is_flag=True, help="Exit 1 when any row is rejected.")
+@click.option(
+    "--rejected-out",
+    type=click.Path(path_type=Path),
+    help="Write the rejected rows (table, row number, column, reason; no values) to this CSV.",
+)
+@handle_errors
+def validate(
+    files: tuple[Path, ...],
+    episodes: Path | None,
+    followups: Path | None,
+    use_days: Path | None,
+    date_format: str | None,
+    timepoints: str | None,
+    encoding: str,
+    columns_json: Path | None,
+    codes_json: Path | None,
+    data_as_of: str | None,
+    strict: bool,
+    fail_on_reject: bool,
+    rejected_out: Path | None,
+) -> None:
+    """Read and validate FILES (files or folders): counts per table and rejection reasons.
+
+    Tables are recognised by file name (episodes*, followups*, use_days*) or given with
+    --episodes/--followups/--use-days. Rows that do not fit the canonical format are counted
+    by reason, never printed.
+    """
+    from .records import read_records
+    from .schema import REJECTION_REASONS
+
+    tables = collect_tables(
+        files, {"episodes": episodes, "followups": followups, "use_days": use_days}
+    )
+    labels = None
+    if timepoints is not None:
+        labels = [t.strip() for t in timepoints.split(",") if t.strip()]
+    recs = read_records(
+        tables["episodes"],
+        tables.get("followups"),
+        tables.get("use_days"),
+        columns=_read_json_option(columns_json, "--columns-json"),
+        codes=_read_json_option(codes_json, "--codes-json"),
+        strict=strict,
+        date_format=date_format,
+        timepoints=labels,
+        data_as_of=data_as_of,
+        encoding=encoding,
+    )
+    summary = recs.summary()
+    click.echo(recs._header())
+    click.echo(summary.to_string(index=False))
+    counts = recs.rejection_counts()
+    if len(counts):
+        click.echo("")
+        click.echo("Rejected rows by reason:")
+        width = max(len(str(r)) for r in counts["reason"])
+        for row in counts.itertuples(index=False):
+            click.echo(
+                f"  {row.table:<10} {row.reason:<{width}} {row.count:>8,}  "
+                f"{REJECTION_REASONS.get(str(row.reason), '')}"
+            )
+    as_of = "none" if recs.data_as_of is None else f"{recs.data_as_of:%Y-%m-%d}"
+    click.echo("")
+    click.echo(f"Data as of {as_of}; timepoints {', '.join(recs.timepoints)}.")
+    if rejected_out is not None:
+        Path(rejected_out).parent.mkdir(parents=True, exist_ok=True)
+        recs.rejected.to_csv(rejected_out, index=False, lineterminator="\n")
+        click.echo(f"Rejected rows written to {Path(rejected_out).name}.")
+    if fail_on_reject and len(recs.rejected):
+        click.echo(f"error: rows rejected: {len(recs.rejected):,} (--fail-on-reject).", err=True)
+        sys.exit(EXIT_REJECTED)
+
+
+# --- simulate ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--n",
+    "n",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Number of treatment episodes.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@handle_errors
+def simulate(n: int, seed: int, out: Path) -> None:
+    """Write simulated IOP vs inpatient records with known truth as canonical CSV files.
+
+    The same N and SEED always give byte-identical files.
+    """
+    from .simulate import simulate_records
+
+    recs = simulate_records(n=n, seed=seed)
+    written = recs.to_csv(out)
+    for table, path in written.items():
+        rows = len(getattr(recs, table))
+        click.echo(f"{path.name}: {rows:,} rows")
+    click.echo(f"Wrote {len(written)} files to {out}.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

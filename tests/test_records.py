@@ -1,0 +1,804 @@
+"""Tests for ``read_records`` and ``Records`` (issue 2, sections 2 and 3).
+
+Expected values are hand-computed from the small tables below (day numbers are calendar
+differences, e.g. 2024-01-01 -> 2024-02-15 is 31 + 14 = 45 days).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import iopoutcomes as iop
+from iopoutcomes import schema
+from iopoutcomes.records import (
+    MISSING_TOKENS,
+    REJECTION_PRECEDENCE,
+    Records,
+    canonical_dtypes,
+    read_records,
+)
+
+SECRET = "ZZSECRET42"  # a marker value: it must never appear in messages or rejected rows
+
+
+def episodes_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "patient_id": ["p1", "p2", "p3"],
+            "episode_id": ["e1", "e2", "e3"],
+            "cohort": ["IOP", "inpatient", "IOP"],
+            "admission_date": ["2024-01-01", "2024-01-10", "2024-02-01"],
+            "level_of_care": ["IOP", "inpatient", "2.1"],
+            "site": ["A", "B", "A"],
+            "discharge_date": ["2024-02-15", "2024-01-30", ""],
+            "discharge_reason": ["completed", "dropped_out", ""],
+            "age": [30, 41, 52],
+        }
+    )
+
+
+def followups_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "episode_id": ["e1", "e1", "e2", "e3"],
+            "timepoint": ["intake", "3mo", "3mo", "intake"],
+            "status": ["completed", "completed", "not_located", "completed"],
+            "assessment_date": ["2024-01-01", "2024-04-01", "", "2024-02-01"],
+            "days_used_past30": ["20", "0", "", "15"],
+            "uds_result": ["positive", "negative", "", "positive"],
+            "wellbeing": ["3.5", "4", "", "2"],
+            "housing_stable": ["1", "1", "", "0"],
+        }
+    )
+
+
+def use_days_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "patient_id": ["p1", "p1", "p2", "p3"],
+            "date": ["2024-01-02", "2024-01-02", "2024-01-11", "2024-02-03"],
+            "used": ["1", "0", "1", "0"],
+            "source": ["self_report", "uds", "self_report", "uds"],
+        }
+    )
+
+
+def read_all(**kwargs: Any) -> Records:
+    return read_records(episodes_frame(), followups_frame(), use_days_frame(), **kwargs)
+
+
+def assert_balanced(recs: Records) -> None:
+    summary = recs.summary()
+    assert (summary["accepted"] + summary["rejected"] == summary["read"]).all()
+    assert not recs.rejected.duplicated(["table", "row"]).any()
+
+
+# --- typed canonical output ------------------------------------------------------------------
+
+
+def test_dataframe_input_gives_canonical_dtypes_and_derived_days() -> None:
+    recs = read_all()
+    assert recs.rejected.empty
+    for table in ("episodes", "followups", "use_days"):
+        frame = getattr(recs, table)
+        for name, dtype in canonical_dtypes(table).items():
+            assert frame[name].dtype == dtype, (table, name)
+    eps = recs.episodes
+    assert eps["discharge_day"].tolist() == [45, 20, pd.NA]
+    assert eps["age"].dtype == np.int64  # covariates carried through unchanged
+    assert eps["age"].tolist() == [30, 41, 52]
+    fu = recs.followups
+    assert fu["assessment_day"].tolist() == [0, 91, pd.NA, 0]
+    assert fu["days_used_past30"].tolist() == [20, 0, pd.NA, 15]
+    assert fu["wellbeing"].tolist()[:2] == [3.5, 4.0]
+    assert fu["housing_stable"].tolist() == [True, True, pd.NA, False]
+    ud = recs.use_days
+    assert ud["episode_id"].tolist() == ["e1", "e1", "e2", "e3"]
+    assert ud["day"].tolist() == [1, 1, 1, 2]  # two rows for one day are both kept
+    assert ud["used"].tolist() == [True, False, True, False]
+    assert recs.time_basis == "calendar"
+    assert recs.timepoints == schema.DEFAULT_TIMEPOINTS
+    assert recs.data_as_of == pd.Timestamp("2024-04-01")  # latest date in accepted rows
+    assert recs.sources == {t: "DataFrame" for t in ("episodes", "followups", "use_days")}
+    assert recs.file_hashes == {}
+    assert dict(recs.read_counts) == {"episodes": 3, "followups": 4, "use_days": 4}
+
+
+def test_missing_optional_tables_are_empty_canonical_frames() -> None:
+    recs = read_records(episodes_frame())
+    assert len(recs.followups) == 0 and len(recs.use_days) == 0
+    assert list(recs.use_days.columns) == list(schema.USE_DAYS.names)
+    assert recs.summary()["table"].tolist() == ["episodes"]
+
+
+def test_input_dataframes_are_not_mutated() -> None:
+    eps, fu, ud = episodes_frame(), followups_frame(), use_days_frame()
+    eps.loc[1, "discharge_date"] = "2023-01-01"  # also exercise the rejection path
+    copies = [eps.copy(deep=True), fu.copy(deep=True), ud.copy(deep=True)]
+    read_records(
+        eps,
+        fu,
+        ud,
+        columns={"site": "site"},
+        codes={"status": {"not_located": "not_located"}},
+    )
+    for before, after in zip(copies, (eps, fu, ud), strict=True):
+        pd.testing.assert_frame_equal(before, after)
+
+
+def test_typed_dataframe_input_dates_and_numbers() -> None:
+    eps = episodes_frame()
+    eps["admission_date"] = pd.to_datetime(eps["admission_date"])
+    eps["patient_id"] = [101, 102, 103]  # numeric ids become text without ".0"
+    fu = followups_frame()
+    fu["days_used_past30"] = pd.array([20, 0, None, 15], dtype="Int64")
+    fu["housing_stable"] = pd.array([True, True, None, False], dtype="boolean")
+    recs = read_records(eps, fu)
+    assert recs.rejected.empty
+    assert recs.episodes["patient_id"].tolist() == ["101", "102", "103"]
+    assert recs.episodes["discharge_day"].tolist()[:2] == [45, 20]
+    assert recs.followups["days_used_past30"].tolist() == [20, 0, pd.NA, 15]
+
+
+def test_asam_codes_map_to_levels_with_edition() -> None:
+    eps = pd.concat([episodes_frame()] * 2, ignore_index=True)
+    eps["episode_id"] = [f"e{i}" for i in range(6)]
+    eps["level_of_care"] = pd.Series(["2.1", "3.7", "iop", "4", "1.0", "Residential"], dtype=object)
+    recs = read_records(eps)
+    out = recs.episodes
+    assert out["level_of_care"].tolist() == [
+        "IOP",
+        "inpatient",
+        "IOP",
+        "inpatient",
+        "OP",
+        "residential",
+    ]
+    assert out["asam_code"].tolist() == ["2.1", "3.7", pd.NA, "4", "1", pd.NA]
+    assert out["asam_edition"].tolist() == ["ASAM3", "ASAM3", pd.NA, "ASAM3", "ASAM3", pd.NA]
+    numeric = episodes_frame().assign(level_of_care=[2.1, 3.5, 4.0])
+    assert read_records(numeric).episodes["level_of_care"].tolist() == [
+        "IOP",
+        "residential",
+        "inpatient",
+    ]
+
+
+def test_vocabulary_is_case_insensitive_and_stored_canonically() -> None:
+    fu = followups_frame()
+    fu["status"] = [" Completed", "COMPLETED", "Not_Located", "completed"]
+    fu["timepoint"] = ["INTAKE", "3MO", "3mo", "Intake"]
+    recs = read_records(episodes_frame(), fu)
+    assert recs.rejected.empty
+    assert recs.followups["status"].tolist()[:3] == ["completed", "completed", "not_located"]
+    assert recs.followups["timepoint"].tolist() == ["intake", "3mo", "3mo", "intake"]
+
+
+# --- options -------------------------------------------------------------------------------
+
+
+def test_columns_mapping_flat_and_per_table() -> None:
+    eps = episodes_frame().rename(columns={"patient_id": "pt", "admission_date": "adm"})
+    fu = followups_frame().rename(columns={"status": "disp"})
+    flat = read_records(
+        eps, fu, columns={"pt": "patient_id", "adm": "admission_date", "disp": "status"}
+    )
+    nested = read_records(
+        eps,
+        fu,
+        columns={
+            "episodes": {"pt": "patient_id", "adm": "admission_date"},
+            "followups": {"disp": "status"},
+        },
+    )
+    reference = read_all()
+    for recs in (flat, nested):
+        pd.testing.assert_frame_equal(recs.episodes, reference.episodes)
+        pd.testing.assert_frame_equal(recs.followups, reference.followups)
+
+
+def test_codes_mapping_numeric_program_codes() -> None:
+    fu = followups_frame()
+    fu["status"] = [1, 1, 2, 1]
+    eps = episodes_frame().assign(cohort=["10", "20", "10"])
+    recs = read_records(
+        eps,
+        fu,
+        codes={
+            "episodes": {"cohort": {"10": "IOP", "20": "inpatient"}},
+            "followups": {"status": {1: "completed", 2: "not_located"}},
+        },
+    )
+    assert recs.rejected.empty
+    assert recs.followups["status"].tolist() == [
+        "completed",
+        "completed",
+        "not_located",
+        "completed",
+    ]
+    assert recs.episodes["cohort"].tolist() == ["IOP", "inpatient", "IOP"]
+    flat = read_records(
+        episodes_frame(),
+        followups_frame().assign(status=["c", "c", "lost", "c"]),
+        codes={"status": {"c": "completed", "lost": "not_located"}},
+    )
+    assert flat.rejected.empty
+
+
+def test_date_format_is_explicit_and_never_guessed() -> None:
+    eps = episodes_frame()
+    eps["admission_date"] = ["01/01/2024", "10/01/2024", "01/02/2024"]
+    eps["discharge_date"] = ["15/02/2024", "30/01/2024", ""]
+    rejected = read_records(eps).rejected
+    assert rejected["reason"].tolist() == ["unparseable_date"] * 3
+    recs = read_records(eps, date_format="%d/%m/%Y")
+    assert recs.episodes["admission_date"].tolist() == list(
+        pd.to_datetime(["2024-01-01", "2024-01-10", "2024-02-01"])
+    )
+    iso = read_records(episodes_frame(), date_format="%d/%m/%Y").rejected
+    assert set(iso["reason"]) == {"unparseable_date"}
+
+
+def test_declared_timepoints() -> None:
+    fu = followups_frame().assign(timepoint=["intake", "2wk", "2wk", "intake"])
+    default = read_records(episodes_frame(), fu)
+    assert default.rejected["reason"].tolist() == ["unknown_timepoint"] * 2
+    declared = read_records(episodes_frame(), fu, timepoints=["intake", "2wk"])
+    assert declared.rejected.empty
+    assert declared.timepoints == ("intake", "2wk")
+    with pytest.raises(iop.ParameterError):
+        read_records(episodes_frame(), fu, timepoints=["a", "A"])
+    with pytest.raises(iop.ParameterError):
+        read_records(episodes_frame(), fu, timepoints="intake")
+
+
+def test_data_as_of_given_or_invalid() -> None:
+    assert read_all(data_as_of="2025-06-30").data_as_of == pd.Timestamp("2025-06-30")
+    with pytest.raises(iop.ParameterError, match="data_as_of"):
+        read_all(data_as_of="not a date")
+
+
+def test_bad_option_types_raise_parameter_error() -> None:
+    with pytest.raises(iop.ParameterError, match="path or a pandas DataFrame"):
+        read_records(42)  # type: ignore[arg-type]
+    with pytest.raises(iop.ParameterError, match="codes="):
+        read_all(codes={"status": "completed"})
+    with pytest.raises(iop.ParameterError, match="date_format"):
+        read_all(date_format="YYYY-MM-DD")
+    with pytest.raises(iop.SchemaError, match="more than once"):
+        read_records(episodes_frame(), columns={"site": "cohort"})
+
+
+# --- use_days ------------------------------------------------------------------------------
+
+
+def test_use_days_patient_rows_resolve_to_latest_admission() -> None:
+    eps = pd.DataFrame(
+        {
+            "patient_id": ["p1", "p1", "p2"],
+            "episode_id": ["a", "b", "c"],
+            "cohort": ["IOP", "inpatient", "IOP"],
+            "admission_date": ["2024-01-01", "2024-03-01", "2024-01-05"],
+        }
+    )
+    ud = pd.DataFrame(
+        {
+            "patient_id": ["p1", "p1", "p1", "p1", "p2", "p9"],
+            "date": [
+                "2023-12-31",
+                "2024-01-01",
+                "2024-02-29",
+                "2024-03-02",
+                "2024-01-04",
+                "2024-01-04",
+            ],
+            "used": [1, 0, 1, 1, 0, 1],
+        }
+    )
+    recs = read_records(eps, use_days=ud)
+    assert recs.use_days["episode_id"].tolist() == ["a", "a", "b"]
+    assert recs.use_days["day"].tolist() == [0, 59, 1]
+    rej = recs.rejected
+    assert rej["row"].tolist() == [1, 5, 6]
+    assert set(rej["reason"]) == {"unknown_patient"}
+
+
+def test_use_days_with_episode_id_and_study_day() -> None:
+    ud = pd.DataFrame(
+        {"episode_id": ["e1", "e1", "e2", "zz"], "day": [-3, 0, 14, 1], "used": [1, 1, 0, 1]}
+    )
+    recs = read_records(episodes_frame(), use_days=ud)
+    assert recs.use_days["day"].tolist() == [-3, 0, 14]
+    assert recs.use_days["patient_id"].tolist() == ["p1", "p1", "p2"]
+    assert recs.rejected[["row", "reason"]].values.tolist() == [[4, "unknown_episode"]]
+
+
+def test_use_days_required_columns() -> None:
+    with pytest.raises(iop.MissingColumnError, match="date"):
+        read_records(
+            episodes_frame(), use_days=pd.DataFrame({"patient_id": ["p1"], "day": [1], "used": [1]})
+        )
+    with pytest.raises(iop.MissingColumnError, match="used"):
+        read_records(episodes_frame(), use_days=pd.DataFrame({"episode_id": ["e1"], "day": [1]}))
+
+
+# --- rejection reasons ---------------------------------------------------------------------
+
+# (table, column, row index to spoil, bad value, expected reason, expected rejected rows)
+REJECTION_CASES = [
+    ("episodes", "cohort", 1, "", "missing_required_value", [2]),
+    ("episodes", "admission_date", 0, "", "missing_required_value", [1]),
+    ("episodes", "episode_id", 2, "e1", "duplicate_episode_id", [1, 3]),
+    ("episodes", "discharge_date", 1, "2024-01-09", "discharge_before_admission", [2]),
+    ("episodes", "discharge_reason", 0, "graduated", "unknown_discharge_reason", [1]),
+    ("episodes", "level_of_care", 2, "2.7", "unknown_level_of_care", [3]),
+    ("episodes", "admission_date", 2, "2024-02-30", "unparseable_date", [3]),
+    ("episodes", "discharge_date", 0, "2024-1-5", "unparseable_date", [1]),
+    ("followups", "episode_id", 3, "e99", "unknown_episode", [4]),
+    ("followups", "assessment_date", 1, "2023-12-31", "assessment_before_admission", [2]),
+    ("followups", "days_used_past30", 0, "31", "days_used_out_of_range", [1]),
+    ("followups", "days_used_past30", 3, "-1", "days_used_out_of_range", [4]),
+    ("followups", "days_used_past30", 1, "2.5", "days_used_not_integer", [2]),
+    ("followups", "days_used_past30", 1, "some", "unparseable_number", [2]),
+    ("followups", "wellbeing", 0, "high", "unparseable_number", [1]),
+    ("followups", "housing_stable", 0, "maybe", "unparseable_number", [1]),
+    ("followups", "status", 2, "lost", "unknown_status", [3]),
+    ("followups", "status", 2, "", "missing_required_value", [3]),
+    ("followups", "timepoint", 3, "9mo", "unknown_timepoint", [4]),
+    ("followups", "uds_result", 0, "inconclusive", "unknown_uds_result", [1]),
+    ("followups", "timepoint", 1, "intake", "duplicate_followup", [1, 2]),
+    ("followups", "assessment_date", 2, "2024-04-10", "assessment_date_without_completion", [3]),
+    ("followups", "assessment_date", 0, "April 1", "unparseable_date", [1]),
+    ("use_days", "used", 2, "2", "used_not_binary", [3]),
+    ("use_days", "used", 1, "", "missing_required_value", [2]),
+    ("use_days", "source", 0, "collateral", "unknown_source", [1]),
+    ("use_days", "patient_id", 3, "p9", "unknown_patient", [4]),
+    ("use_days", "date", 0, "2024-13-01", "unparseable_date", [1]),
+]
+
+
+def spoiled_tables(table: str, column: str, index: int, value: str) -> dict[str, pd.DataFrame]:
+    frames = {
+        "episodes": episodes_frame(),
+        "followups": followups_frame(),
+        "use_days": use_days_frame(),
+    }
+    frame = frames[table].astype({column: object})
+    frame.loc[index, column] = value
+    frames[table] = frame
+    return frames
+
+
+@pytest.mark.parametrize("kind", ["DataFrame", "csv"])
+@pytest.mark.parametrize(("table", "column", "index", "value", "reason", "rows"), REJECTION_CASES)
+def test_each_rejection_reason(
+    tmp_path: Path,
+    kind: str,
+    table: str,
+    column: str,
+    index: int,
+    value: str,
+    reason: str,
+    rows: list[int],
+) -> None:
+    frames = spoiled_tables(table, column, index, value)
+    if kind == "csv":
+        sources: dict[str, Any] = {}
+        for name, frame in frames.items():
+            sources[name] = tmp_path / f"{name}.csv"
+            frame.to_csv(sources[name], index=False)
+    else:
+        sources = frames
+    recs = read_records(sources["episodes"], sources["followups"], sources["use_days"])
+    rej = recs.rejected
+    assert list(rej.columns) == list(schema.REJECTED_COLUMNS)
+    mine = rej[rej["table"] == table]
+    assert mine["reason"].tolist() == [reason] * len(rows)
+    assert mine["row"].tolist() == rows
+    assert reason in schema.REJECTION_REASONS
+    assert set(mine["source"]) == {"DataFrame" if kind == "DataFrame" else f"{table}.csv"}
+    if table != "episodes":
+        assert (rej["table"] == table).all()  # nothing else was touched
+    assert_balanced(recs)
+
+
+def test_followups_of_rejected_episodes_are_unknown_episode() -> None:
+    eps = episodes_frame()
+    eps.loc[0, "discharge_date"] = "2023-06-01"  # e1 rejected
+    recs = read_records(eps, followups_frame(), use_days_frame())
+    fu = recs.rejected[recs.rejected["table"] == "followups"]
+    assert fu[["row", "reason"]].values.tolist() == [[1, "unknown_episode"], [2, "unknown_episode"]]
+    ud = recs.rejected[recs.rejected["table"] == "use_days"]
+    assert ud["reason"].tolist() == ["unknown_patient", "unknown_patient"]
+    assert_balanced(recs)
+
+
+def test_one_rejection_per_row_first_reason_wins() -> None:
+    fu = followups_frame()
+    fu.loc[0, ["status", "days_used_past30", "assessment_date"]] = ["lost", "45", "2020-99-99"]
+    recs = read_records(episodes_frame(), fu)
+    assert recs.rejected[["row", "reason"]].values.tolist() == [[1, "unparseable_date"]]
+    assert set(REJECTION_PRECEDENCE) == set(schema.REJECTION_REASONS)
+    assert len(REJECTION_PRECEDENCE) == len(schema.REJECTION_REASONS)
+
+
+def test_whitespace_and_missing_tokens() -> None:
+    eps = episodes_frame().assign(cohort=["IOP", "   ", "IOP"])
+    assert read_records(eps).rejected["row"].tolist() == [2]
+    assert {"", "NA", "NULL"} <= set(MISSING_TOKENS)
+
+
+def test_missing_tokens_in_csv(tmp_path: Path) -> None:
+    path = tmp_path / "episodes.csv"
+    episodes_frame().assign(discharge_date=["NA", "NULL", ""]).to_csv(path, index=False)
+    recs = read_records(path)
+    assert recs.rejected.empty
+    assert recs.episodes["discharge_date"].isna().all()
+
+
+def test_strict_raises_on_first_rejection() -> None:
+    fu = followups_frame()
+    fu.loc[2, "status"] = SECRET
+    fu.loc[3, "status"] = "lost"
+    with pytest.raises(iop.RowValidationError) as info:
+        read_records(episodes_frame(), fu, strict=True)
+    message = str(info.value)
+    assert "followups" in message and "row 3" in message and "unknown_status" in message
+    assert SECRET not in message
+    assert read_records(episodes_frame(), followups_frame(), strict=True).rejected.empty
+
+
+def test_rejections_never_show_values() -> None:
+    eps = episodes_frame()
+    eps.loc[0, "admission_date"] = SECRET
+    eps.loc[1, "level_of_care"] = SECRET
+    eps.loc[2, "patient_id"] = ""
+    fu = followups_frame()
+    fu.loc[0, "episode_id"] = SECRET
+    fu.loc[1, "wellbeing"] = SECRET
+    recs = read_records(eps, fu)
+    assert len(recs.rejected) == 7  # every episode, so every follow-up too
+    text = recs.rejected.to_csv() + repr(recs) + recs._repr_html_()
+    assert SECRET not in text
+    assert "p1" not in recs.rejected.to_csv()
+
+
+# --- summary, display ------------------------------------------------------------------------
+
+
+def test_summary_counts_and_display() -> None:
+    eps = episodes_frame()
+    eps.loc[1, "discharge_reason"] = "graduated"
+    fu = followups_frame()
+    fu.loc[0, "days_used_past30"] = "31"
+    recs = read_records(eps, fu)
+    summary = recs.summary()
+    assert summary.values.tolist() == [
+        ["episodes", "DataFrame", 3, 2, 1],
+        ["followups", "DataFrame", 4, 2, 2],
+    ]
+    counts = recs.rejection_counts()
+    assert counts.values.tolist() == [
+        ["episodes", "unknown_discharge_reason", 1],
+        ["followups", "days_used_out_of_range", 1],
+        ["followups", "unknown_episode", 1],
+    ]
+    assert recs._header() == (
+        "<Records: 2 tables, 3 episodes read, 2 accepted, 1 rejected; time basis calendar>"
+    )
+    text = repr(recs)
+    assert text.startswith("<Records: 2 tables")
+    assert "followups: 1 row rejected, unknown_episode" in text
+    assert '<ol class="iopoutcomes-remarks">' in recs._repr_html_()
+    pd.testing.assert_frame_equal(recs.to_frame(), summary)
+
+
+def test_header_uses_thousands_separators() -> None:
+    n = 1204
+    eps = pd.DataFrame(
+        {
+            "patient_id": [f"p{i}" for i in range(n)],
+            "episode_id": [f"e{i}" for i in range(n)],
+            "cohort": "IOP",
+            "admission_date": ["2024-01-01"] * (n - 17) + ["bad"] * 17,
+        }
+    )
+    recs = read_records(eps)
+    assert recs._header().startswith(
+        "<Records: 1 table, 1,204 episodes read, 1,187 accepted, 17 rejected"
+    )
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def write_tables(folder: Path, fmt: str) -> dict[str, Path]:
+    paths = {}
+    for name, frame in (
+        ("episodes", episodes_frame()),
+        ("followups", followups_frame()),
+        ("use_days", use_days_frame()),
+    ):
+        path = folder / f"{name}.{fmt}"
+        if fmt == "csv":
+            frame.to_csv(path, index=False)
+        elif fmt == "parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_excel(path, index=False)
+        paths[name] = path
+    return paths
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+def test_files_read_like_dataframes(tmp_path: Path, fmt: str) -> None:
+    paths = write_tables(tmp_path, fmt)
+    recs = read_records(paths["episodes"], str(paths["followups"]), paths["use_days"])
+    reference = read_all()
+    for table in ("episodes", "followups", "use_days"):
+        got = getattr(recs, table)
+        want = getattr(reference, table)
+        canonical = list(canonical_dtypes(table))
+        pd.testing.assert_frame_equal(got[canonical], want[canonical], check_dtype=True)
+    assert recs.episodes["age"].tolist() == [30, 41, 52]
+    assert recs.sources == {t: f"{t}.{fmt}" for t in ("episodes", "followups", "use_days")}
+    for table, path in paths.items():
+        assert recs.file_hashes[table] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_csv_ids_keep_leading_zeros(tmp_path: Path) -> None:
+    path = tmp_path / "episodes.csv"
+    episodes_frame().assign(patient_id=["007", "010", "100"]).to_csv(path, index=False)
+    assert read_records(path).episodes["patient_id"].tolist() == ["007", "010", "100"]
+
+
+def test_excel_native_dates(tmp_path: Path) -> None:
+    path = tmp_path / "episodes.xlsx"
+    eps = episodes_frame()
+    eps["admission_date"] = pd.to_datetime(eps["admission_date"])
+    eps.to_excel(path, index=False)
+    recs = read_records(path)
+    assert recs.rejected.empty
+    assert recs.episodes["discharge_day"].tolist()[:2] == [45, 20]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(iop.FileReadError, match="does not exist") as info:
+        read_records(tmp_path / "episodes.csv")
+    assert isinstance(info.value, OSError)
+    with pytest.raises(iop.FileReadError, match="folder"):
+        read_records(tmp_path)
+
+
+def test_unknown_extension(tmp_path: Path) -> None:
+    path = tmp_path / "episodes.txt"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(iop.FileReadError, match=r"\.parquet"):
+        read_records(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"patient_id,episode_id,cohort,admission_date\n"])
+def test_empty_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "episodes.csv"
+    path.write_bytes(content)
+    with pytest.raises(iop.EmptyFileError) as info:
+        read_records(path)
+    assert isinstance(info.value, ValueError)
+    assert "episodes.csv" in str(info.value)
+
+
+def test_empty_dataframe() -> None:
+    with pytest.raises(iop.EmptyFileError, match="no data rows"):
+        read_records(episodes_frame().iloc[:0])
+
+
+def test_missing_column_lists_found_and_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "episodes.csv"
+    episodes_frame().rename(columns={"admission_date": "adm_date"}).to_csv(path, index=False)
+    with pytest.raises(iop.MissingColumnError) as info:
+        read_records(path)
+    message = str(info.value)
+    assert "admission_date" in message and "adm_date" in message and "columns={" in message
+    assert "'adm_date': 'admission_date'" in message  # the closest source name is suggested
+    assert "Found: ['patient_id', 'episode_id'" in message
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(iop.MissingColumnError, match="status"):
+        read_records(episodes_frame(), followups_frame().drop(columns="status"))
+
+
+def test_wrong_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "episodes.csv"
+    episodes_frame().assign(site=["Sé", "B", "A"]).to_csv(path, index=False, encoding="latin-1")
+    with pytest.raises(iop.FileReadError, match="encoding=") as info:
+        read_records(path)
+    assert "utf-8" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    recs = read_records(path, encoding="latin-1")
+    assert recs.episodes["site"].tolist() == ["Sé", "B", "A"]
+
+
+def test_ragged_csv_message_has_no_row_content(tmp_path: Path) -> None:
+    path = tmp_path / "episodes.csv"
+    path.write_text(
+        "patient_id,episode_id,cohort,admission_date\n"
+        f"p1,e1,IOP,2024-01-01\n{SECRET},e2,IOP,2024-01-02,extra\n"
+    )
+    with pytest.raises(iop.FileReadError) as info:
+        read_records(path)
+    assert SECRET not in str(info.value)
+    assert "Expected 4 columns, got 5" in str(info.value)
+    assert info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
+def test_corrupt_binary_files(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"episodes{suffix}"
+    path.write_bytes(b"this is not a real file " * 10)
+    with pytest.raises(iop.FileReadError, match="could not be read"):
+        read_records(path)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def test_to_csv_round_trip_and_deterministic(tmp_path: Path) -> None:
+    fu = followups_frame().assign(wellbeing=["0.1", "1e-7", "", "2.675"])
+    recs = read_records(episodes_frame(), fu, use_days_frame())
+    paths = recs.to_csv(tmp_path / "a")
+    again = recs.to_csv(tmp_path / "b")
+    for table in paths:
+        data = paths[table].read_bytes()
+        assert data == again[table].read_bytes()
+        assert b"\r\n" not in data
+    header = paths["episodes"].read_text().splitlines()[0].split(",")
+    assert "discharge_day" not in header and "asam_code" in header
+    assert paths["episodes"].read_text().splitlines()[1].startswith("p1,e1,IOP,2024-01-01,IOP")
+    back = read_records(paths["episodes"], paths["followups"], paths["use_days"])
+    for table in ("episodes", "followups", "use_days"):
+        pd.testing.assert_frame_equal(getattr(back, table), getattr(recs, table))
+
+
+def test_to_csv_keeps_study_days(tmp_path: Path) -> None:
+    ud = pd.DataFrame({"episode_id": ["e1", "e2"], "day": [-2, 5], "used": [1, 0]})
+    recs = read_records(episodes_frame(), use_days=ud)
+    paths = recs.to_csv(tmp_path)
+    assert "day" in paths["use_days"].read_text().splitlines()[0].split(",")
+    back = read_records(paths["episodes"], use_days=paths["use_days"])
+    pd.testing.assert_frame_equal(back.use_days, recs.use_days)
+
+
+# --- property-based --------------------------------------------------------------------------
+
+GOOD_DATES = ["2024-01-01", "2024-03-15", "2024-06-30"]
+BAD_DATES = ["2024-02-30", "15/03/2024", "soon"]
+IDS = ["e1", "e2", "e3", "e4", "e5"]
+
+episode_rows = st.fixed_dictionaries(
+    {
+        "patient_id": st.sampled_from(["p1", "p2", "p3", ""]),
+        "episode_id": st.sampled_from([*IDS, ""]),
+        "cohort": st.sampled_from(["IOP", "inpatient", ""]),
+        "admission_date": st.sampled_from(GOOD_DATES + BAD_DATES + [""]),
+        "level_of_care": st.sampled_from(["IOP", "2.1", "3.7", "9", ""]),
+        "discharge_date": st.sampled_from(GOOD_DATES + BAD_DATES[:1] + ["", "2023-01-01"]),
+        "discharge_reason": st.sampled_from(["completed", "other", "graduated", ""]),
+    }
+)
+followup_rows = st.fixed_dictionaries(
+    {
+        "episode_id": st.sampled_from([*IDS, "e9", ""]),
+        "timepoint": st.sampled_from(["intake", "3mo", "6mo", "9mo", ""]),
+        "status": st.sampled_from(["completed", "refused", "lost", ""]),
+        "assessment_date": st.sampled_from(
+            [*GOOD_DATES, "2030-01-01", "2024-02-30", "", "2023-01-01"]
+        ),
+        "days_used_past30": st.sampled_from(["0", "12", "30", "31", "-2", "2.5", "x", ""]),
+        "uds_result": st.sampled_from(["negative", "positive", "unsure", ""]),
+    }
+)
+use_day_rows = st.fixed_dictionaries(
+    {
+        "patient_id": st.sampled_from(["p1", "p2", "p3", "p7", ""]),
+        "date": st.sampled_from([*GOOD_DATES, "2023-06-01", "bad", ""]),
+        "used": st.sampled_from(["0", "1", "2", "yes", ""]),
+        "source": st.sampled_from(["uds", "self_report", "diary", ""]),
+    }
+)
+
+
+@settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    st.lists(episode_rows, min_size=1, max_size=12),
+    st.lists(followup_rows, min_size=1, max_size=15),
+    st.lists(use_day_rows, min_size=1, max_size=10),
+)
+def test_random_rows_are_accounted_for(
+    eps_rows: list[dict[str, str]], fu_rows: list[dict[str, str]], ud_rows: list[dict[str, str]]
+) -> None:
+    eps, fu, ud = pd.DataFrame(eps_rows), pd.DataFrame(fu_rows), pd.DataFrame(ud_rows)
+    recs = read_records(eps, fu, ud)
+    rej = recs.rejected
+    # every row is either accepted or rejected exactly once, with a known reason
+    assert_balanced(recs)
+    assert dict(recs.read_counts) == {
+        "episodes": len(eps),
+        "followups": len(fu),
+        "use_days": len(ud),
+    }
+    assert set(rej["reason"]) <= set(schema.REJECTION_REASONS)
+    assert rej["row"].between(1, max(len(eps), len(fu), len(ud))).all()
+    # rows that are bad on their own are always rejected
+    bad_eps = (
+        eps["admission_date"].isin(BAD_DATES + [""])
+        | eps["cohort"].eq("")
+        | eps["episode_id"].eq("")
+        | eps["level_of_care"].eq("9")
+        | eps["discharge_reason"].eq("graduated")
+    )
+    rejected_eps = set(rej.loc[rej["table"] == "episodes", "row"])
+    assert set(np.flatnonzero(bad_eps.to_numpy()) + 1) <= rejected_eps
+    bad_fu = (
+        fu["days_used_past30"].isin(["31", "-2", "2.5", "x"])
+        | fu["status"].isin(["lost", ""])
+        | fu["timepoint"].isin(["9mo", ""])
+        | fu["episode_id"].isin(["e9", ""])
+        | fu["uds_result"].eq("unsure")
+        | fu["assessment_date"].eq("2024-02-30")
+    )
+    rejected_fu = set(rej.loc[rej["table"] == "followups", "row"])
+    assert set(np.flatnonzero(bad_fu.to_numpy()) + 1) <= rejected_fu
+    bad_ud = ud["used"].isin(["2", ""]) | ud["source"].eq("diary") | ud["date"].isin(["bad", ""])
+    rejected_ud = set(rej.loc[rej["table"] == "use_days", "row"])
+    assert set(np.flatnonzero(bad_ud.to_numpy()) + 1) <= rejected_ud
+    # accepted rows satisfy every row rule
+    ok = recs.episodes
+    assert ok["episode_id"].is_unique
+    assert not (ok["discharge_date"] < ok["admission_date"]).any()
+    acc = recs.followups
+    assert acc["days_used_past30"].dropna().between(0, 30).all()
+    assert acc["episode_id"].isin(ok["episode_id"]).all()
+    assert not acc.duplicated(["episode_id", "timepoint"]).any()
+    assert (acc["assessment_day"].dropna() >= 0).all()
+    assert acc.loc[acc["status"] != "completed", "assessment_date"].isna().all()
+    assert recs.use_days["episode_id"].isin(ok["episode_id"]).all()
+    assert (recs.use_days["day"] >= 0).all()  # patient rows are never before their admission
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(st.lists(st.text(max_size=6), min_size=1, max_size=8))
+def test_arbitrary_text_in_every_column_is_rejected_or_accepted(values: list[str]) -> None:
+    n = len(values)
+    eps = pd.DataFrame(
+        {c: values for c in ("patient_id", "episode_id", "cohort", "admission_date")}
+    )
+    eps["discharge_date"] = values
+    eps["level_of_care"] = values
+    recs = read_records(eps)
+    assert_balanced(recs)
+    assert recs.read_counts["episodes"] == n
+    assert SECRET not in recs.rejected.to_csv()
+
+
+def test_docs_precedence_table_matches_code() -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs" / "format.md"
+    if not docs.exists():
+        pytest.skip("docs/format.md is not in this checkout")
+    rows = [line.split("|") for line in docs.read_text(encoding="utf-8").splitlines()]
+    listed = [r[2].strip().strip("`") for r in rows if len(r) > 3 and r[1].strip().isdigit()]
+    assert listed == list(REJECTION_PRECEDENCE)
+
+
+def test_codes_to_none_make_values_missing() -> None:
+    eps = episodes_frame().assign(site=["A", "unknown", "B"])
+    recs = read_records(eps, codes={"site": {"unknown": None}})
+    assert recs.episodes["site"].tolist() == ["A", pd.NA, "B"]
