@@ -573,6 +573,8 @@ class OutcomeDefinition:
     def to_dict(self) -> dict[str, Any]:
         """TOML-compatible mapping (lists, tables, strings and numbers only; no ``None``).
 
+        Examples
+        --------
         >>> OutcomeDefinition().to_dict()["windows"]["6mo"]
         {'anchor': 'admission', 'start_day': 152, 'end_day': 243}
         """
