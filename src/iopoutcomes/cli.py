@@ -1,4 +1,4 @@
-"""Command-line interface: ``iopoutcomes validate | simulate`` (``report`` is added later).
+"""Command-line interface: ``iopoutcomes validate | simulate | report``.
 
 The CLI is thin: each command parses its options, calls the public API and prints. Errors the
 library raises on purpose (:class:`~iopoutcomes.IopOutcomesError`) become one line
@@ -7,7 +7,9 @@ their traceback. Exit status:
 
 * 0: the command ran (``validate`` also when rows were rejected: they are reported);
 * 1: ``validate --fail-on-reject`` found rejected rows, or ``--strict`` stopped at one;
-* 2: a file or option problem (missing/unreadable file, missing column, bad option).
+* 2: a file or option problem (missing/unreadable file, missing column, bad option);
+* 3: ``report``: the suppression audit failed (a small cell could be recovered), nothing written;
+* 4: ``report``: the output folder could not be written.
 
 Adding a command: define a function decorated with ``@cli.command()`` and
 ``@handle_errors`` (in that order), import what it needs inside the function (so
@@ -327,6 +329,15 @@ def simulate(n: int, seed: int, out: Path) -> None:
         rows = len(getattr(recs, table))
         click.echo(f"{path.name}: {rows:,} rows")
     click.echo(f"Wrote {len(written)} files to {out}.")
+
+
+# --- report --------------------------------------------------------------------------------
+
+# The command lives in iopoutcomes.report.command (it maps the report's own errors, including
+# the suppression audit, to the exit statuses above); importing it only imports click.
+from .report.command import report as _report  # noqa: E402
+
+cli.add_command(_report)
 
 
 if __name__ == "__main__":  # pragma: no cover

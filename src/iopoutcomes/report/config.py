@@ -41,6 +41,11 @@ Example ``report.toml`` (every key optional; the values shown are the defaults):
     high = 0.7
     citation = "..."
     year = 2014
+
+    [[changelog]]                 # optional: definition / instrument changes, printed in the
+    date = "2023-01-21"           # methods appendix; a change inside the trend window starts
+    version = "2"                 # a new SPC phase (e.g. the new CSAT GPRA tool)
+    description = "New CSAT GPRA tool"
 """
 
 from __future__ import annotations
@@ -50,12 +55,13 @@ import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from ..exceptions import ConfigError, FileReadError
 
-__all__ = ["ReportConfig", "load_config"]
+__all__ = ["BenchmarkSetting", "ChangeEntry", "ReportConfig", "load_config"]
 
 Profile = Literal["public", "funder", "internal"]
 PROFILES: tuple[str, ...] = ("public", "funder", "internal")
@@ -71,6 +77,15 @@ class BenchmarkSetting:
     citation: str
     year: int
     measure: str = "abstinent at first follow-up"
+
+
+@dataclass(frozen=True)
+class ChangeEntry:
+    """A definition or instrument change: when (ISO date), the new version, and what changed."""
+
+    date: str
+    version: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,7 @@ class ReportConfig:
     site_column: str = "site"
     site_groups: Mapping[str, str] = field(default_factory=dict)
     benchmarks: tuple[BenchmarkSetting, ...] = ()
+    changelog: tuple[ChangeEntry, ...] = ()
 
     # TOML section -> {toml key: attribute}
     _LAYOUT: ClassVar[dict[str, dict[str, str]]] = {
@@ -143,6 +159,11 @@ class ReportConfig:
         for b in self.benchmarks:
             if not 0 <= b.low <= b.high <= 1:
                 problems.append(f"benchmark {b.name!r} needs 0 <= low <= high <= 1")
+        for c in self.changelog:
+            try:
+                date.fromisoformat(c.date)
+            except ValueError:
+                problems.append("each [[changelog]] date must be an ISO date (YYYY-MM-DD)")
         if problems:
             raise ConfigError("Invalid report configuration: " + "; ".join(problems) + ".")
 
@@ -150,7 +171,7 @@ class ReportConfig:
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> ReportConfig:
         """Build a config from a parsed TOML mapping, rejecting unknown sections and keys."""
         kwargs: dict[str, Any] = {}
-        known_sections = {*cls._LAYOUT, "definition", "benchmarks"}
+        known_sections = {*cls._LAYOUT, "definition", "benchmarks", "changelog"}
         for section, content in data.items():
             if section not in known_sections:
                 raise ConfigError(
@@ -164,6 +185,9 @@ class ReportConfig:
                 continue
             if section == "benchmarks":
                 kwargs["benchmarks"] = tuple(_benchmark(b, source) for b in _as_list(content))
+                continue
+            if section == "changelog":
+                kwargs["changelog"] = tuple(_change(c, source) for c in _as_list(content))
                 continue
             if not isinstance(content, Mapping):
                 raise ConfigError(f"{source}: [{section}] must be a table of key = value lines.")
@@ -182,6 +206,7 @@ class ReportConfig:
         out = asdict(self)
         out["adjust"] = list(self.adjust)
         out["benchmarks"] = [asdict(b) for b in self.benchmarks]
+        out["changelog"] = [asdict(c) for c in self.changelog]
         out["site_groups"] = dict(self.site_groups)
         out["definition"] = dict(self.definition)
         return out
@@ -223,6 +248,22 @@ def _benchmark(raw: Any, source: str) -> BenchmarkSetting:
         raise ConfigError(
             f"{source}: [[benchmarks]] low/high must be numbers and year a whole number."
         ) from None
+
+
+def _change(raw: Any, source: str) -> ChangeEntry:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: each [[changelog]] entry must be a table.")
+    names = {f.name for f in fields(ChangeEntry)}
+    unknown = set(raw) - names
+    missing = names - set(raw)
+    if unknown or missing:
+        raise ConfigError(
+            f"{source}: a [[changelog]] entry needs exactly the keys {sorted(names)}; "
+            f"unknown {sorted(unknown)}, missing {sorted(missing)}."
+        )
+    return ChangeEntry(
+        date=str(raw["date"]), version=str(raw["version"]), description=str(raw["description"])
+    )
 
 
 _EXPECTED: dict[str, tuple[type, ...]] = {

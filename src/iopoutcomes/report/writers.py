@@ -271,7 +271,7 @@ def write_xlsx(
             ws.append([_text_cell(table.footnote)])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return write_atomic(path, _normalise_zip(buffer.getvalue()))
+    return write_atomic(path, _normalise_zip(buffer.getvalue(), fixed))
 
 
 def _text_cell(value: Any) -> Any:
@@ -279,8 +279,15 @@ def _text_cell(value: Any) -> Any:
     return neutralise_cell(value) if isinstance(value, str) else value
 
 
-def _normalise_zip(data: bytes) -> bytes:
-    """Rewrite a zip (xlsx) with fixed entry times so equal content gives equal bytes."""
+def _normalise_zip(data: bytes, when: dt.datetime | None = None) -> bytes:
+    """Rewrite a zip (xlsx) with fixed entry times so equal content gives equal bytes.
+
+    openpyxl stamps ``docProps/core.xml`` with the wall-clock time on save; those timestamps
+    are replaced by ``when`` (``SOURCE_DATE_EPOCH``) or a fixed date.
+    """
+    import re
+
+    stamp = (when or dt.datetime(2000, 1, 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
@@ -288,5 +295,12 @@ def _normalise_zip(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o600 << 16
-            target.writestr(fixed, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
+                    rb"\g<1>" + stamp.encode() + rb"\g<2>",
+                    content,
+                )
+            target.writestr(fixed, content)
     return out.getvalue()

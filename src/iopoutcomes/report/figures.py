@@ -1,0 +1,228 @@
+"""Report figures, drawn only from suppressed report tables (or results built on them).
+
+Each function draws with an :mod:`iopoutcomes.plots` function and returns a
+:class:`~iopoutcomes.report.model.ReportFigure` holding deterministic SVG text and an
+alternative text written from the same suppressed numbers. Suppressed rows are passed with their
+``suppressed`` flag (and missing values), so the plot functions leave a "suppressed" gap and never
+draw them.
+
+Examples
+--------
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"group": ["IOP", "inpatient"], "n": [120, pd.NA],
+...                       "rate": [0.6, float("nan")], "ci_low": [0.5, float("nan")],
+...                       "ci_high": [0.7, float("nan")], "suppressed": [False, True]})
+>>> fig = rates_figure(frame, "demo", "Demo rates", target=0.8)
+>>> fig.svg.startswith("<svg"), "inpatient: suppressed" in fig.alt
+(True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..definitions import timepoint_text
+from .model import ReportFigure
+from .writers import figure_to_svg
+
+__all__ = [
+    "balance_figure",
+    "cascade_figure",
+    "comparison_figure",
+    "funnel_figure",
+    "milestones_figure",
+    "rates_figure",
+    "spc_figure",
+]
+
+
+def _new(width: float = 7.0, height: float = 3.6) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=100)
+    axes = figure.add_subplot(1, 1, 1)
+    return figure, axes
+
+
+def _svg(figure: Any) -> str:
+    figure.tight_layout()
+    return figure_to_svg(figure)
+
+
+def _pct(value: Any) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "suppressed"
+    return "suppressed" if not math.isfinite(v) else f"{100 * v:.0f}%"
+
+
+def _hidden(frame: pd.DataFrame) -> np.ndarray:
+    hidden = np.zeros(len(frame), dtype=bool)
+    if "suppressed" in frame:
+        hidden |= frame["suppressed"].fillna(False).to_numpy(dtype=bool)
+    if "rate" in frame:
+        hidden |= ~np.isfinite(pd.to_numeric(frame["rate"], errors="coerce").to_numpy(float))
+    return hidden
+
+
+def _rate_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a rate hidden get every value blanked (nothing of them is drawn)."""
+    out = frame.copy()
+    hidden = _hidden(out)
+    out["suppressed"] = hidden
+    for column in ("rate", "ci_low", "ci_high"):
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype(float).mask(hidden)
+    out["n"] = pd.to_numeric(out["n"], errors="coerce").astype(float)
+    return out
+
+
+def rates_figure(
+    frame: pd.DataFrame,
+    key: str,
+    title: str,
+    *,
+    target: float | None = None,
+    band: Any = None,
+) -> ReportFigure:
+    """Rates with intervals per group (and timepoint), from a suppressed table."""
+    from ..plots import plot_rates
+
+    data = _rate_frame(frame.loc[frame["group"].astype(str) != "All"])
+    figure, ax = _new()
+    plot_rates(data, ax=ax, band=band, target=target)
+    ax.set_title(title, fontsize="medium")
+    parts = []
+    for _, row in data.iterrows():
+        where = f" at {timepoint_text(str(row['timepoint']))}" if "timepoint" in data else ""
+        parts.append(f"{row['group']}{where}: {_pct(row['rate'])}")
+    return ReportFigure(key, title, _svg(figure), f"{title}. " + "; ".join(parts) + ".")
+
+
+def cascade_figure(frame: pd.DataFrame, timepoint: str) -> ReportFigure:
+    """The follow-up cascade per cohort from the suppressed flow table."""
+    from ..plots import plot_followup_cascade
+
+    stages = {
+        "due": "follow-up due",
+        "conducted_in_window": "conducted in window",
+        "conducted_out_of_window": "conducted out of window",
+        "not_conducted": "not conducted",
+    }
+    rows = frame.loc[frame["cohort"].astype(str) != "All"]
+    long = rows.melt(id_vars=["cohort"], value_vars=list(stages), var_name="stage", value_name="n")
+    long["stage"] = long["stage"].map(stages)
+    long["n"] = pd.to_numeric(long["n"], errors="coerce").astype(float)
+    long["suppressed"] = long["n"].isna()
+    figure, ax = _new(7.0, 3.8)
+    plot_followup_cascade(long, ax=ax)
+    title = f"{timepoint_text(timepoint).capitalize()} follow-up cascade by cohort"
+    ax.set_title(title, fontsize="medium")
+    alt = "; ".join(
+        f"{r.cohort} {r.stage}: {'suppressed' if r.suppressed else int(float(str(r.n)))}"
+        for r in long.itertuples(index=False)
+    )
+    return ReportFigure("cascade", title, _svg(figure), f"{title}. {alt}.")
+
+
+def comparison_figure(frame: pd.DataFrame, timepoint: str) -> ReportFigure | None:
+    """Forest plot of the published (unsuppressed) comparison rows."""
+    from ..plots import plot_comparison
+
+    shown = frame.loc[~frame["suppressed"].to_numpy(bool)].copy()
+    if shown.empty:
+        return None
+    shown["outcome"] = f"abstinent_{timepoint}"
+    shown["n"] = np.nan
+    shown["n_ref"] = np.nan
+    shown["group"] = shown["group"] + " (" + shown["analysis"] + ")"
+    figure, ax = _new(7.0, 1.2 + 0.55 * len(shown))
+    plot_comparison(shown, ax=ax)
+    title = f"Difference in {timepoint_text(timepoint)} abstinence, with the equivalence margin"
+    ax.set_title(title, fontsize="medium")
+    alt = "; ".join(
+        f"{r.group}: {100 * float(str(r.diff)):+.0f} points" for r in shown.itertuples(index=False)
+    )
+    return ReportFigure("comparison", title, _svg(figure), f"{title}. {alt}.")
+
+
+def milestones_figure(frame: pd.DataFrame) -> ReportFigure | None:
+    """Milestone rates per cohort from the suppressed milestone table."""
+    from ..plots import plot_milestones
+
+    data = _rate_frame(frame.rename(columns={"cohort": "group", "known": "n"}))
+    if (~data["suppressed"]).sum() == 0:
+        return None
+    n_items = data["outcome"].nunique()
+    figure, ax = _new(7.0, 1.4 + 0.45 * n_items)
+    plot_milestones(data, ax=ax)
+    title = "Completion milestones by cohort"
+    ax.set_title(title, fontsize="medium")
+    alt = "; ".join(
+        f"{r.milestone} ({r.group}): {_pct(r.rate)}" for r in data.itertuples(index=False)
+    )
+    return ReportFigure("milestones", title, _svg(figure), f"{title}. {alt}.")
+
+
+def spc_figure(chart: Any, key: str, title: str) -> ReportFigure:
+    """A p-chart built on suppressed quarterly counts."""
+    from ..plots import plot_spc
+
+    figure, ax = _new(7.0, 3.4)
+    plot_spc(chart, ax=ax)
+    ax.set_title(title, fontsize="medium")
+    table = chart.to_frame()
+    alt = "; ".join(f"{p}: {_pct(r)}" for p, r in zip(table["period"], table["rate"], strict=True))
+    return ReportFigure(key, title, _svg(figure), f"{title}. {alt}.")
+
+
+def funnel_figure(funnel: Any, label: str) -> ReportFigure:
+    """Funnel plot of sites from suppressed counts (suppressed sites are not drawn)."""
+    from ..plots import plot_funnel
+
+    figure, ax = _new(7.0, 3.8)
+    plot_funnel(funnel, ax=ax)
+    title = f"Funnel plot of sites: {label}"
+    ax.set_title(title, fontsize="medium")
+    table = funnel.to_frame()
+    hidden = (
+        table["suppressed"].fillna(False).to_numpy(bool)
+        if "suppressed" in table
+        else np.zeros(len(table), bool)
+    )
+    alt = "; ".join(
+        f"{u}: {'suppressed' if h else _pct(r)}"
+        for u, r, h in zip(table.iloc[:, 0], table["rate"], hidden, strict=True)
+    )
+    return ReportFigure("funnel", title, _svg(figure), f"{title}. {alt}.")
+
+
+def balance_figure(frame: pd.DataFrame) -> ReportFigure:
+    """Standardized differences of the published retention-bias rows."""
+    from ..plots import plot_balance
+
+    data = pd.DataFrame(
+        {
+            "covariate": [
+                c if lv in ("", "mean") else f"{c}: {lv}"
+                for c, lv in zip(frame["covariate"], frame["level"], strict=True)
+            ],
+            "smd_unweighted": frame["smd"].to_numpy(float),
+            "smd_weighted": np.nan,
+        }
+    )
+    figure, ax = _new(7.0, 1.2 + 0.3 * len(data))
+    plot_balance(data, ax=ax)
+    title = "Retention bias: followed up vs not followed up (standardized differences)"
+    ax.set_title(title, fontsize="medium")
+    alt = "; ".join(
+        f"{c}: {s:+.2f}" for c, s in zip(data["covariate"], data["smd_unweighted"], strict=True)
+    )
+    return ReportFigure("retention_bias", title, _svg(figure), f"{title}. {alt}.")

@@ -1,0 +1,381 @@
+"""The quarterly report: suppression of its count structures, privacy, formats, reproducibility."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import iopoutcomes as iop
+from iopoutcomes import SuppressionAuditError
+from iopoutcomes.report import build as build_module
+from iopoutcomes.report.periods import last_complete_quarter, quarter_period
+from iopoutcomes.report.suppression import TOTAL, suppress_partition
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A table the audit cannot protect (found by search; privacy.suppress_table raises on it):
+# the hidden 3 in row r1 can be narrowed to fewer than 11 values whatever else is hidden.
+UNPROTECTABLE = pd.DataFrame(
+    {"c0": [0, 3, 8], "c1": [2, 0, 12], "c2": [12, 8, 0]}, index=["r0", "r1", "r2"]
+)
+
+
+@pytest.fixture(scope="module")
+def sample() -> iop.Records:
+    return iop.load_sample()
+
+
+@pytest.fixture(scope="module")
+def report(sample: iop.Records) -> iop.QuarterlyReport:
+    return iop.quarterly_report(sample, "2026Q2", progress=False)
+
+
+# --- periods -------------------------------------------------------------------------------------
+
+
+def test_quarters_calendar_and_fiscal() -> None:
+    q = quarter_period("2025Q1", fiscal_year_start_month=10)
+    # federal fiscal year 2025 starts in October 2024
+    assert (q.start_time.date().isoformat(), q.end_time.date().isoformat()) == (
+        "2024-10-01",
+        "2024-12-31",
+    )
+    assert str(last_complete_quarter(pd.Timestamp("2026-07-01"))) == "2026Q2"
+    assert str(last_complete_quarter(pd.Timestamp("2026-06-29"))) == "2026Q1"
+    with pytest.raises(iop.ParameterError, match="2026Q3"):
+        quarter_period("Q3-2026")
+
+
+# --- suppression of hand-built tables ---------------------------------------------------------
+
+
+def test_primary_and_complementary_suppression() -> None:
+    # IOP: 40 abstinent / 25 not; inpatient: 3 / 30. The 3 is primary; its row and column
+    # each get a complementary cell, so it cannot be recovered from the published totals.
+    counts = pd.DataFrame({"yes": [40, 3], "no": [25, 30]}, index=["IOP", "inpatient"])
+    part = suppress_partition(counts, k=11)
+    assert part.n_primary == 1 and part.n_complementary == 3
+    assert part.hidden.loc["inpatient", "yes"] and part.hidden.loc["IOP", "yes"]
+    assert part.hidden.loc["inpatient", "no"] and part.hidden.loc["IOP", "no"]
+    assert part.shown(TOTAL, TOTAL) == 98  # totals stay published
+    # the hidden 3 lies anywhere in 1..43 given the totals: at least k values
+    assert part.values.loc["IOP", TOTAL] == 65 and part.values.loc["inpatient", TOTAL] == 33
+
+
+def test_zero_is_shown_and_large_counts_untouched() -> None:
+    counts = pd.DataFrame({"yes": [0, 50], "no": [40, 60]}, index=["a", "b"])
+    part = suppress_partition(counts, k=11)
+    assert part.n_hidden == 0 and part.shown("a", "yes") == 0
+
+
+def test_split_adds_the_lookback_subtotal_relation() -> None:
+    # quarters Q2, Q3 form the lookback; their sub-total is published in another table.
+    counts = pd.DataFrame({"yes": [30, 4, 50], "no": [20, 40, 30]}, index=["Q1", "Q2", "Q3"])
+    split = pd.Series([False, True, True], index=counts.index)
+    part = suppress_partition(counts, k=11, split=split)
+    # without the split Q1 could serve as the complementary cell; with it the hidden 4 must
+    # be protected inside the lookback: Q3 is hidden too (54 - 50 would give it away)
+    assert part.hidden.loc["Q2", "yes"] and part.hidden.loc["Q3", "yes"]
+    assert not part.hidden.loc["Q1", "yes"]
+
+
+def test_unprotectable_table_fails_the_audit() -> None:
+    with pytest.raises(SuppressionAuditError, match="fewer than 11"):
+        suppress_partition(UNPROTECTABLE, k=11)
+
+
+def test_audit_failure_fails_the_report(
+    sample: iop.Records, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real = build_module.suppress_partition
+
+    def failing(counts: pd.DataFrame, k: int, **kw: object) -> object:
+        return real(UNPROTECTABLE, k)
+
+    monkeypatch.setattr(build_module, "suppress_partition", failing)
+    with pytest.raises(SuppressionAuditError):
+        iop.quarterly_report(sample, "2026Q2", progress=False)
+
+
+# --- the report on the sample -----------------------------------------------------------------
+
+
+def test_sections_and_cohort_definition(report: iop.QuarterlyReport) -> None:
+    keys = [s.key for s in report.sections]
+    assert keys == [
+        "cover",
+        "summary",
+        "flow",
+        "followup",
+        "outcomes",
+        "milestones",
+        "trends",
+        "sites",
+        "quality",
+        "methods",
+    ]
+    assert report.stamp["lookback"] == "2025Q3–2026Q2" and report.quarter == "2026Q2"
+    assert report.n_suppressed == report.stamp["suppressed_cells"] > 0
+    # summary tiles: value, interval, n, target, signal
+    kpi = report.sections[1].kpis[0]
+    assert kpi.value.endswith("%") and "95% CI" in kpi.detail and kpi.target == "target 80%"
+    assert kpi.signal in ("common-cause variation only", "special-cause variation")
+
+
+def test_numbers_come_from_the_library(sample: iop.Records, report: iop.QuarterlyReport) -> None:
+    # independent route: episode outcomes of the snapshot at the quarter end, cohort = 6-month
+    # windows (days 152-243 after admission) closed in 2025Q3..2026Q2, followup_rates on it
+    eps = sample.episodes
+    close = (eps["admission_date"] + pd.to_timedelta(243, unit="D")).dt.to_period("Q")
+    ids = set(
+        eps.loc[close.astype(str).isin(["2025Q3", "2025Q4", "2026Q1", "2026Q2"]), "episode_id"]
+    )
+    rec = dataclasses.replace(sample, data_as_of=pd.Timestamp("2026-06-30"))
+    eo = iop.episode_outcomes(rec)
+    sub = dataclasses.replace(eo, table=eo.table.loc[eo.table["episode_id"].isin(ids)])
+    expected = iop.followup_rates(sub, by="cohort", timepoints="6mo").table.set_index("group")
+    got = report.table("followup_by_cohort").frame.set_index("cohort")
+    for cohort in ("IOP", "inpatient"):
+        assert got.loc[cohort, "due"] == expected.loc[cohort, "due"]
+        assert got.loc[cohort, "conducted_in_window"] == expected.loc[cohort, "conducted_in_window"]
+        assert got.loc[cohort, "rate"] == pytest.approx(expected.loc[cohort, "rate"], rel=1e-12)
+    # the using rate and the complete-case rate differ by the missing outcomes only
+    ab = report.table("abstinence").frame
+    row = ab.loc[(ab["timepoint"] == "6mo") & (ab["cohort"] == "IOP")].iloc[0]
+    assert row["n"] - row["missing"] == row["complete_case_n"]
+    assert row["rate"] == pytest.approx(row["abstinent"] / row["n"], rel=1e-12)
+
+
+def test_published_tables_never_show_small_counts(report: iop.QuarterlyReport) -> None:
+    k = report.config.k
+    count_columns = {
+        "due",
+        "conducted_in_window",
+        "conducted_out_of_window",
+        "not_conducted",
+        "n",
+        "n_events",
+        "abstinent",
+        "missing",
+        "complete_case_n",
+        "episodes",
+        "known",
+        "met",
+        "admissions",
+        "discharges",
+        "in_care_at_end",
+        "followups_pending",
+        "interviews",
+        "completed",
+        "in_window",
+        "out_of_window",
+        "followed_n",
+        "not_followed_n",
+        "rows",
+    }
+    for table in report.tables:
+        for column in count_columns & set(table.frame.columns):
+            values = pd.to_numeric(table.frame[column], errors="coerce").dropna()
+            assert not ((values >= 1) & (values < k)).any(), (table.key, column)
+        # rates are hidden wherever a count behind them is hidden
+        if {"rate", "n"} <= set(table.frame.columns):
+            hidden_n = table.frame["n"].isna().to_numpy()
+            assert np.isnan(table.frame["rate"].to_numpy(float)[hidden_n]).all(), table.key
+
+
+def test_rates_need_min_denominator(sample: iop.Records) -> None:
+    rep = iop.quarterly_report(
+        sample, "2026Q2", {"privacy": {"min_denominator": 100}}, progress=False
+    )
+    frame = rep.table("followup_by_cohort").frame
+    small = frame["due"].astype("Float64") < 100
+    assert small.any()
+    assert frame.loc[small.fillna(True).to_numpy(bool), "rate"].isna().all()
+    assert (
+        frame.loc[small.fillna(False).to_numpy(bool), "suppression"] == "denominator < 100"
+    ).all()
+
+
+def test_suppressed_comparison_hides_narrative(sample: iop.Records) -> None:
+    # with min_denominator = 90 the inpatient rate (83 due) is not printed: no comparison
+    # numbers, no narrative, no forest plot
+    rep = iop.quarterly_report(
+        sample, "2026Q2", {"privacy": {"min_denominator": 90}}, progress=False
+    )
+    frame = rep.table("comparison").frame
+    assert frame["suppressed"].all() and frame["diff"].isna().all()
+    text = " ".join(rep.sections[4].paragraphs)
+    assert "not shown because a count behind it is suppressed" in text
+    assert not any(f.key == "comparison" for f in rep.sections[4].figures)
+
+
+def test_adjusted_comparison_and_changelog_break(sample: iop.Records) -> None:
+    config = {
+        "comparison": {"adjust": ["age", "severity"]},
+        "changelog": [{"date": "2025-10-01", "version": "2", "description": "new window rule"}],
+    }
+    rep = iop.quarterly_report(sample, "2026Q2", config, progress=False)
+    analyses = set(rep.table("comparison").frame["analysis"])
+    assert {"adjusted (g-computation)", "adjusted (IPTW)"} <= analyses
+    assert rep.table("changelog").frame["version"].tolist() == ["2"]
+    assert "2025Q4" in " ".join(rep.sections[6].paragraphs)
+
+
+def test_public_profile_has_no_fine_dates_or_site_names(sample: iop.Records) -> None:
+    rep = iop.quarterly_report(sample, "2026Q2", profile="public", progress=False)
+    html = rep.to_html()
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", html)  # no day-level dates anywhere
+    assert "Site A" not in html and "Site 1" in html
+    assert rep.stamp["data_as_of"] == "in 2026Q3"
+    internal = iop.quarterly_report(sample, "2026Q2", profile="internal", progress=False)
+    assert internal.stamp["data_as_of"] == "2026-07-01"
+    assert "42 CFR Part 2" in " ".join(internal.sections[0].paragraphs)
+
+
+def test_incomplete_quarter_is_provisional(sample: iop.Records) -> None:
+    rep = iop.quarterly_report(sample, "2026Q3", progress=False)
+    assert any("provisional" in note for note in rep.omitted)
+    with pytest.raises(iop.InsufficientDataError, match="data end before"):
+        iop.quarterly_report(sample, "2027Q1", progress=False)
+
+
+def test_figures_are_drawn_from_suppressed_tables(report: iop.QuarterlyReport) -> None:
+    figures = {f.key: f for s in report.sections for f in s.figures}
+    assert {"cascade", "followup_rates", "abstinence", "trend_followup", "funnel"} <= set(figures)
+    sites = report.table("sites").frame
+    hidden_sites = sites.loc[sites["suppressed"], "site"].tolist()
+    assert hidden_sites  # the sample has small sites
+    for name in hidden_sites:
+        assert f"{name}: suppressed" in figures["funnel"].alt
+    for figure in figures.values():
+        assert figure.svg.startswith("<svg") and "<script" not in figure.svg
+
+
+def test_repr_and_notebook_summary(report: iop.QuarterlyReport) -> None:
+    assert repr(report).startswith("<QuarterlyReport: 2026Q2, funder profile")
+    assert "cells suppressed" in report._repr_html_()
+
+
+# --- injection, formats, reproducibility ------------------------------------------------------
+
+
+INJECT_FORMULA = '=HYPERLINK("http://x")'
+INJECT_SCRIPT = "<script>alert(1)</script>"
+
+
+def test_injection_is_neutralised_in_every_format(sample: iop.Records, tmp_path: Path) -> None:
+    eps = sample.episodes.copy()
+    eps["site"] = eps["site"].replace({"Site A": INJECT_FORMULA, "Site E": INJECT_SCRIPT})
+    records = dataclasses.replace(sample, episodes=eps)
+    rep = iop.quarterly_report(records, "2026Q2", progress=False)
+    files = rep.write(tmp_path, ("html", "xlsx", "csv", "json"))
+    html = files["html"].read_text("utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "=HYPERLINK(&#34;http://x&#34;)" in html
+    text = files["csv/sites"].read_text("utf-8")
+    assert "'=HYPERLINK" in text and not re.search(r'(^|,)"?=HYPERLINK', text, re.M)
+    from openpyxl import load_workbook
+
+    book = load_workbook(files["xlsx"])
+    cells = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert INJECT_FORMULA not in cells and "'" + INJECT_FORMULA in cells
+    assert all(not (isinstance(v, str) and v.startswith("=")) for v in cells)
+    document = json.loads(files["json"].read_text("utf-8"))
+    sites = [row[0] for row in document["tables"]["sites"]["rows"]]
+    assert INJECT_FORMULA in sites and INJECT_SCRIPT in sites  # JSON keeps data as data
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.suffix in (".html", ".xlsx", ".csv", ".json")
+    }
+
+
+@pytest.mark.parametrize("epoch", [None, "1790000000"])
+def test_rerun_is_byte_identical(
+    sample: iop.Records, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, epoch: str | None
+) -> None:
+    if epoch is None:
+        monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    else:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    for run in ("a", "b"):
+        rep = iop.quarterly_report(sample, "2026Q2", progress=False)
+        rep.write(tmp_path / run, ("html", "xlsx", "csv", "json"))
+    first, second = _digests(tmp_path / "a"), _digests(tmp_path / "b")
+    assert first == second and len(first) >= 15
+    stamp = json.loads((tmp_path / "a" / "report.json").read_text())["stamp"]
+    if epoch is None:
+        assert stamp["generated"].startswith("not stamped")
+    else:
+        assert stamp["generated"] == "2026-09-21T14:13:20Z"
+
+
+def _pdf_pages(data: bytes) -> int:
+    """Count page objects, also inside compressed object streams (no PDF library needed)."""
+    pattern = re.compile(rb"/Type\s*/Page(?![s\w])")
+    count = len(pattern.findall(data))
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            count += len(pattern.findall(zlib.decompress(match.group(1))))
+        except zlib.error:
+            continue
+    return count
+
+
+def test_pdf_has_the_expected_pages(report: iop.QuarterlyReport, tmp_path: Path) -> None:
+    pytest.importorskip("weasyprint", reason="the pdf extra (WeasyPrint) is not installed")
+    files = report.write(tmp_path, ("pdf",))
+    data = files["pdf"].read_bytes()
+    assert data.startswith(b"%PDF-")
+    pages = _pdf_pages(data)
+    # print CSS: contents page, then every section starts a new page (10 sections)
+    assert 11 <= pages <= 40, pages
+    assert b"openpyxl" not in data
+
+
+def test_html_renders_in_headless_chromium(report: iop.QuarterlyReport, tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    html = report.write(tmp_path, ("html",))["html"]
+    shot = tmp_path / "report.png"
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--screenshot={shot}",
+            "--window-size=1280,2000",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
+    assert console == [], console
+    assert shot.stat().st_size > 10_000
+    assert "iopoutcomes" not in html.read_text()[:0]  # the page is self-contained:
+    assert not re.search(r"""(src|href)=["']https?:""", html.read_text())
