@@ -383,6 +383,19 @@ class AdjustedEstimate(ResultDisplay):
         IPTW only: Kish effective sample size per group.
     remarks : tuple of str
         Caveats (rows dropped, extreme weights, ...).
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
+    >>> df = out.table.assign(abstinent_6mo=out.table["abstinent_6mo"].fillna(False))  # "using"
+    >>> est = iop.adjusted_comparison(df, "abstinent_6mo", "cohort", "IOP", "inpatient", ["age", "sex"])
+    >>> est.estimand, est.n_used, est.covariates
+    ('ATE', 100, ('age', 'sex'))
+    >>> est.to_frame().columns.tolist()[:7]
+    ['outcome', 'group', 'reference', 'n', 'rate', 'rate_ref', 'diff']
+    >>> bool(est.diff_ci_low <= est.diff <= est.diff_ci_high)
+    True
     """
 
     group: Any

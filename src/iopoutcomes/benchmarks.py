@@ -48,6 +48,17 @@ class Benchmark:
         Who the figure is about.
     url : str, optional
         Where to read it.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> from iopoutcomes.benchmarks import position
+    >>> target = iop.Benchmark("Site plan", 0.50, 0.60, "abstinence", "6 months",
+    ...                        "Quality plan 2024", 2024, "adults in IOP")
+    >>> target.text()
+    'Site plan: 50%-60% abstinence (adults in IOP; Quality plan 2024)'
+    >>> position([0.45, 0.62], [0.55, 0.70], target).tolist()  # two rate intervals
+    ['overlapping', 'above']
     """
 
     name: str

@@ -223,6 +223,17 @@ class Comparison(ResultDisplay):
     Each one-sided test is at level ``alpha`` (as SAS PROC FREQ's ``RISKDIFF(EQUIV NONINF)``),
     so the matching interval is the ``1 - 2 alpha`` (90%) interval; for a one-sided 2.5%
     non-inferiority test (ICH E9) use ``confidence_level=0.975``.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
+    >>> cmp = iop.compare_rates(out)
+    >>> print(repr(cmp).splitlines()[0])
+    Comparison of abstinent_6mo by cohort against inpatient: 1 group(s), missing = using
+    >>> cmp.to_frame()[["outcome", "group", "reference", "analysis", "missing"]]
+             outcome group  reference    analysis missing
+    0  abstinent_6mo   IOP  inpatient  unadjusted   using
     """
 
     table: pd.DataFrame

@@ -74,6 +74,8 @@ class Window:
     ``anchor="discharge"`` counts from the discharge date (the window is undefined, so the
     follow-up is pending, while the episode is still in care).
 
+    Examples
+    --------
     >>> Window("admission", 152, 243).contains(200)
     True
     """
@@ -190,6 +192,18 @@ class Milestone:
         Discharge reasons that meet the milestone (``discharge_reason`` only).
     description : str
         The operational definition in words (shown in reports).
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> craving = iop.Milestone(
+    ...     "reduced_craving", "improved", measure="craving", min_change=2,
+    ...     description="craving score at discharge at least 2 below intake")
+    >>> craving.timepoint, craving.baseline, craving.to_dict()["kind"]
+    ('discharge', 'intake', 'improved')
+    >>> d = iop.OutcomeDefinition(milestones=(*iop.OutcomeDefinition().milestones, craving))
+    >>> d.milestones[-1].name
+    'reduced_craving'
     """
 
     name: str

@@ -76,6 +76,22 @@ class OverTimeComparison(ResultDisplay):
         ``term``, ``estimate`` (log-odds), ``std_err`` (robust), ``pvalue``.
     working_correlation : float
         Estimated exchangeable correlation.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
+    >>> res = iop.compare_over_time(out)
+    >>> res.timepoints, res.reference, res.n_episodes
+    (('1mo', '3mo', '6mo', '12mo'), 'inpatient', 100)
+    >>> res.to_frame()[["timepoint", "group", "reference"]]
+      timepoint group  reference
+    0       1mo   IOP  inpatient
+    1       3mo   IOP  inpatient
+    2       6mo   IOP  inpatient
+    3      12mo   IOP  inpatient
+    >>> res.interaction.df  # joint Wald test of the 3 group-by-time terms
+    3
     """
 
     table: pd.DataFrame

@@ -79,6 +79,17 @@ class EpisodeOutcomes(ResultDisplay):
     remarks : tuple of str
         Counts of out-of-window assessments, missed and pending follow-ups, dropped
         milestones, and anything else a reader of the table should know.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=40, seed=0))
+    >>> print(repr(out).splitlines()[0])
+    <EpisodeOutcomes: 40 episodes, follow-ups discharge/1mo/3mo/6mo/12mo, missing=using>
+    >>> out.table.shape[0], out.table["abstinent_6mo"].dtype
+    (40, BooleanDtype)
+    >>> out.summary()["timepoint"].tolist()
+    ['discharge', '1mo', '3mo', '6mo', '12mo']
     """
 
     table: pd.DataFrame

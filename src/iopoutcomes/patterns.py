@@ -273,6 +273,22 @@ class PatternDefinition:
         The weeks read (1-based, clipped to each word).
     recoding : str
         How ``o`` (no sample) and ``*`` (mixed) weeks are treated.
+
+    Examples
+    --------
+    :func:`register_pattern_definition` builds one and adds it to the registry; built
+    directly, it is not registered, and its function reads encoded words:
+
+    >>> import pandas as pd
+    >>> import iopoutcomes as iop
+    >>> from iopoutcomes.patterns import encode_words
+    >>> d = iop.PatternDefinition(
+    ...     name="any_use_week", reference="", description="at least one week with use",
+    ...     function=lambda w: {"any_use_week": w.use().any(axis=1)}, columns=("any_use_week",))
+    >>> d.window
+    'whole word'
+    >>> d.function(encode_words(pd.Series(["--+-", "----"])))["any_use_week"].tolist()
+    [True, False]
     """
 
     name: str

@@ -85,6 +85,17 @@ class SampleSize(ResultDisplay):
     p_treatment, p_reference, margin, test, alpha, target_power, ratio, alternative, method,
     higher_is_better : the inputs.
     remarks : tuple of str
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> ss = iop.sample_size(0.60, 0.50)
+    >>> print(repr(ss).splitlines()[0])
+    SampleSize (difference, wald): 770 clients (385 + 385) for power 0.8
+    >>> ss.n_treatment, ss.n_reference, ss.n_total
+    (385, 385, 770)
+    >>> ss.to_frame().columns.tolist()[:4]
+    ['test', 'p_treatment', 'p_reference', 'margin']
     """
 
     n_treatment: int

@@ -154,6 +154,18 @@ class RateTable(ResultDisplay):
         The grouping columns.
     remarks : tuple of str
         How many were counted as using, left out, small denominators, and so on.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
+    >>> rates = iop.outcome_rates(out, "abstinent_6mo", by="cohort")
+    >>> print(repr(rates).splitlines()[0])
+    <RateTable: abstinent_6mo by cohort, 100 episodes, missing=using>
+    >>> rates.table["group"].tolist()
+    ['IOP', 'inpatient']
+    >>> rates.check_benchmark(iop.MCCARTY_2014).columns.tolist()[-3:]
+    ['benchmark_high', 'position', 'citation']
     """
 
     table: pd.DataFrame
@@ -620,6 +632,20 @@ class FollowupRateTable(RateTable):
     ``conducted_in_window``, ``conducted_out_of_window``, ``not_conducted`` (due, no completed
     assessment), ``pending`` (window still open; outside the denominator), ``excluded`` (died
     or incarcerated with ``death_policy="exclude"``) and ``target`` (0.80).
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
+    >>> fu = iop.followup_rates(out, timepoints="6mo")
+    >>> print(repr(fu).splitlines()[0])
+    <FollowupRateTable: conducted in window / due by cohort, target 80%>
+    >>> fu.table[["group", "outcome", "timepoint"]]
+           group       outcome timepoint
+    0        IOP  followup_6mo       6mo
+    1  inpatient  followup_6mo       6mo
+    >>> bool((fu.table["n"] == fu.table["due"]).all())  # the denominator is the follow-ups due
+    True
     """
 
     target: float = GPRA_FOLLOWUP_TARGET.low

@@ -93,6 +93,15 @@ class AnhoejResult:
         ``longest_run > longest_run_max`` (a sustained shift).
     crossings_signal : bool
         ``n_crossings < n_crossings_min`` (too little mixing: a shift or a trend).
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> r = iop.anhoej_rules([0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.4, 0.5], centre=0.55)
+    >>> r.longest_run, r.longest_run_max, r.n_crossings, r.n_crossings_min
+    (4, 6, 2, 1)
+    >>> r.signal  # neither a sustained shift nor too few crossings
+    False
     """
 
     n_useful: int
@@ -206,6 +215,21 @@ class PChart(ResultDisplay):
         The outcome definition the rates come from (used for labels), if given.
     remarks : tuple of str
         Caveats shown under the table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import iopoutcomes as iop
+    >>> counts = pd.DataFrame({"period": range(1, 7), "n": [50] * 6,
+    ...                        "n_events": [12, 15, 8, 10, 4, 7]})
+    >>> chart = iop.p_chart(counts, laney=False)
+    >>> print(repr(chart).splitlines()[0])
+    <PChart: p-chart, 6 periods, 1 phase, trial limits, 0 outside the limits>
+    >>> chart.to_frame().columns.tolist()[:6]
+    ['period', 'phase', 'n', 'n_events', 'rate', 'centre']
+    >>> chart.runs[["phase", "n_points", "shift_signal", "crossings_signal"]]
+       phase  n_points  shift_signal  crossings_signal
+    0      0         6         False             False
     """
 
     table: pd.DataFrame
@@ -664,6 +688,24 @@ class FunnelResult(ResultDisplay):
         (Spiegelhalter 2005, section 6); NaN with fewer than 3 units.
     phi_pvalue : float
         P-value of ``units * phi`` against chi-square on ``units - 1`` degrees of freedom.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import iopoutcomes as iop
+    >>> sites = pd.DataFrame({"site": ["A", "B", "C", "D"], "n": [120, 80, 200, 60],
+    ...                       "n_events": [70, 20, 118, 36]})
+    >>> res = iop.funnel_table(sites)
+    >>> print(repr(res).splitlines()[0])
+    <FunnelResult: 4 units, pooled target 53.0%, 1 outside the 99.8% limits>
+    >>> res.to_frame()[["site", "n", "n_events", "side"]]
+      site    n  n_events    side
+    0    A  120        70  within
+    1    B   80        20   below
+    2    C  200       118  within
+    3    D   60        36  within
+    >>> res.levels, res.limits.columns.tolist()
+    ((0.95, 0.998), ['n', 'level', 'lower', 'upper'])
     """
 
     table: pd.DataFrame

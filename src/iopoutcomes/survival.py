@@ -260,6 +260,18 @@ class RelapseAnalysis(ResultDisplay):
         adjustment covariate column.
     counts : pandas.DataFrame
         ``group``, ``n``, ``n_events`` per group.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
+    >>> res = iop.time_to_relapse(out)
+    >>> res.groups  # reference first
+    ['inpatient', 'IOP']
+    >>> res.to_frame().columns.tolist()[:7]
+    ['group', 'reference', 'n', 'n_events', 'median', 'median_ci_low', 'median_ci_high']
+    >>> res.cox["term"].tolist()
+    ['cohort[IOP]']
     """
 
     survival_table: pd.DataFrame

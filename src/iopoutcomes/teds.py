@@ -1407,6 +1407,21 @@ class LosSummary(ResultDisplay):
     by : tuple of str
         Grouping columns (``group`` holds their values joined by " / ").
     remarks : tuple of str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import iopoutcomes as iop
+    >>> df = pd.DataFrame({"cohort": ["IOP"] * 3 + ["OP"] * 2, "los_code": [5, 31, 33, 34, 36]})
+    >>> s = iop.los_summary(df)
+    >>> print(repr(s).splitlines()[0])
+    LosSummary: median length-of-stay band by cohort (2 groups, 5 discharges)
+    >>> s.to_frame()[["group", "n", "median_band"]]
+      group  n     median_band
+    0   IOP  3   31 to 45 days
+    1    OP  2  91 to 120 days
+    >>> s.shares().columns.tolist()
+    ['group', 'los_code', 'los_band', 'n', 'share', 'cumulative_share']
     """
 
     table: pd.DataFrame
