@@ -10,7 +10,7 @@ imports matplotlib.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import (
     ConfigError,
@@ -30,19 +30,103 @@ from .exceptions import (
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at run time
+    from .adjust import (
+        AdjustedEstimate,
+        adjusted_comparison,
+        balance_table,
+        effective_sample_size,
+        standardized_mean_difference,
+    )
+    from .baseline import TableOne, table_one
+    from .benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark
+    from .compare import Comparison, compare_rates
+    from .ctn0094 import read_ctn0094
+    from .definitions import Milestone, OutcomeDefinition, Window
+    from .longitudinal import OverTimeComparison, compare_over_time
+    from .missing import completed_datasets, rubin_pool
+    from .outcomes import EpisodeOutcomes, episode_outcomes
+    from .patterns import (
+        PatternDefinition,
+        pattern_definitions,
+        pattern_outcomes,
+        register_pattern_definition,
+        weekly_patterns,
+    )
+    from .planning import SampleSize, power, sample_size
+    from .rates import FollowupRateTable, RateTable, abstinence_rates, followup_rates, outcome_rates
+    from .records import Records, read_records
+    from .report import QuarterlyReport, ReportConfig, load_config, quarterly_report
+    from .simulate import SimulationTruth, load_sample, simulate_records, simulate_tables
+    from .spc import (
+        AnhoejResult,
+        FunnelResult,
+        PChart,
+        anhoej_rules,
+        funnel_limits,
+        funnel_table,
+        p_chart,
+    )
+    from .survival import RelapseAnalysis, kaplan_meier, logrank_test, time_to_relapse
+    from .teds import LosSummary, los_summary, pool_residential, read_teds_d, teds_outcome_frame
+
+
+# public name -> module that defines it, in the order data flows through the library
 _LAZY: dict[str, str] = {
+    # records and synthetic data
+    "Records": "records",
+    "read_records": "records",
+    "simulate_records": "simulate",
+    "simulate_tables": "simulate",
+    "load_sample": "simulate",
+    "SimulationTruth": "simulate",
+    "read_ctn0094": "ctn0094",
+    "read_teds_d": "teds",
+    "teds_outcome_frame": "teds",
+    "los_summary": "teds",
+    "pool_residential": "teds",
+    "LosSummary": "teds",
+    # outcome definitions and the episode table
+    "OutcomeDefinition": "definitions",
+    "Window": "definitions",
+    "Milestone": "definitions",
+    "episode_outcomes": "outcomes",
+    "EpisodeOutcomes": "outcomes",
+    "weekly_patterns": "patterns",
+    "pattern_outcomes": "patterns",
+    "pattern_definitions": "patterns",
+    "register_pattern_definition": "patterns",
+    "PatternDefinition": "patterns",
+    "completed_datasets": "missing",
+    "rubin_pool": "missing",
+    # rates, benchmarks, comparisons
+    "outcome_rates": "rates",
+    "abstinence_rates": "rates",
+    "followup_rates": "rates",
+    "RateTable": "rates",
+    "FollowupRateTable": "rates",
+    "Benchmark": "benchmarks",
+    "MCCARTY_2014": "benchmarks",
+    "GPRA_FOLLOWUP_TARGET": "benchmarks",
+    "compare_rates": "compare",
+    "Comparison": "compare",
+    "sample_size": "planning",
+    "power": "planning",
+    "SampleSize": "planning",
     "adjusted_comparison": "adjust",
     "AdjustedEstimate": "adjust",
     "balance_table": "adjust",
     "standardized_mean_difference": "adjust",
     "effective_sample_size": "adjust",
+    "compare_over_time": "longitudinal",
+    "OverTimeComparison": "longitudinal",
     "time_to_relapse": "survival",
     "RelapseAnalysis": "survival",
     "kaplan_meier": "survival",
     "logrank_test": "survival",
-    "compare_over_time": "longitudinal",
-    "OverTimeComparison": "longitudinal",
+    "table_one": "baseline",
+    "TableOne": "baseline",
+    # quality charts and the report
     "p_chart": "spc",
     "PChart": "spc",
     "anhoej_rules": "spc",
@@ -50,50 +134,40 @@ _LAZY: dict[str, str] = {
     "funnel_limits": "spc",
     "funnel_table": "spc",
     "FunnelResult": "spc",
-    "Records": "records",
-    "read_records": "records",
-    "compare_rates": "compare",
-    "Comparison": "compare",
-    "sample_size": "planning",
-    "power": "planning",
-    "SampleSize": "planning",
-    "weekly_patterns": "patterns",
-    "pattern_outcomes": "patterns",
-    "pattern_definitions": "patterns",
-    "register_pattern_definition": "patterns",
-    "PatternDefinition": "patterns",
-    "read_ctn0094": "ctn0094",
-    "simulate_records": "simulate",
-    "simulate_tables": "simulate",
-    "load_sample": "simulate",
-    "SimulationTruth": "simulate",
-    "OutcomeDefinition": "definitions",
-    "Window": "definitions",
-    "Milestone": "definitions",
-    "EpisodeOutcomes": "outcomes",
-    "episode_outcomes": "outcomes",
-    "RateTable": "rates",
-    "FollowupRateTable": "rates",
-    "outcome_rates": "rates",
-    "abstinence_rates": "rates",
-    "followup_rates": "rates",
-    "Benchmark": "benchmarks",
-    "MCCARTY_2014": "benchmarks",
-    "GPRA_FOLLOWUP_TARGET": "benchmarks",
-    "completed_datasets": "missing",
-    "rubin_pool": "missing",
-    "read_teds_d": "teds",
-    "teds_outcome_frame": "teds",
-    "los_summary": "teds",
-    "pool_residential": "teds",
-    "LosSummary": "teds",
-    "table_one": "baseline",
-    "TableOne": "baseline",
     "quarterly_report": "report",
     "QuarterlyReport": "report",
     "ReportConfig": "report",
     "load_config": "report",
 }
+
+# submodules reachable as attributes (``iop.benchmarks.MCCARTY_2014``, ``iop.plots.plot_km``)
+_SUBMODULES: frozenset[str] = frozenset(
+    {
+        "adjust",
+        "baseline",
+        "benchmarks",
+        "cli",
+        "compare",
+        "ctn0094",
+        "definitions",
+        "exceptions",
+        "longitudinal",
+        "missing",
+        "outcomes",
+        "patterns",
+        "planning",
+        "plots",
+        "privacy",
+        "rates",
+        "records",
+        "report",
+        "schema",
+        "simulate",
+        "spc",
+        "survival",
+        "teds",
+    }
+)
 
 __all__ = [
     "ConfigError",
@@ -110,11 +184,13 @@ __all__ = [
     "SmallSampleWarning",
     "SuppressionAuditError",
     "__version__",
-    *sorted(_LAZY),
+    *_LAZY,
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'iopoutcomes' has no attribute {name!r}")
@@ -124,4 +200,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
