@@ -539,8 +539,11 @@ def test_real_xbot_relapse_counts(real) -> None:
         ["sum", "count"]
     )
     # Recorded once with this reader (all randomised, intention to treat): lee2018 relapse
-    # 163 / 287 Inpatient BUP and 188 / 283 Inpatient NR-NTX (X:BOT reported 185 / 287 and
-    # 204 / 283 under its own, broader relapse definition).
+    # 163 / 287 Inpatient BUP and 188 / 283 Inpatient NR-NTX. X:BOT (Lee et al. 2018, Lancet
+    # 391:309-318) reported intention-to-treat relapse in 163 / 287 BUP-NX (57%) and
+    # 185 / 283 XR-NTX (65%); 204 of the 283 XR-NTX participants started (were inducted onto)
+    # XR-NTX, which is not a relapse count. This reader matches BUP-NX and counts 3 more
+    # XR-NTX relapses than published (188 vs 185).
     assert counts.loc["Inpatient BUP"].tolist() == [163, 287, 165, 287]
     assert counts.loc["Inpatient NR-NTX"].tolist() == [188, 283, 191, 283]
     assert int(out["lee2018_relapse_time"].sum()) == 3934 + 3180

@@ -100,29 +100,8 @@ def _owner(name: str) -> str:
     return iop._LAZY.get(name, "exceptions")
 
 
-# Public names whose docstring still lacks an Examples section (reported to their owners).
-# A ratchet: each is a strict xfail, so adding the section makes the test fail until the name
-# is removed from this set, and any new public name must have one from the start.
-KNOWN_WITHOUT_EXAMPLES = frozenset(
-    {
-        "QuarterlyReport",  # report/ (its owner adds the section)
-    }
-)
-
-
-def _public_names() -> list[object]:
-    names = sorted(n for n in iop.__all__ if n != "__version__")
-    return [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True, reason="no Examples section yet: see KNOWN_WITHOUT_EXAMPLES"
-            ),
-        )
-        if n in KNOWN_WITHOUT_EXAMPLES
-        else n
-        for n in names
-    ]
+def _public_names() -> list[str]:
+    return sorted(n for n in iop.__all__ if n != "__version__")
 
 
 @pytest.mark.parametrize("name", _public_names())

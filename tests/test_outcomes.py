@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -435,3 +437,69 @@ def test_result_display(simulated: Records) -> None:
     frame.iloc[0, 0] = "changed"
     assert out.table.iloc[0, 0] != "changed"
     assert out.records_summary["provenance"] == "simulated"
+
+
+def _no_followup_records() -> Records:
+    # E0, E1 (IOP) and E2 (inpatient): use calendars only, no follow-up timepoint declared
+    ep = _episodes(3, [10, 12, 8])
+    ep.loc[2, "cohort"] = "inpatient"
+    ud = _calendar([("E0", 0, 0), ("E0", 12, 1), ("E1", 1, 0), ("E2", 2, 1)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rec = read_records(ep, None, ud, data_as_of="2025-12-31", timepoints=("intake",))
+    assert len(rec.rejected) == 0, rec.rejected
+    return rec
+
+
+def _assert_no_followup_display(out: EpisodeOutcomes, n: int) -> None:
+    text = repr(out)
+    page = out._repr_html_()
+    assert text.splitlines()[0] == f"<EpisodeOutcomes: {n:,} episodes, no follow-up assessments>"
+    for shown in (text, page):
+        assert "Empty DataFrame" not in shown and "no follow-ups" not in shown
+        assert "No follow-up assessments" in shown and "Episodes by cohort:" in shown
+        assert "first_use_after_discharge_event" in shown  # the outcome columns are listed
+        assert "follow-up (" not in shown  # no empty timepoint list "()"
+        assert not re.search(r"\b0 of [\d,]+ ", shown)  # no zero-count remarks
+    assert "<table" in page
+
+
+def test_display_without_followups() -> None:
+    out = episode_outcomes(_no_followup_records())
+    assert out.definition.outcome_timepoints == ()
+    _assert_no_followup_display(out, 3)
+    text = repr(out)
+    assert "Episodes by cohort: IOP 2, inpatient 1." in text
+    assert "the table has calendar and milestone outcomes" in text
+    # summary(): the per-timepoint columns, no rows
+    assert out.summary().empty and out.summary().columns[0] == "timepoint"
+    over = out._overview().set_index("outcome")
+    assert over.columns.tolist() == ["kind", "n", "n_events", "n_missing"]
+    # hand: E0 discharged day 10, calendar to day 12 (unrecorded day 10 counts as use) ->
+    # event; E1 and E2 have no calendar day after discharge -> NA
+    assert list(over.loc["first_use_after_discharge_event"]) == ["calendar", 1, 1, 2]
+    assert over.loc["milestones_met", "kind"] == "milestone"
+    assert "abstinent_discharge" not in over.index
+
+
+def test_remarks_leave_out_zero_counts() -> None:
+    """Missed / pending remarks name only the non-zero counts (hand-built, as of 2025-04-01)."""
+    out = episode_outcomes(_read(_episodes(3, [10, 12, 8]), None, None, "2025-04-01"))
+    remarks = [r for r in out.remarks if "follow-up:" in r]
+    assert remarks  # 1mo windows closed (missed), 6mo still open (pending)
+    for r in remarks:
+        assert not re.search(r"\b0 (of|are)\b", r), r
+    one_month = next(r for r in remarks if r.startswith("1-month"))
+    assert "3 of 3 episodes" in one_month and "pending" not in one_month
+    six_month = next(r for r in remarks if r.startswith("6-month"))
+    assert "pending" in six_month and "missed" not in six_month
+
+
+def test_display_ctn0094_without_followups(ctn0094_dir: Path) -> None:
+    from iopoutcomes.ctn0094 import read_ctn0094
+
+    out = episode_outcomes(read_ctn0094(ctn0094_dir), patterns=("lee2018_relapse",))
+    _assert_no_followup_display(out, len(out.table))
+    text = repr(out)
+    assert "calendar, milestone and pattern outcomes" in text
+    assert "lee2018_relapse_event" in text and "Inpatient BUP" in text

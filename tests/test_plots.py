@@ -399,6 +399,19 @@ def test_plot_km_curves_censoring_and_at_risk(ax: Axes) -> None:
     assert ax.yaxis.get_major_formatter()(1.0, 0) == "100%"
 
 
+def test_plot_km_time_axis_label_from_result(ax: Axes) -> None:
+    """The x-axis label follows the result: time_label, else time_unit, else days."""
+    assert plots.plot_km(SURV, ax=ax).get_xlabel() == "Days since discharge"
+
+    @dataclass(frozen=True)
+    class Weekly:
+        survival_table: pd.DataFrame
+        time_unit: str = "weeks"
+
+    ax.clear()
+    assert plots.plot_km(Weekly(SURV), ax=ax).get_xlabel() == "Weeks of follow-up"
+
+
 def test_plot_km_one_group_without_at_risk(ax: Axes) -> None:
     plots.plot_km(SURV[SURV.group == "inpatient"], ax=ax, at_risk=False)
     assert "Number at risk" not in _texts(ax)
@@ -773,3 +786,116 @@ def test_sample_spc_and_funnel(sample: tuple[Any, Any], ax: Axes) -> None:
     plots.plot_funnel(res, ax=ax)
     named = set(_texts(ax)) & set(sites["site"])
     assert named == set(res.to_frame().loc[lambda d: d["outside"], "site"])
+
+
+# --- layout: labels read back with their rendered extents --------------------------------------
+
+
+def _extents(fig: Any, texts: list[Any]) -> list[Any]:
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in texts]
+
+
+def _inside(box: Any, outer: Any, tol: float = 0.5) -> bool:
+    return bool(
+        box.x0 >= outer.x0 - tol
+        and box.x1 <= outer.x1 + tol
+        and box.y0 >= outer.y0 - tol
+        and box.y1 <= outer.y1 + tol
+    )
+
+
+@pytest.mark.parametrize("figsize", [(4.0, 3.0), (6.4, 4.8), (9.0, 3.0)])
+def test_plot_rates_n_labels_never_overlap(figsize: tuple[float, float]) -> None:
+    # three groups with equal lower limits in every cell (the worst case for labels hanging
+    # from the interval), one cell close to 0% (labels stacked above instead)
+    groups = ["IOP", "inpatient", "residential"]
+    tps = ["1mo", "3mo", "6mo", "12mo"]
+    frame = pd.DataFrame(
+        {
+            "group": np.repeat(groups, len(tps)),
+            "outcome": [f"abstinent_{tp}" for tp in tps] * 3,
+            "timepoint": tps * 3,
+            "n": [1386, 1214, 995, 1000] * 3,
+            "rate": [0.40, 0.45, 0.38, 0.05] * 3,
+            "ci_low": [0.35, 0.40, 0.33, 0.02] * 3,
+            "ci_high": [0.45, 0.50, 0.43, 0.09] * 3,
+        }
+    )
+    fig, ax = plt.subplots(figsize=figsize)
+    try:
+        plots.plot_rates(frame, ax=ax, band=None)
+        labels = [t for t in ax.texts if t.get_text().startswith("n=")]
+        assert sorted(t.get_text() for t in labels) == sorted(
+            [f"n={v:,}" for v in frame["n"].astype(int)]
+        )
+        boxes = _extents(fig, labels)
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                assert not boxes[i].overlaps(boxes[j]), (labels[i].get_text(), labels[j].get_text())
+        # every label inside the Axes, centred under (or over) its own point
+        axes_box = ax.get_window_extent()
+        assert all(_inside(b, axes_box) for b in boxes)
+        points = np.concatenate([c.lines[0].get_xdata() for c in _errorbars(ax)])
+        centres = [ax.transData.inverted().transform(((b.x0 + b.x1) / 2, 0))[0] for b in boxes]
+        assert_allclose(sorted(centres), sorted(points), atol=1e-6)
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("figsize", "layout"),
+    [((6.4, 4.8), None), ((3.0, 3.0), None), ((3.5, 3.0), "constrained"), ((2.6, 2.4), None)],
+)
+def test_plot_followup_cascade_labels_inside_figure(
+    figsize: tuple[float, float], layout: str | None
+) -> None:
+    flow = pd.DataFrame(
+        {
+            "cohort": ["IOP"] * 5 + ["inpatient"] * 5,
+            "stage": list(plots.CASCADE_STAGES) * 2,
+            "n": [12_386, 11_360, 9_275, 5_179, 9_275, 10_214, 10_212, 161, 101, 161],
+        }
+    )
+    fig, ax = plt.subplots(figsize=figsize, layout=layout)
+    try:
+        plots.plot_followup_cascade(flow, ax=ax)
+        labels = list(ax.texts)
+        assert "12,386 (100%)" in [t.get_text() for t in labels]
+        boxes = _extents(fig, labels)
+        axes_box = ax.get_window_extent()
+        for t, b in zip(labels, boxes, strict=True):
+            assert _inside(b, fig.bbox), t.get_text()
+            assert b.x1 <= axes_box.x1 + 0.5, t.get_text()  # not past the right frame
+        # the bars still show the counts (the x limit only grew)
+        bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+        assert_allclose([b.get_width() for b in bars[0]], flow["n"][:5])
+        assert ax.get_xlim()[1] >= 12_386
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("figsize", "layout"),
+    [((6.4, 4.8), None), ((6.4, 2.5), "constrained"), ((6.4, 9.0), "constrained")],
+)
+def test_plot_use_calendar_note_stays_by_the_axis(
+    figsize: tuple[float, float], layout: str | None
+) -> None:
+    use = _use_days()
+    use["cohort"] = np.where(use["episode_id"] < "PT-0020", "IOP", "inpatient")
+    use["discharge_day"] = 5
+    fig, ax = plt.subplots(figsize=figsize, layout=layout)
+    try:
+        plots.plot_use_calendar(use, ax=ax, mode="since_discharge", max_days=14)
+        note = next(t for t in ax.texts if t.get_text().startswith("Blank:"))
+        assert note.get_text().replace("\n", " ") == (
+            "Blank: no record, or fewer than 11 records that day."
+        )
+        (box, label) = _extents(fig, [note, ax.xaxis.label])
+        assert _inside(box, fig.bbox)
+        # next to the x-axis label: just under it, or beside it on the same line
+        assert label.y0 - box.y1 < 6 or (box.x0 >= label.x1 and box.y0 < label.y1)
+    finally:
+        plt.close(fig)

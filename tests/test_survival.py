@@ -258,3 +258,53 @@ def test_integration_sample_episode_outcomes() -> None:
     st = res.survival_table[res.survival_table.group == "IOP"]
     assert st["survival"].iloc[-1] == pytest.approx(km["survival"].iloc[-1], rel=1e-12)
     assert res.cox["term"].tolist() == ["cohort[IOP]", "severity"]
+
+
+def test_analysis_name_and_time_unit_from_columns(two: pd.DataFrame) -> None:
+    """time=/event= name the analysis; weekly-pattern names default to weeks (issue: the result
+    used to say "first_use_after_discharge", "(days)" and "by day" whatever the columns)."""
+    import matplotlib.pyplot as plt
+
+    weekly = two.rename(
+        columns={
+            "first_use_after_discharge_time": "lee2018_relapse_time",
+            "first_use_after_discharge_event": "lee2018_relapse_event",
+        }
+    )
+    res = time_to_relapse(weekly, time="lee2018_relapse_time", event="lee2018_relapse_event")
+    assert res.relapse == "lee2018_relapse"
+    assert res.time_unit == "weeks" and res.time_label == "Weeks of follow-up"
+    text = repr(res) + res._repr_html_()
+    assert "lee2018_relapse by cohort" in text and "time in weeks" in text
+    assert "first_use_after_discharge" not in text and "(days)" not in text
+    # same medians as the days analysis of the same numbers (R.MEDIAN: 23 for inpatient)
+    assert "by week 23" in res.narrative() and "by day" not in res.narrative()
+    assert "in weeks" in res.methods_text() and "(weeks)" in res.definition_text()
+    # relapse= alone gives the same name and unit (the event column follows the name)
+    assert time_to_relapse(weekly, relapse="lee2018_relapse").time_unit == "weeks"
+    assert time_to_relapse(weekly, time="lee2018_relapse_time").event_col == (
+        "lee2018_relapse_event"
+    )
+    fig, ax = plt.subplots()
+    assert res.plot(ax=ax).get_xlabel() == "Weeks of follow-up"
+    plt.close(fig)
+
+
+def test_time_unit_days_and_explicit_override(two: pd.DataFrame) -> None:
+    res = time_to_relapse(two)
+    assert res.relapse == "first_use_after_discharge" and res.time_unit == "days"
+    assert res.time_label == "Days since discharge"
+    assert "by day 23" in res.narrative() and "time in days" in repr(res)
+    assert "in days" in res.methods_text()
+    # a column without a pattern name: named after the column, days by default
+    custom = two.rename(columns={"first_use_after_discharge_time": "t", "sex": "e"}).assign(
+        e=two["first_use_after_discharge_event"]
+    )
+    res = time_to_relapse(custom, time="t", event="e")
+    assert res.relapse == "t" and res.time_unit == "days"
+    assert res.time_label == "Days of follow-up"
+    # explicit unit wins over the default
+    res = time_to_relapse(custom, time="t", event="e", time_unit="weeks")
+    assert res.time_unit == "weeks" and "by week 23" in res.narrative()
+    with pytest.raises(ParameterError, match="time_unit"):
+        time_to_relapse(two, time_unit="months")  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ._render import ResultDisplay
+from ._render import ResultDisplay, escape, frame_to_html, frame_to_text
 from .definitions import OutcomeDefinition, timepoint_text
 from .exceptions import ParameterError
 
@@ -100,10 +100,96 @@ class EpisodeOutcomes(ResultDisplay):
 
     def _header(self) -> str:
         n = len(self.table)
-        tps = "/".join(self.definition.outcome_timepoints) or "no follow-ups"
+        tps = "/".join(self._followup_timepoints())
+        if not tps:
+            return f"<EpisodeOutcomes: {n:,} episodes, no follow-up assessments>"
         return (
             f"<EpisodeOutcomes: {n:,} episodes, follow-ups {tps}, "
             f"missing={self.definition.missing}>"
+        )
+
+    def _followup_timepoints(self) -> tuple[str, ...]:
+        """Outcome timepoints that have follow-up columns in the table."""
+        return tuple(
+            tp
+            for tp in self.definition.outcome_timepoints
+            if f"followup_status_{tp}" in self.table.columns
+        )
+
+    def _outcome_columns(self) -> pd.DataFrame:
+        """``outcome``, ``kind`` (follow-up, calendar, milestone, pattern) of the table's columns."""
+        d = self.definition
+        kinds: dict[str, str] = {}
+        for tp in d.outcome_timepoints:
+            for prefix in ("abstinent_", "days_used_past30_"):
+                kinds[f"{prefix}{tp}"] = "follow-up"
+        for where in ("in_treatment", "after_discharge"):
+            kinds[f"longest_abstinent_run_{where}"] = "calendar"
+            kinds[f"{d.sustained_name}_{where}"] = "calendar"
+        for name in (
+            "continuous_abstinence_after_discharge",
+            "point_prevalence_30d_after_discharge",
+            "first_use_after_discharge_time",
+            "first_use_after_discharge_event",
+        ):
+            kinds[name] = "calendar"
+        for name in ("treatment_completed", "milestones_met", "completed_program"):
+            kinds[name] = "milestone"
+        for ms in d.milestones:
+            kinds[f"milestone_{ms.name}"] = "milestone"
+        if d.patterns:
+            from .patterns import pattern_definitions
+
+            registry = pattern_definitions().set_index("name")["columns"]
+            for name in d.patterns:
+                for col in str(registry.get(name, name)).split(", "):
+                    kinds[col] = "pattern"
+        cols = [c for c in self.table.columns if c in kinds]
+        return pd.DataFrame({"outcome": cols, "kind": [kinds[c] for c in cols]})
+
+    def _overview(self) -> pd.DataFrame:
+        """Per outcome column: episodes with a value, events (True / 1) and missing values."""
+        rows = []
+        for outcome, kind in self._outcome_columns().itertuples(index=False, name=None):
+            values = self.table[outcome]
+            known = values.notna()
+            numeric = pd.to_numeric(values, errors="coerce").astype("Float64")
+            binary = values.dtype == bool or str(values.dtype) == "boolean"
+            binary = binary or outcome.endswith("_event")
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "kind": kind,
+                    "n": int(known.sum()),
+                    "n_events": int(numeric.fillna(0).sum()) if binary else pd.NA,
+                    "n_missing": int((~known).sum()),
+                }
+            )
+        return pd.DataFrame(rows, columns=["outcome", "kind", "n", "n_events", "n_missing"])
+
+    def _cohort_line(self, limit: int = 12) -> str:
+        """Line ``Episodes by cohort: A 120, B 95.`` (largest first, at most ``limit`` cohorts)."""
+        if "cohort" not in self.table.columns:
+            return f"Episodes: {len(self.table):,}."
+        counts = self.table["cohort"].astype("string").fillna("(no cohort)").value_counts()
+        shown = ", ".join(f"{c} {k:,}" for c, k in counts.head(limit).items())
+        more = f", and {len(counts) - limit} more" if len(counts) > limit else ""
+        return f"Episodes by cohort: {shown}{more}."
+
+    def _no_followup_text(self) -> str:
+        present = set(self._outcome_columns()["kind"])
+        names = {"follow-up": "source-given follow-up"}
+        order = ("follow-up", "calendar", "milestone", "pattern")
+        kinds = [names.get(k, k) for k in order if k in present]
+        if not kinds:
+            have = "no outcome columns"
+        else:
+            listed = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]
+            have = f"{listed} outcomes"
+        return (
+            "No follow-up assessments: these records have no follow-up timepoints with "
+            "assessments, so no abstinence-at-follow-up outcomes were computed; the table has "
+            f"{have}."
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -111,7 +197,19 @@ class EpisodeOutcomes(ResultDisplay):
         return self.table.copy()
 
     def summary(self) -> pd.DataFrame:
-        """Per timepoint: episodes, follow-up statuses, in-window and abstinent counts."""
+        """Per timepoint: episodes, follow-up statuses, in-window and abstinent counts.
+
+        Without follow-up timepoints (e.g. CTN-0094 study-day records) the table has the
+        columns and no rows; the repr then shows the outcome columns instead.
+        """
+        columns = [
+            "timepoint",
+            "episodes",
+            *FOLLOWUP_OUTCOME_STATUSES,
+            "in_window",
+            "abstinent",
+            "abstinent_missing",
+        ]
         rows = []
         t = self.table
         for tp in self.definition.outcome_timepoints:  # a handful of timepoints
@@ -127,17 +225,26 @@ class EpisodeOutcomes(ResultDisplay):
             row["abstinent"] = int(ab.fillna(False).sum())
             row["abstinent_missing"] = int(ab.isna().sum())
             rows.append(row)
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=columns)
 
     def __repr__(self) -> str:
-        return _SummaryView(self).__repr__()
+        if self._followup_timepoints():
+            return _SummaryView(self).__repr__()
+        return _NoFollowupView(self).__repr__()
 
     def _repr_html_(self) -> str:
-        return _SummaryView(self)._repr_html_()
+        if self._followup_timepoints():
+            return _SummaryView(self)._repr_html_()
+        return _NoFollowupView(self)._repr_html_()
 
     def definition_text(self) -> str:
-        """The definition in words."""
-        return self.definition.describe()
+        """The definition in words (without the follow-up part when there are no follow-ups)."""
+        text = self.definition.describe()
+        if self._followup_timepoints():
+            return text
+        followup_only = ("Abstinence", "missing =", "died/", "out-of-window")
+        kept = [p for p in text.split("; ") if not p.startswith(followup_only)]
+        return "; ".join(["No follow-up timepoints (follow-up rules unused)", *kept])
 
     @property
     def data_as_of(self) -> pd.Timestamp | None:
@@ -176,7 +283,58 @@ class _SummaryView(ResultDisplay):
         return tuple(self.result.remarks)
 
 
+@dataclass(frozen=True, eq=False, repr=False)
+class _NoFollowupView(_SummaryView):
+    """Renders an EpisodeOutcomes without follow-ups: cohorts, then the outcome columns."""
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.result._overview()
+
+    def _lines(self) -> list[str]:
+        return [self.result._no_followup_text(), self.result._cohort_line()]
+
+    def __repr__(self) -> str:
+        frame = self.to_frame().astype(object)
+        frame = frame.where(frame.notna(), "—")
+        table = frame_to_text(frame) if len(frame) else "(no outcome columns)"
+        parts = [self._header(), *self._lines(), "Outcome columns:", table]
+        parts.append(self.definition_text())
+        remarks = self._remarks()
+        if remarks:
+            parts.append("\n".join(f"[{i}] {r}" for i, r in enumerate(remarks, start=1)))
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame()
+        parts = [f"<p><strong>{escape(self._header())}</strong></p>"]
+        parts += [f"<p>{escape(line)}</p>" for line in self._lines()]
+        if len(frame):
+            parts += ["<p>Outcome columns:</p>", frame_to_html(frame)]
+        parts.append(f'<p class="iopoutcomes-definition">{escape(self.definition_text())}</p>')
+        remarks = self._remarks()
+        if remarks:
+            items = "".join(f"<li>{escape(r)}</li>" for r in remarks)
+            parts.append(f'<ol class="iopoutcomes-remarks">{items}</ol>')
+        return f'<div class="iopoutcomes-result">{"".join(parts)}</div>'
+
+
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def _no_record_remark(tp: str, n: int, n_missed: int, n_pending: int) -> str:
+    """Remark on episodes without a follow-up row; zero counts are not mentioned."""
+    parts = []
+    if n_missed:
+        parts.append(
+            f"{n_missed} of {n:,} episodes have no follow-up record although the window has "
+            "closed (missed)"
+        )
+    if n_pending:
+        parts.append(
+            f"{n_pending} of {n:,} have no record yet and are pending (window still open at "
+            "the data-as-of date)"
+        )
+    return f"{timepoint_text(tp).capitalize()} follow-up: {'; '.join(parts)}."
 
 
 def _num(values: Any) -> FloatArray:
@@ -815,11 +973,7 @@ def episode_outcomes(
         n_missed = int((status == "missed").sum())
         n_pending = int((status == "pending").sum())
         if n_missed or n_pending:
-            remarks.append(
-                f"{timepoint_text(tp).capitalize()} follow-up: {n_missed} of {n} episodes have "
-                f"no follow-up record although the window has closed (missed) and {n_pending} "
-                "are pending (window still open at the data-as-of date)."
-            )
+            remarks.append(_no_record_remark(tp, n, n_missed, n_pending))
 
     # calendar
     has_calendar = len(records.use_days) > 0

@@ -253,6 +253,52 @@ def _yerr(rate: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
 # --- 1. rates by cohort ------------------------------------------------------------------------
 
 
+def _n_labels(
+    ax: Axes,
+    group_values: pd.Series,
+    groups: Sequence[Any],
+    cell_index: np.ndarray,
+    width: float,
+    n: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    hidden: np.ndarray,
+) -> None:
+    """Put "n=..." under each point, stacked so that no two labels can overlap.
+
+    Within an x cell every label hangs from the same height (under the cell's lowest interval,
+    or over its highest when that is too close to 0%) and group ``k`` sits ``k`` text lines
+    further out, so the labels of one cell are on different lines at any figure size; each is
+    centred under its group's point.
+    """
+    from matplotlib.font_manager import FontProperties
+
+    step = 1.45 * FontProperties(size="x-small").get_size_in_points()
+    gv = group_values.to_numpy(dtype=object)
+    for c in np.unique(cell_index):  # a handful of cells
+        in_cell = (cell_index == c) & ~hidden
+        if not in_cell.any():
+            continue
+        bottom = float(np.nanmin(low[in_cell]))
+        above = bottom < 0.12  # too close to the x axis: stack over the highest interval
+        anchor = float(np.nanmax(high[in_cell])) if above else bottom
+        for gi, group in enumerate(groups):
+            rows = np.flatnonzero(in_cell & (gv == group))
+            if rows.size == 0:
+                continue
+            offset = 3 + gi * step
+            ax.annotate(
+                _n_text(n[rows[0]], "n="),
+                (c + (gi - (len(groups) - 1) / 2) * width, anchor),
+                xytext=(0, offset if above else -offset),
+                textcoords="offset points",
+                ha="center",
+                va="bottom" if above else "top",
+                fontsize="x-small",
+                color=_GREY,
+            )
+
+
 def plot_rates(
     rate_table: Any,
     *,
@@ -338,18 +384,8 @@ def plot_rates(
         )
         for xi in np.asarray(x)[sel & hidden]:
             _note_suppressed(ax, float(xi))
-        if not single:
-            for xi, lo, ni in zip(np.asarray(x)[show], low[show], n[show], strict=True):
-                ax.annotate(
-                    _n_text(ni, "n="),
-                    (xi, lo),
-                    xytext=(0, -4),
-                    textcoords="offset points",
-                    ha="center",
-                    va="top",
-                    fontsize="x-small",
-                    color=_GREY,
-                )
+    if not single:
+        _n_labels(ax, frame[gcol], groups, cell_index, width, n, low, high, hidden)
     if single:
         ticks = []
         for group in groups:
@@ -920,6 +956,17 @@ def _at_risk(
     return np.where(idx < t.size, risk[np.minimum(idx, t.size - 1)], after)
 
 
+def _km_time_label(result: Any) -> str:
+    """The result's ``time_label``; else from its ``time_unit`` ("days"/"weeks"); else days."""
+    label = getattr(result, "time_label", None)
+    if isinstance(label, str) and label:
+        return label
+    unit = getattr(result, "time_unit", None)
+    if isinstance(unit, str) and unit in ("days", "weeks"):
+        return f"{unit.capitalize()} of follow-up"
+    return "Days since discharge"
+
+
 def plot_km(
     relapse_result: Any,
     *,
@@ -950,7 +997,8 @@ def plot_km(
     -----
     The curve starts at 100% at time 0. The number at risk at tick ``t`` is the table's
     ``n_at_risk`` at the first time on or after ``t`` (after the last time: those at risk then
-    minus its events and censorings).
+    minus its events and censorings). The x-axis label is the result's ``time_label`` (else
+    from its ``time_unit``, "days" or "weeks"; "Days since discharge" for a bare table).
 
     Examples
     --------
@@ -1014,7 +1062,7 @@ def plot_km(
     ax.set_ylim(0, 1.02)
     _percent_axis(ax.yaxis)
     ax.set_ylabel(getattr(relapse_result, "survival_label", "Not yet relapsed (%)"))
-    ax.set_xlabel(getattr(relapse_result, "time_label", "Days since discharge"))
+    ax.set_xlabel(_km_time_label(relapse_result))
     ax.set_xlim(left=0)
     ax.legend(frameon=False, fontsize="small", loc="upper right")
     if at_risk and curves:
@@ -1532,6 +1580,7 @@ def plot_followup_cascade(
     hidden = _hidden(frame, "n")
     height = 0.8 / max(len(groups), 1)
     pos = {s: len(stages) - 1 - i for i, s in enumerate(stages)}
+    bar_labels: list[Any] = []
     for gi, group in enumerate(groups):
         sel = (frame[gcol] == group).to_numpy()
         g_stage = frame.loc[sel, "stage"].map(pos).to_numpy(dtype=float)
@@ -1559,7 +1608,7 @@ def plot_followup_cascade(
                 labels.append(f"{int(value):,} ({value / base:.0%})")
             else:
                 labels.append(f"{int(value):,}")
-        ax.bar_label(bars, labels=labels, padding=3, fontsize="x-small")
+        bar_labels += ax.bar_label(bars, labels=labels, padding=3, fontsize="x-small")
     rule = getattr(getattr(outcomes_or_table, "definition", None), "missing", None)
     names = [
         f"Analysed (missing = {rule})" if (s == "analysed" and isinstance(rule, str)) else s
@@ -1567,9 +1616,88 @@ def plot_followup_cascade(
     ]
     ax.set_yticks([pos[s] for s in stages], [s[:1].upper() + s[1:] for s in names])
     ax.set_xlabel("Episodes")
-    ax.set_xlim(0, np.nanmax(np.where(hidden, np.nan, n)) * 1.25 if (~hidden).any() else 1)
+    widths = np.where(hidden, 0.0, n)
+    longest = float(np.nanmax(widths)) if (~hidden).any() else 0.0
+    ax.set_xlim(0, longest * 1.25 if longest > 0 else 1)
+    _fit_bar_labels(ax, bar_labels)
     ax.legend(frameon=False, fontsize="small", loc="lower right")
     return ax
+
+
+def _laid_out(figure: Any) -> Any:
+    """Run the figure's layout and draw pass without output; return a renderer to measure with.
+
+    Works on any canvas: a ``Figure()`` made without pyplot has a base canvas without
+    ``get_renderer``, so the figure's own renderer is used then.
+    """
+    figure.draw_without_rendering()
+    get = getattr(figure.canvas, "get_renderer", None)
+    return get() if callable(get) else figure._get_renderer()
+
+
+def _fit_bar_labels(ax: Axes, labels: Sequence[Any]) -> None:
+    """Set the x limit so that every bar label ends inside the Axes (and so the figure).
+
+    Label widths are measured with the figure's renderer after a layout pass (a constrained
+    layout has then sized the Axes). Labels go right of their bars and the right limit becomes
+    the smallest one at which ``bar end + padding + label width`` fits. When that would squeeze
+    the longest bar below half the Axes (a narrow Axes), labels that fit inside their bar move
+    there (right-aligned at the bar end, on a white box) and the others stay outside.
+    """
+    figure = ax.get_figure()
+    if not labels or figure is None:
+        return
+    # lay out first, without the labels (a constrained layout would shrink the Axes to make
+    # room for labels that overflow it): the Axes width is then final
+    for label in labels:
+        label.set_in_layout(False)
+    renderer = _laid_out(figure)
+    for label in labels:
+        label.set_in_layout(True)
+    box = ax.get_window_extent(renderer)
+    width_px = box.width - 4.0 * figure.dpi / 72  # keep a few points clear of the frame
+    lo_x, hi_x = ax.get_xlim()
+    ends = np.array([float(label.xy[0]) for label in labels]) - lo_x
+    # padding + text width in pixels (independent of the x limit)
+    text = np.array(
+        [
+            label.get_window_extent(renderer).x1 - ax.transData.transform((label.xy[0], 0))[0]
+            for label in labels
+        ]
+    )
+    if width_px <= 0 or not np.isfinite(text).all():
+        return
+    longest = max(float(ends.max()), 0.0)
+
+    def limit(outside: np.ndarray) -> float:
+        # (end / span) * width + text <= width  for every label outside its bar
+        room = width_px - text[outside]
+        if (room <= 0).any():
+            return float("inf")
+        span = ends[outside] * width_px / room
+        return float(max([hi_x - lo_x, *span.tolist()]))
+
+    every = np.ones(len(labels), dtype=bool)
+    span = limit(every)
+    if span <= 2.0 * longest or longest == 0:
+        if np.isfinite(span):
+            ax.set_xlim(lo_x, lo_x + span)
+        return
+    span = 1.05 * longest
+    inside = np.zeros(len(labels), dtype=bool)
+    for _ in range(4):  # a few refinements; each only moves labels outside
+        inside = text + 3.0 * figure.dpi / 72 <= ends / span * width_px
+        span_new = max(1.05 * longest, limit(~inside)) if (~inside).any() else 1.05 * longest
+        if not np.isfinite(span_new) or span_new == span:
+            break
+        span = span_new
+    if np.isfinite(span):
+        ax.set_xlim(lo_x, lo_x + span)
+    for label, inner in zip(labels, inside, strict=True):
+        if inner:
+            label.set_horizontalalignment("right")
+            label.xyann = (-3.0, 0.0)
+            label.set_bbox({"facecolor": "white", "edgecolor": "none", "pad": 1.0})
 
 
 # --- 10. use calendar --------------------------------------------------------------------------
@@ -1745,12 +1873,37 @@ def plot_use_calendar(
     colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
     colorbar.set_label("Using that day (% of episodes with a record)", fontsize="small")
     _percent_axis(colorbar.ax.yaxis)
-    ax.text(
-        0.0,
-        -0.35,
-        f"Blank: no record, or fewer than {min_count} records that day.",
-        transform=ax.transAxes,
+    _calendar_note(ax, f"Blank: no record, or fewer than {min_count} records that day.")
+    return ax
+
+
+def _calendar_note(ax: Axes, text: str) -> None:
+    """A small note tied to the x-axis label, kept inside the figure.
+
+    It hangs just under the label (it follows the label wherever the layout puts it; layout
+    engines and ``bbox_inches="tight"`` make room for it). A figure without a layout engine
+    has a fixed bottom margin: when the note would fall below the figure there, it moves to
+    the right of the label, on two lines.
+    """
+    note = ax.annotate(
+        text,
+        xy=(0.5, 0.0),
+        xycoords=ax.xaxis.label,
+        xytext=(0, -2),
+        textcoords="offset points",
+        ha="center",
+        va="top",
         fontsize="x-small",
         color=_GREY,
     )
-    return ax
+    figure = ax.get_figure()
+    if figure is None or figure.get_layout_engine() is not None:
+        return
+    renderer = _laid_out(figure)
+    if note.get_window_extent(renderer).y0 >= figure.bbox.y0:
+        return
+    note.set_text(_wrap(text, len(text) // 2 + 4))  # two short lines
+    note.xy = (1.0, 0.5)
+    note.xyann = (8.0, 0.0)
+    note.set_horizontalalignment("left")
+    note.set_verticalalignment("center")

@@ -1,8 +1,9 @@
 """Time to relapse: Kaplan-Meier curves, medians, the log-rank test and Cox hazard ratios.
 
-:func:`time_to_relapse` reads a days-to-event column and an event indicator per episode (the
-outcome engine writes ``first_use_after_discharge_time`` / ``_event``; the weekly-pattern engine
-writes e.g. ``lee2018_relapse_time`` / ``_event``), and returns a :class:`RelapseAnalysis` with
+:func:`time_to_relapse` reads a time-to-event column and an event indicator per episode (the
+outcome engine writes ``first_use_after_discharge_time`` / ``_event`` in days; the weekly-pattern
+engine writes e.g. ``lee2018_relapse_time`` / ``_event`` in weeks), and returns a
+:class:`RelapseAnalysis` with
 
 * the Kaplan-Meier estimate per group with Greenwood standard errors and log(-log) intervals
   (``survival::survfit(..., conf.type = "log-log")``),
@@ -44,6 +45,9 @@ SURVIVAL_COLUMNS: tuple[str, ...] = (
 
 _TOL = float(np.sqrt(np.finfo(float).eps))  # R's quantile.survfit tolerance
 
+TimeUnit = Literal["days", "weeks"]
+_UNIT_WORD: dict[str, str] = {"days": "day", "weeks": "week"}
+
 
 # --- Kaplan-Meier ------------------------------------------------------------------------------
 
@@ -71,7 +75,7 @@ def kaplan_meier(
     Parameters
     ----------
     time : array-like of float
-        Follow-up time (days) to the event or censoring.
+        Follow-up time (days or weeks) to the event or censoring.
     event : array-like of 0/1
         1 = event (relapse), 0 = censored.
     group : array-like, optional
@@ -260,6 +264,11 @@ class RelapseAnalysis(ResultDisplay):
         adjustment covariate column.
     counts : pandas.DataFrame
         ``group``, ``n``, ``n_events`` per group.
+    relapse : str
+        Name of the analysis (the relapse definition, or the time column without ``_time``).
+    time_unit : {"days", "weeks"}
+        Unit of the time column; used in the narrative, the methods text, the repr and the
+        Kaplan-Meier x axis (:attr:`time_label`).
 
     Examples
     --------
@@ -290,18 +299,26 @@ class RelapseAnalysis(ResultDisplay):
     n_excluded: int
     definition: Any = None
     remarks: tuple[str, ...] = ()
+    time_unit: TimeUnit = "days"
 
     @property
     def groups(self) -> list[Any]:
         """Group labels (reference first)."""
         return self.counts["group"].tolist()
 
+    @property
+    def time_label(self) -> str:
+        """Axis text for the time scale, e.g. "Days since discharge" or "Weeks of follow-up"."""
+        if self.time_unit == "days" and self.relapse == "first_use_after_discharge":
+            return "Days since discharge"
+        return f"{self.time_unit.capitalize()} of follow-up"
+
     def _header(self) -> str:
         n = int(self.counts["n"].sum())
         e = int(self.counts["n_events"].sum())
         return (
             f"RelapseAnalysis: {self.relapse} by {self.by} (reference {self.reference}), "
-            f"{n} episodes, {e} relapses, {n - e} censored"
+            f"{n} episodes, {e} relapses, {n - e} censored; time in {self.time_unit}"
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -371,7 +388,8 @@ class RelapseAnalysis(ResultDisplay):
         """The event definition and methods in one paragraph."""
         adj = f", adjusted for {', '.join(self.adjust)}" if self.adjust else ""
         return (
-            f"Time to relapse: {self.time_col} (days) with event {self.event_col}; "
+            f"Time to relapse ({self.relapse}): {self.time_col} ({self.time_unit}) with event "
+            f"{self.event_col}; "
             f"Kaplan-Meier with Greenwood log(-log) {round(100 * self.confidence_level)}% "
             f"intervals; log-rank test; Cox model ({self.ties} ties{adj})."
         )
@@ -379,6 +397,7 @@ class RelapseAnalysis(ResultDisplay):
     def narrative(self) -> str:
         """Plain-language summary a report can quote."""
         pct = round(100 * self.confidence_level)
+        step = _UNIT_WORD[self.time_unit]
         parts = []
         med = self.medians
         for grp, m, lo_v, hi_v in zip(
@@ -394,7 +413,7 @@ class RelapseAnalysis(ResultDisplay):
                 hi = "not reached" if np.isnan(hi_v) else f"{hi_v:.0f}"
                 lo = "—" if np.isnan(lo_v) else f"{lo_v:.0f}"
                 parts.append(
-                    f"half of {grp} clients had relapsed by day {m:.0f} ({pct}% CI {lo} to {hi})"
+                    f"half of {grp} clients had relapsed by {step} {m:.0f} ({pct}% CI {lo} to {hi})"
                 )
         text = "; ".join(parts)
         text = text[0].upper() + text[1:] + "."
@@ -421,7 +440,8 @@ class RelapseAnalysis(ResultDisplay):
         """Methods paragraph with references."""
         adj = f" adjusted for {', '.join(self.adjust)}" if self.adjust else ""
         return (
-            "Time to first relapse was estimated with the Kaplan-Meier method (Kaplan & Meier "
+            f"Time to first relapse ({self.relapse}, in {self.time_unit}) was estimated with the "
+            "Kaplan-Meier method (Kaplan & Meier "
             "1958) with Greenwood variances and log(-log) pointwise confidence intervals "
             "(Kalbfleisch & Prentice 2002); medians and their intervals follow Brookmeyer & "
             "Crowley (1982) as implemented in R's survival package. Groups were compared with "
@@ -482,13 +502,31 @@ def _cox(
     )
 
 
+def _analysis_name(relapse: str | None, time: str | None) -> str:
+    """``relapse`` when given; else the time column without ``_time``; else the default."""
+    if relapse is not None:
+        return relapse
+    if time is not None:
+        return time[: -len("_time")] if time.endswith("_time") and time != "_time" else time
+    return "first_use_after_discharge"
+
+
+def _default_time_unit(name: str) -> TimeUnit:
+    """``"weeks"`` when ``name`` starts with a registered weekly-pattern definition."""
+    from .patterns import pattern_definitions
+
+    weekly = pattern_definitions()["name"].astype(str).tolist()
+    return "weeks" if any(name.startswith(w) for w in weekly) else "days"
+
+
 def time_to_relapse(
     outcomes: Any,
     by: str = "cohort",
     *,
-    relapse: str = "first_use_after_discharge",
+    relapse: str | None = None,
     time: str | None = None,
     event: str | None = None,
+    time_unit: TimeUnit | None = None,
     reference: Any = None,
     adjust: Sequence[str] | None = None,
     confidence_level: float = 0.95,
@@ -499,16 +537,23 @@ def time_to_relapse(
     Parameters
     ----------
     outcomes : EpisodeOutcomes or pandas.DataFrame
-        One row per episode with a time column (days from discharge to relapse or censoring)
+        One row per episode with a time column (days or weeks to relapse or censoring)
         and an event column (1 = relapsed, 0 = censored), plus ``by`` and ``adjust`` columns.
     by : str
         Group column.
-    relapse : str
+    relapse : str, optional
         Name of the relapse definition; the default columns are ``f"{relapse}_time"`` and
         ``f"{relapse}_event"`` (``"first_use_after_discharge"`` from the outcome engine,
-        ``"lee2018_relapse"`` etc. from the weekly-pattern engine).
+        ``"lee2018_relapse"`` etc. from the weekly-pattern engine). Default: the ``time``
+        column without its ``_time`` suffix when ``time`` is given, else
+        ``"first_use_after_discharge"``. The result is labelled with this name.
     time, event : str, optional
-        Explicit column names (override ``relapse``).
+        Explicit column names (override the columns derived from ``relapse``).
+    time_unit : {"days", "weeks"}, optional
+        Unit of the time column, used in the narrative, methods text, repr and plot axis.
+        Default ``"weeks"`` when the analysis name starts with a registered weekly-pattern
+        definition (:func:`~iopoutcomes.patterns.pattern_definitions`, e.g.
+        ``"lee2018_relapse"``), else ``"days"``.
     reference : scalar, optional
         Reference group for the hazard ratios; default ``"inpatient"`` when present, else the
         first group in sorted order.
@@ -538,10 +583,20 @@ def time_to_relapse(
     >>> res = time_to_relapse(df)
     >>> res.medians["median"].tolist()  # reference (inpatient) first
     [9.0, 12.0]
+    >>> res.time_unit, res.time_label
+    ('days', 'Days since discharge')
+    >>> weekly = df.set_axis(["cohort", "lee2018_relapse_time", "lee2018_relapse_event"], axis=1)
+    >>> res = time_to_relapse(weekly, time="lee2018_relapse_time", event="lee2018_relapse_event")
+    >>> res.relapse, res.time_unit
+    ('lee2018_relapse', 'weeks')
     """
     frame, definition = _as_frame(outcomes)
-    time_col = time or f"{relapse}_time"
-    event_col = event or f"{relapse}_event"
+    name = _analysis_name(relapse, time)
+    time_col = time or f"{name}_time"
+    event_col = event or f"{name}_event"
+    unit: TimeUnit = _default_time_unit(name) if time_unit is None else time_unit
+    if unit not in _UNIT_WORD:
+        raise ParameterError(f"time_unit must be 'days' or 'weeks'; got {time_unit!r}.")
     covs = [] if adjust is None else ([adjust] if isinstance(adjust, str) else list(adjust))
     needed = [time_col, event_col, by, *covs]
     missing_cols = [c for c in needed if c not in frame.columns]
@@ -568,8 +623,8 @@ def time_to_relapse(
     e = e_all[keep].to_numpy()
     if bool((t < 0).any()):
         raise ParameterError(
-            f"Column {time_col!r} has {int((t < 0).sum())} negative times; times are days from "
-            "the start of follow-up and must be >= 0."
+            f"Column {time_col!r} has {int((t < 0).sum())} negative times; times are {unit} "
+            "from the start of follow-up and must be >= 0."
         )
     levels = sorted(pd.unique(data[by]).tolist(), key=str)
     ref = _default_reference(levels, reference)
@@ -637,7 +692,7 @@ def time_to_relapse(
         counts=counts,
         by=by,
         reference=ref,
-        relapse=relapse,
+        relapse=name,
         time_col=time_col,
         event_col=event_col,
         adjust=tuple(covs),
@@ -646,4 +701,5 @@ def time_to_relapse(
         n_excluded=n_excluded,
         definition=definition,
         remarks=tuple(remarks),
+        time_unit=unit,
     )

@@ -139,6 +139,19 @@ class QuarterlyReport:
         Per count structure: ``table``, ``primary``, ``complementary`` (never values).
     omitted : tuple of str
         Parts left out and why.
+
+    Examples
+    --------
+    Built by :func:`quarterly_report` (here on the shipped simulated sample):
+
+    >>> import iopoutcomes as iop
+    >>> rep = iop.quarterly_report(iop.load_sample(), quarter="2026Q2", progress=False)
+    >>> rep.quarter, rep.profile
+    ('2026Q2', 'funder')
+    >>> [s.title for s in rep.sections][:3]
+    ['Cover and reproducibility stamp', 'Executive summary', 'Cohort flow']
+    >>> rep.n_suppressed > 0  # small cells are hidden before anything is written
+    True
     """
 
     quarter: str | None
