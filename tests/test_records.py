@@ -7,6 +7,7 @@ differences, e.g. 2024-01-01 -> 2024-02-15 is 31 + 14 = 45 days).
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -349,7 +350,8 @@ REJECTION_CASES = [
     ("followups", "days_used_past30", 1, "2.5", "days_used_not_integer", [2]),
     ("followups", "days_used_past30", 1, "some", "unparseable_number", [2]),
     ("followups", "wellbeing", 0, "high", "unparseable_number", [1]),
-    ("followups", "housing_stable", 0, "maybe", "unparseable_number", [1]),
+    ("followups", "housing_stable", 0, "maybe", "flag_not_binary", [1]),
+    ("followups", "housing_stable", 3, "2", "flag_not_binary", [4]),
     ("followups", "status", 2, "lost", "unknown_status", [3]),
     ("followups", "status", 2, "", "missing_required_value", [3]),
     ("followups", "timepoint", 3, "9mo", "unknown_timepoint", [4]),
@@ -428,6 +430,130 @@ def test_one_rejection_per_row_first_reason_wins() -> None:
     assert recs.rejected[["row", "reason"]].values.tolist() == [[1, "unparseable_date"]]
     assert set(REJECTION_PRECEDENCE) == set(schema.REJECTION_REASONS)
     assert len(REJECTION_PRECEDENCE) == len(schema.REJECTION_REASONS)
+
+
+def test_flag_not_binary_for_each_milestone_flag() -> None:
+    # 0/1, true/false, t/f, yes/no, y/n in any case are flags; anything else is flag_not_binary,
+    # numbers (2, 0.5) included, and never unparseable_number
+    for column in ("housing_stable", "employed", "aftercare_attended"):
+        fu = followups_frame()
+        fu[column] = ["TRUE", "no", "2", "0.5"]
+        recs = read_records(episodes_frame(), fu)
+        rej = recs.rejected
+        assert rej[["row", "column", "reason"]].values.tolist() == [
+            [3, column, "flag_not_binary"],
+            [4, column, "flag_not_binary"],
+        ]
+        assert recs.followups[column].tolist() == [True, False]
+        numeric = followups_frame().assign(**{column: [1, 0, 2, np.nan]})
+        rej = read_records(episodes_frame(), numeric).rejected
+        assert rej[["row", "reason"]].values.tolist() == [[3, "flag_not_binary"]]
+    # a flag problem is reported after a number problem of the same row (precedence)
+    fu = followups_frame().assign(wellbeing=["x", "4", "", "2"], employed=["9", "1", "", "0"])
+    rej = read_records(episodes_frame(), fu).rejected
+    assert rej[["row", "column", "reason"]].values.tolist() == [
+        [1, "wellbeing", "unparseable_number"]
+    ]
+    assert REJECTION_PRECEDENCE.index("flag_not_binary") > REJECTION_PRECEDENCE.index(
+        "unparseable_number"
+    )
+
+
+@pytest.mark.parametrize("kind", ["DataFrame", "csv"])
+def test_empty_discharge_and_assessment_dates_emit_no_warnings(tmp_path: Path, kind: str) -> None:
+    # missing dates (NaT) flow through the day-number arithmetic without RuntimeWarnings
+    eps = episodes_frame().assign(discharge_date=["", "", ""], discharge_reason=["", "", ""])
+    fu = followups_frame().assign(assessment_date=["", "", "", ""])
+    ud = use_days_frame().assign(date=["2024-01-02", "", "2024-01-11", "2024-02-03"])
+    sources: list[Any] = [eps, fu, ud]
+    if kind == "csv":
+        sources = []
+        for name, frame in (("episodes", eps), ("followups", fu), ("use_days", ud)):
+            frame.to_csv(tmp_path / f"{name}.csv", index=False)
+            sources.append(tmp_path / f"{name}.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        recs = read_records(*sources)
+        recs.summary()
+    assert recs.episodes["discharge_day"].isna().all()
+    assert recs.followups["assessment_day"].isna().all()
+    assert recs.rejected[["table", "row", "reason"]].values.tolist() == [
+        ["use_days", 2, "missing_required_value"]
+    ]
+
+
+@pytest.mark.parametrize("n_items", [3, 6, 32, 40])
+def test_duplicated_pairs_matches_pandas(n_items: int) -> None:
+    # the bit-sum fast path (<= 32 items) and the exact fallback agree with pandas.duplicated
+    from iopoutcomes.records import _duplicated_pairs
+
+    rng = np.random.default_rng(n_items)
+    n_groups = 50
+    for clean in (True, False):
+        if clean:  # distinct pairs, and a few unknown codes
+            pairs = rng.choice(n_groups * n_items, size=n_groups * n_items // 2, replace=False)
+            group, item = pairs // n_items, pairs % n_items
+        else:
+            group = rng.integers(0, n_groups, 400)
+            item = rng.integers(0, n_items, 400)
+        group = np.where(rng.random(len(group)) < 0.05, -1, group)
+        item = np.where(rng.random(len(item)) < 0.05, -1, item)
+        frame = pd.DataFrame({"g": group, "i": item})
+        known = (group >= 0) & (item >= 0)
+        want = frame.duplicated(keep=False).to_numpy() & known
+        got = _duplicated_pairs(group, item, n_groups, n_items)
+        assert got.tolist() == want.tolist()
+        assert want.any() != clean
+
+
+def test_match_keys_partitioned_join_matches_pandas() -> None:
+    # the cache-partitioned integer join gives pandas' get_indexer positions (-1 when absent)
+    from iopoutcomes.records import _match_keys
+
+    rng = np.random.default_rng(7)
+    for n_table, n_probe in [(5, 20), (40_000, 100_000)]:
+        table = np.unique(rng.integers(0, 2**62, n_table)).astype(np.uint64) * np.uint64(2)
+        rng.shuffle(table)
+        known = table[rng.integers(0, len(table), n_probe)]
+        odd = rng.integers(0, 2**62, n_probe).astype(np.uint64) * np.uint64(2) + np.uint64(1)
+        probe = np.where(rng.random(n_probe) < 0.8, known, odd)
+        want = pd.Index(table).get_indexer(probe)
+        assert _match_keys(probe, table).tolist() == want.tolist()
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["e1", "e2", "e3"],  # short: matched as packed 8-byte keys
+        ["episode-000000001", "episode-000000002", "episode-000000003"],  # long: as text
+        ["é1", "e2", "ü3"],  # multi-byte characters: as text
+        ["12345678", "1234567", "123456789"],  # 8 bytes exactly, and one longer
+    ],
+)
+def test_followups_match_episode_ids_of_any_length(ids: list[str]) -> None:
+    eps = episodes_frame().assign(episode_id=ids)
+    fu = followups_frame().assign(episode_id=[f" {ids[0]}", ids[0], ids[1], ids[1] + "x"])
+    recs = read_records(eps, fu)
+    assert recs.rejected[["row", "reason"]].values.tolist() == [[4, "unknown_episode"]]
+    assert recs.followups["episode_id"].tolist() == [ids[0], ids[0], ids[1]]
+    assert recs.followups["assessment_day"].tolist() == [0, 91, pd.NA]
+    dup = read_records(eps.assign(episode_id=[ids[0], ids[1], ids[0]])).rejected
+    assert dup[["row", "reason"]].values.tolist() == [
+        [1, "duplicate_episode_id"],
+        [3, "duplicate_episode_id"],
+    ]
+
+
+def test_ids_mapped_to_trailing_spaces_stay_distinct() -> None:
+    # codes= values are not trimmed: "e1 " and "e1" are different ids (no packed-key clash)
+    eps = episodes_frame()
+    recs = read_records(eps, codes={"episode_id": {"e3": "e1 "}})
+    assert recs.rejected.empty
+    assert recs.episodes["episode_id"].tolist() == ["e1", "e2", "e1 "]
+    fu = followups_frame().assign(episode_id=["e1", "e1", "e2", "e3"])
+    both = read_records(eps, fu, codes={"episode_id": {"e3": "e1 "}})
+    assert both.rejected.empty
+    assert both.followups["episode_id"].tolist() == ["e1", "e1", "e2", "e1 "]
 
 
 def test_whitespace_and_missing_tokens() -> None:

@@ -18,6 +18,7 @@ import difflib
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,7 @@ REJECTION_PRECEDENCE: tuple[str, ...] = (
     "days_used_not_integer",
     "days_used_out_of_range",
     "used_not_binary",
+    "flag_not_binary",
     "unknown_level_of_care",
     "unknown_discharge_reason",
     "unknown_timepoint",
@@ -408,15 +410,57 @@ def _csv_frame(frame: pd.DataFrame, table: str, time_basis: str) -> pd.DataFrame
 class _Raw:
     frame: pd.DataFrame
     source: str
-    sha256: str | None
+    hashing: _Background | None  # SHA-256 of the file, computed on a second thread
     whole_days: frozenset[str] = frozenset()  # source columns read as dates by pyarrow
+
+    @property
+    def sha256(self) -> str | None:
+        """SHA-256 of the source file (waits for the hashing thread); ``None`` for a frame."""
+        if self.hashing is None:
+            return None
+        try:
+            return str(self.hashing.result())
+        except OSError:  # pragma: no cover - read once, but not a second time
+            raise FileReadError(
+                f"The file {self.source!r} was read but could not be read again to compute "
+                "its SHA-256; check that it is not being moved or rewritten."
+            ) from None
+
+
+class _Background:
+    """``fn(*args)`` on a short-lived thread; ``result()`` waits and returns (or raises).
+
+    For work that releases the GIL (hashing, pyarrow kernels). A fresh thread per call rather
+    than a module-level pool, so a forked process never inherits a pool without its thread.
+    """
+
+    def __init__(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn(*args, **kwargs)
+            except BaseException as exc:  # re-raised in the caller's thread by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="iopoutcomes-records", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
+    buffer = bytearray(1 << 22)  # one buffer for every block: no allocation per block
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as handle:
+        while size := handle.readinto(buffer):
+            digest.update(view[:size])
     return digest.hexdigest()
 
 
@@ -469,12 +513,15 @@ def _load(
         ) from None
     except IsADirectoryError:
         raise FileReadError(f"The {table} source {name!r} is a folder, not a file.") from None
+    # the reproducibility hash reads the file a second time, on a second thread (hashlib
+    # releases the GIL) while the tables are validated, after pyarrow's parallel parsing
+    hashing = _Background(_sha256, path)
     whole_days = (
         frozenset(c for c in date_src if c in frame.columns and frame[c].dtype.kind == "M")
         if lower.endswith(_CSV_SUFFIXES)
         else frozenset()
     )
-    return _Raw(frame, name, _sha256(path), whole_days)
+    return _Raw(frame, name, hashing, whole_days)
 
 
 def _read_csv(
@@ -542,7 +589,10 @@ def _read_csv(
             f"The {table} file {name!r} has a header but no data rows "
             f"(columns found: {arrow.column_names})."
         )
-    return arrow.to_pandas(date_as_object=False, split_blocks=True)
+    # strings stay Arrow-backed (no copy); dates arrive as datetime64[ns] directly
+    return arrow.to_pandas(
+        date_as_object=False, split_blocks=True, coerce_temporal_nanoseconds=True
+    )
 
 
 def _encoding_error(table: str, name: str, encoding: str) -> FileReadError:
@@ -678,26 +728,44 @@ def _require(frame: pd.DataFrame, table: str, source: str, needed: Sequence[str]
 # --- column coercion (vectorised) -----------------------------------------------------------
 
 
-def _arrow_text(values: pd.Series) -> pa.Array:
-    """Any column as trimmed Arrow text; empty or blank cells become null."""
+def _arrow_text(values: pd.Series, few: bool = False) -> pa.Array:
+    """Any column as trimmed Arrow text; empty or blank cells become null.
+
+    ``few`` says the column has few distinct values (labels, vocabularies): they are checked
+    once each, and a column that needs no trimming is returned as it is, without a copy.
+    """
     dtype = values.dtype
     if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
         arr = pc.cast(pa.array(values, from_pandas=True), pa.string())
     elif pd.api.types.is_bool_dtype(dtype):
         arr = pc.cast(pa.array(values, from_pandas=True), pa.string())
     elif isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        arr = pa.array(values, from_pandas=True)
+        # the Arrow data behind the column (CSV text): no copy, chunks kept
+        arr = getattr(values.array, "_pa_array", None)
+        if arr is None:  # pragma: no cover - other pandas internals
+            arr = pa.array(values, from_pandas=True)
     elif pd.api.types.is_datetime64_any_dtype(dtype):
         arr = pa.array(values.dt.strftime("%Y-%m-%d"), from_pandas=True)
     else:
         arr = pa.array(values.astype(_STRING), from_pandas=True)
     if not pa.types.is_large_string(arr.type):
         arr = pc.cast(arr, pa.large_string())
-    arr = pc.utf8_trim_whitespace(arr)
-    empty = pc.equal(pc.utf8_length(arr), 0)
+    if few:
+        uniq = pc.unique(arr)
+        clean = pc.utf8_trim_whitespace(uniq)
+        if (
+            pc.all(pc.equal(clean, uniq)).as_py() is not False
+            and pc.min(pc.binary_length(clean)).as_py() != 0
+        ):
+            return arr
+    trimmed = pc.utf8_trim_whitespace(arr)
+    lengths = pc.binary_length(trimmed)  # from the offsets: cheap
+    if pc.sum(lengths).as_py() == pc.sum(pc.binary_length(arr)).as_py():
+        trimmed = arr  # nothing was trimmed: keep the source buffers, drop the copy
+    empty = pc.equal(lengths, 0)
     if not pc.any(empty).as_py():
-        return arr
-    return pc.if_else(empty, pa.scalar(None, arr.type), arr)
+        return trimmed
+    return pc.if_else(empty, pa.scalar(None, trimmed.type), trimmed)
 
 
 def _to_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
@@ -728,15 +796,18 @@ def _code_key(key: Any) -> str:
 def _vocab(arr: pa.Array, vocabulary: Sequence[str]) -> tuple[pa.Array, np.ndarray]:
     """Case-insensitive vocabulary match: (canonical spelling or null, bad mask)."""
     vocab = pa.array(list(vocabulary), type=pa.large_string())
-    missing = _isnull(arr)
-    exact = pc.index_in(arr, value_set=vocab)
-    unmatched = ~missing & _isnull(exact)
-    if not unmatched.any():
-        return arr, unmatched
-    lowered = pc.utf8_lower(arr)
-    hit = pc.index_in(lowered, value_set=pa.array([v.lower() for v in vocabulary], vocab.type))
-    canon = pc.take(vocab, hit)
-    return canon, ~missing & _isnull(hit)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.cast(vocab.type) if arr.type != vocab.type else arr
+    elif arr.type != vocab.type:
+        arr = pc.cast(arr, vocab.type)
+    # the distinct values are a handful: match those, then spread back to the rows
+    uniq = pc.drop_null(pc.unique(arr))
+    if pc.all(pc.is_in(uniq, value_set=vocab)).as_py() is not False:
+        return arr, np.zeros(len(arr), dtype=bool)
+    lowered = pa.array([v.lower() for v in vocabulary], vocab.type)
+    canon_uniq = pc.take(vocab, pc.index_in(pc.utf8_lower(uniq), value_set=lowered))
+    canon = pc.take(canon_uniq, pc.index_in(arr, value_set=uniq))
+    return canon, ~_isnull(arr) & _isnull(canon)
 
 
 def _dates(
@@ -909,20 +980,22 @@ def _base_columns(
             continue
         values = frame[name]
         if col.kind in _TEXT_KINDS:
-            arr = _apply_codes(_arrow_text(values), codes.get(name))
+            reason = _VOCAB_REASONS.get(name) if col.vocabulary is not None else None
+            clean = None
+            if reason is not None and col.vocabulary is not None and not codes.get(name):
+                clean = _already_canonical(values, col.vocabulary)
+            if clean is not None:  # the usual case: nothing to trim, map or reject
+                if col.required:
+                    rej.add("missing_required_value", name, _isnull(clean))
+                typed[name] = clean
+                continue
+            arr = _apply_codes(_arrow_text(values, col.kind != "id"), codes.get(name))
             if col.required:
                 rej.add("missing_required_value", name, _isnull(arr))
-            if col.vocabulary is not None:
+            if reason is not None and col.vocabulary is not None:
                 canon, bad = _vocab(arr, col.vocabulary)
-                reason = {
-                    "status": "unknown_status",
-                    "discharge_reason": "unknown_discharge_reason",
-                    "uds_result": "unknown_uds_result",
-                    "source": "unknown_source",
-                }.get(name)
-                if reason is not None:
-                    rej.add(reason, name, bad)
-                    arr = canon
+                rej.add(reason, name, bad)
+                arr = canon
             typed[name] = arr
         elif col.kind == "date":
             parsed, bad = _dates(values, date_format, name in whole_days)
@@ -953,24 +1026,53 @@ def _base_columns(
             if name == "used":
                 rej.add("used_not_binary", name, bad)
             else:
-                rej.add("unparseable_number", name, bad, "expected 0/1, true/false or yes/no")
+                rej.add("flag_not_binary", name, bad, "expected 0/1, true/false or yes/no")
             if col.required:
                 rej.add("missing_required_value", name, flag.isna().to_numpy() & ~bad)
             typed[name] = flag
     return typed
 
 
+_VOCAB_REASONS = {
+    "status": "unknown_status",
+    "discharge_reason": "unknown_discharge_reason",
+    "uds_result": "unknown_uds_result",
+    "source": "unknown_source",
+}
+
+
+def _already_canonical(values: pd.Series, vocabulary: Sequence[str]) -> pa.ChunkedArray | None:
+    """The column's own Arrow text when every value is already a canonical spelling.
+
+    Checked on the distinct values, so a clean CSV column is kept as read (no trimming copy, no
+    per-row matching). ``None`` when the column is not Arrow text or any value needs work.
+    """
+    dtype = values.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    arr = getattr(values.array, "_pa_array", None)
+    if not isinstance(arr, pa.ChunkedArray):
+        return None
+    if not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    vocab = pa.array(list(vocabulary), type=pa.large_string())
+    uniq = pc.drop_null(pc.unique(arr))
+    return arr if pc.all(pc.is_in(uniq, value_set=vocab)).as_py() is not False else None
+
+
 def _missing_column(kind: str, n: int) -> Any:
     """An all-missing column of ``kind`` (text kinds as Arrow nulls)."""
+    # built in their final dtype with no per-row work (np.zeros pages stay untouched until
+    # written), so _assemble wraps them without a copy
     if kind in _TEXT_KINDS:
         return pa.nulls(n, pa.large_string())
     if kind == "date":
-        return pd.Series(np.full(n, np.datetime64("NaT"), dtype=_DATE))
+        return pd.Series(np.full(n, np.datetime64("NaT", "ns")), copy=False)
     if kind == "number":
         return np.full(n, np.nan)
     if kind == "flag":
-        return pd.Series(pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool)))
-    return pd.Series(pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool)))
+        return pd.Series(pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool)), copy=False)
+    return pd.Series(pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool)), copy=False)
 
 
 def _coded(values: pd.Series, codes: Mapping[Any, Any] | None) -> pd.Series:
@@ -992,31 +1094,107 @@ def _assemble(
         if isinstance(value, pa.Array | pa.ChunkedArray):
             data[col.name] = _to_series(value, index)
         elif isinstance(value, pd.Series):
-            series = value.reset_index(drop=True)
+            series = value.set_axis(index)  # Copy-on-Write: a new label, same data
             data[col.name] = series if series.dtype == dtype else series.astype(dtype)
         else:
-            data[col.name] = pd.Series(value, index=index).astype(dtype)
+            data[col.name] = pd.Series(value, index=index, copy=False).astype(dtype)
     for name in frame.columns:
         if name in data:
             continue
-        extra = frame[name].reset_index(drop=True)
+        extra = frame[name].set_axis(index)
         if codes.get(name):
-            extra = _coded(extra, codes[name]).reset_index(drop=True)
+            extra = _coded(extra, codes[name]).set_axis(index)
         data[name] = extra
-    return pd.DataFrame(data, index=index)
+    # copy=False: every column is already its own array (or shared Copy-on-Write)
+    return pd.DataFrame(data, index=index, copy=False)
 
 
 def _duplicated(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """True for every non-null value that occurs more than once."""
+    keys = _id_keys(arr)
+    if keys is not None:  # short ids: hash 8-byte integers instead of strings
+        dup = pd.Series(keys, copy=False).duplicated(keep=False).to_numpy()
+        return dup & ~_isnull(arr)
     values = pd.Series(pd.array(arr, dtype=_STRING))
     return np.asarray((values.duplicated(keep=False) & values.notna()).to_numpy(), dtype=bool)
 
 
+def _id_keys(arr: pa.Array | pa.ChunkedArray, width: int = 8) -> np.ndarray | None:
+    """Each trimmed id packed into one ``uint64`` (``None`` when some id is longer than 8 bytes).
+
+    Ids are right-padded with spaces to 8 bytes; two ids can only get one key when one ends in
+    spaces (trimmed ids never do; ``None`` if a value mapped with ``codes=`` does). Missing ids
+    get the key of eight spaces (mask them separately).
+    """
+    if len(arr) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    filled = pc.fill_null(arr, "")
+    if pc.max(pc.binary_length(filled)).as_py() > width:
+        return None
+    if pc.any(pc.ends_with(filled, " ")).as_py():
+        return None
+    padded = pc.utf8_rpad(filled, width=width, padding=" ")
+    lengths = pc.binary_length(padded)
+    if pc.min(lengths).as_py() != width or pc.max(lengths).as_py() != width:
+        return None  # multi-byte characters: pad widths are counted in characters
+    fixed = pc.cast(padded, pa.binary(width))
+    chunks = fixed.chunks if isinstance(fixed, pa.ChunkedArray) else [fixed]
+    out = np.empty(len(arr), dtype=np.uint64)
+    start = 0
+    for chunk in chunks:
+        n = len(chunk)
+        if n:
+            data = chunk.buffers()[1]
+            out[start : start + n] = np.frombuffer(
+                data, dtype=np.uint64, count=n, offset=chunk.offset * width
+            )
+        start += n
+    return out
+
+
+def _duplicated_pairs(
+    group: np.ndarray, item: np.ndarray, n_groups: int, n_items: int
+) -> np.ndarray:
+    """True where a (group, item) pair of non-negative codes occurs more than once.
+
+    Fast path for up to 32 items: per group, the row count and the sum of ``2**item``; the
+    items of a group are distinct exactly when that sum has as many bits set as the group has
+    rows (adding distinct powers of two never carries). Only rows of groups that fail the test
+    (none, in clean data) go through the exact check.
+    """
+    known = (group >= 0) & (item >= 0)
+    if n_items <= 32:
+        # one pass: each row adds 2**item (bits 0..31) plus 2**37 (counts the rows above the
+        # item bits); exact while a group has fewer than 2**16 rows, and a group with more
+        # than n_items rows has a repeated item anyway
+        weights = np.ldexp(1.0, item) + 2.0**37
+        sums = np.bincount(np.where(known, group, n_groups), weights, minlength=n_groups + 1)
+        sums = sums[:n_groups]
+        counts = np.floor(sums / 2.0**37)
+        bits = (sums - counts * 2.0**37).astype(np.uint64)
+        clash = (counts > n_items) | (np.bitwise_count(bits) != counts)
+        if not clash.any():
+            return np.zeros(len(group), dtype=bool)
+        known &= clash[np.where(known, group, 0)]
+    key = np.where(known, group * n_items + item, -1)
+    return _duplicated_small(key, max(n_groups, 1) * n_items)
+
+
 def _duplicated_small(key: np.ndarray, size: int) -> np.ndarray:
     """True where a non-negative integer key below ``size`` occurs more than once."""
-    valid = key >= 0
-    counts = np.bincount(key[valid], minlength=size)
-    return valid & (counts[np.where(valid, key, 0)] > 1)
+    valid = np.flatnonzero(key >= 0)
+    if len(valid) == 0:
+        return np.zeros(len(key), dtype=bool)
+    known = key[valid]
+    rows = np.arange(len(known), dtype=np.int32)
+    # scatter each row number onto its key: where two rows share a key only the last survives
+    last = np.empty(size, dtype=np.int32)
+    last[known] = rows
+    repeated = np.zeros(size, dtype=bool)
+    repeated[known[last[known] != rows]] = True
+    out = np.zeros(len(key), dtype=bool)
+    out[valid] = repeated[known]
+    return out
 
 
 def _validate_episodes(
@@ -1048,13 +1226,13 @@ def _level_of_care(
     n = len(frame)
     if "level_of_care" not in frame.columns:
         if "asam_code" in frame.columns:
-            source = _apply_codes(_arrow_text(frame["asam_code"]), codes.get("asam_code"))
+            source = _apply_codes(_arrow_text(frame["asam_code"], True), codes.get("asam_code"))
             column = "asam_code"
         else:
             typed["level_of_care"] = pa.nulls(n, pa.large_string())
             return
     else:
-        source = _apply_codes(_arrow_text(frame["level_of_care"]), codes.get("level_of_care"))
+        source = _apply_codes(_arrow_text(frame["level_of_care"], True), codes.get("level_of_care"))
         column = "level_of_care"
     # work on the distinct values (a handful), then spread them back to the rows
     uniq = pc.drop_null(pc.unique(source))
@@ -1115,10 +1293,15 @@ def _validate_followups(
     typed = _base_columns(
         frame, spec, rej, codes, date_format, ("assessment_day",), _whole_days(raw, frame)
     )
+    # (matching the ids on a second thread was tried: slower, the two threads' page faults
+    # and memory traffic get in each other's way)
+    ids = typed["episode_id"]
+    position = _episode_position(ids, episodes)
     timepoint = typed["timepoint"]
     canon_tp, bad_tp = _vocab(timepoint, timepoints)
     rej.add("unknown_timepoint", "timepoint", bad_tp)
-    typed["timepoint"] = pc.if_else(pc.is_null(canon_tp), timepoint, canon_tp)
+    if canon_tp is not timepoint:  # some labels needed their canonical spelling
+        typed["timepoint"] = pc.if_else(pc.is_null(canon_tp), timepoint, canon_tp)
     status = typed["status"]
     assessed = typed["assessment_date"]
     not_completed = np.asarray(
@@ -1130,19 +1313,16 @@ def _validate_followups(
         "assessment_date",
         not_completed & assessed.notna().to_numpy(),
     )
-    position = _episode_position(typed["episode_id"], episodes)
-    unknown = ~_isnull(typed["episode_id"]) & (position < 0)
+    unknown = ~_isnull(ids) & (position < 0)
     rej.add("unknown_episode", "episode_id", unknown)
     # (episode, timepoint) pairs as integers; unknown episodes and timepoints are rejected
     # before duplicates, so only known ones need comparing
     tp_code = pc.index_in(typed["timepoint"], value_set=pa.array(timepoints, pa.large_string()))
     tp_np = np.asarray(pc.fill_null(tp_code, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    known = (position >= 0) & (tp_np >= 0)
-    key = np.where(known, position * len(timepoints) + tp_np, -1)
     rej.add(
         "duplicate_followup",
         "timepoint",
-        _duplicated_small(key, max(len(episodes), 1) * len(timepoints)),
+        _duplicated_pairs(position, tp_np, len(episodes), len(timepoints)),
     )
     admission = _lookup(episodes["admission_date"], position)
     rej.add(
@@ -1154,13 +1334,63 @@ def _validate_followups(
     return _assemble(typed, frame, spec, codes), rej
 
 
-def _episode_position(ids: pa.Array, episodes: pd.DataFrame) -> np.ndarray:
+def _episode_position(ids: pa.Array | pa.ChunkedArray, episodes: pd.DataFrame) -> np.ndarray:
     """Row of each id in the accepted episodes (-1 when absent)."""
     value_set = pa.array(episodes["episode_id"], from_pandas=True)
     if isinstance(value_set, pa.ChunkedArray):
         value_set = value_set.combine_chunks()
-    pos = pc.index_in(ids, value_set=pc.cast(value_set, ids.type))
-    return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    value_set = pc.cast(value_set, ids.type)
+    # short ids (the usual case) are matched as 8-byte integers: a much cheaper hash probe
+    ep_keys = _id_keys(value_set)
+    id_keys = _id_keys(ids) if ep_keys is not None else None
+    if ep_keys is None or id_keys is None:
+        pos = pc.index_in(ids, value_set=value_set)
+        return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    out = _match_keys(id_keys, ep_keys)
+    out[_isnull(ids)] = -1  # a missing id is never an episode (its key is all spaces)
+    return out
+
+
+def _match_keys(probe: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Position of each ``probe`` key in ``table`` (unique ``uint64`` keys; -1 when absent).
+
+    With many keys, one hash table is far bigger than the CPU caches and every probe misses.
+    Both sides are first split into cache-sized partitions by the top bits of a
+    multiplicative hash (a stable radix argsort of small integers), and each partition is
+    matched on its own.
+    """
+    n_parts = 1
+    while n_parts < 1024 and len(table) // n_parts > 8192:
+        n_parts *= 2
+    if n_parts == 1:
+        pos = pc.index_in(pa.array(probe), value_set=pa.array(table))
+        return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    shift = np.uint64(64 - n_parts.bit_length() + 1)
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):  # the multiplication is meant to wrap
+        t_part = ((table * golden) >> shift).astype(np.uint16)
+        p_part = ((probe * golden) >> shift).astype(np.uint16)
+    t_order = np.argsort(t_part, kind="stable")
+    p_order = np.argsort(p_part, kind="stable")
+    bounds = np.arange(n_parts + 1)
+    t_start = np.searchsorted(t_part[t_order], bounds)
+    p_start = np.searchsorted(p_part[p_order], bounds)
+    t_sorted = table[t_order]
+    p_sorted = probe[p_order]
+    found = np.empty(len(probe), dtype=np.int64)
+    for k in range(n_parts):
+        lo, hi = p_start[k], p_start[k + 1]
+        if lo == hi:
+            continue
+        t_lo, t_hi = t_start[k], t_start[k + 1]
+        pos = pc.index_in(pa.array(p_sorted[lo:hi]), value_set=pa.array(t_sorted[t_lo:t_hi]))
+        part = np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        hit = part >= 0
+        part[hit] = t_order[t_lo + part[hit]]
+        found[lo:hi] = part
+    out = np.empty(len(probe), dtype=np.int64)
+    out[p_order] = found
+    return out
 
 
 def _lookup(values: pd.Series, position: np.ndarray) -> pd.Series:
@@ -1168,6 +1398,10 @@ def _lookup(values: pd.Series, position: np.ndarray) -> pd.Series:
     safe = np.where(position < 0, 0, position)
     if len(values) == 0:
         return pd.Series(pd.NaT, index=pd.RangeIndex(len(position)), dtype=values.dtype)
+    if values.dtype.kind == "M":  # dates: a plain numpy take
+        taken_np = values.to_numpy()[safe]
+        taken_np[position < 0] = np.datetime64("NaT")
+        return pd.Series(taken_np, copy=False)
     taken = values.iloc[safe].reset_index(drop=True)
     return taken.where(position >= 0)
 

@@ -235,6 +235,7 @@ REJECTION_REASONS: Final[dict[str, str]] = {
     "unparseable_date": "a date could not be parsed in the declared format",
     "unparseable_number": "a numeric value could not be parsed",
     "used_not_binary": "used must be 0 or 1",
+    "flag_not_binary": "a 0/1 flag holds another value",
     "duplicate_followup": "the (episode_id, timepoint) pair occurs more than once",
     "assessment_date_without_completion": "an assessment date is given for a non-completed status",
 }
