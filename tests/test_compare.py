@@ -228,11 +228,24 @@ def test_missing_rules_by_hand() -> None:
     assert (excl["n"], excl["n_events"], excl["n_ref"], excl["n_events_ref"]) == (50, 30, 50, 25)
     bounds = compare_rates(df, missing="bounds")
     t = bounds.table.set_index("missing")
-    assert list(t.index) == ["missing = 0", "missing = 1"]
-    assert_allclose(t.loc["missing = 0", "diff"], 30 / 60 - 25 / 55, rtol=1e-12)
-    assert_allclose(t.loc["missing = 1", "diff"], 40 / 60 - 30 / 55, rtol=1e-12)
-    assert "successes" in bounds.narrative()
-    assert "missing = using" in compare_rates(df).narrative()
+    assert list(t.index) == [
+        "bounds: all missing unfavourable",
+        "bounds: all missing favourable",
+        "bounds: worst case for IOP",
+        "bounds: best case for IOP",
+    ]
+    # IOP 30 of 50 observed + 10 missing; inpatient 25 of 50 + 5 missing
+    assert_allclose(t.loc["bounds: all missing unfavourable", "diff"], 30 / 60 - 25 / 55)
+    assert_allclose(t.loc["bounds: all missing favourable", "diff"], 40 / 60 - 30 / 55)
+    # Horowitz-Manski: IOP's missing = 0 and inpatient's = 1, then the reverse
+    assert_allclose(t.loc["bounds: worst case for IOP", "diff"], 30 / 60 - 30 / 55, rtol=1e-12)
+    assert_allclose(t.loc["bounds: best case for IOP", "diff"], 40 / 60 - 25 / 55, rtol=1e-12)
+    assert t.loc["bounds: worst case for IOP", "n_events_ref"] == 30
+    text = bounds.narrative()
+    assert "Horowitz-Manski" in text and "between -5 and 21 points" in text
+    assert "not bounds for the difference" in text
+    assert "worst case" in bounds.methods_text() and "Horowitz" in bounds.methods_text()
+    assert "counted as not abstinent (missing = using)" in compare_rates(df).narrative()
 
 
 def test_episode_outcomes_duck_typing_uses_definition_rule() -> None:
@@ -261,7 +274,9 @@ def test_episode_outcomes_duck_typing_uses_definition_rule() -> None:
     assert (row["n"], row["n_ref"]) == (50, 50)
     # pending is never counted; died dropped under death_policy="exclude"
     assert row["n_missing"] == 2 and row["n_missing_ref"] == 1
-    assert any("pending" in r for r in cmp.remarks)
+    assert any(
+        "1 episodes whose 6-month window is still open are not yet due" in r for r in cmp.remarks
+    )
     assert "Abstinent (abstinent_6mo)" in cmp.methods_text()
 
 
@@ -500,3 +515,130 @@ def test_impute_keeps_the_group_in_the_imputation_model() -> None:
     mi = compare_rates(frame, "y", missing="impute").to_frame()["diff"].iloc[0]
     assert abs(cc - 0.5) < 0.04
     assert abs(mi - cc) < 0.03  # attenuated imputation would give about 0.5 * 0.6 = 0.3
+
+
+# --- direction of "missing = using", Horowitz-Manski bounds, impute / ipw rows -----------------
+
+
+def test_relapse_outcome_counts_missing_as_relapsed() -> None:
+    # relapse: IOP 20 of 50 observed relapsed + 10 missing; inpatient 25 of 50 + 5 missing
+    df = frame_from_counts(20, 50, 25, 50, missing1=10, missing0=5, outcome="relapse_6mo")
+    cmp = compare_rates(df, "relapse_6mo", higher_is_better=False)
+    row = cmp.table.iloc[0]
+    # missing = using is the unfavourable value, 1 (relapsed): 30 of 60 vs 30 of 55
+    assert (row["n_events"], row["n"], row["n_events_ref"], row["n_ref"]) == (30, 60, 30, 55)
+    assert_allclose(row["diff"], 30 / 60 - 30 / 55, rtol=1e-12)
+    assert "counted as relapsed (missing = using)" in cmp.narrative()
+    assert "counted as relapsed" in cmp.methods_text() and "not abstinent" not in cmp.methods_text()
+    # abstinence keeps 0 (not abstinent)
+    up = compare_rates(frame_from_counts(20, 50, 25, 50, missing1=10, missing0=5)).table.iloc[0]
+    assert (up["n_events"], up["n_events_ref"]) == (20, 25)
+    # bounds follow the direction too: the worst case for IOP is its missing relapsed (1)
+    b = compare_rates(df, "relapse_6mo", missing="bounds", higher_is_better=False).table
+    worst = b.set_index("missing").loc["bounds: worst case for IOP"]
+    assert (worst["n_events"], worst["n_events_ref"]) == (30, 25)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_true_difference_lies_within_the_worst_and_best_case_bounds(seed: int) -> None:
+    # full data with a known truth; outcomes then go missing not at random (abstinent IOP
+    # clients and non-abstinent inpatient clients are harder to reach)
+    rng = np.random.default_rng(seed)
+    n = 300
+    group = np.where(np.arange(n) < n // 2, "IOP", "inpatient")
+    y = (rng.random(n) < np.where(group == "IOP", 0.55, 0.6)).astype(float)
+    truth = y[group == "IOP"].mean() - y[group == "inpatient"].mean()
+    p_miss = np.where((group == "IOP") == (y == 1), 0.45, 0.1)
+    observed = np.where(rng.random(n) < p_miss, np.nan, y)
+    t = compare_rates(pd.DataFrame({"cohort": group, "y": observed}), "y", missing="bounds")
+    d = t.table.set_index("missing")["diff"]
+    assert d["bounds: worst case for IOP"] <= truth <= d["bounds: best case for IOP"]
+    # by hand: IOP's missing = 0 and inpatient's = 1 (and the reverse)
+    obs = ~np.isnan(observed)
+    iop, inp = group == "IOP", group == "inpatient"
+    x1, x0 = y[iop & obs].sum(), y[inp & obs].sum()
+    m1, m0 = (iop & ~obs).sum(), (inp & ~obs).sum()
+    assert_allclose(d["bounds: worst case for IOP"], x1 / iop.sum() - (x0 + m0) / inp.sum())
+    assert_allclose(d["bounds: best case for IOP"], (x1 + m1) / iop.sum() - x0 / inp.sum())
+    # the two "all missing" rows need not contain the truth: they are not bounds
+    width = d["bounds: best case for IOP"] - d["bounds: worst case for IOP"]
+    assert width > abs(d["bounds: all missing favourable"] - d["bounds: all missing unfavourable"])
+
+
+def _mar_comparison_frame(n: int = 1200, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    group = np.where(rng.random(n) < 0.5, "IOP", "inpatient")
+    age = rng.normal(0, 1, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + 0.8 * age + 0.3 * (group == "IOP"))))).astype(
+        float
+    )
+    y[rng.random(n) < 1 / (1 + np.exp(-(-0.8 + 1.0 * age)))] = np.nan
+    return pd.DataFrame({"cohort": group, "age": age, "abstinent_6mo": y})
+
+
+def test_impute_rows_have_rubin_pooled_rate_intervals_and_say_so() -> None:
+    from iopoutcomes.definitions import OutcomeDefinition
+    from iopoutcomes.missing import completed_datasets as real_completed
+    from iopoutcomes.missing import rubin_pool as real_pool
+
+    df = _mar_comparison_frame()
+
+    class Outcomes:  # duck-typed EpisodeOutcomes carrying the covariates
+        definition = OutcomeDefinition(covariates=("age",), n_imputations=10)
+
+        def to_frame(self) -> pd.DataFrame:
+            return df
+
+    cmp = compare_rates(Outcomes(), missing="impute", adjust=["age"], adjust_method=("gcomp",))
+    t = cmp.table
+    row = t[t["analysis"] == "unadjusted"].iloc[0]
+    # independent: the same completed data sets, Wald per set, Rubin's rules, t interval
+    sets = real_completed(
+        df, "abstinent_6mo", "impute", covariates=("cohort", "age"), n_imputations=10, seed=0
+    )
+    p = np.array([s.frame.loc[s.frame["cohort"] == "IOP", "abstinent_6mo"].mean() for s in sets])
+    n1 = int((df["cohort"] == "IOP").sum())
+    q, se, dof = real_pool(p, p * (1 - p) / n1)
+    crit = stats.t.ppf(0.975, dof)
+    assert_allclose(row["rate"], q, rtol=1e-12)
+    assert_allclose(
+        [row["rate_ci_low"], row["rate_ci_high"]], [q - crit * se, q + crit * se], rtol=1e-10
+    )
+    assert row["interval_method"] == "wald (Rubin's rules)"
+    text = cmp.definition_text() + cmp.methods_text()
+    assert "Rubin" in text and "Newcombe" not in text and "chi-square" not in text
+    # adjusted rows are produced: g-computation per imputed set, pooled with Rubin's rules
+    adj = t[t["analysis"] == "adjusted (g-computation)"]
+    assert len(adj) == 1 and "pooled with Rubin's rules" in adj["method"].iloc[0]
+    from iopoutcomes.adjust import adjusted_comparison
+
+    res = [
+        adjusted_comparison(s.frame, "abstinent_6mo", "cohort", "IOP", "inpatient", ["age"])
+        for s in sets
+    ]
+    qd, sed, dfd = real_pool([r.diff for r in res], [r.std_err**2 for r in res])
+    assert_allclose(adj["diff"].iloc[0], qd, rtol=1e-10)
+    assert_allclose(adj["diff_ci_low"].iloc[0], qd - stats.t.ppf(0.975, dfd) * sed, rtol=1e-10)
+
+
+def test_ipw_rows_have_weighted_rate_intervals_and_say_so() -> None:
+    from iopoutcomes.missing import completed_datasets as real_completed
+
+    df = _mar_comparison_frame()
+    cmp = compare_rates(df, missing="ipw", adjust=["age"])
+    row = cmp.table.iloc[0]
+    # the adjustment covariates join the follow-up model
+    (w,) = real_completed(df, "abstinent_6mo", "ipw", covariates=("cohort", "age"))
+    f = w.frame.assign(_w=w.weights)
+    g = f[f["cohort"] == "IOP"]
+    p = np.average(g["abstinent_6mo"], weights=g["_w"])
+    n_eff = g["_w"].sum() ** 2 / (g["_w"] ** 2).sum()  # Kish (1965)
+    half = stats.norm.ppf(0.975) * np.sqrt(p * (1 - p) / n_eff)
+    assert_allclose(row["rate"], p, rtol=1e-12)
+    assert_allclose([row["rate_ci_low"], row["rate_ci_high"]], [p - half, p + half], rtol=1e-10)
+    assert row["n"] == int(df.loc[df["cohort"] == "IOP", "abstinent_6mo"].notna().sum())
+    text = cmp.definition_text() + cmp.methods_text()
+    assert "Kish" in text and "Newcombe" not in text and "chi-square" not in text
+    assert not any("completed data set" in r for r in cmp.remarks)
+    assert any("adjusted rows are not produced under missing = ipw" in r for r in cmp.remarks)
+    assert (cmp.table["analysis"] == "unadjusted").all()

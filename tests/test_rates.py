@@ -141,10 +141,12 @@ def test_episode_outcomes_input_and_simulated_truth(outcomes: EpisodeOutcomes) -
     r = abstinence_rates(outcomes, timepoints=("3mo", "6mo"))
     assert isinstance(r, RateTable) and r.definition is outcomes.definition
     assert r.table["timepoint"].tolist() == ["3mo", "3mo", "6mo", "6mo"]
-    # counts equal a direct count of the episode table
+    # counts equal a direct count of the episode table's due follow-ups (open windows are
+    # not yet due and are not counted)
     t = outcomes.table
     for row in r.table.itertuples():
-        g = t.loc[t["cohort"] == row.group, f"abstinent_{row.timepoint}"]
+        due = t[f"followup_due_{row.timepoint}"].astype(bool)
+        g = t.loc[(t["cohort"] == row.group) & due, f"abstinent_{row.timepoint}"]
         assert row.n == len(g) and row.n_events == int(g.fillna(False).sum())
         assert row.n_missing == int(g.isna().sum())
     # followed-up reports equal the simulated truth among the observed
@@ -205,3 +207,55 @@ def test_rate_table_display(frame: pd.DataFrame) -> None:
     assert repr(r).startswith("<RateTable: abstinent_6mo by cohort, 15 episodes, missing=using>")
     assert "<table" in r._repr_html_()
     assert r.to_frame() is not r.table
+
+
+def test_relapse_outcome_counts_missing_as_relapsed() -> None:
+    # 6 relapsed, 2 not, 2 missing: missing = using is the unfavourable value, relapsed (1)
+    f = pd.DataFrame(
+        {"relapse_6mo": pd.array([True] * 6 + [False] * 2 + [None] * 2, dtype="boolean")}
+    )
+    up = outcome_rates(f, "relapse_6mo", by=None).table.iloc[0]
+    down = outcome_rates(f, "relapse_6mo", by=None, higher_is_better=False)
+    row = down.table.iloc[0]
+    assert (up["n_events"], row["n_events"], row["n"], row["n_missing"]) == (6, 8, 10, 2)
+    np.testing.assert_allclose(row["rate"], 0.8, rtol=1e-12)
+    np.testing.assert_allclose([row["ci_low"], row["ci_high"]], wilson(8, 10), rtol=1e-6)
+    assert any("counted as relapsed" in r for r in down.remarks)
+
+
+def test_label_uses_the_tables_own_rule(outcomes: EpisodeOutcomes) -> None:
+    assert outcomes.definition.missing == "using"
+    r = outcome_rates(outcomes, "abstinent_6mo", missing="exclude")
+    assert r.label("abstinent_6mo").endswith("missing = exclude")
+    assert r.definition is not None and r.definition.missing == "exclude"  # plots' labels
+    assert "missing = exclude" in r.definition_text()
+
+
+def test_one_denominator_across_rates_comparison_gee_and_followup() -> None:
+    """The sample's 6-month outcome: outcome_rates, compare_rates, compare_over_time and
+    followup_rates count the same episodes (follow-up due), 275 IOP and 161 inpatient; before,
+    386 (pending counted as not abstinent), 290 (early assessments in open windows counted)
+    and 275."""
+    from iopoutcomes.compare import compare_rates
+    from iopoutcomes.longitudinal import compare_over_time
+    from iopoutcomes.simulate import load_sample
+
+    out = episode_outcomes(load_sample())
+    t = out.table
+    due = t["followup_due_6mo"].astype(bool)
+    hand = t.loc[due].groupby("cohort").size()  # direct count of the episode table
+    rates = outcome_rates(out, "abstinent_6mo").table.set_index("group")["n"]
+    cmp = compare_rates(out).table.iloc[0]
+    gee = compare_over_time(out).observed.query("timepoint == '6mo'").set_index("group")["n"]
+    fu = followup_rates(out, timepoints="6mo").table.set_index("group")["n"]
+    for n in (rates, gee, fu):
+        assert n["IOP"] == hand["IOP"] and n["inpatient"] == hand["inpatient"]
+    assert (cmp["n"], cmp["n_ref"]) == (hand["IOP"], hand["inpatient"])
+    open_windows = int((~due).sum())
+    remark = (
+        f"abstinent_6mo: {open_windows} episodes whose 6-month window is still open are not yet "
+        "due and are not counted"
+    )
+    r = outcome_rates(out, "abstinent_6mo")
+    assert any(x.startswith(remark) for x in r.remarks)
+    assert any(x.startswith(remark) for x in compare_rates(out).remarks)

@@ -40,6 +40,7 @@ from . import _ci
 from ._counts import group_counts, is_dask, is_duckdb, outcome_as_float
 from ._render import ResultDisplay
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
+from .missing import filter_eligible, unfavourable_text
 from .schema import COMPARISON_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,28 +75,69 @@ _INTERVAL_TEXT = {
     ),
     "wald": "the Wald interval (normal approximation with unpooled variance)",
 }
-_MISSING_TEXT = {
-    "using": (
-        "Episodes without an observed outcome were counted as not abstinent (missing = using, "
-        "the intention-to-treat convention in addiction research)"
-    ),
-    "exclude": (
-        "Episodes without an observed outcome were excluded (complete-case analysis, which "
-        "assumes follow-up is unrelated to the outcome)"
-    ),
-    "bounds": (
-        "Episodes without an observed outcome were counted first as failures (missing = 0) "
-        "and then as successes (missing = 1); the two analyses bound the complete-data result"
-    ),
-    "impute": (
-        "Missing outcomes were multiply imputed and estimates pooled with Rubin's rules "
-        "(Rubin 1987), using Wald variances per imputation"
-    ),
-    "ipw": (
-        "Complete cases were weighted by the inverse probability of follow-up; variances use "
-        "the Kish effective sample size of the weights"
-    ),
-}
+BOUND_LABELS: tuple[str, ...] = (
+    "bounds: all missing unfavourable",
+    "bounds: all missing favourable",
+    "bounds: worst case for {group}",
+    "bounds: best case for {group}",
+)
+"""Values of the ``missing`` column under ``missing="bounds"`` (``{group}``: the compared group)."""
+
+
+def _fill_specs(
+    missing: str, higher_is_better: bool
+) -> list[tuple[str, float | None, float | None]]:
+    """(label, value for the group's missing outcomes, value for the reference's)."""
+    unfav = 0.0 if higher_is_better else 1.0
+    fav = 1.0 - unfav
+    if missing == "using":
+        return [("using", unfav, unfav)]
+    if missing == "exclude":
+        return [("exclude", None, None)]
+    fills = [(unfav, unfav), (fav, fav), (unfav, fav), (fav, unfav)]
+    return [(lab, g, r) for lab, (g, r) in zip(BOUND_LABELS, fills, strict=True)]
+
+
+def _missing_text(rule: str, outcome: str, higher_is_better: bool) -> str:
+    """The missing-data rule in words, following the outcome's direction."""
+    unfav = unfavourable_text(outcome, higher_is_better)
+    value = 0 if higher_is_better else 1
+    if rule == "using":
+        return (
+            f"Episodes without an observed outcome were counted as {unfav} (missing = using: "
+            f"the unfavourable value, {value}; the intention-to-treat convention in addiction "
+            "research)"
+        )
+    if rule == "exclude":
+        return (
+            "Episodes without an observed outcome were excluded (complete-case analysis, which "
+            "assumes follow-up is unrelated to the outcome)"
+        )
+    if rule == "bounds":
+        return (
+            "Episodes without an observed outcome were analysed under four assumptions "
+            f"(missing = bounds): all counted as unfavourable ({unfav}), all counted as "
+            "favourable, and, for each group against the reference, the worst case (the "
+            "group's missing outcomes unfavourable, the reference's favourable) and the best "
+            "case (the reverse). The worst- and best-case differences are the Horowitz-Manski "
+            "bounds: whatever the missing outcomes were, the complete-data difference lies "
+            "between them (the two 'all missing' rows are not bounds for the difference)"
+        )
+    if rule == "impute":
+        return (
+            "Missing outcomes were multiply imputed (Bayesian logistic regression of the "
+            "outcome on the group and covariates; chained equations when covariates are "
+            "incomplete) and estimates pooled with Rubin's rules (Rubin 1987): Wald estimates "
+            "and variances per imputed data set, Rubin's total variance and t degrees of "
+            "freedom"
+        )
+    return (
+        "Followed-up episodes were weighted by the inverse probability of follow-up (logistic "
+        "model of follow-up on the group and covariates); rates are weighted, and intervals "
+        "and tests are Wald with the Kish effective sample size of the weights"
+    )
+
+
 _REFERENCES = {
     "newcombe": (
         "Newcombe RG (1998). Interval estimation for the difference between independent "
@@ -150,6 +192,9 @@ _REFERENCES = {
     "fdr_bh": "Benjamini Y, Hochberg Y (1995). Controlling the false discovery rate. J R Stat "
     "Soc B 57:289-300.",
     "rubin": "Rubin DB (1987). Multiple Imputation for Nonresponse in Surveys. Wiley.",
+    "manski": "Horowitz JL, Manski CF (2000). Nonparametric analysis of randomized experiments "
+    "with missing covariate and outcome data. J Am Stat Assoc 95:77-84.",
+    "kish": "Kish L (1965). Survey Sampling. Wiley.",
 }
 
 
@@ -166,9 +211,12 @@ class Comparison(ResultDisplay):
         One row per (outcome, group, analysis, missing-data analysis): the columns of
         ``schema.COMPARISON_COLUMNS`` then ``analysis`` ("unadjusted", "adjusted
         (g-computation)", "adjusted (IPTW)"), ``missing`` (the missing-data analysis: "using",
-        "exclude", "missing = 0", "missing = 1", "impute", "ipw"), ``n_missing``,
-        ``n_missing_ref``, ``rate_ci_low``, ``rate_ci_high``, ``rate_ref_ci_low``,
-        ``rate_ref_ci_high`` (Wilson), ``confidence_level``, ``interval_method``,
+        "exclude", "impute", "ipw", or under bounds :data:`BOUND_LABELS`: "bounds: all
+        missing unfavourable", "bounds: all missing favourable", "bounds: worst case for
+        <group>", "bounds: best case for <group>"), ``n_missing``, ``n_missing_ref``,
+        ``rate_ci_low``, ``rate_ci_high``, ``rate_ref_ci_low``, ``rate_ref_ci_high`` (intervals
+        for the reported rates: Wilson on counts; Rubin-pooled Wald under impute; Wald on the
+        Kish effective sample size under ipw), ``confidence_level``, ``interval_method``,
         ``test_method``; with a margin ``margin``, ``equivalence_pvalue``,
         ``noninferiority_pvalue``, ``equivalence_ci_low``, ``equivalence_ci_high`` and
         ``verdict``; with several outcomes ``pvalue_adj``.
@@ -273,15 +321,41 @@ class Comparison(ResultDisplay):
     def definition_text(self) -> str:
         """One paragraph: effect measures, interval, test and missing-data rule."""
         pct = f"{100 * self.confidence_level:g}%"
-        parts = [
-            f"diff = group minus {self.reference!s} rate; {pct} intervals: "
-            f"{_INTERVAL_TEXT[self.interval]}",
-            f"test: {self._test_phrase()}",
-            _MISSING_TEXT[self.missing_rule],
-        ]
+        if self.missing_rule in ("impute", "ipw"):
+            how = (
+                "Wald intervals pooled with Rubin's rules (t reference)"
+                if self.missing_rule == "impute"
+                else "weighted Wald intervals on the Kish effective sample size"
+            )
+            parts = [
+                f"diff = group minus {self.reference!s} rate; {pct} intervals: {how}",
+                "test: Wald test of the difference"
+                + (" pooled with Rubin's rules" if self.missing_rule == "impute" else ""),
+                self._missing_text(),
+            ]
+        else:
+            parts = [
+                f"diff = group minus {self.reference!s} rate; {pct} intervals: "
+                f"{_INTERVAL_TEXT[self.interval]}",
+                f"test: {self._test_phrase()}",
+                self._missing_text(),
+            ]
         if self.definition is not None and hasattr(self.definition, "describe"):
-            parts.insert(0, str(self.definition.describe(self.outcome[0])))
+            parts.insert(0, str(self._definition_applied().describe(self.outcome[0])))
         return "; ".join(parts) + "."
+
+    def _definition_applied(self) -> Any:
+        """The definition with the missing-data rule actually applied (for its wording)."""
+        d = self.definition
+        if getattr(d, "missing", self.missing_rule) != self.missing_rule and hasattr(d, "replace"):
+            try:
+                return d.replace(missing=self.missing_rule)
+            except (TypeError, ValueError, ParameterError):
+                return d
+        return d
+
+    def _missing_text(self) -> str:
+        return _missing_text(self.missing_rule, self.outcome[0], self.higher_is_better)
 
     def _test_phrase(self) -> str:
         if self.test == "auto":
@@ -393,21 +467,36 @@ class Comparison(ResultDisplay):
     def _missing_sentences(self) -> list[str]:
         t = self.table[self.table["analysis"] == "unadjusted"]
         if self.missing_rule == "bounds":
-            low = t[t["missing"] == "missing = 0"]
-            high = t[t["missing"] == "missing = 1"]
+            pct = f"{100 * self.confidence_level:g}%"
             out = []
-            for (_, a), (_, b) in zip(low.iterrows(), high.iterrows(), strict=False):
+            for (_o, g), rows in t.groupby(["outcome", "group"], sort=False):
+                by_label = {
+                    str(m).replace(f" for {g!s}", " for {group}"): r
+                    for m, (_, r) in zip(rows["missing"], rows.iterrows(), strict=True)
+                }
+                a, b = by_label.get(BOUND_LABELS[0]), by_label.get(BOUND_LABELS[1])
+                w, v = by_label.get(BOUND_LABELS[2]), by_label.get(BOUND_LABELS[3])
+                if a is None or b is None or w is None or v is None:
+                    continue
+                lo_row, hi_row = (w, v) if self.higher_is_better else (v, w)
                 out.append(
-                    f"Counting missing outcomes as failures gives a difference of {_pts(a['diff'])} "
-                    f"points for {a['group']!s}; counting them as successes gives "
-                    f"{_pts(b['diff'])} points."
+                    f"Counting every missing outcome as unfavourable gives a difference of "
+                    f"{_pts(a['diff'])} points for {g!s}, and as favourable {_pts(b['diff'])} "
+                    "points; these two are not bounds for the difference. Whatever the missing "
+                    f"outcomes were, the difference for {g!s} lies between {_pts(lo_row['diff'])} "
+                    f"and {_pts(hi_row['diff'])} points (worst case for {g!s}: its missing "
+                    f"outcomes unfavourable and {self.reference!s}'s favourable, and best case, "
+                    "the reverse; Horowitz-Manski bounds), or between "
+                    f"{_pts(lo_row['diff_ci_low'])} and {_pts(hi_row['diff_ci_high'])} points "
+                    f"allowing for sampling error ({pct} intervals of the two cases)."
                 )
             return out
         first = t.iloc[0] if len(t) else None
         if first is None:
             return []
+        unfav = unfavourable_text(self.outcome[0], self.higher_is_better)
         phrase = {
-            "using": "Clients without an outcome were counted as using (missing = using)",
+            "using": f"Clients without an outcome were counted as {unfav} (missing = using)",
             "exclude": "Clients without an outcome were left out (missing = exclude)",
             "impute": "Missing outcomes were multiply imputed (missing = impute)",
             "ipw": "Followed-up clients were weighted for loss to follow-up (missing = ipw)",
@@ -429,39 +518,48 @@ class Comparison(ResultDisplay):
         refs = ["wilson", self.interval if self.interval != "wald" else "newcombe"]
         text = []
         if self.definition is not None and hasattr(self.definition, "describe"):
-            defs = "; ".join(str(self.definition.describe(o)) for o in self.outcome)
+            applied = self._definition_applied()
+            defs = "; ".join(str(applied.describe(o)) for o in self.outcome)
             text.append(f"Outcome: {defs}.")
         else:
             text.append(f"Outcome: {', '.join(self.outcome)} (binary).")
         text.append(
             f"Each {self.by} group was compared with the {self.reference!s} group. "
-            f"{_MISSING_TEXT[self.missing_rule]}."
+            f"{self._missing_text()}."
         )
-        ratio = "Koopman score" if self.interval in ("miettinen-nurminen", "mee") else "Katz log"
-        refs += ["koopman" if ratio.startswith("Koopman") else "katz", "woolf"]
-        text.append(
-            f"Rates are given with {lvl} Wilson score intervals (Wilson 1927). The difference in "
-            f"rates (group minus reference) is given with {_INTERVAL_TEXT[self.interval]}, the "
-            f"risk ratio with the {ratio} interval and the odds ratio with Woolf's logit "
-            "interval (0.5 added to every cell of a table with a zero cell)."
-        )
-        if self.test == "auto":
-            refs.append("fisher")
-            test = (
-                "The hypothesis of equal rates was tested with Pearson's chi-square test without "
-                "continuity correction, replaced by Fisher's exact test (Fisher 1935) for "
-                "contrasts with an expected cell count below 5 (named in the results)"
-            )
-        elif self.test == "boschloo":
-            refs.append("boschloo")
-            test = "The hypothesis of equal rates was tested with Boschloo's exact unconditional test (Boschloo 1970)"
-        elif self.test == "fisher":
-            refs.append("fisher")
-            test = "The hypothesis of equal rates was tested with Fisher's exact test (Fisher 1935)"
+        if self.missing_rule == "bounds":
+            refs.append("manski")
+        if self.missing_rule in ("impute", "ipw"):
+            refs = ["rubin"] if self.missing_rule == "impute" else ["kish"]
+            if self.missing_rule == "impute":
+                text.append(
+                    "In each imputed data set the rates, the difference, the log risk ratio and "
+                    "the log odds ratio were estimated with Wald (binomial) variances; they were "
+                    f"pooled with Rubin's rules and given with {lvl} intervals from the t "
+                    "distribution with Rubin's degrees of freedom; rate intervals are pooled "
+                    "Wald intervals, and the difference was tested with the pooled Wald test."
+                )
+            else:
+                text.append(
+                    "Rates are weighted proportions among the followed-up; rates, the "
+                    "difference, the log risk ratio and the log odds ratio are given with "
+                    f"{lvl} Wald intervals whose binomial variances use the Kish effective "
+                    "sample size (sum of weights squared over the sum of squared weights), "
+                    "and the difference was tested with the Wald test."
+                )
         else:
-            test = "The hypothesis of equal rates was tested with Pearson's chi-square test without continuity correction"
-        text.append(f"{test} ({self.alternative}).")
-        if self.margin is not None:
+            ratio = (
+                "Koopman score" if self.interval in ("miettinen-nurminen", "mee") else "Katz log"
+            )
+            refs += ["koopman" if ratio.startswith("Koopman") else "katz", "woolf"]
+            text.append(
+                f"Rates are given with {lvl} Wilson score intervals (Wilson 1927). The difference "
+                f"in rates (group minus reference) is given with {_INTERVAL_TEXT[self.interval]}, "
+                f"the risk ratio with the {ratio} interval and the odds ratio with Woolf's logit "
+                "interval (0.5 added to every cell of a table with a zero cell)."
+            )
+            text.append(self._test_sentence(refs))
+        if self.margin is not None and self.missing_rule not in ("impute", "ipw"):
             refs += ["fm", "schuirmann"]
             alpha = 1 - self.confidence_level
             var = (
@@ -494,13 +592,37 @@ class Comparison(ResultDisplay):
             refs.append(self.p_adjust)
             name = "Holm's" if self.p_adjust == "holm" else "the Benjamini-Hochberg"
             text.append(f"P-values across outcomes and groups were adjusted with {name} method.")
-        if self.missing_rule == "impute":
+        if self.missing_rule == "impute" and "rubin" not in refs:
             refs.append("rubin")
         seen: list[str] = []
         for r in refs:
             if r in _REFERENCES and _REFERENCES[r] not in seen:
                 seen.append(_REFERENCES[r])
         return " ".join(text) + "\n\nReferences\n" + "\n".join(f"- {r}" for r in seen)
+
+    def _test_sentence(self, refs: list[str]) -> str:
+        if self.test == "auto":
+            refs.append("fisher")
+            test = (
+                "The hypothesis of equal rates was tested with Pearson's chi-square test without "
+                "continuity correction, replaced by Fisher's exact test (Fisher 1935) for "
+                "contrasts with an expected cell count below 5 (named in the results)"
+            )
+        elif self.test == "boschloo":
+            refs.append("boschloo")
+            test = (
+                "The hypothesis of equal rates was tested with Boschloo's exact unconditional "
+                "test (Boschloo 1970)"
+            )
+        elif self.test == "fisher":
+            refs.append("fisher")
+            test = "The hypothesis of equal rates was tested with Fisher's exact test (Fisher 1935)"
+        else:
+            test = (
+                "The hypothesis of equal rates was tested with Pearson's chi-square test without "
+                "continuity correction"
+            )
+        return f"{test} ({self.alternative})."
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Any:
         """Forest plot of the differences (``iopoutcomes.plots.plot_comparison``)."""
@@ -574,32 +696,14 @@ def _as_pandas(frame: Any) -> pd.DataFrame:
     return frame
 
 
-def _eligible(frame: Any, outcome: str, definition: Any) -> tuple[Any, list[str]]:
-    """Drop follow-ups that are not yet due (pending) and, by death policy, died/incarcerated."""
-    if not isinstance(frame, pd.DataFrame):
-        return frame, []
-    tp = outcome.rsplit("_", 1)[-1]
-    status_col = f"followup_status_{tp}"
-    if status_col not in frame.columns:
-        return frame, []
-    status = frame[status_col].astype("string")
-    drop = (status == "pending").fillna(False).to_numpy(dtype=bool)
-    remarks = []
-    n_pending = int(drop.sum())
-    if n_pending:
-        remarks.append(
-            f"{outcome}: {n_pending} episodes whose follow-up window is still open (pending) are "
-            "not counted."
-        )
-    if definition is not None and getattr(definition, "death_policy", "missing") == "exclude":
-        dead = status.isin(["died", "incarcerated"]).fillna(False).to_numpy(dtype=bool)
-        if dead.any():
-            remarks.append(
-                f"{outcome}: {int(dead.sum())} episodes with a died/incarcerated follow-up are "
-                "excluded (death_policy = exclude)."
-            )
-        drop |= dead
-    return frame.loc[~drop], remarks
+def _eligible(frame: Any, outcome: str, definition: Any, rule: str) -> tuple[Any, list[str]]:
+    """The episodes in the denominator (:func:`iopoutcomes.missing.eligible_mask`): follow-up
+    due, minus died/incarcerated under ``death_policy="exclude"``; the shared remarks."""
+    death_policy = (
+        getattr(definition, "death_policy", "missing") if definition is not None else "missing"
+    )
+    data, elig = filter_eligible(frame, outcome, death_policy=death_policy)
+    return data, elig.remarks(rule)
 
 
 # --- the two-group statistics (vectorised over contrasts) --------------------------------------
@@ -917,9 +1021,13 @@ def compare_rates(
         Cluster column for the adjusted analyses.
     missing : {"using", "exclude", "bounds", "impute", "ipw"}, optional
         Missing-data rule; default: the ``EpisodeOutcomes`` definition's rule, or ``"using"``
-        for a plain table. ``"using"`` counts a missing outcome as 0 (not abstinent),
-        ``"exclude"`` drops it, ``"bounds"`` gives two analyses (missing = 0 and missing = 1),
-        ``"impute"`` and ``"ipw"`` come from :mod:`iopoutcomes.missing` (Rubin's rules).
+        for a plain table. ``"using"`` counts a missing outcome as the unfavourable value (0,
+        not abstinent; 1, relapsed, with ``higher_is_better=False``), ``"exclude"`` drops it,
+        ``"bounds"`` gives four analyses (:data:`BOUND_LABELS`: all missing unfavourable, all
+        favourable, and the worst and best case for each group, whose differences are the
+        Horowitz-Manski bounds), ``"impute"`` and ``"ipw"`` come from
+        :mod:`iopoutcomes.missing` (Rubin's rules; Kish effective sample size). Only episodes
+        whose follow-up is due are analysed (:func:`iopoutcomes.missing.eligible_mask`).
     confidence_level : float
         Two-sided level of every interval (default 0.95).
     interval : {"newcombe", "miettinen-nurminen", "mee", "agresti-caffo", "wald"}
@@ -934,7 +1042,9 @@ def compare_rates(
         Multiplicity adjustment across outcomes x groups (within each analysis and missing-data
         analysis), used when several outcomes are compared.
     higher_is_better : bool
-        Direction of the margin analysis (True for abstinence; False for relapse).
+        Direction of the outcome (True for abstinence; False for relapse): decides the margin
+        analysis and the unfavourable value a missing outcome takes under ``missing="using"``
+        and ``"bounds"``.
     seed : int
         Seed for imputation and bootstrap.
 
@@ -1012,7 +1122,7 @@ def compare_rates(
     strata_rows: list[dict[str, Any]] = []
     balance_frames: list[pd.DataFrame] = []
     for name in outcome_list:
-        data, notes = _eligible(frame, name, definition)
+        data, notes = _eligible(frame, name, definition, missing)
         remarks.extend(notes)
         block, strata_part, balance, more = _one_outcome(
             data,
@@ -1044,7 +1154,8 @@ def compare_rates(
         from statsmodels.stats.multitest import multipletests
 
         table["pvalue_adj"] = np.nan
-        for _, idx in table.groupby(["analysis", "missing"], sort=False).groups.items():
+        family = table["missing"].astype(str).str.replace(r" for .*$", "", regex=True)
+        for _, idx in table.groupby([table["analysis"], family], sort=False).groups.items():
             p = table.loc[idx, "pvalue"].to_numpy(float)
             finite = np.isfinite(p)
             if finite.any():
@@ -1078,17 +1189,26 @@ def compare_rates(
     )
 
 
-def _analyses_from_counts(counts: pd.DataFrame, missing: str) -> list[tuple[str, pd.DataFrame]]:
-    """(label, counts with n/x/n_missing) for the count-based missing-data rules."""
-    c = counts.copy()
-    if missing == "using":
-        return [("using", c.assign(x=c["n_events"], n=c["n"]))]
-    if missing == "exclude":
-        return [("exclude", c.assign(x=c["n_events"], n=c["n"] - c["n_missing"]))]
-    return [
-        ("missing = 0", c.assign(x=c["n_events"])),
-        ("missing = 1", c.assign(x=c["n_events"] + c["n_missing"])),
-    ]
+def _analyses_from_counts(
+    counts: pd.DataFrame, missing: str, higher_is_better: bool, by: str, reference: Any
+) -> list[tuple[str, pd.DataFrame]]:
+    """(label, counts with n/x/n_missing) for the count-based missing-data rules.
+
+    Missing outcomes take the value of :func:`_fill_specs` (the unfavourable value under
+    ``using``; under ``bounds`` each of the four assumptions, the worst and best case giving
+    the group and the reference opposite values). Labels may hold ``{group}``.
+    """
+    is_ref = (counts[by] == reference).to_numpy()
+    out = []
+    for label, g_fill, r_fill in _fill_specs(missing, higher_is_better):
+        c = counts.copy()
+        if g_fill is None:
+            c = c.assign(x=c["n_events"], n=c["n"] - c["n_missing"])
+        else:
+            fill = np.where(is_ref, float(r_fill or 0.0), float(g_fill))
+            c = c.assign(x=c["n_events"] + (fill * c["n_missing"]).astype(np.int64), n=c["n"])
+        out.append((label, c))
+    return out
 
 
 def _one_outcome(
@@ -1134,10 +1254,11 @@ def _one_outcome(
     rows: list[pd.DataFrame] = []
     analyses: list[tuple[str, pd.DataFrame]]
     pooled: dict[str, dict[str, np.ndarray]] = {}
+    datasets: list[Any] = []
     if missing in ("using", "exclude", "bounds"):
-        analyses = _analyses_from_counts(counts, missing)
+        analyses = _analyses_from_counts(counts, missing, higher_is_better, by, reference)
     else:
-        analyses, pooled, notes = _completed_analyses(
+        analyses, pooled, notes, datasets = _completed_analyses(
             _as_pandas(data),
             name,
             by,
@@ -1147,6 +1268,7 @@ def _one_outcome(
             definition,
             confidence_level,
             seed,
+            adjust,
         )
         remarks.extend(notes)
 
@@ -1193,7 +1315,7 @@ def _one_outcome(
         for col in COMPARISON_COLUMNS[9:]:
             block[col] = stats_[col]
         block["analysis"] = "unadjusted"
-        block["missing"] = label
+        block["missing"] = [label.format(group=g) for g in others]
         block["n_missing"] = c.loc[others, "n_missing"].to_numpy(np.int64)
         block["n_missing_ref"] = int(ref["n_missing"])
         for col in ("rate_ci_low", "rate_ci_high", "rate_ref_ci_low", "rate_ref_ci_high"):
@@ -1214,7 +1336,7 @@ def _one_outcome(
             bad = [str(g) for g, d in zip(others, stats_["_disagree"], strict=True) if d]
             if bad:
                 remarks.append(
-                    f"{name}: for {', '.join(bad)} the {interval} 1-2alpha interval and the "
+                    f"{name} ({label.format(group='the group')}): for {', '.join(bad)} the {interval} 1-2alpha interval and the "
                     "score tests disagree at the margin; the verdict follows the tests. Use "
                     "interval='miettinen-nurminen' for an interval that matches them exactly."
                 )
@@ -1229,13 +1351,13 @@ def _one_outcome(
             ]
             if switched:
                 remarks.append(
-                    f"{name} ({label}): an expected count is below 5 for {', '.join(switched)}, "
+                    f"{name} ({label.format(group='the group')}): an expected count is below 5 for {', '.join(switched)}, "
                     "so Fisher's exact test was used instead of the chi-square test."
                 )
         small = [str(g) for g, n in zip(others, n1, strict=True) if n == 0]
         if small or float(ref["n"]) == 0:
             remarks.append(
-                f"{name} ({label}): no analysable episodes in "
+                f"{name} ({label.format(group='the group')}): no analysable episodes in "
                 f"{', '.join(small + ([str(reference)] if float(ref['n']) == 0 else []))}; "
                 "their statistics are missing."
             )
@@ -1250,10 +1372,10 @@ def _one_outcome(
             )
         else:
             sc = group_counts(data, name, [strata, by])
-            for label, c in _analyses_from_counts(sc, missing):
+            for label, c in _analyses_from_counts(sc, missing, higher_is_better, by, reference):
                 for g in others:
                     row, notes = _strata_row(c, strata, by, g, reference, confidence_level)
-                    strata_rows.append({"outcome": name, "missing": label, **row})
+                    strata_rows.append({"outcome": name, "missing": label.format(group=g), **row})
                     remarks.extend(notes)
 
     balance = None
@@ -1271,6 +1393,8 @@ def _one_outcome(
             cluster,
             confidence_level,
             seed,
+            higher_is_better,
+            datasets,
         )
         rows.extend(adj_rows)
         remarks.extend(notes)
@@ -1290,15 +1414,19 @@ def _completed_analyses(
     definition: Any,
     confidence_level: float,
     seed: int,
-) -> tuple[list[tuple[str, pd.DataFrame]], dict[str, dict[str, np.ndarray]], list[str]]:
-    """Counts from ``missing.completed_datasets`` and Rubin-pooled Wald statistics."""
+    adjust: tuple[str, ...] = (),
+) -> tuple[list[tuple[str, pd.DataFrame]], dict[str, dict[str, np.ndarray]], list[str], list[Any]]:
+    """Counts from ``missing.completed_datasets`` and Rubin-pooled (impute) or weighted (ipw)
+    Wald statistics, with intervals for the reported rates; also the completed data sets."""
     from . import missing as missing_mod
 
     # The group must be in the imputation / follow-up model: imputing without it pulls the
     # imputed outcomes of both groups towards the common rate and biases the difference
     # towards zero (the imputation model must be congenial with the analysis; Meng 1994).
     kwargs: dict[str, Any] = {
-        "covariates": tuple(dict.fromkeys([by, *(getattr(definition, "covariates", ()) or ())])),
+        "covariates": tuple(
+            dict.fromkeys([by, *(getattr(definition, "covariates", ()) or ()), *adjust])
+        ),
         "n_imputations": int(getattr(definition, "n_imputations", 20) or 20),
         "seed": seed,
     }
@@ -1309,7 +1437,7 @@ def _completed_analyses(
         raise InsufficientDataError(f"missing={rule!r} produced no completed data for {name!r}.")
     raw = group_counts(data, name, by).set_index(by)
     est: dict[str, list[np.ndarray]] = {k: [] for k in ("diff", "lrr", "lor", "r1", "r0")}
-    var: dict[str, list[np.ndarray]] = {k: [] for k in ("diff", "lrr", "lor")}
+    var: dict[str, list[np.ndarray]] = {k: [] for k in ("diff", "lrr", "lor", "r1", "r0")}
     weighted_counts = []
     for ds in datasets:
         f = ds.frame.copy()
@@ -1333,13 +1461,15 @@ def _completed_analyses(
             var["lor"].append(1 / (m1 * p1 * (1 - p1)) + 1 / (m0 * p0 * (1 - p0)))
         est["r1"].append(p1)
         est["r0"].append(np.full(len(others), p0))
+        var["r1"].append(p1 * (1 - p1) / m1)
+        var["r0"].append(np.full(len(others), p0 * (1 - p0) / m0))
         weighted_counts.append((m1, m0))
     m = len(datasets)
     z = _ci.z_value(confidence_level)
     pooled: dict[str, np.ndarray] = {}
     k = len(others)
     results = {}
-    for key in ("diff", "lrr", "lor"):
+    for key in ("diff", "lrr", "lor", "r1", "r0"):
         e = np.array(est[key])  # (m, k)
         v = np.array(var[key])
         mean = np.full(k, np.nan)
@@ -1349,7 +1479,9 @@ def _completed_analyses(
         for j in range(k):
             if not (np.all(np.isfinite(e[:, j])) and np.all(np.isfinite(v[:, j]))):
                 continue
-            if m > 1:
+            if m > 1 and np.ptp(e[:, j]) == 0 and np.all(v[:, j] == 0):
+                q, se, crit = float(e[0, j]), 0.0, z  # every imputation at 0% or 100%
+            elif m > 1:
                 q, se, df = missing_mod.rubin_pool(e[:, j], v[:, j])
                 crit = float(stats.t.ppf(0.5 + confidence_level / 2, df)) if np.isfinite(df) else z
                 pval[j] = float(2 * stats.t.sf(abs(q / se), df)) if se > 0 else np.nan
@@ -1363,6 +1495,10 @@ def _completed_analyses(
     pooled = {
         "rate": r1,
         "rate_ref": r0,
+        "rate_ci_low": np.clip(results["r1"][1], 0.0, 1.0),
+        "rate_ci_high": np.clip(results["r1"][2], 0.0, 1.0),
+        "rate_ref_ci_low": np.clip(results["r0"][1], 0.0, 1.0),
+        "rate_ref_ci_high": np.clip(results["r0"][2], 0.0, 1.0),
         "diff": results["diff"][0],
         "diff_ci_low": results["diff"][1],
         "diff_ci_high": results["diff"][2],
@@ -1377,14 +1513,15 @@ def _completed_analyses(
         "method": np.array(
             [
                 f"Wald test pooled by Rubin's rules ({m} imputations)"
-                if m > 1
-                else "Wald test (weighted, Kish effective sample size)"
+                if rule == "impute"
+                else "Wald test (inverse probability of follow-up weights, Kish effective n)"
             ]
             * k,
             dtype=object,
         ),
         "interval_method": np.array(
-            ["wald (Rubin's rules)" if m > 1 else "wald (weighted)"] * k, dtype=object
+            ["wald (Rubin's rules)" if rule == "impute" else "wald (weighted, Kish n)"] * k,
+            dtype=object,
         ),
         "test_method": np.array(["wald"] * k, dtype=object),
     }
@@ -1396,18 +1533,106 @@ def _completed_analyses(
         "verdict",
     ):
         pooled[col] = np.full(k, np.nan) if col != "verdict" else np.array([None] * k, dtype=object)
-    # counts for the row: observed counts (events and n before completion)
-    c = raw.assign(x=raw["n_events"], n=raw["n"])
-    label = rule
-    notes = [
-        f"{name}: missing = {rule}: rates, differences, ratios and odds ratios are pooled "
-        f"Wald estimates over {m} completed data set(s); n and n_events are the observed counts"
-        + "; margin verdicts are not computed under this rule."
-    ]
-    return [(label, c.reset_index())], {label: pooled}, notes
+    # counts for the row: observed events; n = episodes analysed (all due episodes under
+    # impute, the followed-up ones under ipw)
+    if rule == "impute":
+        c = raw.assign(x=raw["n_events"], n=raw["n"])
+        notes = [
+            f"{name}: missing = impute: rates, rate intervals, differences, ratios and odds "
+            f"ratios are Wald estimates pooled with Rubin's rules over {m} imputed data sets; "
+            "n counts every episode analysed (observed and imputed), n_events the observed "
+            "events only; margin verdicts are not computed under this rule."
+        ]
+    else:
+        c = raw.assign(x=raw["n_events"], n=raw["n"] - raw["n_missing"])
+        notes = [
+            f"{name}: missing = ipw: rates are weighted by the inverse probability of "
+            "follow-up; rate intervals, differences, ratios and odds ratios are Wald with the "
+            "Kish effective sample size of the weights; n and n_events count the followed-up "
+            "episodes; margin verdicts are not computed under this rule."
+        ]
+    return [(rule, c.reset_index())], {rule: pooled}, notes, list(datasets)
 
 
 # --- adjusted rows -----------------------------------------------------------------------------
+
+
+def _pool_adjusted(results: list[Any], confidence_level: float) -> Any:
+    """Rubin's rules over per-imputation adjusted estimates (difference with its standard
+    error; log risk and odds ratios with standard errors from their symmetric Wald
+    intervals)."""
+    import types
+
+    from . import missing as missing_mod
+
+    z = _ci.z_value(confidence_level)
+    out: dict[str, Any] = {
+        "risk": float(np.mean([r.risk for r in results])),
+        "risk_ref": float(np.mean([r.risk_ref for r in results])),
+        "interval": "wald (Rubin's rules)",
+    }
+
+    def pool(q: np.ndarray, u: np.ndarray) -> tuple[float, float, float, float]:
+        if len(q) < 2 or not (np.all(np.isfinite(q)) and np.all(np.isfinite(u))):
+            return (float("nan"),) * 4
+        est, se, df = missing_mod.rubin_pool(q, u)
+        crit = float(stats.t.ppf(0.5 + confidence_level / 2, df)) if np.isfinite(df) else z
+        p = float(2 * stats.t.sf(abs(est / se), df)) if se > 0 else float("nan")
+        return est, est - crit * se, est + crit * se, p
+
+    d = pool(np.array([r.diff for r in results]), np.array([r.std_err**2 for r in results]))
+    out["diff"], out["diff_ci_low"], out["diff_ci_high"], out["pvalue"] = d
+    for key in ("ratio", "odds_ratio"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.log(np.array([getattr(r, key) for r in results], dtype=float))
+            lo = np.log(np.array([getattr(r, f"{key}_ci_low") for r in results], dtype=float))
+            hi = np.log(np.array([getattr(r, f"{key}_ci_high") for r in results], dtype=float))
+        e, lo_p, hi_p, _ = pool(q, ((hi - lo) / (2 * z)) ** 2)
+        out[key], out[f"{key}_ci_low"], out[f"{key}_ci_high"] = np.exp([e, lo_p, hi_p])
+    out["method"] = (
+        f"{results[0].method}; estimated in each of {len(results)} imputed data sets and "
+        "pooled with Rubin's rules"
+    )
+    return types.SimpleNamespace(**out)
+
+
+def _adjusted_row(base: pd.DataFrame, res: Any, analysis: str) -> pd.DataFrame:
+    row = base.copy()
+    for col in (
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "ratio",
+        "ratio_ci_low",
+        "ratio_ci_high",
+        "odds_ratio",
+        "odds_ratio_ci_low",
+        "odds_ratio_ci_high",
+        "pvalue",
+        "method",
+    ):
+        row[col] = getattr(res, col)
+    row["rate"] = res.risk
+    row["rate_ref"] = res.risk_ref
+    row["statistic"] = np.nan
+    row["analysis"] = analysis
+    row["interval_method"] = getattr(res, "interval", "delta")
+    row["test_method"] = "wald"
+    for col in (
+        "rate_ci_low",
+        "rate_ci_high",
+        "rate_ref_ci_low",
+        "rate_ref_ci_high",
+        "equivalence_pvalue",
+        "noninferiority_pvalue",
+        "equivalence_ci_low",
+        "equivalence_ci_high",
+    ):
+        if col in row:
+            row[col] = np.nan
+    if "verdict" in row:
+        row["verdict"] = None
+    return row
 
 
 def _adjusted_rows(
@@ -1423,89 +1648,85 @@ def _adjusted_rows(
     cluster: str | None,
     confidence_level: float,
     seed: int,
+    higher_is_better: bool = True,
+    datasets: Sequence[Any] = (),
 ) -> tuple[list[pd.DataFrame], pd.DataFrame | None, list[str]]:
+    """Case-mix adjusted rows under the missing-data rule: one completed data set per
+    analysis (``using``, ``exclude``, each bounds assumption with group-specific fills), or
+    every imputed data set pooled with Rubin's rules (``impute``)."""
     from .adjust import adjusted_comparison
 
     notes: list[str] = []
-    if missing in ("impute", "ipw"):
+    if missing == "ipw":
         notes.append(
-            f"Case-mix adjustment is not combined with missing = {missing}; adjusted rows "
-            "are not computed."
+            f"{name}: case-mix adjusted rows are not produced under missing = ipw (they would "
+            "need the follow-up weights multiplied into the g-computation and IPTW fits); use "
+            "missing = impute, using, exclude or bounds for adjusted estimates."
         )
         return [], None, notes
-    y = outcome_as_float(data[name])
-    frames: list[tuple[str, pd.DataFrame]]
-    if missing == "using":
-        frames = [("using", data.assign(**{name: y.fillna(0.0)}))]
-    elif missing == "exclude":
-        frames = [("exclude", data.loc[y.notna()].assign(**{name: y[y.notna()]}))]
-    else:
-        frames = [
-            ("missing = 0", data.assign(**{name: y.fillna(0.0)})),
-            ("missing = 1", data.assign(**{name: y.fillna(1.0)})),
-        ]
+    every = pd.concat(unadjusted, ignore_index=True)
+
+    def base(label: str, g: Any) -> pd.DataFrame:
+        return every[(every["missing"] == label) & (every["group"] == g)].iloc[[0]].copy()
+
+    def fit(f: pd.DataFrame, g: Any, method: str) -> Any:
+        return adjusted_comparison(
+            f,
+            name,
+            by,
+            g,
+            reference,
+            list(covariates),
+            method=method,  # type: ignore[arg-type]
+            cluster=cluster,
+            seed=seed,
+            confidence_level=confidence_level,
+        )
+
     out: list[pd.DataFrame] = []
     balances: list[pd.DataFrame] = []
-    for label, f in frames:
-        base = next(b for b in unadjusted if (b["missing"] == label).all())
+    if missing == "impute":
+        for method in methods:
+            for g in others:  # a handful of groups x about 20 imputations
+                results = [fit(ds.frame, g, method) for ds in datasets]
+                out.append(
+                    _adjusted_row(
+                        base("impute", g),
+                        _pool_adjusted(results, confidence_level),
+                        ADJUST_METHODS[method],
+                    )
+                )
+                for r in dict.fromkeys(x for res in results for x in res.remarks):
+                    notes.append(f"{name}, {g!s} ({method}, impute): {r}")
+        notes.append(
+            f"{name}: adjusted rows under missing = impute were estimated in each of "
+            f"{len(datasets)} imputed data sets (the adjustment covariates in the imputation "
+            "model) and pooled with Rubin's rules."
+        )
+        return out, None, notes
+    y = outcome_as_float(data[name])
+    is_ref = (data[by] == reference).to_numpy()
+    for label, g_fill, r_fill in _fill_specs(missing, higher_is_better):
+        if g_fill is None:
+            frame = data.loc[y.notna()].assign(**{name: y[y.notna()]})
+        else:
+            fill = pd.Series(
+                np.where(is_ref, float(r_fill or 0.0), float(g_fill)), index=data.index
+            )
+            frame = data.assign(**{name: y.fillna(fill)})
         for method in methods:
             for g in others:
-                res = adjusted_comparison(
-                    f,
-                    name,
-                    by,
-                    g,
-                    reference,
-                    list(covariates),
-                    method=method,  # type: ignore[arg-type]
-                    cluster=cluster,
-                    seed=seed,
-                    confidence_level=confidence_level,
-                )
-                row = base[base["group"] == g].iloc[[0]].copy()
-                for col in (
-                    "diff",
-                    "diff_ci_low",
-                    "diff_ci_high",
-                    "ratio",
-                    "ratio_ci_low",
-                    "ratio_ci_high",
-                    "odds_ratio",
-                    "odds_ratio_ci_low",
-                    "odds_ratio_ci_high",
-                    "pvalue",
-                    "method",
-                ):
-                    row[col] = getattr(res, col)
-                row["rate"] = res.risk
-                row["rate_ref"] = res.risk_ref
-                row["statistic"] = np.nan
-                row["analysis"] = ADJUST_METHODS[method]
-                row["interval_method"] = getattr(res, "interval", "delta")
-                row["test_method"] = "wald"
-                for col in (
-                    "rate_ci_low",
-                    "rate_ci_high",
-                    "rate_ref_ci_low",
-                    "rate_ref_ci_high",
-                    "equivalence_pvalue",
-                    "noninferiority_pvalue",
-                    "equivalence_ci_low",
-                    "equivalence_ci_high",
-                ):
-                    if col in row:
-                        row[col] = np.nan
-                if "verdict" in row:
-                    row["verdict"] = None
-                out.append(row)
+                label_g = label.format(group=g)
+                res = fit(frame, g, method)
+                out.append(_adjusted_row(base(label_g, g), res, ADJUST_METHODS[method]))
                 notes.extend(f"{name}, {g!s} ({method}): {r}" for r in res.remarks)
                 if res.balance is not None:
                     balances.append(
                         res.balance.assign(
-                            outcome=name, group=g, reference=reference, missing=label
+                            outcome=name, group=g, reference=reference, missing=label_g
                         )
                     )
                 if res.ess:
                     ess = ", ".join(f"{k!s} {v:.1f}" for k, v in res.ess.items())
-                    notes.append(f"{name}, {g!s} (IPTW, {label}): effective sample sizes {ess}.")
+                    notes.append(f"{name}, {g!s} (IPTW, {label_g}): effective sample sizes {ess}.")
     return out, (pd.concat(balances, ignore_index=True) if balances else None), notes

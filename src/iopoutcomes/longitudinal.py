@@ -23,6 +23,7 @@ from ._counts import outcome_as_float
 from ._render import ResultDisplay
 from .adjust import design_matrix
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
+from .missing import eligibility
 from .survival import _as_frame
 
 __all__ = ["OverTimeComparison", "WaldTest", "compare_over_time"]
@@ -68,8 +69,9 @@ class OverTimeComparison(ResultDisplay):
         intervals), for the plot.
     observed : pandas.DataFrame
         ``group``, ``timepoint``, ``n`` (observations used), ``n_events``, ``n_missing``
-        (missing before the rule), ``rate`` (observed proportion) and Wilson ``ci_low``,
-        ``ci_high``.
+        (due follow-ups missing before the rule), ``rate`` (observed proportion) and Wilson
+        ``ci_low``, ``ci_high``. Follow-ups not yet due (window still open) are in none of
+        these.
     interaction : WaldTest or None
         Joint Wald test that all group-by-time terms are zero (None with one timepoint).
     coefficients : pandas.DataFrame
@@ -82,8 +84,8 @@ class OverTimeComparison(ResultDisplay):
     >>> import iopoutcomes as iop
     >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
     >>> res = iop.compare_over_time(out)
-    >>> res.timepoints, res.reference, res.n_episodes
-    (('1mo', '3mo', '6mo', '12mo'), 'inpatient', 100)
+    >>> res.timepoints, res.reference, res.n_episodes  # episodes with a follow-up due
+    (('1mo', '3mo', '6mo', '12mo'), 'inpatient', 96)
     >>> res.to_frame()[["timepoint", "group", "reference"]]
       timepoint group  reference
     0       1mo   IOP  inpatient
@@ -129,7 +131,7 @@ class OverTimeComparison(ResultDisplay):
             "missing follow-ups counted as not abstinent"
             if self.missing == "using"
             else "missing follow-ups left out (valid if missing completely at random)"
-        )
+        ) + "; follow-ups not yet due (window still open) not counted"
         return (
             f"Logistic GEE on {self.by}, timepoint and their interaction{adj}; exchangeable "
             f"working correlation within episode (estimated {self.working_correlation:.3f}); "
@@ -172,7 +174,7 @@ class OverTimeComparison(ResultDisplay):
             if self.missing == "using"
             else "Missing follow-ups were left out; GEE with available observations is valid "
             "when follow-ups are missing completely at random."
-        )
+        ) + " Follow-ups whose window was still open at the data-as-of date were not counted."
         return (
             "Abstinence at repeated follow-ups was modelled with generalized estimating "
             "equations (Liang & Zeger 1986): a logistic model with group, follow-up timepoint "
@@ -230,6 +232,10 @@ def compare_over_time(
     missing : {"using", "exclude"}, optional
         ``"using"`` counts a missing follow-up as not abstinent; ``"exclude"`` uses the available
         observations only (GEE is then valid if follow-ups are missing completely at random).
+        Either way only follow-ups that are due enter
+        (:func:`iopoutcomes.missing.eligible_mask`: ``followup_due_<tp>``, else status not
+        ``pending``; died/incarcerated left out under ``death_policy="exclude"``), as in
+        ``outcome_rates`` and ``compare_rates``.
         Default: the outcome definition's rule when it is one of these, else ``"using"``.
     adjust : sequence of str, optional
         Episode-level covariates (numeric linear, others dummy coded; complete cases).
@@ -248,8 +254,8 @@ def compare_over_time(
     group g at timepoint t is ``mean_i expit(x_i(g, t) b)`` over all analysed episodes (equal to
     ``expit`` of the linear predictor without covariates); its variance and that of the
     differences come from the delta method with the robust covariance. Without covariates and
-    with complete data (``missing="using"``) the model is saturated and the rates equal the
-    observed proportions.
+    with complete data (``missing="using"`` and every follow-up due) the model is saturated and
+    the rates equal the observed proportions.
 
     Examples
     --------
@@ -322,9 +328,19 @@ def compare_over_time(
     order = [reference] + sorted((g for g in levels if g != reference), key=str)
     g_code = pd.Categorical(data[by], categories=order).codes.astype(int)
 
+    # the shared denominator rule: a follow-up enters only once it is due (window closed),
+    # minus died/incarcerated under death_policy="exclude"
+    death_policy = getattr(definition, "death_policy", "missing") or "missing"
+    elig_cols = []
+    for c in ycols:  # a handful of timepoints
+        e = eligibility(data, c, death_policy=death_policy)
+        elig_cols.append(np.asarray(e.mask, dtype=bool))
+        remarks.extend(e.remarks(str(rule)))
+    eligible = np.column_stack(elig_cols)
     y_wide = np.column_stack([outcome_as_float(data[c]).to_numpy() for c in ycols])
+    y_wide = np.where(eligible, y_wide, np.nan)
     n_ep, n_t = y_wide.shape
-    was_missing = np.isnan(y_wide)
+    was_missing = np.isnan(y_wide) & eligible
     if rule == "using":
         y_wide = np.where(was_missing, 0.0, y_wide)
     # long format: episode-major, timepoint-minor (vectorised)

@@ -4,25 +4,34 @@ The episode table keeps an unobserved outcome as missing; this module turns it i
 more *completed* data sets under a declared rule, which rates and comparisons then analyse:
 
 ``using``
-    Missing = not abstinent (0): the intention-to-treat convention of addiction trials.
+    Missing = the unfavourable value: not abstinent (0) for an outcome where higher is better,
+    relapsed (1) for an event outcome (``higher_is_better=False``): the intention-to-treat
+    convention of addiction trials.
 ``exclude``
     Complete case: episodes without an outcome are dropped.
 ``bounds``
     Two data sets, missing = 0 (lower bound) and missing = 1 (upper bound): the extremes
     any missing-data mechanism can produce.
 ``impute``
-    Multiple imputation by chained equations (statsmodels ``MICEData``): the outcome is
-    imputed by predictive mean matching on a logistic (binomial GLM) model of the covariates,
-    so imputed values are observed 0/1 values of similar episodes; incomplete covariates are
-    imputed in the same chain (linear model + PMM). Analyse each and pool with
+    Multiple imputation. When the covariates are complete (the common case: only the outcome
+    is missing) the outcome is imputed by Bayesian logistic regression (Rubin 1987, p. 169;
+    van Buuren's ``mice.impute.logreg``): a logistic GLM of the outcome on the covariates is
+    fitted to the observed rows, and for each imputation a coefficient vector is drawn from
+    the normal approximation to its posterior, ``beta* ~ N(beta_hat, V_hat)``, and each missing
+    outcome from ``Bernoulli(expit(x beta*))``. When covariates are incomplete, chained
+    equations (statsmodels ``MICEData``) impute them and the outcome together. Without
+    covariates, the approximate Bayesian bootstrap. Analyse each and pool with
     :func:`rubin_pool`.
 ``ipw``
     Inverse probability of follow-up weighting: a logistic model of "outcome observed" on
     the covariates; observed episodes get stabilised weights ``P(observed) / p_i``.
 
-Deaths and incarceration: with ``death_policy="exclude"`` episodes whose follow-up status is
-``died`` or ``incarcerated`` are removed first; with ``"missing"`` (default) they stay and are
-handled by the rule like any other missing outcome.
+The denominator (:func:`eligible_mask`, shared by rates, comparisons and the GEE): only
+episodes whose follow-up is *due* (window closed by the data-as-of date: ``followup_due_<tp>``
+when present, otherwise status not ``pending``) are analysed; follow-ups not yet due are
+neither successes nor failures. Deaths and incarceration: with ``death_policy="exclude"``
+episodes whose follow-up status is ``died`` or ``incarcerated`` are removed too; with
+``"missing"`` (default) they stay and are handled by the rule like any other missing outcome.
 
 Examples
 --------
@@ -52,7 +61,16 @@ from ._counts import outcome_as_float
 from .definitions import MISSING_RULES
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
-__all__ = ["DEATH_STATUSES", "CompletedData", "completed_datasets", "rubin_pool"]
+__all__ = [
+    "DEATH_STATUSES",
+    "CompletedData",
+    "Eligibility",
+    "completed_datasets",
+    "eligibility",
+    "eligible_mask",
+    "rubin_pool",
+    "unfavourable_text",
+]
 
 DEATH_STATUSES: tuple[str, ...] = ("died", "incarcerated")
 """Follow-up statuses governed by ``death_policy``."""
@@ -78,17 +96,33 @@ class CompletedData:
     weights: npt.NDArray[np.float64] | None = None
 
 
-def _status_column(frame: pd.DataFrame, outcome: str, status_column: str | None) -> str | None:
+def _timepoint_columns(
+    columns: Sequence[str], outcome: str
+) -> tuple[str | None, str | None, str | None]:
+    """(timepoint, status column, due column) of an ``abstinent_<tp>``-style outcome."""
+    cands: list[str] = []
+    m = re.fullmatch(r"abstinent_(.+)", outcome)
+    if m:
+        cands.append(m.group(1))
+    if "_" in outcome:
+        cands.append(outcome.rsplit("_", 1)[-1])
+    cols = set(map(str, columns))
+    for tp in cands:
+        status = f"followup_status_{tp}" if f"followup_status_{tp}" in cols else None
+        due = f"followup_due_{tp}" if f"followup_due_{tp}" in cols else None
+        if status or due:
+            return tp, status, due
+    return (cands[0] if cands else None), None, None
+
+
+def _status_column(frame: Any, outcome: str, status_column: str | None) -> str | None:
     if status_column is not None:
-        if status_column not in frame:
+        if status_column not in frame.columns:
             raise MissingColumnError(
                 f"status_column {status_column!r} is not in the data. Found: {list(frame.columns)}."
             )
         return status_column
-    m = re.fullmatch(r"abstinent_(.+)", outcome)
-    if m and f"followup_status_{m.group(1)}" in frame:
-        return f"followup_status_{m.group(1)}"
-    return None
+    return _timepoint_columns(list(frame.columns), outcome)[1]
 
 
 def death_mask(frame: pd.DataFrame, outcome: str, status_column: str | None = None) -> pd.Series:
@@ -98,6 +132,242 @@ def death_mask(frame: pd.DataFrame, outcome: str, status_column: str | None = No
     if col is None:
         return pd.Series(False, index=frame.index)
     return frame[col].astype("string").isin(DEATH_STATUSES).fillna(False).astype(bool)
+
+
+def unfavourable_text(outcome: str, higher_is_better: bool = True) -> str:
+    """What "missing = using" counts a missing outcome as, in words.
+
+    >>> unfavourable_text("abstinent_6mo"), unfavourable_text("relapse_6mo", False)
+    ('not abstinent', 'relapsed')
+    """
+    if higher_is_better:
+        return "not abstinent" if outcome.startswith("abstinent") else "not having the outcome"
+    return "relapsed" if "relaps" in outcome else "having the event"
+
+
+@dataclass(frozen=True, eq=False)
+class Eligibility:
+    """Which episodes enter the denominator of an outcome, and why the others do not.
+
+    Attributes
+    ----------
+    mask : pandas.Series
+        True for episodes in the denominator (aligned with the frame; a Dask Series for Dask).
+    outcome, timepoint : str, str or None
+        The outcome and its follow-up timepoint (None when no follow-up columns exist).
+    n_not_due : int
+        Episodes whose follow-up window is still open at the data-as-of date.
+    n_not_due_assessed : int
+        Of those, episodes already assessed (an early assessment inside an open window): they
+        enter once the window closes, so that the denominator never favours early responders.
+    n_excluded_deaths : int
+        Due episodes left out because died/incarcerated (``death_policy="exclude"``).
+    n_deaths_counted : int
+        Due episodes died/incarcerated kept and handled by the missing-data rule.
+    death_policy : str
+    """
+
+    mask: Any
+    outcome: str
+    timepoint: str | None
+    n_not_due: int = 0
+    n_not_due_assessed: int = 0
+    n_excluded_deaths: int = 0
+    n_deaths_counted: int = 0
+    death_policy: str = "missing"
+
+    def remarks(self, rule: str | None = None) -> list[str]:
+        """The standard remarks, worded the same in rates, comparisons and the GEE."""
+        from .definitions import timepoint_text
+
+        when = timepoint_text(self.timepoint) if self.timepoint else "follow-up"
+        out = []
+        if self.n_not_due:
+            early = (
+                f" ({self.n_not_due_assessed} of them already assessed early; they count once "
+                "the window closes)"
+                if self.n_not_due_assessed
+                else ""
+            )
+            out.append(
+                f"{self.outcome}: {self.n_not_due} episodes whose {when} window is still open "
+                f"are not yet due and are not counted{early}."
+            )
+        if self.n_excluded_deaths:
+            out.append(
+                f"{self.outcome}: {self.n_excluded_deaths} episodes whose {when} follow-up "
+                "status was died or incarcerated were left out of the denominator "
+                "(death_policy = exclude)."
+            )
+        if self.n_deaths_counted and rule is not None:
+            out.append(
+                f"{self.outcome}: {self.n_deaths_counted} episodes whose {when} follow-up status "
+                "was died or incarcerated are counted under the missing-data rule "
+                f"(death_policy = missing, missing = {rule})."
+            )
+        return out
+
+
+def _as_int(value: Any) -> int:
+    return int(value.compute() if hasattr(value, "compute") else value)
+
+
+def eligibility(
+    frame: Any,
+    outcome: str,
+    *,
+    death_policy: str = "missing",
+    status_column: str | None = None,
+) -> Eligibility:
+    """The denominator rule for an ``abstinent_<tp>``-style outcome, with its counts.
+
+    An episode is in the denominator when its follow-up is *due*: its window closed by the
+    data-as-of date (``followup_due_<tp>`` when the column exists; otherwise the follow-up
+    status is not ``pending``), minus episodes whose status is died or incarcerated when
+    ``death_policy="exclude"``. A table without those columns keeps every row. Works on pandas
+    and Dask frames (see :func:`filter_eligible` for DuckDB relations too).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or dask DataFrame
+    outcome : str
+        The outcome column (``abstinent_6mo`` -> ``followup_due_6mo``/``followup_status_6mo``).
+    death_policy : {"missing", "exclude"}
+    status_column : str, optional
+        The follow-up status column when it is not ``followup_status_<tp>``.
+
+    Returns
+    -------
+    Eligibility
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"abstinent_6mo": [1, None, None, 0],
+    ...                   "followup_status_6mo": ["completed", "pending", "died", "completed"],
+    ...                   "followup_due_6mo": [True, False, True, False]})
+    >>> e = eligibility(f, "abstinent_6mo", death_policy="exclude")
+    >>> e.mask.tolist(), e.n_not_due, e.n_not_due_assessed, e.n_excluded_deaths
+    ([True, False, False, False], 2, 1, 1)
+    >>> print(e.remarks()[0])
+    abstinent_6mo: 2 episodes whose 6-month window is still open are not yet due and are not counted (1 of them already assessed early; they count once the window closes).
+    """
+    if death_policy not in ("missing", "exclude"):
+        raise ParameterError("death_policy must be 'missing' or 'exclude'.")
+    tp, status_col, due_col = _timepoint_columns([str(c) for c in frame.columns], outcome)
+    status_col = _status_column(frame, outcome, status_column) if status_column else status_col
+    index_true = frame[outcome].isna() | ~frame[outcome].isna()  # all True, engine-native
+    if status_col is None and due_col is None:
+        return Eligibility(index_true, outcome, tp, death_policy=death_policy)
+    status = frame[status_col].astype("string") if status_col is not None else None
+    if due_col is not None:
+        due_raw = frame[due_col].astype("boolean")
+        fallback = (status != "pending").fillna(True) if status is not None else True
+        due = due_raw.fillna(fallback) if status is not None else due_raw.fillna(True)
+        due = due.astype(bool)
+    else:
+        assert status is not None
+        due = (status != "pending").fillna(True).astype(bool)
+    dead = (
+        status.isin(list(DEATH_STATUSES)).fillna(False).astype(bool)
+        if status is not None
+        else ~index_true
+    )
+    assessed = ~frame[outcome].isna()
+    if status is not None:
+        assessed = assessed | (status == "completed").fillna(False).astype(bool)
+    not_due = ~due
+    excluded = due & dead if death_policy == "exclude" else ~index_true
+    mask = due & ~excluded
+    return Eligibility(
+        mask=mask,
+        outcome=outcome,
+        timepoint=tp,
+        n_not_due=_as_int(not_due.sum()),
+        n_not_due_assessed=_as_int((not_due & assessed).sum()),
+        n_excluded_deaths=_as_int(excluded.sum()),
+        n_deaths_counted=_as_int((due & dead).sum()) if death_policy == "missing" else 0,
+        death_policy=death_policy,
+    )
+
+
+def eligible_mask(
+    frame: Any,
+    outcome: str,
+    *,
+    death_policy: str = "missing",
+    status_column: str | None = None,
+) -> Any:
+    """Boolean Series: episodes in the denominator of ``outcome`` (see :func:`eligibility`).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"abstinent_6mo": [1, None, None],
+    ...                   "followup_status_6mo": ["completed", "pending", "missed"]})
+    >>> eligible_mask(f, "abstinent_6mo").tolist()   # no due column: status != pending
+    [True, False, True]
+    """
+    return eligibility(frame, outcome, death_policy=death_policy, status_column=status_column).mask
+
+
+def filter_eligible(
+    data: Any,
+    outcome: str,
+    *,
+    death_policy: str = "missing",
+    status_column: str | None = None,
+) -> tuple[Any, Eligibility]:
+    """The rows of ``data`` in the denominator and the :class:`Eligibility` behind them.
+
+    pandas, Dask and DuckDB inputs give the same rows and counts (DuckDB through SQL).
+    """
+    if type(data).__module__.startswith("duckdb"):
+        return _filter_duckdb(data, outcome, death_policy, status_column)
+    e = eligibility(data, outcome, death_policy=death_policy, status_column=status_column)
+    return data[e.mask], e
+
+
+def _filter_duckdb(
+    rel: Any, outcome: str, death_policy: str, status_column: str | None
+) -> tuple[Any, Eligibility]:
+    if death_policy not in ("missing", "exclude"):
+        raise ParameterError("death_policy must be 'missing' or 'exclude'.")
+    cols = [str(c) for c in rel.columns]
+    tp, status_col, due_col = _timepoint_columns(cols, outcome)
+    if status_column is not None:
+        if status_column not in cols:
+            raise MissingColumnError(
+                f"status_column {status_column!r} is not in the data. Found: {cols}."
+            )
+        status_col = status_column
+    if status_col is None and due_col is None:
+        return rel, Eligibility(None, outcome, tp, death_policy=death_policy)
+    st = f'CAST("{status_col}" AS VARCHAR)' if status_col else None
+    not_pending = f"COALESCE({st} <> 'pending', TRUE)" if st else "TRUE"
+    due = f'COALESCE(CAST("{due_col}" AS BOOLEAN), {not_pending})' if due_col else not_pending
+    deaths = ", ".join(f"'{s}'" for s in DEATH_STATUSES)
+    dead = f"COALESCE({st} IN ({deaths}), FALSE)" if st else "FALSE"
+    assessed = f'("{outcome}" IS NOT NULL' + (
+        f" OR COALESCE({st} = 'completed', FALSE))" if st else ")"
+    )
+    excluded = f"({due}) AND ({dead})" if death_policy == "exclude" else "FALSE"
+    sql = (
+        f"SELECT SUM(CASE WHEN NOT ({due}) THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN NOT ({due}) AND {assessed} THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {excluded} THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN ({due}) AND ({dead}) THEN 1 ELSE 0 END) FROM eligible_relation"
+    )
+    a, b, c, d = (int(v or 0) for v in rel.query("eligible_relation", sql).fetchall()[0])
+    kept = rel.filter(f"({due}) AND NOT ({excluded})")
+    return kept, Eligibility(
+        None,
+        outcome,
+        tp,
+        n_not_due=a,
+        n_not_due_assessed=b,
+        n_excluded_deaths=c,
+        n_deaths_counted=d if death_policy == "missing" else 0,
+        death_policy=death_policy,
+    )
 
 
 def design_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
@@ -140,9 +410,52 @@ def _fit_observed_probability(x: pd.DataFrame, observed: npt.NDArray[np.bool_]) 
     return np.asarray(fit.predict(design), dtype=float)
 
 
+def _logreg_draws(
+    y: npt.NDArray[np.float64], x: pd.DataFrame, m: int, seed: int
+) -> list[npt.NDArray[np.float64]] | None:
+    """Bayesian logistic-regression imputation of a binary outcome (complete covariates).
+
+    Rubin (1987, Multiple Imputation for Nonresponse in Surveys, p. 169-170) and van Buuren's
+    ``mice.impute.logreg`` (Flexible Imputation of Missing Data, 2nd ed., sec. 3.6): fit the
+    logistic GLM of ``y`` on ``x`` to the observed rows; per imputation draw
+    ``beta* ~ N(beta_hat, V_hat)`` (the normal approximation to the posterior), then each
+    missing ``y`` from ``Bernoulli(expit(x beta*))``. Vectorised over the ``m`` imputations.
+    Returns None when the fit fails (e.g. perfect separation), so the caller can fall back.
+    """
+    import statsmodels.api as sm
+
+    miss = np.isnan(y)
+    design = np.column_stack([np.ones(len(y)), x.to_numpy(dtype=float)])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = sm.GLM(y[~miss], design[~miss], family=sm.families.Binomial()).fit()
+        beta = np.asarray(fit.params, dtype=float)
+        cov = np.asarray(fit.cov_params(), dtype=float)
+    except Exception:  # separation or a singular fit: fall back to chained equations
+        return None
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(cov))) or np.abs(beta).max() > 30:
+        return None
+    rng = np.random.default_rng(seed)
+    betas = rng.multivariate_normal(beta, cov, size=m, method="eigh")  # (m, k)
+    eta = design[miss] @ betas.T  # (n_missing, m)
+    p = 0.5 * (1.0 + np.tanh(0.5 * eta))
+    draws = (rng.random(p.shape) < p).astype(float)
+    out = []
+    for j in range(m):  # m imputations (about 20), not a loop over episodes
+        filled = y.copy()
+        filled[miss] = draws[:, j]
+        out.append(filled)
+    return out
+
+
 def _mice(
     y: npt.NDArray[np.float64], x: pd.DataFrame, m: int, seed: int
 ) -> list[npt.NDArray[np.float64]]:
+    if not x.isna().to_numpy().any():
+        fast = _logreg_draws(y, x, m, seed)
+        if fast is not None:
+            return fast
     import statsmodels.api as sm
     from statsmodels.imputation.mice import MICEData
 
@@ -198,6 +511,7 @@ def completed_datasets(
     seed: int = 0,
     death_policy: str = "missing",
     status_column: str | None = None,
+    higher_is_better: bool = True,
 ) -> list[CompletedData]:
     """Completed data sets of one binary outcome under a missing-data rule.
 
@@ -221,6 +535,9 @@ def completed_datasets(
     status_column : str, optional
         The follow-up status column; default ``followup_status_<tp>`` for an outcome
         ``abstinent_<tp>`` when present.
+    higher_is_better : bool
+        Direction of the outcome: ``using`` fills a missing value with the unfavourable value,
+        0 (not abstinent) when higher is better, 1 (relapsed) otherwise.
 
     Returns
     -------
@@ -229,11 +546,18 @@ def completed_datasets(
         ``n_imputations`` (``impute``). Frames keep the input's index and columns; the outcome
         is float 0/1.
 
+    Notes
+    -----
+    Rows not in the denominator (:func:`eligible_mask`: follow-up not yet due, and
+    died/incarcerated under ``death_policy="exclude"``) are dropped first.
+
     Examples
     --------
     >>> f = pd.DataFrame({"y": [1, 0, None, 1], "age": [30, 40, 35, 50]})
     >>> [len(c.frame) for c in completed_datasets(f, "y", "exclude")]
     [3]
+    >>> completed_datasets(f, "y", "using", higher_is_better=False)[0].frame["y"].tolist()
+    [1.0, 0.0, 1.0, 1.0]
     """
     if rule not in MISSING_RULES:
         raise ParameterError(f"rule must be one of {list(MISSING_RULES)}; got an unknown rule.")
@@ -243,9 +567,8 @@ def completed_datasets(
         raise MissingColumnError(
             f"Outcome column {outcome!r} is not in the data. Found: {list(frame.columns)}."
         )
-    data = frame
-    if death_policy == "exclude":
-        data = data.loc[~death_mask(data, outcome, status_column).to_numpy()]
+    mask = eligible_mask(frame, outcome, death_policy=death_policy, status_column=status_column)
+    data = frame.loc[np.asarray(mask, dtype=bool)]
     y = outcome_as_float(data[outcome]).to_numpy(dtype=float)
     miss = np.isnan(y)
 
@@ -256,7 +579,8 @@ def completed_datasets(
         return out
 
     if rule == "using":
-        return [CompletedData("using", with_y(np.where(miss, 0.0, y)))]
+        unfavourable = 0.0 if higher_is_better else 1.0
+        return [CompletedData("using", with_y(np.where(miss, unfavourable, y)))]
     if rule == "exclude":
         return [CompletedData("exclude", with_y(y, ~miss))]
     if rule == "bounds":

@@ -33,7 +33,13 @@ from ._render import ResultDisplay
 from .benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark, position
 from .definitions import MISSING_RULES, OutcomeDefinition, timepoint_text
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
-from .missing import DEATH_STATUSES, completed_datasets, rubin_pool
+from .missing import (
+    DEATH_STATUSES,
+    completed_datasets,
+    filter_eligible,
+    rubin_pool,
+    unfavourable_text,
+)
 from .schema import DEFAULT_TIMEPOINTS, RATE_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -108,23 +114,6 @@ def _group_labels(counts: pd.DataFrame, keys: list[str]) -> pd.Series:
     return label.astype("string")
 
 
-def _drop_deaths(data: Any, status_col: str) -> Any:
-    statuses = ", ".join(f"'{s}'" for s in DEATH_STATUSES)
-    if is_duckdb(data):
-        return data.filter(f'"{status_col}" IS NULL OR "{status_col}" NOT IN ({statuses})')
-    mask = ~data[status_col].astype("string").isin(list(DEATH_STATUSES)).fillna(False)
-    return data[mask]
-
-
-def _n_deaths(data: Any, status_col: str, keys: list[str]) -> int:
-    if is_duckdb(data):
-        statuses = ", ".join(f"'{s}'" for s in DEATH_STATUSES)
-        sql = f'SELECT COUNT(*) FROM r WHERE "{status_col}" IN ({statuses})'
-        return int(data.query("r", sql).fetchall()[0][0])
-    s = data[status_col].astype("string").isin(list(DEATH_STATUSES)).fillna(False).sum()
-    return int(s.compute() if hasattr(s, "compute") else s)
-
-
 @dataclass(frozen=True, eq=False, repr=False)
 class RateTable(ResultDisplay):
     """Rates of binary outcomes by group, with confidence intervals and the rule behind them.
@@ -135,9 +124,13 @@ class RateTable(ResultDisplay):
         Columns :data:`~iopoutcomes.schema.RATE_COLUMNS` (``group``, ``outcome``,
         ``timepoint`` (NA for outcomes not tied to a follow-up), ``n``, ``n_events``,
         ``n_missing``, ``rate``, ``ci_low``, ``ci_high``, ``method``) then ``missing`` (the
-        rule). ``n`` is the denominator of ``rate``; ``n_missing`` counts episodes whose outcome
-        was missing (counted as not abstinent under ``using``, left out under ``exclude``,
-        imputed under ``impute``, represented through weights under ``ipw``).
+        rule). ``n`` is the denominator of ``rate``: the episodes whose follow-up is due
+        (:func:`iopoutcomes.missing.eligible_mask`; windows still open are not counted), minus
+        died/incarcerated under ``death_policy="exclude"``. ``n_missing`` counts those whose
+        outcome was missing (counted as the unfavourable value under ``using``: not abstinent,
+        or relapsed with ``higher_is_better=False``, and then included in ``n_events`` for an
+        event outcome; left out under ``exclude``, imputed under ``impute``, represented
+        through weights under ``ipw``).
         With ``missing="bounds"`` each group has two rows told apart by the extra column
         ``bound``: ``lower`` (missing counted as no event) and ``upper`` (missing counted as
         an event); the interval from the lower row's ``ci_low`` to the upper row's ``ci_high``
@@ -145,9 +138,13 @@ class RateTable(ResultDisplay):
         estimate and ``n_events`` counts observed events only; under ``ipw``, ``rate`` is the
         weighted rate among the followed-up and ``n_events`` counts observed events.
     definition : OutcomeDefinition or None
-        The definition (None for a plain DataFrame given without one).
+        The definition (None for a plain DataFrame given without one); when ``missing=``
+        overrides the definition's rule, a copy with ``missing`` set to the rule applied, so
+        every label and description names the rule actually used.
     missing : str
         The missing-data rule applied.
+    higher_is_better : bool
+        Direction of the outcome (decides the value a missing outcome takes under ``using``).
     confidence_level : float
         Level of the intervals.
     by : tuple of str
@@ -161,7 +158,7 @@ class RateTable(ResultDisplay):
     >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
     >>> rates = iop.outcome_rates(out, "abstinent_6mo", by="cohort")
     >>> print(repr(rates).splitlines()[0])
-    <RateTable: abstinent_6mo by cohort, 100 episodes, missing=using>
+    <RateTable: abstinent_6mo by cohort, 76 episodes, missing=using>
     >>> rates.table["group"].tolist()
     ['IOP', 'inpatient']
     >>> rates.check_benchmark(iop.MCCARTY_2014).columns.tolist()[-3:]
@@ -174,6 +171,7 @@ class RateTable(ResultDisplay):
     confidence_level: float = 0.95
     by: tuple[str, ...] = ()
     remarks: tuple[str, ...] = field(default=())
+    higher_is_better: bool = True
 
     def _header(self) -> str:
         outcomes = "/".join(dict.fromkeys(self.table["outcome"].astype(str)))
@@ -192,9 +190,26 @@ class RateTable(ResultDisplay):
         """A copy of the tidy table."""
         return self.table.copy()
 
-    def label(self, outcome: str) -> str:
-        """Axis label of an outcome (from the definition when there is one)."""
+    def _definition_applied(self) -> OutcomeDefinition:
+        d = self.definition or OutcomeDefinition()
+        if self.missing in MISSING_RULES and self.missing != d.missing:
+            d = d.replace(missing=self.missing)
+        return d
+
+    def _short_label(self, outcome: str) -> str:
         return (self.definition or OutcomeDefinition()).label(outcome)
+
+    def label(self, outcome: str) -> str:
+        """Axis label of an outcome with the table's own missing-data rule.
+
+        >>> import pandas as pd
+        >>> f = pd.DataFrame({"cohort": ["IOP", "IOP"], "abstinent_6mo": [1, None]})
+        >>> outcome_rates(f, missing="exclude").label("abstinent_6mo")
+        'Abstinent at 6-month follow-up (no use in past 30 days), missing = exclude'
+        """
+        if self.missing not in MISSING_RULES:
+            return self._short_label(outcome)
+        return self._definition_applied().describe(outcome)
 
     def definition_text(self) -> str:
         """The definition and the method in words."""
@@ -202,9 +217,7 @@ class RateTable(ResultDisplay):
         methods = (
             ", ".join(dict.fromkeys(self.table["method"].astype(str))) if len(self.table) else ""
         )
-        d = self.definition
-        if d is not None and self.missing in MISSING_RULES and self.missing != d.missing:
-            d = d.replace(missing=self.missing)
+        d = self._definition_applied() if self.definition is not None else None
         base = d.describe() if d is not None else "Plain data frame"
         return (
             f"{base}. Rates with {pct} confidence intervals ({methods}); missing = {self.missing}."
@@ -239,7 +252,7 @@ class RateTable(ResultDisplay):
         lines = []
         for row in self.table.itertuples(index=False):
             row = cast(Any, row)
-            what = self.label(str(row.outcome))
+            what = self._short_label(str(row.outcome))
             rate = float(row.rate)
             if np.isnan(rate):
                 lines.append(f"{row.group}: {what} — no data.")
@@ -360,6 +373,7 @@ def _one_outcome(
     confidence_level: float,
     method: str,
     seed: int,
+    higher_is_better: bool = True,
 ) -> tuple[pd.DataFrame, list[str]]:
     cols = _columns(data)
     if outcome not in cols:
@@ -370,23 +384,8 @@ def _one_outcome(
     tp = _timepoint_of(outcome, d)
     remarks: list[str] = []
     death_policy = d.death_policy if d is not None else "missing"
-    status_col = f"followup_status_{tp}" if tp is not None else None
-    if status_col is not None and status_col in cols and death_policy == "exclude":
-        n_dead = _n_deaths(data, status_col, keys)
-        data = _drop_deaths(data, status_col)
-        if n_dead:
-            remarks.append(
-                f"{n_dead} episodes whose {timepoint_text(tp or '')} follow-up status was died "
-                "or incarcerated were left out of the denominator (death_policy = exclude)."
-            )
-    elif status_col is not None and status_col in cols:
-        n_dead = _n_deaths(data, status_col, keys)
-        if n_dead:
-            remarks.append(
-                f"{n_dead} episodes whose {timepoint_text(tp or '')} follow-up status was died "
-                f"or incarcerated are counted under the missing-data rule (death_policy = "
-                f"missing, missing = {rule})."
-            )
+    data, elig = filter_eligible(data, outcome, death_policy=death_policy)
+    remarks.extend(elig.remarks(rule))
     if keys:
         counts = group_counts(data, outcome, keys)
     else:
@@ -428,17 +427,22 @@ def _one_outcome(
             f"no {timepoint_text(tp)} abstinence outcome (no completed follow-up with "
             "days-of-use data)"
         )
-        neg = "not abstinent"
     else:
         what = f"no value for {outcome}"
-        neg = "not having the outcome"
+    neg = unfavourable_text(outcome, higher_is_better)
     with np.errstate(invalid="ignore", divide="ignore"):
         if rule in ("using", "exclude"):
             n = n_all if rule == "using" else n_all - miss
-            lo, hi = proportion_ci(x, n, method=method, confidence_level=confidence_level)
-            add(n, x, x / np.where(n > 0, n, np.nan), lo, hi, method, None)
+            ev = x + miss if (rule == "using" and not higher_is_better) else x
+            lo, hi = proportion_ci(ev, n, method=method, confidence_level=confidence_level)
+            add(n, ev, ev / np.where(n > 0, n, np.nan), lo, hi, method, None)
             if total_missing:
-                how = f"counted as {neg}" if rule == "using" else "left out (complete case)"
+                fill = "0" if higher_is_better else "1"
+                how = (
+                    f"counted as {neg} (the unfavourable value, {fill})"
+                    if rule == "using"
+                    else "left out (complete case)"
+                )
                 remarks.append(
                     f"{total_missing} of {total} episodes had {what} and were {how} "
                     f"(missing = {rule})."
@@ -498,6 +502,7 @@ def outcome_rates(
     method: str = "wilson",
     definition: OutcomeDefinition | None = None,
     seed: int = 0,
+    higher_is_better: bool = True,
 ) -> RateTable:
     """Rate of a binary outcome (or several) by group, under a missing-data rule.
 
@@ -521,6 +526,9 @@ def outcome_rates(
         ``covariates`` and ``n_imputations`` apply.
     seed : int
         Seed of the imputations (``impute``).
+    higher_is_better : bool
+        Direction of the outcome. ``missing="using"`` counts a missing outcome as the
+        unfavourable value: 0 (not abstinent) when True (default), 1 (e.g. relapsed) when False.
 
     Returns
     -------
@@ -528,6 +536,10 @@ def outcome_rates(
 
     Notes
     -----
+    Denominator: only episodes whose follow-up is due enter it
+    (:func:`iopoutcomes.missing.eligible_mask`, the rule shared with ``compare_rates``,
+    ``compare_over_time`` and ``followup_rates``): ``followup_due_<tp>`` when present, else a
+    follow-up status other than ``pending``; a remark counts those still open.
     ``death_policy="exclude"`` drops episodes whose ``followup_status_<tp>`` is ``died`` or
     ``incarcerated`` before counting. ``impute``: ``n_imputations`` data sets (MICE on
     ``definition.covariates`` plus the grouping columns); the group rate of each is pooled with
@@ -567,7 +579,9 @@ def outcome_rates(
     tables: list[pd.DataFrame] = []
     remarks: list[str] = []
     for name in outcome_list:  # a handful of outcomes
-        t, r = _one_outcome(data, name, keys, rule, d, float(confidence_level), method, seed)
+        t, r = _one_outcome(
+            data, name, keys, rule, d, float(confidence_level), method, seed, higher_is_better
+        )
         tables.append(t)
         remarks.extend(r)
     table = pd.concat(tables, ignore_index=True)
@@ -577,6 +591,8 @@ def outcome_rates(
     table["group"] = table["group"].astype("string")
     for c in ("n", "n_events", "n_missing"):
         table[c] = table[c].astype("int64")
+    if d is not None and rule != d.missing:
+        d = d.replace(missing=rule)  # labels and plots name the rule applied
     return RateTable(
         table=table,
         definition=d,
@@ -584,6 +600,7 @@ def outcome_rates(
         confidence_level=float(confidence_level),
         by=tuple(keys),
         remarks=tuple(dict.fromkeys(remarks)),
+        higher_is_better=bool(higher_is_better),
     )
 
 
@@ -597,6 +614,7 @@ def abstinence_rates(
     method: str = "wilson",
     definition: OutcomeDefinition | None = None,
     seed: int = 0,
+    higher_is_better: bool = True,
 ) -> RateTable:
     """Abstinence rates at follow-up timepoints: :func:`outcome_rates` on ``abstinent_<tp>``.
 
@@ -618,6 +636,7 @@ def abstinence_rates(
         method=method,
         definition=definition,
         seed=seed,
+        higher_is_better=higher_is_better,
     )
 
 
