@@ -166,6 +166,40 @@ def _smallest_published_positive(
     return min(candidates, key=lambda c: (c == margin, values[c]))
 
 
+def _protecting_candidate(
+    values: np.ndarray,
+    hidden: np.ndarray,
+    relations: list[list[tuple[int, int]]],
+    cell: tuple[int, int],
+) -> tuple[int, int] | None:
+    """The next cell to hide to protect ``cell``: the smallest published positive cell of the
+    nearest relation, searching outwards through relations linked by hidden cells.
+
+    Hiding a cell turns a known value into an unknown, so feasible ranges can only widen; a
+    leak may run through a relation that does not contain the cell itself (e.g. a hidden
+    column total recovered from the grand total), hence the breadth-first search.
+    """
+    frontier = [r for r in relations if cell in r]
+    seen_relations: set[int] = set()
+    seen_cells = {cell}
+    while frontier:
+        for relation in frontier:
+            extra = _smallest_published_positive(values, hidden, relation)
+            if extra is not None:
+                return extra
+        next_frontier = []
+        for relation in frontier:
+            seen_relations.add(id(relation))
+            for member in relation:
+                if hidden[member] and member not in seen_cells:
+                    seen_cells.add(member)
+                    next_frontier.extend(
+                        r for r in relations if member in r and id(r) not in seen_relations
+                    )
+        frontier = next_frontier
+    return None
+
+
 def suppress_table(table: pd.DataFrame, k: int = 11) -> SuppressedTable:
     """Apply primary and complementary suppression to a two-way count table and audit it.
 
@@ -229,15 +263,10 @@ def suppress_table(table: pd.DataFrame, k: int = 11) -> SuppressedTable:
         if failing.size == 0:
             break
         cell = (int(audit_cells[failing[0], 0]), int(audit_cells[failing[0], 1]))
-        added = False
-        for relation in relations:
-            if cell in relation:
-                extra = _smallest_published_positive(values, hidden, relation)
-                if extra is not None:
-                    hidden[extra] = True
-                    added = True
-                    break
-        if not added:
+        extra = _protecting_candidate(values, hidden, relations, cell)
+        if extra is not None:
+            hidden[extra] = True
+        else:
             raise SuppressionAuditError(
                 f"A hidden cell (row {cell[0] + 1}, column {cell[1] + 1}) can be narrowed to "
                 f"fewer than {k} values and no further cell can be hidden to protect it. "
