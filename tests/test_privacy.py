@@ -149,3 +149,27 @@ def test_neutralise_frame_keeps_numbers() -> None:
     assert out["site"].tolist() == ["'=cmd", "ok"]
     assert out["n"].tolist() == [-1, 2]
     assert frame["site"].tolist() == ["=cmd", "ok"]  # input untouched
+
+
+def test_leak_through_the_totals_row_is_protected() -> None:
+    # Regression (from a small simulated program's follow-up-by-quarter table, with structural
+    # zeros for the quarters inside/outside the lookback split): every cell of column 3 is
+    # small, so the column and its total are hidden; but that total is recoverable from the
+    # grand total minus the other column totals, which narrowed the hidden 2s to 1..5. The
+    # protecting cell lies in the totals row, outside the failing cell's row and column.
+    table = pd.DataFrame(
+        [
+            [0, 4, 0, 0, 0, 5],
+            [0, 17, 0, 2, 0, 13],
+            [0, 25, 0, 2, 0, 7],
+            [0, 10, 0, 3, 0, 10],
+            [19, 0, 2, 0, 12, 0],
+            [19, 0, 0, 0, 9, 0],
+            [14, 0, 1, 0, 13, 0],
+            [19, 0, 2, 0, 6, 0],
+        ]
+    )
+    result = suppress_table(table, k=11)
+    assert (result.audit["feasible_integers"] >= 11).all()
+    shown = result.values.to_numpy(dtype=float, na_value=np.nan)
+    assert not ((shown >= 1) & (shown < 11)).any()
