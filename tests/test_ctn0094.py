@@ -553,3 +553,37 @@ def test_real_csv_matches_parquet(ctn0094_dir: Path, real) -> None:
     _, words = real
     from_csv = weekly_patterns(read_ctn0094(ctn0094_dir, format="csv"))
     pd.testing.assert_series_equal(from_csv, words)
+
+
+def test_xbot_relapse_comparison_matches_r(ctn0094_dir: Path) -> None:
+    """Inpatient BUP vs Inpatient NR-NTX on lee2018_relapse: KM medians, log-rank and Cox
+    against R's survfit/survdiff/coxph on the same rows (tests/reference/r_ctn0094.py)."""
+    from numpy.testing import assert_allclose
+
+    from iopoutcomes.survival import time_to_relapse
+    from tests.reference import r_ctn0094 as R
+
+    records = read_ctn0094(ctn0094_dir)
+    words = weekly_patterns(records)
+    relapse = pattern_outcomes(words, ["lee2018_relapse"])
+    arms = records.episodes.set_index("episode_id")["cohort"]
+    frame = relapse.join(arms)
+    frame = frame[frame["cohort"].isin(["Inpatient BUP", "Inpatient NR-NTX"])]
+    events = frame.groupby("cohort")["lee2018_relapse_event"].agg(["sum", "count"])
+    assert events.loc["Inpatient BUP"].tolist() == [163, 287]
+    assert events.loc["Inpatient NR-NTX"].tolist() == [188, 283]
+    result = time_to_relapse(
+        frame, by="cohort", relapse="lee2018_relapse", reference="Inpatient BUP"
+    )
+    assert result.time_unit == "weeks"
+    cox = result.cox.iloc[0]
+    assert_allclose(
+        [cox["hazard_ratio"], cox["ci_low"], cox["ci_high"]], [R.COX_HR, *R.COX_CI], rtol=1e-6
+    )
+    assert_allclose(cox["pvalue"], R.COX_P, rtol=1e-5)
+    assert_allclose(
+        [result.logrank.statistic, result.logrank.pvalue], [R.LOGRANK_CHISQ, R.LOGRANK_P], rtol=1e-6
+    )
+    medians = result.medians.set_index("group")
+    for arm, values in R.MEDIANS.items():
+        assert medians.loc[arm, ["median", "ci_low", "ci_high"]].tolist() == list(values)
