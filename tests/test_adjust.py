@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from reference import r_adjust as R
 from scipy.special import expit
 
 from iopoutcomes import InsufficientDataError, MissingColumnError, ParameterError
@@ -20,7 +21,6 @@ from iopoutcomes.adjust import (
     effective_sample_size,
     standardized_mean_difference,
 )
-from tests.reference import r_adjust as R
 
 COVS = ["sev", "age", "sex"]
 

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from reference import r_proportions as R
 from scipy import optimize, stats
 
 from iopoutcomes import _ci
 from iopoutcomes.exceptions import ParameterError
 
-
-def _load_reference(name: str):
-    path = Path(__file__).parent / "reference" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"reference_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
-
-
-R = _load_reference("r_proportions")
 Z = stats.norm.ppf(0.975)
 
 # --- Newcombe (1998b) Stat Med 17:873-890, Table II: eight examples (x1/n1 - x0/n0) -------------

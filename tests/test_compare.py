@@ -3,16 +3,15 @@ Newcombe (1998) Table II and hand computations."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 import types
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
+from reference import r_proportions as R
 from scipy import optimize, stats
 
 from iopoutcomes import _ci
@@ -20,17 +19,6 @@ from iopoutcomes.compare import Comparison, compare_rates
 from iopoutcomes.exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from iopoutcomes.schema import COMPARISON_COLUMNS
 
-
-def _load_reference(name: str):
-    path = Path(__file__).parent / "reference" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"reference_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
-
-
-R = _load_reference("r_proportions")
 Z = stats.norm.ppf(0.975)
 
 

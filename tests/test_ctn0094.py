@@ -559,9 +559,9 @@ def test_xbot_relapse_comparison_matches_r(ctn0094_dir: Path) -> None:
     """Inpatient BUP vs Inpatient NR-NTX on lee2018_relapse: KM medians, log-rank and Cox
     against R's survfit/survdiff/coxph on the same rows (tests/reference/r_ctn0094.py)."""
     from numpy.testing import assert_allclose
+    from reference import r_ctn0094 as R
 
     from iopoutcomes.survival import time_to_relapse
-    from tests.reference import r_ctn0094 as R
 
     records = read_ctn0094(ctn0094_dir)
     words = weekly_patterns(records)

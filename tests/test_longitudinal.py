@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from reference import r_longitudinal as R
 from scipy.special import expit
 
 from iopoutcomes import InsufficientDataError, MissingColumnError, ParameterError
 from iopoutcomes.longitudinal import compare_over_time
-from tests.reference import r_longitudinal as R
 
 TPS = ["1mo", "3mo", "6mo", "12mo"]
 Z95 = 1.959963984540054

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 from numpy.testing import assert_allclose
+from reference import r_proportions as R
 from scipy import stats
 
 from iopoutcomes import _ci
 from iopoutcomes.exceptions import ParameterError
 from iopoutcomes.planning import SampleSize, power, sample_size
 
-
-def _load_reference(name: str):
-    path = Path(__file__).parent / "reference" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"reference_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
-
-
-R = _load_reference("r_proportions")
 za = stats.norm.ppf
 
 

@@ -20,7 +20,9 @@ def test_python_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     namespace: dict[str, object] = {}
     try:
-        exec(compile(blocks[0], "README.md", "exec"), namespace)  # our own README, nothing untrusted
+        exec(
+            compile(blocks[0], "README.md", "exec"), namespace
+        )  # our own README, nothing untrusted
     finally:
         plt.close("all")
     assert "equivalence" in str(namespace["cmp"].narrative())  # type: ignore[attr-defined]

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from reference import r_survival as R
 
 from iopoutcomes import InsufficientDataError, MissingColumnError, ParameterError
 from iopoutcomes.survival import kaplan_meier, logrank_test, time_to_relapse
-from tests.reference import r_survival as R
 
 Z95 = 1.959963984540054
 
