@@ -257,9 +257,11 @@ def nb01_quickstart() -> list[Cell]:
             ## 4. Abstinence rates and the 50-70% band
 
             `iop.abstinence_rates` gives the rate per cohort with Wilson 95% intervals under the
-            definition's missing-data rule. McCarty et al. (2014), reviewing IOP studies, report
-            50-70% abstinent at follow-up in both IOP and inpatient/residential care: that band
-            is the library's default benchmark.
+            definition's missing-data rule. The denominator `n` is the episodes whose follow-up
+            is **due**, the same episodes as in the follow-up rate above: a window still open
+            is not yet a failure, so it is left out (the first remark counts them). McCarty et
+            al. (2014), reviewing IOP studies, report 50-70% abstinent at follow-up in both IOP
+            and inpatient/residential care: that band is the library's default benchmark.
             """
         ),
         code(
@@ -304,8 +306,8 @@ def nb01_quickstart() -> list[Cell]:
               margin.
 
             Each one-sided test is at the 5% level, so the matching interval is the 90% one
-            (`equivalence_ci_low`, `equivalence_ci_high`). Follow-ups not yet due (pending) are
-            left out of the comparison, as the remark says.
+            (`equivalence_ci_low`, `equivalence_ci_high`). Follow-ups not yet due are left out
+            of the comparison by the same rule as in the rates, as the first remark says.
             """
         ),
         code(
@@ -329,6 +331,50 @@ def nb01_quickstart() -> list[Cell]:
         code(
             """
             print(comparison.methods_text())
+            """
+        ),
+        md(
+            """
+            ### One denominator everywhere
+
+            The follow-up rate, the abstinence rates, the comparison and the analysis across
+            all follow-ups (`compare_over_time`, notebook 04) share one rule for who is in the
+            denominator of a follow-up: the episodes whose window has closed by the data-as-of
+            date (minus deaths and incarcerations under `death_policy="exclude"`). So the same
+            6-month outcome has the same `n` in every result:
+            """
+        ),
+        code(
+            """
+            def n_by_group(frame, timepoint="6mo"):
+                # n per group at one timepoint, from a result's table
+                rows = frame.loc[frame["timepoint"].astype(str) == timepoint]
+                return rows.set_index("group")["n"]
+
+            compared = comparison.to_frame().iloc[0]
+            due = followup.to_frame().query("timepoint == '6mo'").set_index("group")
+            denominators = pd.DataFrame(
+                {
+                    "episodes": due["episodes"],
+                    "pending": due["pending"],
+                    "followup_rates": due["n"],
+                    "abstinence_rates": n_by_group(rates.to_frame()),
+                    "compare_rates": pd.Series(
+                        {compared["group"]: compared["n"], compared["reference"]: compared["n_ref"]}
+                    ),
+                    "compare_over_time": n_by_group(iop.compare_over_time(outcomes).observed),
+                }
+            ).rename_axis("6-month follow-up")
+            display(denominators)
+            same = denominators.iloc[:, 2:].nunique(axis=1).eq(1).all()
+            not_pending = (denominators["episodes"] - denominators["pending"]).eq(
+                denominators["followup_rates"]
+            ).all()
+            display(Markdown(
+                f"The four results {'give the same' if same else 'do **not** give the same'} "
+                "6-month denominator for every cohort"
+                + (": its episodes minus those whose window is still open." if not_pending else ".")
+            ))
             """
         ),
         md(
@@ -712,7 +758,7 @@ def nb03_missing_followup() -> list[Cell]:
             | --- | --- | --- |
             | `using` | counted as *not abstinent* (intention to treat) | you want a conservative floor; it confounds outcome with follow-up effort |
             | `exclude` | left out (complete case) | follow-up is unrelated to the outcome (missing completely at random) |
-            | `bounds` | counted both ways: lower bound (all using) and upper bound (all abstinent) | you want the range every mechanism lies in |
+            | `bounds` | counted both ways: for a rate, lower bound (all using) and upper bound (all abstinent); for a comparison, also each cohort's worst and best case | you want the range every mechanism lies in |
             | `impute` | multiply imputed from covariates, pooled with Rubin's rules | missing at random given the covariates |
             | `ipw` | represented by weighting the reached clients by 1 / P(reached given covariates) | missing at random given the covariates |
 
@@ -729,9 +775,9 @@ def nb03_missing_followup() -> list[Cell]:
             The imputation and weighting models use the covariates declared on the definition
             (`covariates=`), here the client's severity, age, sex, primary substance, site and
             **discharge reason**: in these data, as in real programs, people who dropped out
-            of treatment are harder to reach. Multiple imputation uses 5 imputations to keep
-            the notebook quick; use the default 20 or more for a publication. The data-as-of
-            date is late enough that every 6-month window has closed.
+            of treatment are harder to reach. Multiple imputation draws the default number of
+            imputations (`n_imputations` on the definition) from a Bayesian logistic model. The
+            data-as-of date is late enough that every 6-month window has closed.
             """
         ),
         code(
@@ -741,7 +787,7 @@ def nb03_missing_followup() -> list[Cell]:
             RULES = ["using", "exclude", "bounds", "impute", "ipw"]
 
             records = iop.simulate_records(**SIMULATION)
-            outcomes = iop.episode_outcomes(records, covariates=MISSING_MODEL, n_imputations=5)
+            outcomes = iop.episode_outcomes(records, covariates=MISSING_MODEL)
             outcomes
             """
         ),
@@ -846,9 +892,17 @@ def nb03_missing_followup() -> list[Cell]:
 
             The question a program asks is comparative: is IOP doing as well as inpatient
             care? Each rule gives a difference with its interval. Under `bounds`,
-            `compare_rates` gives two analyses, `missing = 0` and `missing = 1`, which count the
-            missing outcomes of **both** cohorts the same way: a sensitivity analysis, as its
-            narrative says.
+            `compare_rates` gives four analyses per cohort, labelled in the `missing` column:
+
+            * `bounds: all missing unfavourable` and `bounds: all missing favourable` count the
+              missing outcomes of **both** cohorts the same way (all using, then all
+              abstinent). They are a sensitivity analysis, **not** bounds for the difference;
+            * `bounds: worst case for IOP` counts IOP's unreached clients as using and
+              inpatient's as abstinent, and `bounds: best case for IOP` the reverse. Whatever
+              the unreached clients' outcomes were, the difference lies between these two: the
+              worst-case (Horowitz-Manski) bounds.
+
+            The narrative reports both kinds:
             """
         ),
         code(
@@ -859,24 +913,40 @@ def nb03_missing_followup() -> list[Cell]:
         ),
         md(
             """
-            Those two analyses are **not** bounds for the difference: a difference is most
-            favourable to IOP when IOP's unreached clients were all abstinent and inpatient's
-            all using, and least favourable the other way round. These worst-case
-            (Horowitz-Manski) bounds come from the rate bounds of section 2:
+            The worst-case bounds need nothing beyond the rate bounds of section 2: pair one
+            cohort's lower bound with the other's upper bound. Computed by hand that way and
+            read from the library's worst- and best-case rows:
             """
         ),
         code(
             """
             def worst_case_bounds(rate_bounds, group="IOP", reference="inpatient"):
+                # by hand, from the lower/upper rate bounds of each cohort
                 t = rate_bounds.to_frame().set_index(["group", "bound"])["rate"]
                 return pd.Series({
                     "diff_lower_bound": t[(group, "lower")] - t[(reference, "upper")],
                     "diff_upper_bound": t[(group, "upper")] - t[(reference, "lower")],
                 })
 
+            def library_bounds(comparison, group="IOP"):
+                # the worst- and best-case rows of compare_rates(missing="bounds")
+                t = comparison.to_frame().set_index("missing")["diff"]
+                return pd.Series({
+                    "diff_lower_bound": t[f"bounds: worst case for {group}"],
+                    "diff_upper_bound": t[f"bounds: best case for {group}"],
+                })
+
             true_diff = truth["IOP"] - truth["inpatient"]
-            bounds = worst_case_bounds(rates["bounds"])
-            bounds.to_frame("IOP minus inpatient").T
+            bounds = library_bounds(comparisons["bounds"])
+            by_hand = worst_case_bounds(rates["bounds"])
+            agreement = pd.DataFrame(
+                {"by hand, from the rate bounds": by_hand, "compare_rates worst/best case": bounds}
+            )
+            display(agreement.T)
+            display(Markdown(
+                "The two computations "
+                + ("agree." if np.allclose(by_hand, bounds) else "**differ**.")
+            ))
             """
         ),
         code(
@@ -942,25 +1012,23 @@ def nb03_missing_followup() -> list[Cell]:
             who is using (positive: abstinent clients are easier to reach, the usual worry;
             negative: the opposite). Everything else, including the full data, stays the same
             (each part of the simulator draws from its own random stream), so the full-data
-            answer is fixed and only the loss to follow-up changes.
-
-            Multiple imputation is left out of this loop for speed; under MNAR it behaves like
-            `ipw`, since both assume missing at random given the covariates.
+            answer is fixed and only the loss to follow-up changes. The worst-case bounds are
+            the library's worst- and best-case rows, as above.
             """
         ),
         code(
             """
-            FAST_RULES = ["using", "exclude", "ipw"]
+            MNAR_RULES = ["using", "exclude", "impute", "ipw"]
             rows, bound_rows = [], []
             for strength in (-1.5, -0.75, 0.0, 0.75, 1.5):
                 mnar_records = iop.simulate_records(**SIMULATION, mnar_strength=strength)
                 mnar_outcomes = iop.episode_outcomes(mnar_records, covariates=MISSING_MODEL)
-                for rule in FAST_RULES:
+                for rule in MNAR_RULES:
                     frame = iop.compare_rates(mnar_outcomes, missing=rule).to_frame()
                     rows.append(frame[["missing", "rate", "rate_ref", "diff", "diff_ci_low",
                                        "diff_ci_high"]].assign(mnar_strength=strength))
-                rate_bounds = iop.abstinence_rates(mnar_outcomes, missing="bounds")
-                bound_rows.append(worst_case_bounds(rate_bounds).rename(strength))
+                mnar_comparison = iop.compare_rates(mnar_outcomes, missing="bounds")
+                bound_rows.append(library_bounds(mnar_comparison).rename(strength))
             mnar = pd.concat(rows, ignore_index=True)
             mnar_bounds = pd.DataFrame(bound_rows).rename_axis("mnar_strength")
             mnar.pivot(index="mnar_strength", columns="missing", values="diff").join(mnar_bounds)
@@ -969,7 +1037,7 @@ def nb03_missing_followup() -> list[Cell]:
         code(
             """
             fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), constrained_layout=True)
-            styles = dict(zip(FAST_RULES, ["o-", "s--", "D-."]))
+            styles = dict(zip(MNAR_RULES, ["o-", "s--", "^:", "D-."]))
             for rule, part in mnar.groupby("missing", sort=False):
                 axes[0].plot(part["mnar_strength"], part["rate"], styles[rule], label=rule)
                 axes[1].plot(part["mnar_strength"], part["diff"], styles[rule], label=rule)
@@ -1016,9 +1084,11 @@ def nb03_missing_followup() -> list[Cell]:
               are measured; declare the covariates on the definition. When being reached
               depends on the outcome itself, they drift like complete case.
             * Worst-case bounds are the assumption-free answer. For a rate they are the
-              `bounds` rows; for a difference, pair one cohort's lower bound with the other's
-              upper bound. When a conclusion holds across them, no missing-data mechanism can
-              overturn it; when it does not (the usual case), say which assumption it rests on.
+              `lower` and `upper` rows of `abstinence_rates(..., missing="bounds")`; for a
+              difference, the `worst case` and `best case` rows of `compare_rates(...,
+              missing="bounds")` (not its two `all missing` rows). When a conclusion holds
+              across them, no missing-data mechanism can overturn it; when it does not (the
+              usual case), say which assumption it rests on.
             """
         ),
     ]
@@ -1094,21 +1164,21 @@ def nb04_sustained_abstinence_and_relapse() -> list[Cell]:
             Days inside a window without a record count as use (`missing_days="using"`,
             the conservative default; `"skip"` ignores them). An outcome whose window is not
             fully observed (the calendar ends early, for example at a death) is missing. With
-            a calendar, such gaps are rare and unrelated to the outcome's later course, so this
-            notebook declares `missing="exclude"` on the definition, and the remarks count what
-            was left out.
+            a calendar, such gaps are rare and unrelated to the outcome's later course, so the
+            rates below use `missing="exclude"`; the remarks count what was left out, and the
+            table, its description and the plot's labels all name the rule applied.
             """
         ),
         code(
             """
-            outcomes = iop.episode_outcomes(records, missing="exclude")
+            outcomes = iop.episode_outcomes(records)
             CALENDAR = [
                 "sustained_30d_in_treatment",
                 "sustained_30d_after_discharge",
                 "continuous_abstinence_after_discharge",
                 "point_prevalence_30d_after_discharge",
             ]
-            calendar_rates = iop.outcome_rates(outcomes, CALENDAR)
+            calendar_rates = iop.outcome_rates(outcomes, CALENDAR, missing="exclude")
             calendar_rates
             """
         ),
@@ -1274,14 +1344,16 @@ def nb04_sustained_abstinence_and_relapse() -> list[Cell]:
             section 3 applies unchanged; here `lee2018_relapse` on the self-report words.
             `relapse="lee2018_relapse"` reads the columns `lee2018_relapse_time` and
             `lee2018_relapse_event` (the same as passing `time=` and `event=`). The time is in
-            **weeks** since admission, the words' unit, although the display says days.
+            **weeks** since admission, the words' unit: `time_to_relapse` recognises a
+            registered weekly definition and sets `time_unit="weeks"` itself, so its display,
+            narrative, methods text and plot axis say weeks (pass `time_unit=` for other weekly
+            columns).
             """
         ),
         code(
             """
             weekly_relapse = iop.time_to_relapse(report_patterns, relapse="lee2018_relapse")
-            # the narrative words every time as days; these times are weeks
-            print(weekly_relapse.narrative().replace("by day", "by week"))
+            print(weekly_relapse.narrative())
             weekly_relapse
             """
         ),
@@ -1743,17 +1815,20 @@ def nb06_ctn0094_real_data() -> list[Cell]:
             ### Relapse as a binary outcome
 
             `compare_rates` works on any 0/1 column. Relapse is an outcome where **lower is
-            better**, so `higher_is_better=False` (it sets the direction of any margin
-            analysis; the difference is still NR-NTX minus BUP). Nothing is missing: a week
-            without a screen already counts as use in the definition, so every randomised
-            participant has an outcome; `missing="exclude"` states that no rule was needed.
+            better**, so `higher_is_better=False`: it sets the direction of any margin analysis
+            (the difference is still NR-NTX minus BUP), and the value a missing outcome takes.
+            Under `missing="using"` (intention to treat) a participant without an outcome
+            counts as **relapsed**, the unfavourable value, as the trial counted a missing
+            urine sample as use. The `n_missing` columns show how many outcomes the rule had
+            to fill: the definition already counts a week without a screen as a use week, so
+            every randomised participant has an outcome.
             """
         ),
         code(
             """
             relapse_rates = iop.compare_rates(
                 xbot, outcome="lee2018_relapse_event", by="cohort", reference="Inpatient BUP",
-                higher_is_better=False, missing="exclude",
+                higher_is_better=False, missing="using",
             )
             relapse_rates
             """
@@ -1770,8 +1845,9 @@ def nb06_ctn0094_real_data() -> list[Cell]:
             `time_to_relapse(..., relapse="lee2018_relapse")` reads `lee2018_relapse_time` and
             `lee2018_relapse_event` (the same as `time="lee2018_relapse_time",
             event="lee2018_relapse_event"`). The time is in **weeks** since randomisation (the
-            words' unit), so medians and the at-risk table read in weeks although the display
-            says days. The reference arm is Inpatient BUP, so the hazard ratio is NR-NTX
+            words' unit); `time_to_relapse` knows that `lee2018_relapse` is a weekly definition,
+            so the display, the narrative, the medians, the at-risk table and the plot's axis
+            are in weeks. The reference arm is Inpatient BUP, so the hazard ratio is NR-NTX
             relative to BUP (above 1: relapse comes sooner with NR-NTX).
             """
         ),
@@ -1785,16 +1861,14 @@ def nb06_ctn0094_real_data() -> list[Cell]:
         ),
         code(
             """
-            # the narrative words every time as days; these times are weeks
-            print(relapse.narrative().replace("by day", "by week"))
+            print(relapse.narrative())
             """
         ),
         code(
             """
             fig, ax = plt.subplots(figsize=(9, 5), constrained_layout=True)
             relapse.plot(ax=ax)
-            ax.set(title="X:BOT, all randomised: time to relapse (lee2018_relapse)",
-                   xlabel="weeks since randomisation")
+            ax.set_title("X:BOT, all randomised: time to relapse (lee2018_relapse)")
             plt.show()
             """
         ),
