@@ -184,3 +184,27 @@ def test_incomplete_covariates_still_use_chained_equations() -> None:
     f.loc[f.index[:20], "age"] = np.nan
     sets = completed_datasets(f, "y", "impute", covariates=("age", "group"), n_imputations=2)
     assert all(s.frame["y"].notna().all() for s in sets)
+
+
+def test_calendar_outcomes_are_not_tied_to_the_discharge_interview() -> None:
+    # Regression: "sustained_30d_after_discharge" ends in "_discharge", and the status and due
+    # columns of the discharge interview were applied to it, dropping episodes whose discharge
+    # interview window was open or whose interview status was died/incarcerated.
+    from iopoutcomes.missing import _timepoint_columns
+
+    columns = ["followup_status_discharge", "followup_due_discharge", "followup_status_6mo"]
+    assert _timepoint_columns(columns, "sustained_30d_after_discharge") == (None, None, None)
+    assert _timepoint_columns(columns, "longest_abstinent_run_in_treatment") == (None, None, None)
+    assert _timepoint_columns(columns, "abstinent_discharge")[1] == "followup_status_discharge"
+    assert _timepoint_columns(columns, "abstinent_alcohol_6mo")[1] == "followup_status_6mo"
+    frame = pd.DataFrame(
+        {
+            "sustained_30d_after_discharge": [True, False, None],
+            "followup_status_discharge": ["died", "pending", "completed"],
+            "followup_due_discharge": [True, False, True],
+        }
+    )
+    sets = completed_datasets(
+        frame, "sustained_30d_after_discharge", "using", death_policy="exclude"
+    )
+    assert len(sets[0].frame) == 3

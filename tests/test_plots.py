@@ -899,3 +899,28 @@ def test_plot_use_calendar_note_stays_by_the_axis(
         assert label.y0 - box.y1 < 6 or (box.x0 >= label.x1 and box.y0 < label.y1)
     finally:
         plt.close(fig)
+
+
+def test_km_band_collapses_where_the_interval_is_undefined() -> None:
+    # Censoring at time 0 leaves S = 1 before the first event, where the log-log interval is
+    # undefined (NA in R's survfit); the band must not span 0-100% there.
+    import matplotlib.pyplot as plt
+
+    from iopoutcomes.survival import time_to_relapse
+
+    frame = pd.DataFrame(
+        {
+            "cohort": ["IOP"] * 6 + ["inpatient"] * 6,
+            "x_time": [0, 0, 3, 5, 8, 9, 0, 2, 4, 6, 7, 9],
+            "x_event": [0, 0, 1, 1, 0, 1, 0, 1, 1, 1, 0, 1],
+        }
+    )
+    result = time_to_relapse(frame, by="cohort", relapse="x", reference="inpatient")
+    fig, ax = plt.subplots()
+    plots.plot_km(result, ax=ax, at_risk=False)
+    for band in ax.collections:
+        vertices = np.vstack([p.vertices for p in band.get_paths()])
+        before_first_event = vertices[vertices[:, 0] < 2]
+        if len(before_first_event):
+            assert before_first_event[:, 1].min() >= 0.999
+    plt.close(fig)

@@ -96,16 +96,29 @@ class CompletedData:
     weights: npt.NDArray[np.float64] | None = None
 
 
+_CALENDAR_SUFFIXES = ("_in_treatment", "_after_discharge")
+
+
 def _timepoint_columns(
     columns: Sequence[str], outcome: str
 ) -> tuple[str | None, str | None, str | None]:
-    """(timepoint, status column, due column) of an ``abstinent_<tp>``-style outcome."""
+    """(timepoint, status column, due column) of an ``abstinent_<tp>``-style outcome.
+
+    Calendar outcomes (``..._in_treatment``, ``..._after_discharge``) belong to a window of
+    the daily calendar, not to a follow-up interview, so they have no timepoint even though
+    ``_discharge`` ends their name. Other names fall back to a timepoint-like last part
+    (``3mo``, ``12wk``, ``intake``, ``discharge``), e.g. a user's ``abstinent_alcohol_6mo``.
+    """
     cands: list[str] = []
+    if outcome.endswith(_CALENDAR_SUFFIXES):
+        return None, None, None
     m = re.fullmatch(r"abstinent_(.+)", outcome)
     if m:
         cands.append(m.group(1))
     if "_" in outcome:
-        cands.append(outcome.rsplit("_", 1)[-1])
+        last = outcome.rsplit("_", 1)[-1]
+        if re.fullmatch(r"\d+(mo|wk)|intake|discharge", last):
+            cands.append(last)
     cols = set(map(str, columns))
     for tp in cands:
         status = f"followup_status_{tp}" if f"followup_status_{tp}" in cols else None

@@ -1045,10 +1045,12 @@ def plot_km(
             label=f"{group} ({_n_text(n0)})",
             **kwargs,
         )
+        # log-log limits are undefined where S = 1 or 0 (R gives NA there): the band
+        # collapses onto the curve instead of spanning 0-100%
         ax.fill_between(
             tt,
-            np.nan_to_num(ll, nan=0.0),
-            np.nan_to_num(hh, nan=1.0),
+            np.where(np.isfinite(ll), ll, ss),
+            np.where(np.isfinite(hh), hh, ss),
             step="post",
             color=st["color"],
             alpha=0.15,
