@@ -14,21 +14,37 @@ figures move with the load (pandas' parser uses every core, so a busy machine sl
 Targets (issue 2): read time <= 2x pandas, peak memory < 3x the loaded frames.
 
 Figures (1,000,000 episodes + 4,000,000 follow-ups, 74 + 164 MB; 2 shared cores,
-``--repeat 3``; pandas 3.1.1, pyarrow 26.0.1):
+``--repeat 3`` unless noted; pandas 3.1.1, pyarrow 26.0.1):
 
 =====================  ==============  ===========  ==========  ==========  ===========
 records.py             load average    pandas best  read best   time ratio  peak/frames
 =====================  ==============  ===========  ==========  ==========  ===========
 before (31f2686)       3.01 -> 2.65    0.43 s       3.85 s      9.0x        3.03x
 before (31f2686)       1.86 -> 2.12    0.45 s       4.44 s      9.9x        3.04x
-after                  2.55 -> 3.35    1.16 s       2.67 s      2.3x        1.97x
-after                  2.98 -> 3.13    0.79 s       2.44 s      3.1x        1.94x
+before (5741048)       1.29 -> 1.89    0.74 s       2.72 s      3.7x        1.97x
+before (5741048)       2.17 -> 2.43    0.77 s       2.36 s      3.1x        1.99x
+after                  0.91 -> 0.92    0.45 s       1.47 s      3.3x        1.90x
+after                  2.43 -> 2.40    0.42 s       1.54 s      3.6x        1.76x
+after (--repeat 5)     1.93 -> 2.27    0.77 s       1.92 s      2.5x        1.79x
 =====================  ==============  ===========  ==========  ==========  ===========
 
-The memory target is met (peak 1.31-1.34 GB for 0.68 GB of frames). The time target is not:
-about 1 s of validation (matching 4M follow-up ids against 1M episodes, vocabulary checks,
-day numbers, duplicate checks, typed columns) and SHA-256 of the files (``Records.file_hashes``,
-0.25 s of CPU, on a second thread) come on top of a parse that costs what pandas' does.
+CPU time of one read in a fresh process (load about 2.3, three runs each): pandas 0.78-1.37 s,
+read_records 2.34 s before, 1.39-1.43 s after (1.8x pandas' CPU). The memory target is met
+(peak 1.21-1.29 GB for 0.68 GB of frames). The time target is not met on wall-clock time:
+pandas' own read swings between 0.42 and 0.77 s from run to run on this machine (its parser
+uses both cores, and first touches of fresh memory are slow here: numpy's transparent huge
+pages fault in slowly on this VM; ``NUMPY_MADVISE_HUGEPAGE=0`` for both readers still gives
+2.95x). What remains on top of a parse that costs what pandas' does: the follow-up -> episode
+join (~0.15-0.2 s), the typed columns and vocabulary checks (~0.25 s on 4M follow-ups) and
+the episode checks (~0.15 s).
+
+What changed after 5741048: the SHA-256 of the files is no longer computed while reading
+(``Records.file_hashes`` hashes each file on first lookup, after checking its size and
+modification time, 0.15 s when the report asks); short clean ids are packed into integer keys
+straight from the Arrow buffers (no trimmed copy), once per table, and reused for the
+duplicate check (a sort) and the join; all-missing canonical columns of one kind share one
+array (Copy-on-Write); the join and day counts allocate fewer large temporaries; timepoints
+spelled as declared skip the case-insensitive pass.
 
 Usage::
 

@@ -928,3 +928,116 @@ def test_codes_to_none_make_values_missing() -> None:
     eps = episodes_frame().assign(site=["A", "unknown", "B"])
     recs = read_records(eps, codes={"site": {"unknown": None}})
     assert recs.episodes["site"].tolist() == ["A", pd.NA, "B"]
+
+
+# --- lazy file hashes and the packed-id fast path --------------------------------------------
+
+
+def test_file_hashes_are_computed_on_first_lookup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # reading does not hash; the first lookup hashes each file once, as read
+    from iopoutcomes import records as records_module
+
+    paths = write_tables(tmp_path, "csv")
+    calls: list[str] = []
+    real = records_module._sha256
+
+    def counting(path: Path) -> str:
+        calls.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(records_module, "_sha256", counting)
+    recs = read_records(paths["episodes"], paths["followups"])
+    assert calls == []
+    assert list(recs.file_hashes) == ["episodes", "followups"]
+    assert len(recs.file_hashes) == 2 and "episodes" in recs.file_hashes
+    assert "computed on first lookup" in repr(recs.file_hashes)
+    want = {t: hashlib.sha256(paths[t].read_bytes()).hexdigest() for t in recs.file_hashes}
+    assert dict(recs.file_hashes) == want
+    assert recs.file_hashes == want
+    assert recs.file_hashes["episodes"] == want["episodes"]
+    assert sorted(calls) == ["episodes.csv", "followups.csv"]  # once each
+    assert want["episodes"] in repr(recs.file_hashes)
+    with pytest.raises(KeyError):
+        recs.file_hashes["use_days"]
+
+
+def test_file_hashes_refuse_a_file_changed_after_reading(tmp_path: Path) -> None:
+    paths = write_tables(tmp_path, "csv")
+    recs = read_records(paths["episodes"], paths["followups"])
+    with paths["episodes"].open("a") as handle:
+        handle.write("p9,e9,IOP,2024-03-01,IOP,,,,,\n")
+    with pytest.raises(iop.FileReadError, match="changed .*after read_records read it") as info:
+        recs.file_hashes["episodes"]
+    assert isinstance(info.value, OSError)
+    paths["followups"].unlink()
+    with pytest.raises(iop.FileReadError, match="followups file 'followups.csv' changed"):
+        recs.file_hashes["followups"]
+
+
+def test_file_hashes_pickle_and_carry_through_replace(tmp_path: Path) -> None:
+    import dataclasses
+    import pickle
+
+    paths = write_tables(tmp_path, "parquet")
+    recs = read_records(paths["episodes"])
+    back = pickle.loads(pickle.dumps(recs.file_hashes))
+    want = hashlib.sha256(paths["episodes"].read_bytes()).hexdigest()
+    assert back["episodes"] == want
+    assert dataclasses.replace(recs, provenance="x").file_hashes["episodes"] == want
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet=st.sampled_from("ab9 \t\x1cé-"), max_size=10),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(1, 4),
+)
+def test_packed_ids_agree_with_trimming_then_packing(values: list[str | None], parts: int) -> None:
+    # the fast path gives _id_keys of the column exactly when trimming would change nothing
+    import pyarrow as pa
+
+    from iopoutcomes.records import _id_keys, _packed_ids, _trimmed
+
+    cut = np.linspace(0, len(values), parts + 1).astype(int)
+    arr = pa.chunked_array(
+        [pa.array(values[a:b], pa.large_string()) for a, b in zip(cut[:-1], cut[1:], strict=True)],
+        type=pa.large_string(),
+    )
+    packed = _packed_ids(arr)
+    trimmed = _trimmed(arr)
+    unchanged = trimmed.to_pylist() == arr.to_pylist()
+    fits = all(v is None or len(v.encode()) <= 8 for v in values)
+    ascii_only = all(v is None or v.isascii() for v in values)
+    if packed is None:
+        assert not (unchanged and fits and ascii_only)
+    else:
+        assert unchanged
+        assert packed.tolist() == _id_keys(trimmed).tolist()
+
+
+def test_absent_columns_share_data_but_not_writes() -> None:
+    # all-missing canonical columns of one kind share one array until one is written to
+    recs = read_records(episodes_frame(), followups_frame())
+    fu = recs.followups.copy(deep=False)
+    fu.loc[0, "relationships"] = 2.5
+    fu.loc[1, "employed"] = True
+    fu.loc[2, "days_alcohol_past30"] = 3
+    for name in ("relationships", "coping", "employed", "aftercare_attended"):
+        assert recs.followups[name].isna().all()
+    for name in ("days_alcohol_past30", "days_drugs_past30"):
+        assert recs.followups[name].isna().all()
+    assert fu["coping"].isna().all() and fu["aftercare_attended"].isna().all()
+    assert fu["days_drugs_past30"].isna().all()
+    assert fu["relationships"].iloc[0] == 2.5 and fu["relationships"].iloc[1:].isna().all()
+    assert fu["employed"].iloc[1] and fu["employed"].drop(index=1).isna().all()
+    recs.followups.loc[3, "coping"] = 1.0  # in place, on the returned frame itself
+    assert recs.followups["relationships"].isna().all()
+    assert recs.followups["coping"].tolist()[3] == 1.0

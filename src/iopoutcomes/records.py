@@ -19,7 +19,7 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -177,7 +177,9 @@ class Records(ResultDisplay):
     data_as_of : pandas.Timestamp or None
         Date the data are complete up to (for follow-ups "due"); ``None`` with study days.
     file_hashes : Mapping[str, str]
-        SHA-256 of each input file (for the report's reproducibility stamp).
+        SHA-256 of each input file (for the report's reproducibility stamp). For
+        :func:`read_records`, computed on first lookup; a file changed since it was read
+        raises :class:`~iopoutcomes.FileReadError` then.
     truth : object or None
         For simulated records, the generating parameters and full-data counts.
     provenance : str
@@ -410,48 +412,98 @@ def _csv_frame(frame: pd.DataFrame, table: str, time_basis: str) -> pd.DataFrame
 class _Raw:
     frame: pd.DataFrame
     source: str
-    hashing: _Background | None  # SHA-256 of the file, computed on a second thread
+    file: _FileStamp | None  # the file as it was when read (``None`` for a DataFrame)
     whole_days: frozenset[str] = frozenset()  # source columns read as dates by pyarrow
 
-    @property
-    def sha256(self) -> str | None:
-        """SHA-256 of the source file (waits for the hashing thread); ``None`` for a frame."""
-        if self.hashing is None:
-            return None
-        try:
-            return str(self.hashing.result())
-        except OSError:  # pragma: no cover - read once, but not a second time
-            raise FileReadError(
-                f"The file {self.source!r} was read but could not be read again to compute "
-                "its SHA-256; check that it is not being moved or rewritten."
-            ) from None
+
+@dataclass(frozen=True)
+class _FileStamp:
+    """A file as read: its path, size and modification time (nanoseconds)."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> _FileStamp:
+        stat = path.stat()
+        return cls(path, stat.st_size, stat.st_mtime_ns)
 
 
-class _Background:
-    """``fn(*args)`` on a short-lived thread; ``result()`` waits and returns (or raises).
+class FileHashes(Mapping[str, str]):
+    """SHA-256 of each input file, computed when first looked up (table name -> hex digest).
 
-    For work that releases the GIL (hashing, pyarrow kernels). A fresh thread per call rather
-    than a module-level pool, so a forked process never inherits a pool without its thread.
+    Reading the files a second time only to hash them would cost about as much CPU as a
+    quarter of the parse, and only the report's reproducibility stamp needs the hashes, so
+    :func:`read_records` records each file's size and modification time and hashes the file on
+    the first lookup. A file that changed since it was read can no longer be hashed as read:
+    the lookup raises :class:`~iopoutcomes.FileReadError`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> eps = pd.DataFrame({"patient_id": ["p1"], "episode_id": ["e1"], "cohort": ["IOP"],
+    ...                     "admission_date": ["2024-01-02"]})
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = pathlib.Path(d) / "episodes.csv"
+    ...     eps.to_csv(path, index=False)
+    ...     hashes = read_records(path).file_hashes
+    ...     digest = hashes["episodes"]
+    >>> list(hashes), len(digest)
+    (['episodes'], 64)
     """
 
-    def __init__(self, fn: Any, *args: Any, **kwargs: Any) -> None:
-        self._value: Any = None
-        self._error: BaseException | None = None
+    def __init__(self, files: Mapping[str, _FileStamp] | None = None) -> None:
+        self._files = dict(files or {})
+        self._digests: dict[str, str] = {}
+        self._lock = threading.Lock()
 
-        def run() -> None:
-            try:
-                self._value = fn(*args, **kwargs)
-            except BaseException as exc:  # re-raised in the caller's thread by result()
-                self._error = exc
+    def __getitem__(self, table: str) -> str:
+        digest = self._digests.get(table)
+        if digest is not None:
+            return digest
+        stamp = self._files[table]  # KeyError for a table without a file, as a dict would
+        with self._lock:  # two threads asking at once hash the file once
+            if table not in self._digests:
+                self._digests[table] = _sha256_as_read(table, stamp)
+        return self._digests[table]
 
-        self._thread = threading.Thread(target=run, name="iopoutcomes-records", daemon=True)
-        self._thread.start()
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
 
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __repr__(self) -> str:
+        shown = {t: self._digests.get(t, "<computed on first lookup>") for t in self._files}
+        return f"FileHashes({shown!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_files": self._files, "_digests": self._digests}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._files = state["_files"]
+        self._digests = state["_digests"]
+        self._lock = threading.Lock()
+
+
+def _sha256_as_read(table: str, stamp: _FileStamp) -> str:
+    """SHA-256 of ``stamp.path``, provided the file is still the one read_records read."""
+    name = stamp.path.name
+    changed = FileReadError(
+        f"The {table} file {name!r} changed (or was moved) after read_records read it, so its "
+        "SHA-256 for the reproducibility stamp would not describe the data read. Read the "
+        "records again."
+    )
+    try:
+        before = _FileStamp.of(stamp.path)
+        digest = _sha256(stamp.path)
+        after = _FileStamp.of(stamp.path)  # rewritten while it was being hashed?
+    except OSError:
+        raise changed from None
+    if before != stamp or after != stamp:
+        raise changed
+    return digest
 
 
 def _sha256(path: Path) -> str:
@@ -501,6 +553,9 @@ def _load(
         )
     text_src, date_src = _text_sources(table, mapping)
     try:
+        # size and modification time before reading: a file rewritten during or after the
+        # read is caught when its hash is looked up (FileHashes)
+        stamp = _FileStamp.of(path)
         if lower.endswith(_CSV_SUFFIXES):
             frame = _read_csv(path, text_src, date_src, encoding, table, date_format)
         elif lower.endswith(_PARQUET_SUFFIXES):
@@ -513,15 +568,12 @@ def _load(
         ) from None
     except IsADirectoryError:
         raise FileReadError(f"The {table} source {name!r} is a folder, not a file.") from None
-    # the reproducibility hash reads the file a second time, on a second thread (hashlib
-    # releases the GIL) while the tables are validated, after pyarrow's parallel parsing
-    hashing = _Background(_sha256, path)
     whole_days = (
         frozenset(c for c in date_src if c in frame.columns and frame[c].dtype.kind == "M")
         if lower.endswith(_CSV_SUFFIXES)
         else frozenset()
     )
-    return _Raw(frame, name, hashing, whole_days)
+    return _Raw(frame, name, stamp, whole_days)
 
 
 def _read_csv(
@@ -734,6 +786,11 @@ def _arrow_text(values: pd.Series, few: bool = False) -> pa.Array:
     ``few`` says the column has few distinct values (labels, vocabularies): they are checked
     once each, and a column that needs no trimming is returned as it is, without a copy.
     """
+    return _trimmed(_as_text(values), few)
+
+
+def _as_text(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """Any column as Arrow ``large_string`` (CSV text without a copy), untrimmed."""
     dtype = values.dtype
     if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
         arr = pc.cast(pa.array(values, from_pandas=True), pa.string())
@@ -750,6 +807,11 @@ def _arrow_text(values: pd.Series, few: bool = False) -> pa.Array:
         arr = pa.array(values.astype(_STRING), from_pandas=True)
     if not pa.types.is_large_string(arr.type):
         arr = pc.cast(arr, pa.large_string())
+    return arr
+
+
+def _trimmed(arr: pa.Array | pa.ChunkedArray, few: bool = False) -> pa.Array:
+    """``arr`` with surrounding whitespace trimmed and empty texts made null."""
     if few:
         uniq = pc.unique(arr)
         clean = pc.utf8_trim_whitespace(uniq)
@@ -899,11 +961,21 @@ def _int_array(nums: np.ndarray, drop: np.ndarray | None = None) -> pd.arrays.In
 
 def _day_numbers(later: pd.Series, admission: pd.Series) -> pd.Series:
     """Whole days from ``admission`` to ``later`` (``Int64``; missing when either is)."""
+    return pd.Series(pd.arrays.IntegerArray(*_day_arrays(later, admission)))
+
+
+def _day_arrays(later: pd.Series, admission: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(whole days from ``admission`` to ``later``, missing mask); negative when earlier.
+
+    Midnights: the day count is negative exactly when ``later < admission``.
+    """
     a = later.to_numpy(dtype="datetime64[ns]")
     b = admission.to_numpy(dtype="datetime64[ns]")
     mask = np.isnat(a) | np.isnat(b)
-    nanos = np.where(mask, 0, a.view(np.int64) - b.view(np.int64))
-    return pd.Series(pd.arrays.IntegerArray(nanos // 86_400_000_000_000, mask))
+    days = np.subtract(a.view(np.int64), b.view(np.int64))  # one array, then in place
+    days[mask] = 0
+    np.floor_divide(days, 86_400_000_000_000, out=days)
+    return days, mask
 
 
 # --- per-table validation -------------------------------------------------------------------
@@ -967,18 +1039,35 @@ def _base_columns(
     date_format: str | None,
     skip: Sequence[str] = (),
     whole_days: frozenset[str] = frozenset(),
+    keys: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Type every canonical column present (except ``skip``); record generic problems."""
+    """Type every canonical column present (except ``skip``); record generic problems.
+
+    ``keys`` receives the :func:`_id_keys` of id columns when they come for free.
+    """
     typed: dict[str, Any] = {}
     n = len(frame)
+    absent: dict[str, Any] = {}  # one all-missing column per kind, shared Copy-on-Write
     for col in spec.columns:
         name = col.name
         if name in skip:
             continue
         if name not in frame.columns:
-            typed[name] = _missing_column(col.kind, n)
+            if col.kind not in absent:
+                absent[col.kind] = _missing_column(col.kind, n)
+            typed[name] = _shared(absent[col.kind])
             continue
         values = frame[name]
+        if col.kind == "id" and not codes.get(name):
+            text = _as_text(values)
+            packed = _packed_ids(text)
+            if packed is not None:  # the usual case: short clean ids, nothing to trim
+                if col.required:
+                    rej.add("missing_required_value", name, _isnull(text))
+                typed[name] = text
+                if keys is not None:
+                    keys[name] = packed
+                continue
         if col.kind in _TEXT_KINDS:
             reason = _VOCAB_REASONS.get(name) if col.vocabulary is not None else None
             clean = None
@@ -1069,10 +1158,16 @@ def _missing_column(kind: str, n: int) -> Any:
     if kind == "date":
         return pd.Series(np.full(n, np.datetime64("NaT", "ns")), copy=False)
     if kind == "number":
-        return np.full(n, np.nan)
+        return pd.Series(np.full(n, np.nan), copy=False)
     if kind == "flag":
         return pd.Series(pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool)), copy=False)
     return pd.Series(pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool)), copy=False)
+
+
+def _shared(column: Any) -> Any:
+    """Another all-missing column with the same data: Arrow arrays are immutable, and pandas
+    copies a shallow-copied Series before the first write to either (Copy-on-Write)."""
+    return column.copy(deep=False) if isinstance(column, pd.Series) else column
 
 
 def _coded(values: pd.Series, codes: Mapping[Any, Any] | None) -> pd.Series:
@@ -1109,12 +1204,71 @@ def _assemble(
     return pd.DataFrame(data, index=index, copy=False)
 
 
-def _duplicated(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """True for every non-null value that occurs more than once."""
-    keys = _id_keys(arr)
-    if keys is not None:  # short ids: hash 8-byte integers instead of strings
+_ASCII_SPACE = np.array([chr(i).isspace() for i in range(256)])  # what Arrow trims, in ASCII
+_SPACES = np.uint64(0x2020202020202020)
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+_HIGH_BITS = np.uint64(0x8080808080808080)
+
+
+def _packed_ids(arr: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """:func:`_id_keys` of ids that need no trimming, straight from the Arrow buffers.
+
+    ``None`` unless every present id is 1 to 8 ASCII bytes without surrounding whitespace:
+    then the column is already what :func:`_arrow_text` would make of it, and the keys come
+    from one unaligned 8-byte read per id (no trimmed or padded copy of the text).
+    """
+    if not pa.types.is_large_string(arr.type):
+        return None
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    out = np.empty(len(arr), dtype=np.uint64)
+    start = 0
+    for chunk in chunks:
+        n = len(chunk)
+        if n == 0:
+            continue
+        _, offsets_buf, data_buf = chunk.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=np.int64, count=n + 1, offset=8 * chunk.offset)
+        lengths = np.diff(offsets)
+        first = int(offsets[0])
+        size = int(offsets[-1]) - first
+        # the chunk's text plus 8 bytes of padding, so every id can be read as 8 bytes
+        text = np.full(size + 8, 0x20, dtype=np.uint8)
+        if size:
+            text[:size] = np.frombuffer(data_buf, dtype=np.uint8, count=size, offset=first)
+        windows = np.ndarray((size + 1,), dtype="<u8", buffer=text, strides=(1,))
+        low = _LOW_BYTES[np.clip(lengths, 0, 8)]  # the id's own bytes; spaces above them
+        keys = (windows[offsets[:-1] - first] & low) | (_SPACES & ~low)
+        present = ~_isnull(chunk) if chunk.null_count else np.ones(n, dtype=bool)
+        shift = (8 * np.maximum(lengths - 1, 0)).astype(np.uint64)
+        firsts = (keys & np.uint64(0xFF)).astype(np.intp)
+        lasts = ((keys >> shift) & np.uint64(0xFF)).astype(np.intp)
+        bad = (
+            (lengths < 1)
+            | (lengths > 8)
+            | ((keys & _HIGH_BITS) != 0)
+            | _ASCII_SPACE[firsts]
+            | _ASCII_SPACE[lasts]
+        )
+        if bool((bad & present).any()):
+            return None
+        keys[~present] = _SPACES  # a missing id gets the key of "" (as in _id_keys)
+        out[start : start + n] = keys
+        start += n
+    return out
+
+
+def _duplicated(arr: pa.Array | pa.ChunkedArray, keys: np.ndarray | None = None) -> np.ndarray:
+    """True for every non-null value that occurs more than once (``keys``: its _id_keys)."""
+    if keys is None:
+        keys = _id_keys(arr)
+    if keys is not None:  # short ids: compare 8-byte integers instead of strings
+        present = ~_isnull(arr)
+        # sorting integers is cheap: with no two equal neighbours there is nothing to find
+        known = np.sort(keys[present] if arr.null_count else keys)
+        if not bool((known[1:] == known[:-1]).any()):
+            return np.zeros(len(arr), dtype=bool)
         dup = pd.Series(keys, copy=False).duplicated(keep=False).to_numpy()
-        return dup & ~_isnull(arr)
+        return dup & present
     values = pd.Series(pd.array(arr, dtype=_STRING))
     return np.asarray((values.duplicated(keep=False) & values.notna()).to_numpy(), dtype=bool)
 
@@ -1199,24 +1353,27 @@ def _duplicated_small(key: np.ndarray, size: int) -> np.ndarray:
 
 def _validate_episodes(
     raw: _Raw, frame: pd.DataFrame, codes: Mapping[str, Any], date_format: str | None
-) -> tuple[pd.DataFrame, _Rejections]:
+) -> tuple[pd.DataFrame, _Rejections, np.ndarray | None]:
+    """Typed episodes, their rejections and the _id_keys of ``episode_id`` (when short)."""
     spec = TABLES["episodes"]
     _require(frame, "episodes", raw.source, spec.required)
     rej = _Rejections("episodes", raw.source, len(frame))
+    keys: dict[str, np.ndarray] = {}
     typed = _base_columns(
-        frame, spec, rej, codes, date_format, ("level_of_care",), _whole_days(raw, frame)
+        frame, spec, rej, codes, date_format, ("level_of_care",), _whole_days(raw, frame), keys
     )
+    ids = typed["episode_id"]
+    if "episode_id" not in keys and isinstance(ids, pa.Array | pa.ChunkedArray):
+        if (found := _id_keys(ids)) is not None:
+            keys["episode_id"] = found
     _level_of_care(frame, typed, rej, codes)
     admission = typed["admission_date"]
     discharge = typed["discharge_date"]
-    rej.add(
-        "discharge_before_admission",
-        "discharge_date",
-        (discharge < admission).fillna(False).to_numpy(dtype=bool),
-    )
-    rej.add("duplicate_episode_id", "episode_id", _duplicated(typed["episode_id"]))
-    typed["discharge_day"] = _day_numbers(discharge, admission)
-    return _assemble(typed, frame, spec, codes), rej
+    days, no_days = _day_arrays(discharge, admission)
+    rej.add("discharge_before_admission", "discharge_date", (days < 0) & ~no_days)
+    rej.add("duplicate_episode_id", "episode_id", _duplicated(ids, keys.get("episode_id")))
+    typed["discharge_day"] = pd.Series(pd.arrays.IntegerArray(days, no_days))
+    return _assemble(typed, frame, spec, codes), rej, keys.get("episode_id")
 
 
 def _level_of_care(
@@ -1286,22 +1443,30 @@ def _validate_followups(
     date_format: str | None,
     timepoints: tuple[str, ...],
     episodes: pd.DataFrame,
+    episode_keys: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, _Rejections]:
     spec = TABLES["followups"]
     _require(frame, "followups", raw.source, spec.required)
     rej = _Rejections("followups", raw.source, len(frame))
+    keys: dict[str, np.ndarray] = {}
     typed = _base_columns(
-        frame, spec, rej, codes, date_format, ("assessment_day",), _whole_days(raw, frame)
+        frame, spec, rej, codes, date_format, ("assessment_day",), _whole_days(raw, frame), keys
     )
     # (matching the ids on a second thread was tried: slower, the two threads' page faults
     # and memory traffic get in each other's way)
     ids = typed["episode_id"]
-    position = _episode_position(ids, episodes)
+    position = _episode_position(ids, episodes, keys.get("episode_id"), episode_keys)
     timepoint = typed["timepoint"]
-    canon_tp, bad_tp = _vocab(timepoint, timepoints)
-    rej.add("unknown_timepoint", "timepoint", bad_tp)
-    if canon_tp is not timepoint:  # some labels needed their canonical spelling
-        typed["timepoint"] = pc.if_else(pc.is_null(canon_tp), timepoint, canon_tp)
+    tp_set = pa.array(timepoints, pa.large_string())
+    if timepoint.type != tp_set.type:  # pragma: no cover - text columns are large_string
+        timepoint = typed["timepoint"] = timepoint.cast(tp_set.type)
+    tp_code = pc.index_in(timepoint, value_set=tp_set)
+    if tp_code.null_count != timepoint.null_count:  # not every label is spelled as declared
+        canon_tp, bad_tp = _vocab(timepoint, timepoints)
+        rej.add("unknown_timepoint", "timepoint", bad_tp)
+        if canon_tp is not timepoint:  # some labels needed their canonical spelling
+            typed["timepoint"] = pc.if_else(pc.is_null(canon_tp), timepoint, canon_tp)
+            tp_code = pc.index_in(typed["timepoint"], value_set=tp_set)
     status = typed["status"]
     assessed = typed["assessment_date"]
     not_completed = np.asarray(
@@ -1317,7 +1482,6 @@ def _validate_followups(
     rej.add("unknown_episode", "episode_id", unknown)
     # (episode, timepoint) pairs as integers; unknown episodes and timepoints are rejected
     # before duplicates, so only known ones need comparing
-    tp_code = pc.index_in(typed["timepoint"], value_set=pa.array(timepoints, pa.large_string()))
     tp_np = np.asarray(pc.fill_null(tp_code, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
     rej.add(
         "duplicate_followup",
@@ -1325,24 +1489,32 @@ def _validate_followups(
         _duplicated_pairs(position, tp_np, len(episodes), len(timepoints)),
     )
     admission = _lookup(episodes["admission_date"], position)
-    rej.add(
-        "assessment_before_admission",
-        "assessment_date",
-        (assessed < admission).fillna(False).to_numpy(dtype=bool),
-    )
-    typed["assessment_day"] = _day_numbers(assessed, admission)
+    days, no_days = _day_arrays(assessed, admission)
+    rej.add("assessment_before_admission", "assessment_date", (days < 0) & ~no_days)
+    typed["assessment_day"] = pd.Series(pd.arrays.IntegerArray(days, no_days))
     return _assemble(typed, frame, spec, codes), rej
 
 
-def _episode_position(ids: pa.Array | pa.ChunkedArray, episodes: pd.DataFrame) -> np.ndarray:
-    """Row of each id in the accepted episodes (-1 when absent)."""
+def _episode_position(
+    ids: pa.Array | pa.ChunkedArray,
+    episodes: pd.DataFrame,
+    id_keys: np.ndarray | None = None,
+    ep_keys: np.ndarray | None = None,
+) -> np.ndarray:
+    """Row of each id in the accepted episodes (-1 when absent).
+
+    ``id_keys`` and ``ep_keys`` are the :func:`_id_keys` of ``ids`` and of the episodes'
+    ``episode_id``, when already known.
+    """
     value_set = pa.array(episodes["episode_id"], from_pandas=True)
     if isinstance(value_set, pa.ChunkedArray):
         value_set = value_set.combine_chunks()
     value_set = pc.cast(value_set, ids.type)
     # short ids (the usual case) are matched as 8-byte integers: a much cheaper hash probe
-    ep_keys = _id_keys(value_set)
-    id_keys = _id_keys(ids) if ep_keys is not None else None
+    if ep_keys is None:
+        ep_keys = _id_keys(value_set)
+    if ep_keys is not None and id_keys is None:
+        id_keys = _id_keys(ids)
     if ep_keys is None or id_keys is None:
         pos = pc.index_in(ids, value_set=value_set)
         return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -1368,22 +1540,28 @@ def _match_keys(probe: np.ndarray, table: np.ndarray) -> np.ndarray:
     shift = np.uint64(64 - n_parts.bit_length() + 1)
     golden = np.uint64(0x9E3779B97F4A7C15)
     with np.errstate(over="ignore"):  # the multiplication is meant to wrap
-        t_part = ((table * golden) >> shift).astype(np.uint16)
-        p_part = ((probe * golden) >> shift).astype(np.uint16)
+        hashed = table * golden
+        hashed >>= shift
+        t_part = hashed.astype(np.uint16)
+        work = probe * golden
+        work >>= shift
+        p_part = work.astype(np.uint16)
+    del hashed
     t_order = np.argsort(t_part, kind="stable")
     p_order = np.argsort(p_part, kind="stable")
-    bounds = np.arange(n_parts + 1)
-    t_start = np.searchsorted(t_part[t_order], bounds)
-    p_start = np.searchsorted(p_part[p_order], bounds)
+    t_start = np.concatenate(([0], np.cumsum(np.bincount(t_part, minlength=n_parts))))
+    p_start = np.concatenate(([0], np.cumsum(np.bincount(p_part, minlength=n_parts))))
     t_sorted = table[t_order]
-    p_sorted = probe[p_order]
-    found = np.empty(len(probe), dtype=np.int64)
+    # one scratch array: the probes grouped by partition, each partition's slice then
+    # overwritten by its matches (few large allocations: fresh pages are not free)
+    np.take(probe, p_order, out=work)
+    found = work.view(np.int64)
     for k in range(n_parts):
         lo, hi = p_start[k], p_start[k + 1]
         if lo == hi:
             continue
         t_lo, t_hi = t_start[k], t_start[k + 1]
-        pos = pc.index_in(pa.array(p_sorted[lo:hi]), value_set=pa.array(t_sorted[t_lo:t_hi]))
+        pos = pc.index_in(pa.array(work[lo:hi]), value_set=pa.array(t_sorted[t_lo:t_hi]))
         part = np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
         hit = part >= 0
         part[hit] = t_order[t_lo + part[hit]]
@@ -1647,13 +1825,16 @@ def read_records(
         if strict and len(rejected_rows):
             _raise_first(rejected_rows)
         parts.append(rejected_rows)
+        kept.append(ok)
         return full if bool(ok.all()) else full[ok].reset_index(drop=True)
 
-    accepted_eps = accept(
-        *_validate_episodes(
-            raws["episodes"], frames["episodes"], table_codes["episodes"], date_format
-        )
+    kept: list[np.ndarray] = []
+    eps_frame, eps_rej, eps_keys = _validate_episodes(
+        raws["episodes"], frames["episodes"], table_codes["episodes"], date_format
     )
+    accepted_eps = accept(eps_frame, eps_rej)
+    if eps_keys is not None and len(eps_keys) != len(accepted_eps):
+        eps_keys = eps_keys[kept[0]]  # the keys of the accepted episodes
     tables = {"episodes": accepted_eps}
     if "followups" in frames:
         tables["followups"] = accept(
@@ -1664,6 +1845,7 @@ def read_records(
                 date_format,
                 tps,
                 accepted_eps,
+                eps_keys,
             )
         )
     else:
@@ -1702,7 +1884,7 @@ def read_records(
         timepoints=tps,
         time_basis="calendar",
         data_as_of=as_of,
-        file_hashes={t: h for t, raw in raws.items() if (h := raw.sha256) is not None},
+        file_hashes=FileHashes({t: raw.file for t, raw in raws.items() if raw.file is not None}),
         provenance="canonical",
         remarks=tuple(remarks),
     )
