@@ -621,12 +621,148 @@ def test_ipw_rows_have_weighted_rate_intervals_and_say_so() -> None:
     g = f[f["cohort"] == "IOP"]
     p = np.average(g["abstinent_6mo"], weights=g["_w"])
     n_eff = g["_w"].sum() ** 2 / (g["_w"] ** 2).sum()  # Kish (1965)
-    half = stats.norm.ppf(0.975) * np.sqrt(p * (1 - p) / n_eff)
+    # Wilson (1927) on the effective sample size: p * n_eff "events" in n_eff trials
+    centre = (p * n_eff + Z * Z / 2) / (n_eff + Z * Z)
+    half = Z / (n_eff + Z * Z) * np.sqrt(p * (1 - p) * n_eff + Z * Z / 4)
     assert_allclose(row["rate"], p, rtol=1e-12)
-    assert_allclose([row["rate_ci_low"], row["rate_ci_high"]], [p - half, p + half], rtol=1e-10)
+    assert_allclose(
+        [row["rate_ci_low"], row["rate_ci_high"]], [centre - half, centre + half], rtol=1e-10
+    )
+    # the difference keeps its Wald interval on the same effective sample sizes
+    h = f[f["cohort"] == "inpatient"]
+    p0 = np.average(h["abstinent_6mo"], weights=h["_w"])
+    n0 = h["_w"].sum() ** 2 / (h["_w"] ** 2).sum()
+    se = np.sqrt(p * (1 - p) / n_eff + p0 * (1 - p0) / n0)
+    assert_allclose(
+        [row["diff_ci_low"], row["diff_ci_high"]], [p - p0 - Z * se, p - p0 + Z * se], rtol=1e-10
+    )
     assert row["n"] == int(df.loc[df["cohort"] == "IOP", "abstinent_6mo"].notna().sum())
     text = cmp.definition_text() + cmp.methods_text()
     assert "Kish" in text and "Newcombe" not in text and "chi-square" not in text
     assert not any("completed data set" in r for r in cmp.remarks)
     assert any("adjusted rows are not produced under missing = ipw" in r for r in cmp.remarks)
     assert (cmp.table["analysis"] == "unadjusted").all()
+
+
+def test_ipw_rate_intervals_equal_outcome_rates() -> None:
+    """One computation (rates.weighted_rates): the IOP and inpatient rates and intervals of
+    compare_rates(missing="ipw") are those of abstinence_rates(missing="ipw"), exactly."""
+    from iopoutcomes.rates import abstinence_rates
+
+    df = _mar_comparison_frame()
+    row = compare_rates(df, missing="ipw").table.iloc[0]
+    rates = abstinence_rates(df, missing="ipw").table.set_index("group")
+    cols = ["rate", "ci_low", "ci_high"]
+    assert [row["rate"], row["rate_ci_low"], row["rate_ci_high"]] == rates.loc["IOP", cols].tolist()
+    ref = [row["rate_ref"], row["rate_ref_ci_low"], row["rate_ref_ci_high"]]
+    assert ref == rates.loc["inpatient", cols].tolist()
+
+
+# --- narrative: the bounds verdict and the outcome's wording -----------------------------------
+
+
+def _wald90(x1: float, n1: float, x0: float, n0: float) -> tuple[float, float]:
+    """Approximate 90% interval of the difference (unpooled Wald) for the hand reasoning."""
+    p1, p0 = x1 / n1, x0 / n0
+    half = stats.norm.ppf(0.95) * math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+    return p1 - p0 - half, p1 - p0 + half
+
+
+def test_bounds_narrative_names_the_assumption_and_needs_both_cases() -> None:
+    # IOP 70 of 100 observed + 10 missing, inpatient 68 of 100 + 10 missing; margin 10 points
+    df = frame_from_counts(70, 100, 68, 100, missing1=10, missing0=10)
+    cmp = compare_rates(df, margin=0.10, missing="bounds")
+    t = cmp.table.set_index("missing")
+    # all missing unfavourable: 70/110 - 68/110 = 1.8 points, 90% CI about -8.8 to 12.4:
+    # above -10 (non-inferior) but not below 10 (not equivalent)
+    lo, hi = _wald90(70, 110, 68, 110)
+    assert lo > -0.10 + 0.005 and hi > 0.10
+    assert t.loc["bounds: all missing unfavourable", "verdict"] == "non-inferior"
+    # worst case for IOP: 70/110 - (68 + 10)/110 = -7.3 points, 90% CI about -17.6 to 3.0:
+    # crosses -10 (not non-inferior) and 0 > -10 (not inferior): inconclusive
+    assert_allclose(t.loc["bounds: worst case for IOP", "diff"], 70 / 110 - 78 / 110, rtol=1e-12)
+    lo, hi = _wald90(70, 110, 78, 110)
+    assert lo < -0.10 - 0.05 and hi > -0.10 + 0.05
+    assert t.loc["bounds: worst case for IOP", "verdict"] == "inconclusive"
+    # best case: 80/110 - 68/110 = 10.9 points, 90% CI about 0.5 to 21: non-inferior
+    lo, hi = _wald90(80, 110, 68, 110)
+    assert lo > -0.10 + 0.05
+    assert t.loc["bounds: best case for IOP", "verdict"] == "non-inferior"
+    text = cmp.narrative()
+    first = text.split(". ")[0]
+    # the opening sentence says which assumption its numbers rest on ...
+    assert first.startswith("At 6 months, counting every missing outcome as not abstinent, ")
+    assert "(70 of 110)" in first and "(68 of 110)" in first
+    # ... and no non-inferiority verdict is given: it holds in the best case only
+    assert "is not worse" not in text and "shows IOP" not in text
+    assert "the verdict depends on the missing outcomes" in text
+    assert "inconclusive in the worst case for IOP (90% CI -17 to 3)" in text
+    assert "non-inferior in the best case (90% CI 1 to 21)" in text
+    assert "Horowitz-Manski" in text  # the bounds sentence follows
+
+
+def test_bounds_narrative_gives_a_verdict_that_holds_in_both_cases() -> None:
+    # equivalence in both cases: IOP 500 of 700 + 10 missing, inpatient 490 of 700 + 10;
+    # worst 500/710 - 500/710 = 0, best 510/710 - 490/710 = 2.8 points, 90% half-width about
+    # 4 points: both intervals inside (-10, 10)
+    for x1, x0 in ((500, 500), (510, 490)):
+        lo, hi = _wald90(x1, 710, x0, 710)
+        assert lo > -0.10 + 0.02 and hi < 0.10 - 0.02
+    eq = compare_rates(
+        frame_from_counts(500, 700, 490, 700, missing1=10, missing0=10), margin=0.10,
+        missing="bounds",
+    ).narrative()  # fmt: skip
+    assert "Whatever the missing outcomes were, the difference lies within the 10-point" in eq
+    assert "equivalence holds in both the worst case for IOP" in eq
+    # non-inferiority in both: IOP 60 of 70 + 2, inpatient 40 of 70 + 2; worst 60/72 - 42/72
+    # = 25 points, best 62/72 - 40/72 = 31 points: lower limits far above -10, upper above 10
+    for x1, x0 in ((60, 42), (62, 40)):
+        lo, hi = _wald90(x1, 72, x0, 72)
+        assert lo > 0 and hi > 0.10
+    ni = compare_rates(
+        frame_from_counts(60, 70, 40, 70, missing1=2, missing0=2), margin=0.10, missing="bounds"
+    ).narrative()
+    assert "IOP is not worse than inpatient by 10 points or more: non-inferiority holds" in ni
+    assert "depends on the missing outcomes" not in ni
+    # inferior in the worst case, non-inferior in the best: IOP 45 of 100 + 20, inpatient 55
+    # of 100 + 20: worst 45/120 - 75/120 = -25 points, best 65/120 - 55/120 = 8.3 points
+    assert _wald90(45, 120, 75, 120)[1] < -0.10
+    assert _wald90(65, 120, 55, 120)[0] > -0.10
+    mixed = compare_rates(
+        frame_from_counts(45, 100, 55, 100, missing1=20, missing0=20), margin=0.10,
+        missing="bounds",
+    ).narrative()  # fmt: skip
+    assert "depends on the missing outcomes: inferior in the worst case for IOP" in mixed
+    # no margin: the assumption is still named, with the test of the all-unfavourable row
+    plain = compare_rates(frame_from_counts(70, 100, 68, 100, missing1=10, missing0=10),
+                          missing="bounds").narrative()  # fmt: skip
+    assert plain.startswith("At 6 months, counting every missing outcome as not abstinent, ")
+    assert "statistically significant" in plain
+
+
+def test_narrative_words_follow_the_outcome() -> None:
+    # relapse event (lower is better): "relapsed", never the column name as an "outcome"
+    df = frame_from_counts(20, 50, 25, 50, missing1=10, missing0=5, outcome="lee2018_relapse_event")
+    text = compare_rates(df, "lee2018_relapse_event", higher_is_better=False).narrative()
+    # missing = using counts the missing as relapsed: 30 of 60 and 30 of 55
+    assert "(30 of 60) and about 5 in 10 inpatient clients (30 of 55) relapsed;" in text
+    assert "had the outcome" not in text
+    # another event without a label: "had the event" and the column name
+    other = frame_from_counts(20, 50, 25, 50, outcome="used_opioids")
+    text = compare_rates(other, "used_opioids", higher_is_better=False).narrative()
+    assert "inpatient clients (25 of 50) had the event 'used_opioids';" in text
+
+    # with a definition that labels the outcome, its label (first letter lowered)
+    class Labelled:
+        definition = types.SimpleNamespace(
+            label=lambda o: "Used opioids in a urine screen" if o == "used_opioids" else o
+        )
+
+        def to_frame(self) -> pd.DataFrame:
+            return other
+
+    text = compare_rates(Labelled(), "used_opioids", higher_is_better=False).narrative()
+    assert "had the event 'used opioids in a urine screen';" in text
+    # abstinence keeps "were abstinent"
+    text = compare_rates(frame_from_counts(30, 50, 31, 50)).narrative()
+    assert "inpatient clients (31 of 50) were abstinent;" in text

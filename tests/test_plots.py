@@ -924,3 +924,107 @@ def test_km_band_collapses_where_the_interval_is_undefined() -> None:
         if len(before_first_event):
             assert before_first_event[:, 1].min() >= 0.999
     plt.close(fig)
+
+
+def _point_boxes(fig: Any, ax: Axes) -> list[Any]:
+    """Window extent of every drawn point: its marker (from the marker path, markersize and
+    edge width) joined with its interval (the errorbar segment and caps)."""
+    from matplotlib.markers import MarkerStyle
+    from matplotlib.transforms import Bbox
+
+    boxes = []
+    px = fig.dpi / 72
+    for c in _errorbars(ax):
+        line = c.lines[0]
+        style = MarkerStyle(line.get_marker())
+        ext = style.get_path().transformed(style.get_transform()).get_extents()
+        half = (line.get_markersize() * max(abs(ext.y0), abs(ext.y1), abs(ext.x0), abs(ext.x1))
+                + line.get_markeredgewidth() / 2) * px  # fmt: skip
+        intervals = _vertical_extent(c)
+        xs, ys = _f(line.get_xdata()), _f(line.get_ydata())
+        for x, y, (lo, hi) in zip(xs, ys, intervals, strict=False):
+            if not np.isfinite(y):
+                continue
+            (x0, y_mid), (_, y_lo), (_, y_hi) = ax.transData.transform([(x, y), (x, lo), (x, hi)])
+            boxes.append(
+                Bbox([[x0 - half, min(y_mid - half, y_lo)], [x0 + half, max(y_mid + half, y_hi)]])
+            )
+    return boxes
+
+
+@pytest.mark.parametrize("figsize", [(4.0, 3.0), (6.4, 4.8), (9.0, 3.0)])
+def test_plot_rates_over_time_n_labels_never_overlap(figsize: tuple[float, float]) -> None:
+    # the gallery case: at 12 months the two cohorts' intervals start at nearly the same height
+    # (labels hanging from each own interval fell on one line, "n=116" over "n=198"); at 3
+    # months an interval so narrow that the marker reaches below it (a label 3-4 points under
+    # the interval touched the marker); at 1 month a cell near 0% (labels stacked above)
+    tps = ["1mo", "3mo", "6mo", "12mo"]
+    frame = pd.DataFrame(
+        {
+            "group": ["inpatient"] * 4 + ["IOP"] * 4,
+            "outcome": [f"abstinent_{tp}" for tp in tps] * 2,
+            "timepoint": tps * 2,
+            "n": [208, 185, 161, 116, 359, 330, 275, 198],
+            "rate": [0.06, 0.40, 0.40, 0.46, 0.05, 0.512, 0.51, 0.44],
+            "ci_low": [0.02, 0.399, 0.32, 0.37, 0.03, 0.511, 0.45, 0.37],
+            "ci_high": [0.10, 0.401, 0.47, 0.55, 0.08, 0.513, 0.57, 0.51],
+        }
+    )
+    fig, ax = plt.subplots(figsize=figsize)
+    try:
+        plots.plot_rates_over_time(frame, ax=ax)
+        labels = [t for t in ax.texts if t.get_text().startswith("n=")]
+        assert sorted(t.get_text() for t in labels) == sorted(f"n={v}" for v in frame["n"])
+        boxes = _extents(fig, labels)
+        renderer = fig.canvas.get_renderer()
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                assert not boxes[i].overlaps(boxes[j]), (labels[i].get_text(), labels[j].get_text())
+        # no label touches any marker or interval (1 pixel of air at least)
+        for label, box in zip(labels, boxes, strict=True):
+            for point in _point_boxes(fig, ax):
+                assert not box.padded(1.0).overlaps(point), label.get_text()
+        # inside the Axes, centred on its own point, in its cohort's colour
+        axes_box = ax.get_window_extent(renderer)
+        assert all(_inside(b, axes_box) for b in boxes)
+        bars = _errorbars(ax)
+        points = np.concatenate([c.lines[0].get_xdata() for c in bars])
+        centres = [ax.transData.inverted().transform(((b.x0 + b.x1) / 2, 0))[0] for b in boxes]
+        assert_allclose(sorted(centres), sorted(points), atol=1e-6)
+        colour = {c.get_label(): c.lines[0].get_color() for c in bars}
+        for label in labels:
+            n = int(label.get_text()[2:])
+            group = frame.loc[frame["n"] == n, "group"].iloc[0]
+            assert label.get_color() == colour[group]
+    finally:
+        plt.close(fig)
+
+
+def test_plot_km_weeks_have_whole_week_ticks(ax: Axes) -> None:
+    """time_unit "weeks": integer ticks (MaxNLocator(integer=True)), numbers at risk on them."""
+
+    @dataclass(frozen=True)
+    class Weekly:
+        survival_table: pd.DataFrame
+        time_unit: str = "weeks"
+
+    # times 0.5-2.5 weeks: matplotlib's default locator would tick every 0.5 week
+    weeks = SURV.assign(time=SURV["time"] / 20 - 0.25)
+    fig2, ax2 = plt.subplots()
+    try:
+        plots.plot_km(weeks, ax=ax2)  # a bare table: days, default ticks
+        assert any(v != round(v) for v in ax2.get_xticks())
+    finally:
+        plt.close(fig2)
+    plots.plot_km(Weekly(weeks), ax=ax)
+    ticks = list(ax.get_xticks())
+    assert len(ticks) >= 2 and all(v == round(v) for v in ticks)
+    # the at-risk row sits on those ticks: at tick t, n_at_risk at the first time >= t
+    numbers = [t for t in ax.texts if t.get_text().isdigit()]
+    iop = [t for t in numbers if abs(t.get_position()[1] - -0.27) < 1e-9]
+    assert [t.get_position()[0] for t in iop] == ticks
+    expected = []
+    for t in ticks:
+        later = weeks[(weeks.group == "IOP") & (weeks.time >= t)]
+        expected.append(str(int(later["n_at_risk"].iloc[0])) if len(later) else "0")
+    assert [t.get_text() for t in iop] == expected

@@ -259,3 +259,46 @@ def test_one_denominator_across_rates_comparison_gee_and_followup() -> None:
     r = outcome_rates(out, "abstinent_6mo")
     assert any(x.startswith(remark) for x in r.remarks)
     assert any(x.startswith(remark) for x in compare_rates(out).remarks)
+
+
+def test_weighted_rates_by_hand() -> None:
+    """Kish (1965) effective n and Wilson on it; rows without an outcome are left out."""
+    from iopoutcomes.rates import weighted_rates
+
+    f = pd.DataFrame({"cohort": ["IOP"] * 5 + ["inpatient"] * 3, "y": [1, 1, 0, 1, None, 0, 1, 1]})
+    w = [1.0, 1.0, 2.0, 2.0, 5.0, 1.0, 1.0, 1.0]
+    t = weighted_rates(f, "y", w, ["cohort"]).set_index("cohort")
+    # IOP: sum w = 6, sum w y = 1 + 1 + 2 = 4, sum w^2 = 10: rate 2/3, n_eff = 36/10 = 3.6
+    assert t.loc["IOP", ["sum_w", "sum_wy", "sum_w2"]].tolist() == [6.0, 4.0, 10.0]
+    np.testing.assert_allclose([t.loc["IOP", "rate"], t.loc["IOP", "n_eff"]], [2 / 3, 3.6])
+    np.testing.assert_allclose(
+        [t.loc["IOP", "ci_low"], t.loc["IOP", "ci_high"]], wilson(2 / 3 * 3.6, 3.6), rtol=1e-6
+    )
+    # inpatient: weights 1, the plain Wilson interval of 2 of 3
+    np.testing.assert_allclose(
+        [t.loc["inpatient", "ci_low"], t.loc["inpatient", "ci_high"]], wilson(2, 3), rtol=1e-6
+    )
+    # no keys: one row over all observed rows (sum w = 9, sum w y = 6, sum w^2 = 13)
+    one = weighted_rates(f, "y", w).iloc[0]
+    np.testing.assert_allclose([one["rate"], one["n_eff"]], [6 / 9, 81 / 13])
+
+
+def test_ipw_rates_are_weighted_rates_of_the_follow_up_weights() -> None:
+    from iopoutcomes.missing import completed_datasets
+    from iopoutcomes.rates import weighted_rates
+
+    rng = np.random.default_rng(3)
+    n = 600
+    age = rng.normal(0, 1, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.2 + 0.7 * age)))).astype(float)
+    y[rng.random(n) < 1 / (1 + np.exp(-(-0.7 + 0.9 * age)))] = np.nan
+    df = pd.DataFrame({"cohort": np.where(rng.random(n) < 0.5, "IOP", "inpatient"),
+                       "abstinent_6mo": y})  # fmt: skip
+    t = abstinence_rates(df, missing="ipw").table.set_index("group")
+    (cd,) = completed_datasets(df, "abstinent_6mo", "ipw", covariates=("cohort",))
+    w = weighted_rates(cd.frame, "abstinent_6mo", cd.weights, ["cohort"]).set_index("cohort")
+    for g in ("IOP", "inpatient"):
+        assert (
+            t.loc[g, ["rate", "ci_low", "ci_high"]].tolist()
+            == w.loc[g, ["rate", "ci_low", "ci_high"]].tolist()
+        )

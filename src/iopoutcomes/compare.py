@@ -41,6 +41,7 @@ from ._counts import group_counts, is_dask, is_duckdb, outcome_as_float
 from ._render import ResultDisplay
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import filter_eligible, unfavourable_text
+from .rates import weighted_rates
 from .schema import COMPARISON_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -215,8 +216,10 @@ class Comparison(ResultDisplay):
         missing unfavourable", "bounds: all missing favourable", "bounds: worst case for
         <group>", "bounds: best case for <group>"), ``n_missing``, ``n_missing_ref``,
         ``rate_ci_low``, ``rate_ci_high``, ``rate_ref_ci_low``, ``rate_ref_ci_high`` (intervals
-        for the reported rates: Wilson on counts; Rubin-pooled Wald under impute; Wald on the
-        Kish effective sample size under ipw), ``confidence_level``, ``interval_method``,
+        for the reported rates: Wilson on counts; Rubin-pooled Wald under impute; Wilson on the
+        Kish effective sample size under ipw, computed by
+        :func:`iopoutcomes.rates.weighted_rates` as in ``outcome_rates``),
+        ``confidence_level``, ``interval_method``,
         ``test_method``; with a margin ``margin``, ``equivalence_pvalue``,
         ``noninferiority_pvalue``, ``equivalence_ci_low``, ``equivalence_ci_high`` and
         ``verdict``; with several outcomes ``pvalue_adj``.
@@ -325,7 +328,8 @@ class Comparison(ResultDisplay):
             how = (
                 "Wald intervals pooled with Rubin's rules (t reference)"
                 if self.missing_rule == "impute"
-                else "weighted Wald intervals on the Kish effective sample size"
+                else "Wilson intervals for the weighted rates and Wald intervals for the "
+                "difference and ratios, on the Kish effective sample size"
             )
             parts = [
                 f"diff = group minus {self.reference!s} rate; {pct} intervals: {how}",
@@ -373,7 +377,10 @@ class Comparison(ResultDisplay):
         Generated from the numbers: rates as "about k in 10", the difference in percentage
         points with its interval, the verdict against the margin (or the test without one), the
         missing-data rule and the number of missing outcomes. Inconclusive results are called
-        inconclusive.
+        inconclusive. Under ``missing="bounds"`` the opening numbers say that they count every
+        missing outcome as unfavourable, and a margin verdict is given only when it holds in
+        both the worst and the best case for the group; otherwise the text says that the
+        verdict depends on the missing outcomes.
 
         Examples
         --------
@@ -390,25 +397,58 @@ class Comparison(ResultDisplay):
         for _, row in t[
             (t["analysis"] == "unadjusted") & (t["missing"] == primary_missing)
         ].iterrows():
-            sentences.append(self._row_sentence(row, pct))
+            if self.missing_rule == "bounds":
+                sentences.append(self._bounds_sentence(row, pct))
+            else:
+                sentences.append(self._row_sentence(row, pct))
         for _, row in t[t["analysis"] != "unadjusted"].iterrows():
             if row["missing"] != primary_missing:
                 continue
+            counted = (
+                ", counting every missing outcome as "
+                + unfavourable_text(str(row["outcome"]), self.higher_is_better)
+                if self.missing_rule == "bounds"
+                else ""
+            )
             sentences.append(
-                f"{row['analysis'].capitalize()} for {', '.join(self.adjust)}, the difference "
-                f"for {row['group']!s} was {_pts(row['diff'])} points ({pct} CI "
+                f"{row['analysis'].capitalize()} for {', '.join(self.adjust)}{counted}, the "
+                f"difference for {row['group']!s} was {_pts(row['diff'])} points ({pct} CI "
                 f"{_pts(row['diff_ci_low'])} to {_pts(row['diff_ci_high'])})."
             )
         sentences.extend(self._missing_sentences())
         return " ".join(sentences)
 
-    def _row_sentence(self, row: pd.Series, pct: str) -> str:
+    def _outcome_verb(self, outcome: str) -> str:
+        """What a client with the event did, in words that follow the outcome's meaning.
+
+        Abstinence outcomes: "were abstinent"; relapse outcomes where lower is better:
+        "relapsed"; any other outcome: "had the event <label>" (lower is better) or "had the
+        outcome <label>", with the definition's label when it has one.
+        """
+        if outcome.startswith("abstinent") or outcome.endswith("_abstinence"):
+            return "were abstinent"
+        if "relaps" in outcome and not self.higher_is_better:
+            return "relapsed"
+        label = f"'{outcome}'"
+        d = self.definition
+        if d is not None and callable(getattr(d, "label", None)):
+            try:
+                text = str(d.label(outcome))
+            except (TypeError, ValueError, KeyError, ParameterError):
+                text = ""
+            if text and text != outcome.replace("_", " "):  # a label, not the fallback
+                text = text[0].lower() + text[1:] if text[1:2].islower() else text
+                label = f"'{text}'"
+        return f"had the {'outcome' if self.higher_is_better else 'event'} {label}"
+
+    def _head(self, row: pd.Series, pct: str, assumption: str = "", closed: bool = False) -> str:
+        """Rates, counts and the difference with its interval (no verdict).
+
+        ``assumption`` (e.g. how missing outcomes were counted) follows the timepoint;
+        ``closed`` ends with "the difference was ..." instead of an opening "the difference, ...".
+        """
         when = _timepoint_phrase(str(row["outcome"]))
-        verb = (
-            "were abstinent"
-            if str(row["outcome"]).startswith("abstinent")
-            else f"had the outcome '{row['outcome']}'"
-        )
+        verb = self._outcome_verb(str(row["outcome"]))
         count = (
             "{:.0f} of {:.0f}".format(row["n_events"], row["n"])
             if row["missing"] not in ("impute", "ipw")
@@ -419,12 +459,86 @@ class Comparison(ResultDisplay):
             if row["missing"] not in ("impute", "ipw")
             else f"{100 * row['rate_ref']:.0f}%"
         )
-        head = (
+        if assumption:
+            when = f"{when.rstrip(',')}, {assumption},"
+        return (
             f"{when} {_in_ten(row['rate'])} {row['group']!s} clients ({count}) and "
             f"{_in_ten(row['rate_ref'])} {row['reference']!s} clients ({count_ref}) {verb}; "
-            f"the difference, {_pts(row['diff'])} points ({pct} CI {_pts(row['diff_ci_low'])} "
+            f"the difference{' was' if closed else ','} {_pts(row['diff'])} points ({pct} CI "
+            f"{_pts(row['diff_ci_low'])} "
             f"to {_pts(row['diff_ci_high'])})"
         )
+
+    def _eq_ci(self, row: pd.Series) -> str:
+        eq_pct = f"{100 * (1 - 2 * (1 - self.confidence_level)):g}%"
+        return (
+            f"{eq_pct} CI {_pts(row['equivalence_ci_low'])} to {_pts(row['equivalence_ci_high'])}"
+        )
+
+    def _bounds_sentence(self, row: pd.Series, pct: str) -> str:
+        """The "all missing unfavourable" row, saying so, then the margin verdict of the bounds.
+
+        A verdict is given for the bounds analysis only when it holds in both the worst and
+        the best case for the group (its missing outcomes unfavourable and the reference's
+        favourable, and the reverse); otherwise the verdict depends on the missing outcomes.
+        """
+        unfav = unfavourable_text(str(row["outcome"]), self.higher_is_better)
+        assumption = f"counting every missing outcome as {unfav}"
+        head = self._head(row, pct, assumption, closed=True)
+        g, ref = row["group"], row["reference"]
+        if self.margin is None or "verdict" not in row.index:
+            return self._verdict_text(row, self._head(row, pct, assumption))
+        t = self.table
+        same = t[
+            (t["analysis"] == "unadjusted")
+            & (t["outcome"] == row["outcome"])
+            & (t["group"].astype(str) == str(g))
+        ].set_index("missing")
+        worst_label = BOUND_LABELS[2].format(group=g)
+        best_label = BOUND_LABELS[3].format(group=g)
+        if worst_label not in same.index or best_label not in same.index:
+            return self._verdict_text(row, self._head(row, pct, assumption))
+        w, b = same.loc[worst_label], same.loc[best_label]
+        vw, vb = w["verdict"], b["verdict"]
+        m = _pts(self.margin)
+        cases = f"the worst case for {g!s} ({self._eq_ci(w)}) and the best case ({self._eq_ci(b)})"
+        if vw == "equivalent" and vb == "equivalent":
+            verdict = (
+                f"Whatever the missing outcomes were, the difference lies within the {m}-point "
+                f"equivalence margin: equivalence holds in both {cases}."
+            )
+        elif {vw, vb} <= {"equivalent", "non-inferior"}:
+            verdict = (
+                f"Whatever the missing outcomes were, {g!s} is not worse than {ref!s} by {m} "
+                f"points or more: non-inferiority holds in both {cases}, but equivalence within "
+                "the margin is not shown in both."
+            )
+        elif vw == "inferior" and vb == "inferior":
+            verdict = (
+                f"Whatever the missing outcomes were, {g!s} does worse than {ref!s} by more than "
+                f"the {m}-point margin, in both {cases}."
+            )
+        elif not ({vw, vb} & {"equivalent", "non-inferior"}):
+            verdict = (
+                f"Against the {m}-point margin neither equivalence nor non-inferiority is shown: "
+                f"the result is {vw if vw in VERDICTS else 'not available'} in the worst case "
+                f"for {g!s} ({self._eq_ci(w)}) and {vb if vb in VERDICTS else 'not available'} "
+                f"in the best case ({self._eq_ci(b)})."
+            )
+        else:
+            verdict = (
+                f"Against the {m}-point margin the verdict depends on the missing outcomes: "
+                f"{vw if vw in VERDICTS else 'not available'} in the worst case for {g!s} "
+                f"({self._eq_ci(w)}) and {vb if vb in VERDICTS else 'not available'} in the "
+                f"best case ({self._eq_ci(b)}), so neither equivalence nor non-inferiority is "
+                "shown without an assumption about them."
+            )
+        return f"{head}. {verdict}"
+
+    def _row_sentence(self, row: pd.Series, pct: str) -> str:
+        return self._verdict_text(row, self._head(row, pct))
+
+    def _verdict_text(self, row: pd.Series, head: str) -> str:
         if self.margin is None or "verdict" not in row.index:
             p = row["pvalue"]
             if not np.isfinite(p):
@@ -437,10 +551,7 @@ class Comparison(ResultDisplay):
                 "show that the programs are equally effective (no equivalence margin was set)."
             )
         m = _pts(self.margin)
-        eq_pct = f"{100 * (1 - 2 * (1 - self.confidence_level)):g}%"
-        eq_ci = (
-            f"{eq_pct} CI {_pts(row['equivalence_ci_low'])} to {_pts(row['equivalence_ci_high'])}"
-        )
+        eq_ci = self._eq_ci(row)
         verdict = row["verdict"]
         if verdict == "equivalent":
             return (
@@ -541,11 +652,12 @@ class Comparison(ResultDisplay):
                 )
             else:
                 text.append(
-                    "Rates are weighted proportions among the followed-up; rates, the "
+                    "Rates are weighted proportions among the followed-up, given with "
+                    f"{lvl} Wilson score intervals (Wilson 1927) on the Kish effective sample "
+                    "size (sum of weights squared over the sum of squared weights); the "
                     "difference, the log risk ratio and the log odds ratio are given with "
-                    f"{lvl} Wald intervals whose binomial variances use the Kish effective "
-                    "sample size (sum of weights squared over the sum of squared weights), "
-                    "and the difference was tested with the Wald test."
+                    f"{lvl} Wald intervals whose binomial variances use the same effective "
+                    "sample size, and the difference was tested with the Wald test."
                 )
         else:
             ratio = (
@@ -1439,15 +1551,15 @@ def _completed_analyses(
     est: dict[str, list[np.ndarray]] = {k: [] for k in ("diff", "lrr", "lor", "r1", "r0")}
     var: dict[str, list[np.ndarray]] = {k: [] for k in ("diff", "lrr", "lor", "r1", "r0")}
     weighted_counts = []
+    weighted = pd.DataFrame()
     for ds in datasets:
-        f = ds.frame.copy()
-        f["_w"] = 1.0 if ds.weights is None else np.asarray(ds.weights, dtype=float)
-        f["_w2"] = f["_w"] ** 2
-        f = f[f[name].notna()]
-        sums = f.groupby(by, observed=True).agg(w=("_w", "sum"), w2=("_w2", "sum"))
-        ev = (f[name].astype(float) * f["_w"]).groupby(f[by], observed=True).sum()
-        n_eff = sums["w"] ** 2 / sums["w2"]
-        p = ev / sums["w"]
+        # the rates' own computation (weights 1 for an imputed data set): the same rate and
+        # interval as outcome_rates(..., missing="ipw")
+        weighted = weighted_rates(
+            ds.frame, name, ds.weights, [by], confidence_level=confidence_level
+        ).set_index(by)
+        n_eff = weighted["n_eff"]
+        p = weighted["rate"]
         p1 = p.loc[others].to_numpy(float)
         p0 = float(p.loc[reference])
         m1 = n_eff.loc[others].to_numpy(float)
@@ -1499,6 +1611,13 @@ def _completed_analyses(
         "rate_ci_high": np.clip(results["r1"][2], 0.0, 1.0),
         "rate_ref_ci_low": np.clip(results["r0"][1], 0.0, 1.0),
         "rate_ref_ci_high": np.clip(results["r0"][2], 0.0, 1.0),
+    }
+    if rule == "ipw":  # one weighted data set: Wilson on the Kish n, as outcome_rates
+        pooled["rate_ci_low"] = weighted.loc[others, "ci_low"].to_numpy(float)
+        pooled["rate_ci_high"] = weighted.loc[others, "ci_high"].to_numpy(float)
+        pooled["rate_ref_ci_low"] = np.full(k, float(weighted.loc[reference, "ci_low"]))
+        pooled["rate_ref_ci_high"] = np.full(k, float(weighted.loc[reference, "ci_high"]))
+    pooled |= {
         "diff": results["diff"][0],
         "diff_ci_low": results["diff"][1],
         "diff_ci_high": results["diff"][2],
@@ -1547,9 +1666,10 @@ def _completed_analyses(
         c = raw.assign(x=raw["n_events"], n=raw["n"] - raw["n_missing"])
         notes = [
             f"{name}: missing = ipw: rates are weighted by the inverse probability of "
-            "follow-up; rate intervals, differences, ratios and odds ratios are Wald with the "
-            "Kish effective sample size of the weights; n and n_events count the followed-up "
-            "episodes; margin verdicts are not computed under this rule."
+            "follow-up; rate intervals are Wilson intervals and differences, ratios and odds "
+            "ratios Wald intervals, all with the Kish effective sample size of the weights; n "
+            "and n_events count the followed-up episodes; margin verdicts are not computed "
+            "under this rule."
         ]
     return [(rule, c.reset_index())], {rule: pooled}, notes, list(datasets)
 

@@ -253,27 +253,47 @@ def _yerr(rate: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
 # --- 1. rates by cohort ------------------------------------------------------------------------
 
 
+def _marker_half_height(n_groups: int, markersize: float) -> float:
+    """Largest half-height (points) of the markers of the first ``n_groups`` styles, with edge."""
+    from matplotlib import rcParams
+    from matplotlib.markers import MarkerStyle
+
+    half = 0.0
+    for gi in range(max(n_groups, 1)):  # a handful of groups
+        style = MarkerStyle(_style(gi)["marker"])
+        box = style.get_path().transformed(style.get_transform()).get_extents()
+        half = max(half, markersize * max(abs(box.y0), abs(box.y1)))
+    return half + float(rcParams["lines.markeredgewidth"]) / 2
+
+
 def _n_labels(
     ax: Axes,
     group_values: pd.Series,
     groups: Sequence[Any],
     cell_index: np.ndarray,
-    width: float,
+    x: np.ndarray,
     n: np.ndarray,
     low: np.ndarray,
     high: np.ndarray,
     hidden: np.ndarray,
-) -> None:
+    colors: Sequence[str] | None = None,
+    markersize: float = 7.0,
+) -> list[Any]:
     """Put "n=..." under each point, stacked so that no two labels can overlap.
 
-    Within an x cell every label hangs from the same height (under the cell's lowest interval,
-    or over its highest when that is too close to 0%) and group ``k`` sits ``k`` text lines
-    further out, so the labels of one cell are on different lines at any figure size; each is
-    centred under its group's point.
+    Within an x cell (rows with the same ``cell_index``; ``x`` is each row's point) every label
+    hangs from the same height (under the cell's lowest interval, or over its highest when that
+    is too close to 0%) and group ``k`` sits ``k`` text lines further out, so the labels of one
+    cell are on different lines at any figure size and clear of every interval and marker of
+    the cell (the first line starts 2 points beyond the largest marker's half-height, markers
+    of ``markersize`` points); each is centred under its group's point, in ``colors[k]``
+    (default grey). Returns the annotations.
     """
     from matplotlib.font_manager import FontProperties
 
+    made: list[Any] = []
     step = 1.45 * FontProperties(size="x-small").get_size_in_points()
+    clearance = max(3.0, _marker_half_height(len(groups), markersize) + 2.0)
     gv = group_values.to_numpy(dtype=object)
     for c in np.unique(cell_index):  # a handful of cells
         in_cell = (cell_index == c) & ~hidden
@@ -286,17 +306,56 @@ def _n_labels(
             rows = np.flatnonzero(in_cell & (gv == group))
             if rows.size == 0:
                 continue
-            offset = 3 + gi * step
-            ax.annotate(
-                _n_text(n[rows[0]], "n="),
-                (c + (gi - (len(groups) - 1) / 2) * width, anchor),
-                xytext=(0, offset if above else -offset),
-                textcoords="offset points",
-                ha="center",
-                va="bottom" if above else "top",
-                fontsize="x-small",
-                color=_GREY,
+            offset = clearance + gi * step
+            made.append(
+                ax.annotate(
+                    _n_text(n[rows[0]], "n="),
+                    (float(x[rows[0]]), anchor),
+                    xytext=(0, offset if above else -offset),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom" if above else "top",
+                    fontsize="x-small",
+                    color=_GREY if colors is None else colors[gi],
+                )
             )
+    return made
+
+
+def _fit_x_to_labels(ax: Axes, labels: Sequence[Any]) -> None:
+    """Widen the x limits (never narrow them) so that every centred label ends inside the Axes.
+
+    Label half-widths are measured in pixels with the figure's renderer after a layout pass
+    (without the labels, as :func:`_fit_bar_labels`); with ``s`` data units per pixel the
+    limits must reach ``x_i -/+ h_i s`` for every label, and ``s`` itself depends on the
+    limits: the fixed point is found by iteration (a contraction while the labels together are
+    narrower than the Axes).
+    """
+    figure = ax.get_figure()
+    if not labels or figure is None:
+        return
+    for label in labels:
+        label.set_in_layout(False)
+    renderer = _laid_out(figure)
+    for label in labels:
+        label.set_in_layout(True)
+    width = ax.get_window_extent(renderer).width
+    pad = 2.0 * figure.dpi / 72  # a little air between a label and the frame
+    half = np.array([label.get_window_extent(renderer).width / 2 + pad for label in labels])
+    x = np.array([float(label.xy[0]) for label in labels])
+    ok = np.isfinite(x) & np.isfinite(half)
+    if width <= 0 or not ok.any() or 2 * half[ok].max() >= width:
+        return
+    x, half = x[ok], half[ok]
+    lo, hi = ax.get_xlim()
+    for _ in range(50):  # converges geometrically; a few steps in practice
+        s = (hi - lo) / width
+        new_lo, new_hi = min(lo, float(np.min(x - half * s))), max(hi, float(np.max(x + half * s)))
+        if max(lo - new_lo, new_hi - hi) <= 1e-9 * (hi - lo):
+            lo, hi = new_lo, new_hi
+            break
+        lo, hi = new_lo, new_hi
+    ax.set_xlim(lo, hi)
 
 
 def plot_rates(
@@ -385,7 +444,9 @@ def plot_rates(
         for xi in np.asarray(x)[sel & hidden]:
             _note_suppressed(ax, float(xi))
     if not single:
-        _n_labels(ax, frame[gcol], groups, cell_index, width, n, low, high, hidden)
+        offsets = frame[gcol].map({g: i for i, g in enumerate(groups)}).to_numpy(dtype=float)
+        x_points = cell_index + (offsets - (len(groups) - 1) / 2) * width
+        _n_labels(ax, frame[gcol], groups, cell_index, x_points, n, low, high, hidden)
     if single:
         ticks = []
         for group in groups:
@@ -835,6 +896,7 @@ def plot_rates_over_time(
     groups = _ordered(frame[gcol])
     span = (np.nanmax(months) - np.nanmin(months)) or 1.0
     dodge = span * 0.012
+    x_points = np.full(len(frame), np.nan)
     for gi, group in enumerate(groups):
         sel = (frame[gcol] == group).to_numpy()
         order = np.argsort(months[sel], kind="stable")
@@ -857,20 +919,15 @@ def plot_rates_over_time(
             label=str(group),
             **kwargs,
         )
-        for xi, lo, ni, hid in zip(x, low[idx], n[idx], hidden[idx], strict=True):
-            if hid:
-                _note_suppressed(ax, float(xi))
-            else:
-                ax.annotate(
-                    _n_text(ni, "n="),
-                    (xi, lo),
-                    xytext=(0, -4),
-                    ha="center",
-                    va="top",
-                    textcoords="offset points",
-                    fontsize="x-small",
-                    color=st["color"],
-                )
+        x_points[idx] = x
+        for xi in x[hidden[idx]]:
+            _note_suppressed(ax, float(xi))
+    # n labels as in plot_rates: one stack per timepoint, hanging under its lowest interval
+    cell_index = np.unique(months, return_inverse=True)[1].reshape(-1)
+    colors = [_style(gi)["color"] for gi in range(len(groups))]
+    n_labels = _n_labels(
+        ax, frame[gcol], groups, cell_index, x_points, n, low, high, hidden, colors, 6.0
+    )
     if fitted is not None:
         fit = fitted.copy()
         fcol = _group_column(fit)
@@ -915,6 +972,7 @@ def plot_rates_over_time(
     label = re.sub(r" at \d+-(month|week) follow-up", " at follow-up", label)
     ax.set_ylabel(_wrap(label + " (%)", 50))
     ax.legend(frameon=False, fontsize="small")
+    _fit_x_to_labels(ax, n_labels)
     return ax
 
 
@@ -998,7 +1056,8 @@ def plot_km(
     The curve starts at 100% at time 0. The number at risk at tick ``t`` is the table's
     ``n_at_risk`` at the first time on or after ``t`` (after the last time: those at risk then
     minus its events and censorings). The x-axis label is the result's ``time_label`` (else
-    from its ``time_unit``, "days" or "weeks"; "Days since discharge" for a bare table).
+    from its ``time_unit``, "days" or "weeks"; "Days since discharge" for a bare table); with
+    ``time_unit == "weeks"`` the x ticks are whole weeks.
 
     Examples
     --------
@@ -1066,6 +1125,10 @@ def plot_km(
     ax.set_ylabel(getattr(relapse_result, "survival_label", "Not yet relapsed (%)"))
     ax.set_xlabel(_km_time_label(relapse_result))
     ax.set_xlim(left=0)
+    if getattr(relapse_result, "time_unit", None) == "weeks":  # whole study weeks
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(frameon=False, fontsize="small", loc="upper right")
     if at_risk and curves:
         lo_x, hi_x = ax.get_xlim()

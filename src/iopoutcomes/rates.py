@@ -330,6 +330,79 @@ def _rubin_rates(
     return rate, low, high, f"multiple imputation (m={m}), Rubin's rules on the logit scale"
 
 
+def weighted_rates(
+    frame: pd.DataFrame,
+    outcome: str,
+    weights: Any,
+    keys: Sequence[str] = (),
+    *,
+    method: str = "wilson",
+    confidence_level: float = 0.95,
+) -> pd.DataFrame:
+    """Weighted rate per group with its interval on Kish's effective sample size.
+
+    The one computation of weighted rates and their intervals (``missing="ipw"`` in
+    :func:`outcome_rates` and :func:`iopoutcomes.compare.compare_rates`). Among rows with an
+    observed outcome ``y`` and weight ``w``: ``rate = sum(w y) / sum(w)``, Kish's (1965)
+    effective sample size ``n_eff = (sum w)^2 / sum(w^2)``, and the interval is
+    :func:`iopoutcomes._ci.proportion_ci` of ``rate * n_eff`` events in ``n_eff`` trials with
+    ``method`` (Wilson by default).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with the outcome (0/1) and the ``keys`` columns.
+    outcome : str
+        Outcome column; rows where it is missing are left out.
+    weights : array-like or None
+        Weights aligned with ``frame`` (``None``: every weight 1, the unweighted rate).
+    keys : sequence of str
+        Grouping columns (empty: one row for all).
+    method : str
+        Interval method of :func:`iopoutcomes._ci.proportion_ci` (default ``"wilson"``).
+    confidence_level : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``keys`` columns, then ``sum_w``, ``sum_wy``, ``sum_w2``, ``rate``, ``n_eff``,
+        ``ci_low``, ``ci_high``; one row per group in order of the keys.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"cohort": ["IOP"] * 4, "y": [1, 1, 0, 1]})
+    >>> r = weighted_rates(f, "y", [1.0, 1.0, 2.0, 2.0], ["cohort"]).iloc[0]
+    >>> float(r["rate"]), float(r["n_eff"])  # 4/6; 6**2 / 10
+    (0.6666666666666666, 3.6)
+    """
+    keys = list(keys)
+    w_all = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
+    observed = frame[outcome].notna().to_numpy(dtype=bool)
+    f = frame.loc[observed, keys].copy() if keys else pd.DataFrame(index=frame.index[observed])
+    w = w_all[observed]
+    f["sum_w"] = w
+    f["sum_wy"] = w * frame.loc[observed, outcome].astype(float).to_numpy()
+    f["sum_w2"] = w * w
+    cols = ["sum_w", "sum_wy", "sum_w2"]
+    if keys:
+        out = f.groupby(keys, observed=True, dropna=True)[cols].sum().reset_index()
+    else:
+        out = pd.DataFrame({c: [float(f[c].sum())] for c in cols})
+    sw = out["sum_w"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = out["sum_wy"].to_numpy(float) / sw
+        n_eff = sw**2 / out["sum_w2"].to_numpy(float)
+        low, high = proportion_ci(
+            rate * n_eff, n_eff, method=method, confidence_level=confidence_level
+        )
+    out["rate"] = rate
+    out["n_eff"] = n_eff
+    out["ci_low"] = np.asarray(low, dtype=float)
+    out["ci_high"] = np.asarray(high, dtype=float)
+    return out
+
+
 def _ipw_rates(
     frame: pd.DataFrame,
     outcome: str,
@@ -342,24 +415,14 @@ def _ipw_rates(
     covs = list(dict.fromkeys([*keys, *(d.covariates if d is not None else ())]))
     death = d.death_policy if d is not None else "missing"
     (cd,) = completed_datasets(frame, outcome, "ipw", covariates=covs, death_policy=death)
-    f = cd.frame.copy()
-    w = np.asarray(cd.weights, dtype=float)
-    f["_w"] = w
-    f["_wy"] = w * f[outcome].to_numpy(float)
-    f["_w2"] = w * w
-    if keys:
-        g = f.groupby(keys, observed=True, dropna=True)[["_w", "_wy", "_w2"]].sum().reset_index()
-        merged = labels_index.merge(g, on=keys, how="left")
-    else:
-        merged = pd.DataFrame({c: [f[c].sum()] for c in ("_w", "_wy", "_w2")})
-    sw = merged["_w"].to_numpy(float)
-    rate = merged["_wy"].to_numpy(float) / sw
-    n_eff = sw**2 / merged["_w2"].to_numpy(float)
-    low, high = proportion_ci(rate * n_eff, n_eff, method=method, confidence_level=confidence_level)
+    g = weighted_rates(
+        cd.frame, outcome, cd.weights, keys, method=method, confidence_level=confidence_level
+    )
+    merged = labels_index.merge(g, on=keys, how="left") if keys else g
     return (
-        rate,
-        np.asarray(low, float),
-        np.asarray(high, float),
+        merged["rate"].to_numpy(float),
+        merged["ci_low"].to_numpy(float),
+        merged["ci_high"].to_numpy(float),
         f"{method} on the Kish effective sample size, inverse probability of follow-up weights",
     )
 
