@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 import iopoutcomes as iop
 from iopoutcomes.cli import cli
-from iopoutcomes.report import build as build_module
 from iopoutcomes.report.command import EXIT_AUDIT, EXIT_INPUT, EXIT_OK
 
 
@@ -94,13 +93,13 @@ def test_bad_config_exit_2(tmp_path: Path) -> None:
 def test_audit_failure_exit_3_and_nothing_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = build_module.suppress_partition
-    unprotectable = pd.DataFrame({"c0": [0, 3, 8], "c1": [2, 0, 12], "c2": [12, 8, 0]})
+    import numpy as np
 
-    def failing(counts: pd.DataFrame, k: int, **kw: object) -> object:
-        return real(unprotectable, k)
+    from iopoutcomes import privacy
 
-    monkeypatch.setattr(build_module, "suppress_partition", failing)
+    # simulate a table the suppression cannot protect (see tests/test_report.py)
+    monkeypatch.setattr(privacy, "_protecting_candidate", lambda *args: None)
+    monkeypatch.setattr(privacy, "_feasible_integers", lambda lo, hi: np.zeros_like(lo))
     result = _run("--demo", "--out", str(tmp_path / "out"))
     assert result.exit_code == EXIT_AUDIT
     assert "suppression audit failed" in result.output

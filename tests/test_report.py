@@ -17,17 +17,27 @@ import pytest
 
 import iopoutcomes as iop
 from iopoutcomes import SuppressionAuditError
-from iopoutcomes.report import build as build_module
 from iopoutcomes.report.periods import last_complete_quarter, quarter_period
 from iopoutcomes.report.suppression import TOTAL, suppress_partition
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# A table the audit cannot protect (found by search; privacy.suppress_table raises on it):
-# the hidden 3 in row r1 can be narrowed to fewer than 11 values whatever else is hidden.
-UNPROTECTABLE = pd.DataFrame(
+# A zero-heavy table whose small cells cannot be protected inside their own rows and columns
+# (an earlier, row/column-only search gave up on it): the protection must reach further.
+ZERO_HEAVY = pd.DataFrame(
     {"c0": [0, 3, 8], "c1": [2, 0, 12], "c2": [12, 8, 0]}, index=["r0", "r1", "r2"]
 )
+
+
+def _disable_protection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Simulate a table the suppression cannot protect: every hidden cell fails the audit and
+    no further cell may be hidden, so the run must stop rather than publish."""
+    import numpy as np
+
+    from iopoutcomes import privacy
+
+    monkeypatch.setattr(privacy, "_protecting_candidate", lambda *args: None)
+    monkeypatch.setattr(privacy, "_feasible_integers", lambda lo, hi: np.zeros_like(lo))
 
 
 @pytest.fixture(scope="module")
@@ -89,20 +99,21 @@ def test_split_adds_the_lookback_subtotal_relation() -> None:
     assert not part.hidden.loc["Q1", "yes"]
 
 
-def test_unprotectable_table_fails_the_audit() -> None:
+def test_zero_heavy_table_is_protected() -> None:
+    part = suppress_partition(ZERO_HEAVY, k=11)
+    assert part.hidden.loc["r1", "c0"] and part.n_complementary >= 3
+
+
+def test_audit_failure_fails_the_partition(monkeypatch: pytest.MonkeyPatch) -> None:
+    _disable_protection(monkeypatch)
     with pytest.raises(SuppressionAuditError, match="fewer than 11"):
-        suppress_partition(UNPROTECTABLE, k=11)
+        suppress_partition(ZERO_HEAVY, k=11)
 
 
 def test_audit_failure_fails_the_report(
-    sample: iop.Records, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sample: iop.Records, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = build_module.suppress_partition
-
-    def failing(counts: pd.DataFrame, k: int, **kw: object) -> object:
-        return real(UNPROTECTABLE, k)
-
-    monkeypatch.setattr(build_module, "suppress_partition", failing)
+    _disable_protection(monkeypatch)
     with pytest.raises(SuppressionAuditError):
         iop.quarterly_report(sample, "2026Q2", progress=False)
 
