@@ -187,7 +187,7 @@ def _protecting_candidate(
             extra = _smallest_published_positive(values, hidden, relation)
             if extra is not None:
                 return extra
-        next_frontier = []
+        next_frontier: list[list[tuple[int, int]]] = []
         for relation in frontier:
             seen_relations.add(id(relation))
             for member in relation:
