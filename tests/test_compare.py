@@ -478,7 +478,9 @@ def test_rendering_and_narrative_are_honest() -> None:
     cmp = compare_rates(df, margin=0.1)
     html = cmp._repr_html_()
     assert "<b>IOP</b>" not in html and "&lt;b&gt;IOP&lt;/b&gt;" in html
-    assert isinstance(cmp, Comparison) and "Comparison of abstinent_6mo" in repr(cmp)
+    assert isinstance(cmp, Comparison) and repr(cmp).startswith(
+        "<Comparison: abstinent_6mo by cohort vs inpatient"
+    )
     text = compare_rates(frame_from_counts(30, 50, 31, 50), margin=0.1).narrative()
     assert "inconclusive" in text and "At 6 months about 6 in 10 IOP clients (30 of 50)" in text
     assert "-2 points (95% CI -20 to 17)" in text and "missing = using" in text

@@ -280,8 +280,8 @@ class Comparison(ResultDisplay):
     >>> import iopoutcomes as iop
     >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
     >>> cmp = iop.compare_rates(out)
-    >>> print(repr(cmp).splitlines()[0])
-    Comparison of abstinent_6mo by cohort against inpatient: 1 group(s), missing = using
+    >>> print(repr(cmp).splitlines()[0])  # doctest: +ELLIPSIS
+    <Comparison: abstinent_6mo by cohort vs inpatient, 1 group(s), ... episodes analysed, missing = using>
     >>> cmp.to_frame()[["outcome", "group", "reference", "analysis", "missing"]]
              outcome group  reference    analysis missing
     0  abstinent_6mo   IOP  inpatient  unadjusted   using
@@ -309,12 +309,15 @@ class Comparison(ResultDisplay):
     # -- ResultDisplay -------------------------------------------------------------------------
 
     def _header(self) -> str:
-        groups = self.table.loc[self.table["analysis"] == "unadjusted", "group"].nunique()
+        unadjusted = self.table[self.table["analysis"] == "unadjusted"]
+        groups = unadjusted["group"].nunique()
+        first = unadjusted.drop_duplicates("group")
+        n_episodes = int(first["n"].sum() + (first["n_ref"].iloc[0] if len(first) else 0))
         outcomes = ", ".join(self.outcome)
         margin = "" if self.margin is None else f", margin {100 * self.margin:g} points"
         return (
-            f"Comparison of {outcomes} by {self.by} against {self.reference!s}: "
-            f"{groups} group(s), missing = {self.missing_rule}{margin}"
+            f"<Comparison: {outcomes} by {self.by} vs {self.reference!s}, {groups} group(s), "
+            f"{n_episodes:,} episodes analysed, missing = {self.missing_rule}{margin}>"
         )
 
     def to_frame(self) -> pd.DataFrame:

@@ -115,9 +115,9 @@ class OverTimeComparison(ResultDisplay):
 
     def _header(self) -> str:
         return (
-            f"OverTimeComparison: abstinence at {', '.join(self.timepoints)} by {self.by} "
-            f"(reference {self.reference}), {self.n_episodes} episodes, "
-            f"{self.n_observations} follow-ups, missing = {self.missing}"
+            f"<OverTimeComparison: abstinence at {', '.join(self.timepoints)} by {self.by} "
+            f"(reference {self.reference}), {self.n_episodes:,} episodes, "
+            f"{self.n_observations:,} follow-ups, missing = {self.missing}>"
         )
 
     def to_frame(self) -> pd.DataFrame:

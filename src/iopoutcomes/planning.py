@@ -91,7 +91,7 @@ class SampleSize(ResultDisplay):
     >>> import iopoutcomes as iop
     >>> ss = iop.sample_size(0.60, 0.50)
     >>> print(repr(ss).splitlines()[0])
-    SampleSize (difference, wald): 770 clients (385 + 385) for power 0.8
+    <SampleSize: difference (wald), 770 clients (385 + 385) for power 0.8>
     >>> ss.n_treatment, ss.n_reference, ss.n_total
     (385, 385, 770)
     >>> ss.to_frame().columns.tolist()[:4]
@@ -118,8 +118,8 @@ class SampleSize(ResultDisplay):
 
     def _header(self) -> str:
         return (
-            f"SampleSize ({self.test}, {self.method}): {self.n_total} clients "
-            f"({self.n_treatment} + {self.n_reference}) for power {self.target_power:g}"
+            f"<SampleSize: {self.test} ({self.method}), {self.n_total:,} clients "
+            f"({self.n_treatment:,} + {self.n_reference:,}) for power {self.target_power:g}>"
         )
 
     def to_frame(self) -> pd.DataFrame:

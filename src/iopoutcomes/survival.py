@@ -317,8 +317,8 @@ class RelapseAnalysis(ResultDisplay):
         n = int(self.counts["n"].sum())
         e = int(self.counts["n_events"].sum())
         return (
-            f"RelapseAnalysis: {self.relapse} by {self.by} (reference {self.reference}), "
-            f"{n} episodes, {e} relapses, {n - e} censored; time in {self.time_unit}"
+            f"<RelapseAnalysis: {self.relapse} by {self.by} (reference {self.reference}), "
+            f"{n:,} episodes, {e:,} relapses, {n - e:,} censored; time in {self.time_unit}>"
         )
 
     def to_frame(self) -> pd.DataFrame:
