@@ -302,3 +302,35 @@ def test_ipw_rates_are_weighted_rates_of_the_follow_up_weights() -> None:
             t.loc[g, ["rate", "ci_low", "ci_high"]].tolist()
             == w.loc[g, ["rate", "ci_low", "ci_high"]].tolist()
         )
+
+
+def test_group_counts_weights_refused_on_dask_and_duckdb(frame: pd.DataFrame) -> None:
+    """weights= is pandas-only: Dask/DuckDB used to drop the weights silently (unweighted)."""
+    from iopoutcomes._counts import group_counts
+
+    f = frame.assign(abstinent_6mo=frame["abstinent_6mo"].astype("Float64").astype(float), w=2.0)
+    # pandas: every weight 2 doubles every count (hand computation)
+    plain = group_counts(f, "abstinent_6mo", "cohort")
+    weighted = group_counts(f, "abstinent_6mo", "cohort", weights="w")
+    np.testing.assert_allclose(weighted["n"], 2 * plain["n"], rtol=1e-6)
+    duckdb = pytest.importorskip("duckdb")
+    with pytest.raises(ParameterError, match="pandas DataFrames only"):
+        group_counts(duckdb.from_df(f), "abstinent_6mo", "cohort", weights="w")
+    dd = pytest.importorskip("dask.dataframe")
+    with pytest.raises(ParameterError, match="pandas DataFrames only"):
+        group_counts(dd.from_pandas(f, npartitions=2), "abstinent_6mo", "cohort", weights="w")
+
+
+def test_followup_rate_text_names_the_interval_method_used(outcomes: EpisodeOutcomes) -> None:
+    """The methods text used to say "Wilson" whatever method= was."""
+    assert "Wilson 95% intervals" in followup_rates(outcomes).definition_text()
+    text = followup_rates(outcomes, method="jeffreys").definition_text()
+    assert "Jeffreys 95% intervals" in text and "Wilson" not in text
+
+
+def test_rows_without_a_group_are_reported_not_dropped_silently() -> None:
+    # 3 episodes, one without a cohort: n = 2 (hand count) and a remark says 1 was left out
+    f = pd.DataFrame({"cohort": ["IOP", "IOP", None], "abstinent_6mo": [1, 0, 1]})
+    r = outcome_rates(f, "abstinent_6mo")
+    assert r.table["n"].tolist() == [2]
+    assert any("1 episodes with a missing cohort value were left out" in x for x in r.remarks)

@@ -92,6 +92,11 @@ def group_counts(
     1  inpatient  1         0          0
     """
     keys = [by] if isinstance(by, str) else list(by)
+    if weights is not None and (is_duckdb(data) or is_dask(data)):
+        raise ParameterError(
+            "weights= is supported for pandas DataFrames only; call .compute() (Dask) or "
+            ".df() (DuckDB) first, or leave weights out."
+        )
     if is_duckdb(data):
         return _duckdb_counts(data, outcome, keys)
     _check_columns(list(data.columns), [outcome, *keys] + ([weights] if weights else []))

@@ -449,6 +449,13 @@ def _one_outcome(
     death_policy = d.death_policy if d is not None else "missing"
     data, elig = filter_eligible(data, outcome, death_policy=death_policy)
     remarks.extend(elig.remarks(rule))
+    if keys and isinstance(data, pd.DataFrame):
+        n_no_group = int(data[keys].isna().any(axis=1).sum())
+        if n_no_group:
+            remarks.append(
+                f"{outcome}: {n_no_group} episodes with a missing {', '.join(keys)} value were "
+                "left out (no group to count them in)."
+            )
     if keys:
         counts = group_counts(data, outcome, keys)
     else:
@@ -740,6 +747,12 @@ class FollowupRateTable(RateTable):
         """Position of each follow-up rate's interval relative to the 80% target."""
         return RateTable.check_benchmark(self, benchmark)
 
+    def _methods(self) -> str:
+        """Interval method(s) actually used, as named in the ``method`` column."""
+        if not len(self.table):
+            return "Wilson"
+        return ", ".join(dict.fromkeys(m.title() for m in self.table["method"].astype(str)))
+
     def definition_text(self) -> str:
         """How the rate is counted."""
         pct = f"{self.confidence_level:.0%}"
@@ -748,7 +761,7 @@ class FollowupRateTable(RateTable):
             "Follow-up rate = follow-ups conducted inside their window / follow-ups due (window "
             "closed by the data-as-of date); windows still open are pending and outside the "
             f"denominator; died/incarcerated: {'excluded' if death == 'exclude' else 'counted as not conducted'}. "
-            f"Wilson {pct} intervals; target {self.target:.0%} (GPRA)."
+            f"{self._methods()} {pct} intervals; target {self.target:.0%} (GPRA)."
         )
 
     def narrative(self, decimals: int = 0) -> str:
