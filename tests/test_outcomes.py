@@ -146,6 +146,31 @@ def test_substance_scope() -> None:
     assert episode_outcomes(rec, substance="drugs").table[col].tolist() == [True, False, True]
 
 
+def test_urine_screen_does_not_override_alcohol_only_abstinence() -> None:
+    # E1 used drugs (2 days) but no alcohol, and screened positive. Urine drug screens do not
+    # test for alcohol: alcohol-only abstinence stays True; any/drugs scopes become False.
+    ep = _episodes(2, [20, 20])
+    fu = pd.DataFrame(
+        {
+            "episode_id": ["E0", "E1"],
+            "timepoint": ["6mo"] * 2,
+            "status": ["completed"] * 2,
+            "assessment_date": [_date(180)] * 2,
+            "days_used_past30": [0, 2],
+            "days_alcohol_past30": [0, 0],
+            "days_drugs_past30": [0, 2],
+            "uds_result": ["positive", "positive"],
+        }
+    )
+    rec = _read(ep, fu, None, _date(400))
+    col = "abstinent_6mo"
+    alcohol = episode_outcomes(rec, substance="alcohol", verify="uds").table[col].tolist()
+    assert alcohol == [True, True]
+    assert episode_outcomes(rec, verify="uds").table[col].tolist() == [False, False]
+    drugs = episode_outcomes(rec, substance="drugs", verify="uds").table[col].tolist()
+    assert drugs == [False, False]
+
+
 def test_quarters_calendar_and_fiscal() -> None:
     ep = _episodes(2, [10, None])
     ep["admission_date"] = ["2024-10-01", "2025-08-15"]

@@ -361,6 +361,8 @@ class OutcomeDefinition:
     verify : {"self_report", "uds"}
         ``uds``: a positive urine drug screen overrides a self-report of no use (at follow-ups,
         ``uds_result == "positive"``; in the calendar, positive screen days count as use).
+        Urine drug screens do not test for alcohol, so with ``substance="alcohol"`` the
+        follow-up screen does not override the self-report.
         ``self_report`` ignores urine screens (calendar rows with ``source == "uds"``).
     substance : {"any", "alcohol", "drugs"}
         Scope of "use": ``days_used_past30`` for any use, ``days_alcohol_past30`` or

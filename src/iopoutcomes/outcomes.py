@@ -431,7 +431,9 @@ def _followup_detail(
     status = fu["status"].astype(str).to_numpy()
     completed = status == "completed"
     days, used = _scope_days(fu, d.substance)
-    if d.verify == "uds" and "uds_result" in fu:
+    # Urine drug screens do not test for alcohol, so a positive screen says nothing about
+    # alcohol-only abstinence; it verifies "any" and "drugs" scopes only.
+    if d.verify == "uds" and "uds_result" in fu and d.substance != "alcohol":
         positive = (fu["uds_result"].astype("string") == "positive").fillna(False).to_numpy(bool)
         used = np.where(positive, 1.0, used)
     abst_known = completed & ~np.isnan(used)
