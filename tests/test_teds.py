@@ -215,6 +215,28 @@ def test_read_2006_2014_layout(tmp_path: Path) -> None:
     assert any("2006-2014 layout" in r for r in rec.remarks)
 
 
+def test_2006_2014_text_labels_are_not_recoded_twice(tmp_path: Path) -> None:
+    # A 2006-2014 file whose AGE/RACE hold text: a label decodes straight to the harmonised code
+    # and must not go through the 2006-2014 recode again ("15-17" is harmonised code 2; the
+    # 2006-2014 recode 2 -> 1 would turn it into "12-14"). Numbers written as text ("3" = 15-17
+    # and "13" = Asian in the 2006-2014 codebook) are still recoded.
+    f = tmp_path / "tedsd_2006_2014_labels.csv"
+    f.write_text(
+        "CASEID,DISYR,SERVSETD,REASON,AGE,RACE\n"
+        "1,2010,6,1,15-17,Asian\n"
+        "2,2010,6,1,3,13\n"
+        "3,2010,6,1,55 and over,Two or more races\n"
+    )
+    want_age = ["15-17 years", "15-17 years", "55 years and older"]
+    want_race = ["Asian", "Asian", "Two or more races"]
+    ep = teds.read_teds_d(f).episodes
+    assert ep["age_group"].astype(str).tolist() == want_age
+    assert ep["race"].astype(str).tolist() == want_race
+    df = teds.teds_outcome_frame(f, engine="duckdb").df()
+    assert df["age_group"].astype(str).tolist() == want_age
+    assert df["race"].astype(str).tolist() == want_race
+
+
 def test_read_2015_2016_layout_has_no_admission_setting(tmp_path: Path) -> None:
     header = HEADER_2017.replace("SERVICES,", "")
     rows = [tuple(v for i, v in enumerate(r) if i != 2) for r in ROWS_2017]

@@ -261,6 +261,7 @@ ALIASES: Final[dict[str, dict[str, int]]] = {
         **{f"{AGE[c]} old": c for c in range(1, 12)},  # 2020-2022: "12-14 Years Old"
         **{AGE[c].removesuffix(" years"): c for c in range(1, 12)},  # 2015-2016: "12-14"
         "65 and older": 12,
+        "55 and over": 13,  # 2006-2014 codebook label of its top band (code 12 there)
     },
     "REASON": {"Left against professional advice": 2},
     "LIVARAG": {"Experiencing homelessness": 1},

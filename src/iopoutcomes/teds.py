@@ -546,17 +546,23 @@ def _read_raw(path: Path, wanted: Sequence[str], encoding: str | None) -> _RawFi
 # --- decoding ------------------------------------------------------------------------------------
 
 
-def _text_codes(values: pd.Series, variable: str) -> tuple[np.ndarray, int]:
-    """Text labels -> codes (vectorised over distinct values); returns codes, n unrecognised."""
+def _text_codes(values: pd.Series, variable: str) -> tuple[np.ndarray, int, np.ndarray]:
+    """Text labels -> codes (vectorised over distinct values).
+
+    Returns the codes, the number of unrecognised values and a mask of the rows decoded from a
+    text *label* (already in the harmonised coding) rather than from a number written as text
+    (in the file's own coding)."""
     cat = values.astype("category")
     lookup = codes.label_to_code(variable) if variable in codes.CODE_LABELS else {}
     cat_codes = np.empty(len(cat.cat.categories), dtype=np.int16)
     unrecognised = np.zeros(len(cat.cat.categories), dtype=bool)
+    from_label = np.zeros(len(cat.cat.categories), dtype=bool)
     for i, label in enumerate(cat.cat.categories):  # loop over distinct labels, not rows
         text = str(label).strip()
         key = codes.normalise_label(text)
         if key in lookup:
             cat_codes[i] = lookup[key]
+            from_label[i] = True
         else:
             try:
                 cat_codes[i] = int(float(text))
@@ -566,7 +572,7 @@ def _text_codes(values: pd.Series, variable: str) -> tuple[np.ndarray, int]:
     idx = cat.cat.codes.to_numpy()
     out = np.where(idx >= 0, cat_codes[np.maximum(idx, 0)], codes.MISSING).astype(np.int16)
     n_bad = int(unrecognised[idx[idx >= 0]].sum()) if unrecognised.any() else 0
-    return out, n_bad
+    return out, n_bad, (idx >= 0) & from_label[np.maximum(idx, 0)]
 
 
 def _numeric_codes(values: pd.Series) -> np.ndarray:
@@ -594,14 +600,16 @@ def _harmonised_codes(
         if var not in frame.columns:
             out[var] = np.full(n, codes.MISSING, dtype=np.int16)
             continue
+        from_label = np.zeros(n, dtype=bool)
         if var in text:
-            raw, n_text_bad = _text_codes(frame[var], var)
+            raw, n_text_bad, from_label = _text_codes(frame[var], var)
         else:
             raw, n_text_bad = _numeric_codes(frame[var]), 0
         if layout == "2006-2014" and var in codes.RECODE_2006_2014:
+            # numeric codes are in the 2006-2014 coding; decoded labels are already harmonised
             recode = codes.RECODE_2006_2014[var]
             lut = _lut_int({k: recode.get(k, k) for k in range(1, _LUT_SIZE)}, codes.MISSING)
-            raw = np.where(raw > 0, lut[_slot(raw)], raw).astype(np.int16)
+            raw = np.where((raw > 0) & ~from_label, lut[_slot(raw)], raw).astype(np.int16)
         if var == "DISYR":
             valid = np.where(raw > 0, raw, codes.MISSING).astype(np.int16)
         else:
@@ -1277,17 +1285,21 @@ def _sql_code(var: str, source: str | None, text: bool, layout: str) -> str:
     if source is None:
         return str(codes.MISSING)
     col = f'"{source}"'
+    recode = ""
+    if layout == "2006-2014" and var in codes.RECODE_2006_2014:
+        recode = " ".join(f"WHEN {k} THEN {v}" for k, v in codes.RECODE_2006_2014[var].items())
     if text:
         lookup = codes.label_to_code(var) if var in codes.CODE_LABELS else {}
         whens = " ".join(f"WHEN {_sql_str(k)} THEN {v}" for k, v in lookup.items())
         norm = f"regexp_replace(lower(trim(CAST({col} AS VARCHAR))), '[^a-z0-9]', '', 'g')"
         fallback = f"COALESCE(TRY_CAST(TRY_CAST(trim(CAST({col} AS VARCHAR)) AS DOUBLE) AS INTEGER), {codes.MISSING})"
+        if recode:  # numbers written as text are in the 2006-2014 coding; labels are not
+            fallback = f"(CASE {fallback} {recode} ELSE {fallback} END)"
         expr = f"(CASE {norm} {whens} ELSE {fallback} END)" if whens else fallback
     else:
         expr = f"COALESCE(TRY_CAST({col} AS INTEGER), {codes.MISSING})"
-    if layout == "2006-2014" and var in codes.RECODE_2006_2014:
-        whens = " ".join(f"WHEN {k} THEN {v}" for k, v in codes.RECODE_2006_2014[var].items())
-        expr = f"(CASE {expr} {whens} ELSE {expr} END)"
+        if recode:
+            expr = f"(CASE {expr} {recode} ELSE {expr} END)"
     if var == "DISYR" or var not in codes.CODE_LABELS:
         return f"(CASE WHEN {expr} > 0 THEN {expr} ELSE {codes.MISSING} END)"
     return f"(CASE WHEN {expr} IN ({_sql_in(codes.CODE_LABELS[var])}) THEN {expr} ELSE {codes.MISSING} END)"
