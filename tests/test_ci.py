@@ -270,6 +270,24 @@ def test_zero_cell_corrections_by_hand() -> None:
     assert _ci.odds_ratio(5, 56, 0, 29, zero_correction=False) == np.inf
 
 
+def test_katz_corrects_an_all_events_group_too() -> None:
+    """A group with every client an event has a zero 'no event' cell: 1/x - 1/n = 0 there, so
+    without the correction 20/20 vs 20/20 gave the zero-width interval (1, 1) and 1/1 vs 5/10
+    an interval (1.08, 3.72) excluding 1 although Fisher's p = 1. Hand computation with 0.5 added
+    to every cell (x + 0.5, n + 1), as for a group without events."""
+    for x1, n1, x0, n0 in [(20, 20, 20, 20), (1, 1, 5, 10), (12, 30, 9, 9)]:
+        b1, c1, b0, c0 = x1 + 0.5, n1 + 1.0, x0 + 0.5, n0 + 1.0
+        lrr = math.log((b1 / c1) / (b0 / c0))
+        se = math.sqrt(1 / b1 - 1 / c1 + 1 / b0 - 1 / c0)
+        assert_allclose(
+            _ci.ratio_ci(x1, n1, x0, n0),
+            (math.exp(lrr - Z * se), math.exp(lrr + Z * se)),
+            rtol=1e-6,
+        )
+    low, high = _ci.ratio_ci(20, 20, 20, 20)
+    assert low < 1.0 < high
+
+
 def _cornfield_limits(x1, n1, x0, n0):
     """Exact conditional limits by direct root finding on Fisher's noncentral hypergeometric."""
     big_m, rows1, col1 = n1 + n0, n1, x1 + x0

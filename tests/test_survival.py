@@ -308,3 +308,31 @@ def test_time_unit_days_and_explicit_override(two: pd.DataFrame) -> None:
     assert res.time_unit == "weeks" and "by week 23" in res.narrative()
     with pytest.raises(ParameterError, match="time_unit"):
         time_to_relapse(two, time_unit="months")  # type: ignore[arg-type]
+
+
+def test_logrank_without_relapses_gives_no_test_not_a_crash() -> None:
+    """Zero events in every group: R's survdiff drops groups with no expected events and has
+    nothing left to test; the library reports NaN and says so (it used to raise numpy's
+    LinAlgError "Singular matrix")."""
+    df = pd.DataFrame(
+        {"cohort": ["IOP"] * 3 + ["inpatient"] * 3, "days": [1, 2, 3, 4, 5, 6], "ev": [0] * 6}
+    )
+    res = time_to_relapse(df, time="days", event="ev")
+    assert np.isnan(res.logrank.statistic) and np.isnan(res.logrank.pvalue)
+    assert res.logrank.df == 0
+    assert any("log-rank test was not computed" in r for r in res.remarks)
+    assert "No log-rank test" in res.narrative()
+
+
+def test_logrank_drops_a_group_with_no_expected_events() -> None:
+    """A group with nobody at risk at any event time has no expected events; as R's survdiff
+    (``df <- (etmp > 0)``) it leaves the test, which then equals the test on the other groups
+    (hand reference: the same data without that group)."""
+    t = [1, 2, 3, 4, 5, 6, 7, 8, 0.5, 0.6]
+    e = [1, 1, 0, 1, 1, 1, 1, 0, 0, 0]
+    g = ["a"] * 4 + ["b"] * 4 + ["c"] * 2
+    three = logrank_test(t, e, g)
+    two = logrank_test(t[:8], e[:8], g[:8])
+    assert three.df == 1
+    np.testing.assert_allclose(three.statistic, two.statistic, rtol=1e-12)
+    np.testing.assert_allclose(three.pvalue, two.pvalue, rtol=1e-12)

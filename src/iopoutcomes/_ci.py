@@ -564,8 +564,9 @@ def ratio_ci(
         ``"katz"`` (default): :math:`\exp\{\log(\hat p_1/\hat p_0) \pm z
         \sqrt{1/x_1 - 1/n_1 + 1/x_0 - 1/n_0}\}` (Katz et al. 1978), the Wald interval of a
         log-binomial GLM (R ``confint.default`` on ``glm(..., binomial(link="log"))``). When
-        either group has no events, 0.5 is added to every cell of the 2x2 table
-        (``x + 0.5``, ``n + 1``) so that the interval exists. ``"koopman"``: score interval
+        a cell of the 2x2 table is zero (a group with no events or with all events), 0.5 is
+        added to every cell (``x + 0.5``, ``n + 1``) so that the interval exists and does not
+        collapse to zero width. ``"koopman"``: score interval
         (Koopman 1984). ``"miettinen-nurminen"``: score interval with the :math:`N/(N-1)`
         variance factor (Miettinen and Nurminen 1985). Score limits are 0 or ``inf`` where the
         data cannot bound them.
@@ -587,7 +588,9 @@ def ratio_ci(
     empty = (m1 == 0) | (m0 == 0) | ((a1 == 0) & (a0 == 0))
     m1s, m0s = np.where(m1 == 0, 1.0, m1), np.where(m0 == 0, 1.0, m0)
     if method == "katz":
-        zero = (a1 == 0) | (a0 == 0)
+        # any zero cell (no events *or* all events in a group): with x = n the term
+        # 1/x - 1/n is 0, which gives a zero-width interval for 20/20 vs 20/20
+        zero = (a1 == 0) | (a0 == 0) | (a1 == m1s) | (a0 == m0s)
         b1, c1 = np.where(zero, a1 + 0.5, a1), np.where(zero, m1s + 1.0, m1s)
         b0, c0 = np.where(zero, a0 + 0.5, a0), np.where(zero, m0s + 1.0, m0s)
         with np.errstate(divide="ignore", invalid="ignore"):

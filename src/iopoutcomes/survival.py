@@ -16,6 +16,7 @@ engine writes e.g. ``lee2018_relapse_time`` / ``_event`` in weeks), and returns 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -179,9 +180,11 @@ class LogRankTest:
     statistic : float
         Chi-square statistic.
     df : int
-        Degrees of freedom (groups minus one).
+        Degrees of freedom: groups with expected events minus one (as R's ``survdiff``, groups
+        with no expected events leave the test); 0 when fewer than two remain.
     pvalue : float
-        Upper-tail chi-square p-value.
+        Upper-tail chi-square p-value; ``statistic`` and ``pvalue`` are NaN when fewer than two
+        groups have expected events (for example no relapses at all): there is nothing to test.
     observed, expected : pandas.Series
         Observed and expected events per group.
     """
@@ -231,13 +234,21 @@ def logrank_test(
         c = np.where(n_t > 1, d_t * (n_t - d_t) / (n_t - 1), 0.0)
     frac = n_jt / n_t[:, None]
     v = np.einsum("t,tj,jk->jk", c, frac, np.eye(k)) - np.einsum("t,tj,tk->jk", c, frac, frac)
-    oe = (observed - expected)[:-1]
-    statistic = float(oe @ np.linalg.solve(v[:-1, :-1], oe))
-    df = k - 1
+    # as R's survdiff: groups with no expected events (none at risk at any event time, or no
+    # events at all) leave the test; fewer than two remaining groups give no test (NaN)
+    live = expected > 0
+    if int(live.sum()) < 2:
+        statistic, df, pvalue = math.nan, 0, math.nan
+    else:
+        oe = (observed - expected)[live][:-1]
+        vv = v[np.ix_(live, live)][:-1, :-1]
+        statistic = float(oe @ np.linalg.solve(vv, oe))
+        df = int(live.sum()) - 1
+        pvalue = float(stats.chi2.sf(statistic, df))
     return LogRankTest(
         statistic=statistic,
         df=df,
-        pvalue=float(stats.chi2.sf(statistic, df)),
+        pvalue=pvalue,
         observed=pd.Series(observed, index=labels, name="observed"),
         expected=pd.Series(expected, index=labels, name="expected"),
     )
@@ -417,7 +428,10 @@ class RelapseAnalysis(ResultDisplay):
                 )
         text = "; ".join(parts)
         text = text[0].upper() + text[1:] + "."
-        text += f" Log-rank test p = {self.logrank.pvalue:.3g}."
+        if np.isnan(self.logrank.pvalue):
+            text += " No log-rank test: fewer than two groups had relapses to compare."
+        else:
+            text += f" Log-rank test p = {self.logrank.pvalue:.3g}."
         cox = self.cox[self.cox["term"].str.startswith(f"{self.by}[")]
         adj = " (adjusted)" if self.adjust else ""
         for term, hr, lo_v, hi_v in zip(
@@ -656,6 +670,11 @@ def time_to_relapse(
         .astype({"n": "int64", "n_events": "int64"})
     )
     no_events = counts.loc[counts["n_events"] == 0, "group"].tolist()
+    if math.isnan(lr.statistic):
+        remarks.append(
+            "Fewer than two groups have expected relapses (no relapses, or no one at risk at "
+            "the relapse times): the log-rank test was not computed."
+        )
     for grp in no_events:
         remarks.append(
             f"Group {grp} has no relapses; hazard ratios are not estimable (no Cox model fitted)."
