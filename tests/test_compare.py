@@ -768,3 +768,14 @@ def test_narrative_words_follow_the_outcome() -> None:
     # abstinence keeps "were abstinent"
     text = compare_rates(frame_from_counts(30, 50, 31, 50)).narrative()
     assert "inpatient clients (31 of 50) were abstinent;" in text
+
+
+def test_zero_cell_odds_ratio_lies_inside_its_interval() -> None:
+    # 1/1 vs 5/10: the non-event cell of the first group is 0. Haldane-Anscombe: add 0.5 to
+    # every cell -> (1.5 / 0.5) / (5.5 / 5.5) = 3.0, the centre of the Woolf interval.
+    frame = pd.DataFrame({"cohort": ["IOP"] + ["inpatient"] * 10, "y": [1] + [1] * 5 + [0] * 5})
+    row = compare_rates(frame, "y").to_frame().iloc[0]
+    assert row["odds_ratio"] == pytest.approx(3.0, rel=1e-12)
+    assert row["odds_ratio_ci_low"] < row["odds_ratio"] < row["odds_ratio_ci_high"]
+    log_se = math.sqrt(1 / 1.5 + 1 / 0.5 + 1 / 5.5 + 1 / 5.5)
+    assert row["odds_ratio_ci_high"] == pytest.approx(3.0 * math.exp(1.959964 * log_se), rel=1e-5)

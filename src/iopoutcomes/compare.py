@@ -887,13 +887,15 @@ def _two_group_rows(
         ratio_method = "miettinen-nurminen"
     lo, hi = _ci.ratio_ci(x1, n1, x0, n0, ratio_method, confidence_level)
     out["ratio"], out["ratio_ci_low"], out["ratio_ci_high"] = ratio, np.asarray(lo), np.asarray(hi)
-    out["odds_ratio"] = np.asarray(_ci.odds_ratio(x1, n1, x0, n0, zero_correction=False), float)
+    # With a zero cell the Woolf interval is centred on the 0.5-corrected log odds ratio, so
+    # the estimate gets the same (Haldane-Anscombe) correction and lies inside its interval.
+    out["odds_ratio"] = np.asarray(_ci.odds_ratio(x1, n1, x0, n0, zero_correction=True), float)
     lo, hi = _ci.odds_ratio_ci(x1, n1, x0, n0, "woolf", confidence_level)
     out["odds_ratio_ci_low"], out["odds_ratio_ci_high"] = np.asarray(lo), np.asarray(hi)
     zero = ok & ((x1 == 0) | (x0 == 0) | (x1 == n1) | (x0 == n0))
     if zero.any():
         notes.append(
-            "0.5 was added to every cell of the 2x2 table for the odds-ratio interval"
+            "0.5 was added to every cell of the 2x2 table for the odds ratio and its interval"
             + (" and the Katz risk-ratio interval" if ratio_method == "katz" else "")
             + " of contrasts with a zero cell: {groups}."
         )
