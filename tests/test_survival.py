@@ -336,3 +336,20 @@ def test_logrank_drops_a_group_with_no_expected_events() -> None:
     assert three.df == 1
     np.testing.assert_allclose(three.statistic, two.statistic, rtol=1e-12)
     np.testing.assert_allclose(three.pvalue, two.pvalue, rtol=1e-12)
+
+
+def test_monotone_likelihood_is_remarked_not_silent() -> None:
+    # Every inpatient client relapses (days 1-5) before any IOP client (days 10-14): the Cox
+    # partial likelihood increases without bound, so the fit cannot converge.
+    frame = pd.DataFrame(
+        {
+            "cohort": ["inpatient"] * 5 + ["IOP"] * 5,
+            "x_time": [1, 2, 3, 4, 5, 10, 11, 12, 13, 14],
+            "x_event": [1] * 10,
+        }
+    )
+    result = time_to_relapse(frame, by="cohort", relapse="x", reference="inpatient")
+    assert any("did not converge" in r for r in result.remarks)
+    ordinary = frame.assign(x_time=[1, 12, 3, 14, 5, 10, 2, 11, 4, 13])
+    result = time_to_relapse(ordinary, by="cohort", relapse="x", reference="inpatient")
+    assert not any("did not converge" in r for r in result.remarks)

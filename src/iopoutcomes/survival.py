@@ -496,24 +496,33 @@ def _cox(
     exog: pd.DataFrame,
     ties: str,
     z: float,
-) -> pd.DataFrame:
-    from statsmodels.duration.hazard_regression import PHReg
+) -> tuple[pd.DataFrame, bool]:
+    """Cox fit as a table, and whether the partial likelihood converged to a finite maximum."""
+    import warnings
 
-    res = PHReg(time, exog.to_numpy(dtype=float), status=event, ties=ties).fit(
-        tol=1e-12, maxiter=200, disp=False
-    )
+    from statsmodels.duration.hazard_regression import PHReg
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = PHReg(time, exog.to_numpy(dtype=float), status=event, ties=ties).fit(
+            tol=1e-12, maxiter=200, disp=False
+        )
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     beta = np.asarray(res.params, dtype=float)
     se = np.asarray(res.bse, dtype=float)
+    with np.errstate(over="ignore"):  # a divergent fit's interval is infinite: remarked
+        ci_low, ci_high = np.exp(beta - z * se), np.exp(beta + z * se)
     return pd.DataFrame(
         {
             "term": list(exog.columns),
             "hazard_ratio": np.exp(beta),
-            "ci_low": np.exp(beta - z * se),
-            "ci_high": np.exp(beta + z * se),
+            "ci_low": ci_low,
+            "ci_high": ci_high,
             "pvalue": 2 * stats.norm.sf(np.abs(beta / se)),
             "std_err": se,
         }
-    )
+    ), converged
 
 
 def _analysis_name(relapse: str | None, time: str | None) -> str:
@@ -702,7 +711,15 @@ def time_to_relapse(
             | {"pvalue": nan, "std_err": nan}
         )
     else:
-        cox = _cox(tc, ec, exog, ties, z)
+        cox, converged = _cox(tc, ec, exog, ties, z)
+        if not converged:
+            # monotone likelihood (e.g. everyone in one group relapses before anyone in the
+            # other): the estimate runs to 0 or infinity and its Wald interval is meaningless
+            remarks.append(
+                "The Cox model did not converge (monotone likelihood: the groups' relapse "
+                "times barely overlap), so its hazard ratios and intervals are not reliable; "
+                "read the Kaplan-Meier curves and the log-rank test instead."
+            )
     return RelapseAnalysis(
         survival_table=km,
         medians=medians,
