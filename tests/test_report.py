@@ -306,6 +306,22 @@ def test_injection_is_neutralised_in_every_format(sample: iop.Records, tmp_path:
     assert INJECT_FORMULA in sites and INJECT_SCRIPT in sites  # JSON keeps data as data
 
 
+def test_dollar_signs_in_names_are_drawn_literally(sample: iop.Records) -> None:
+    # a "$" pair in a cohort or site name must not switch matplotlib to mathtext (a parse
+    # error aborted the whole report with a traceback)
+    name = "$\\frac{a$ inpatient"
+    eps = sample.episodes.copy()
+    eps["cohort"] = eps["cohort"].replace({"inpatient": name})
+    eps["site"] = eps["site"].replace({"Site A": "Main St $5 and $"})
+    records = dataclasses.replace(sample, episodes=eps)
+    rep = iop.quarterly_report(
+        records, "2026Q2", config={"report": {"reference_cohort": name}}, progress=False
+    )
+    figures = {f.key: f for s in rep.sections for f in s.figures}
+    assert name in figures["abstinence"].alt
+    assert all(f.svg.startswith("<svg") for f in figures.values())
+
+
 def _digests(folder: Path) -> dict[str, str]:
     return {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()

@@ -52,8 +52,21 @@ def _new(width: float = 7.0, height: float = 3.6) -> tuple[Any, Any]:
 
 
 def _svg(figure: Any) -> str:
-    figure.tight_layout()
-    return figure_to_svg(figure)
+    """Lay out and render to SVG with every label drawn literally.
+
+    Site and cohort names come from the data: a ``$`` in one must not switch matplotlib to
+    mathtext (which mangles the name or raises a parse error and aborts the report).
+    """
+    import matplotlib
+    from matplotlib.text import Text
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        for text in figure.findobj(Text):
+            text.set_parse_math(False)
+        figure.tight_layout()
+        for text in figure.findobj(Text):
+            text.set_parse_math(False)
+        return figure_to_svg(figure)
 
 
 def _pct(value: Any) -> str:
