@@ -136,6 +136,8 @@ def test_threshold_validation() -> None:
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
+        ("  =1+1", "'  =1+1"),
+        ("\n@SUM(A1)", "'\n@SUM(A1)"),
         ("Site A", "Site A"),
     ],
 )

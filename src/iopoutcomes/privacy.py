@@ -367,7 +367,10 @@ def neutralise_cell(value: Any) -> Any:
     >>> neutralise_cell("=HYPERLINK(1)"), neutralise_cell("IOP"), neutralise_cell(-3)
     ("'=HYPERLINK(1)", 'IOP', -3)
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+    # leading spaces or line breaks before "=" are still evaluated by some spreadsheet programs
+    if isinstance(value, str) and (
+        value.startswith(_FORMULA_PREFIXES) or value.lstrip(" \n").startswith(_FORMULA_PREFIXES)
+    ):
         return "'" + value
     return value
 
