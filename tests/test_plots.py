@@ -1028,3 +1028,21 @@ def test_plot_km_weeks_have_whole_week_ticks(ax: Axes) -> None:
         later = weeks[(weeks.group == "IOP") & (weeks.time >= t)]
         expected.append(str(int(later["n_at_risk"].iloc[0])) if len(later) else "0")
     assert [t.get_text() for t in iop] == expected
+
+
+def test_dollar_signs_in_group_names_are_drawn_literally() -> None:
+    # Group and site names come from the data; "$...$" must not be parsed as mathtext.
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from iopoutcomes.rates import outcome_rates
+
+    name = r"$\frac{a$ clinic"
+    frame = pd.DataFrame({"cohort": [name] * 40 + ["inpatient"] * 40, "y": [1, 0] * 40})
+    fig, ax = plt.subplots()
+    plots.plot_rates(outcome_rates(frame, "y"), ax=ax, band=None)
+    fig.savefig(io.BytesIO(), format="png")  # drawing would raise on a mathtext parse error
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert any(name in label for label in labels)
+    plt.close(fig)

@@ -32,10 +32,11 @@ True
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,33 @@ __all__ = [
     "plot_spc",
     "plot_use_calendar",
 ]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _literal_text(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Draw every text of a figure literally: site and cohort names come from the data, and a
+    pair of ``$`` in a name would otherwise be parsed as mathtext (and may fail to parse)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        import matplotlib
+        from matplotlib.text import Text
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            result = function(*args, **kwargs)
+        figure = getattr(result, "figure", None)
+        if figure is not None:
+            for axes in figure.axes:  # materialise the tick labels drawn from the data
+                axes.get_xticklabels()
+                axes.get_yticklabels()
+            for text in figure.findobj(Text):
+                text.set_parse_math(False)
+        return result
+
+    return wrapper
+
 
 OKABE_ITO: tuple[str, ...] = (
     "#0072B2",  # blue
@@ -358,6 +386,7 @@ def _fit_x_to_labels(ax: Axes, labels: Sequence[Any]) -> None:
     ax.set_xlim(lo, hi)
 
 
+@_literal_text
 def plot_rates(
     rate_table: Any,
     *,
@@ -522,6 +551,7 @@ def plot_rates(
 # --- 2. comparison / forest plot ---------------------------------------------------------------
 
 
+@_literal_text
 def plot_comparison(
     comparison: Any,
     *,
@@ -676,6 +706,7 @@ def _milestone_text(result: Any, outcome: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
+@_literal_text
 def plot_milestones(rate_table_or_outcomes: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Share of each cohort meeting each completion milestone, with intervals.
 
@@ -768,6 +799,7 @@ def plot_milestones(rate_table_or_outcomes: Any, *, ax: Axes | None = None, **kw
     return ax
 
 
+@_literal_text
 def plot_milestones_distribution(outcomes: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Distribution of the number of milestones met, per cohort (share of episodes).
 
@@ -841,6 +873,7 @@ def plot_milestones_distribution(outcomes: Any, *, ax: Axes | None = None, **kwa
 # --- 4. rates over follow-up time --------------------------------------------------------------
 
 
+@_literal_text
 def plot_rates_over_time(
     rate_table: Any,
     *,
@@ -1025,6 +1058,7 @@ def _km_time_label(result: Any) -> str:
     return "Days since discharge"
 
 
+@_literal_text
 def plot_km(
     relapse_result: Any,
     *,
@@ -1189,6 +1223,7 @@ def _balance_frame(result: Any) -> pd.DataFrame:
     return _frame(result, "plot_balance")
 
 
+@_literal_text
 def plot_balance(
     balance_table_or_result: Any,
     *,
@@ -1254,6 +1289,7 @@ def plot_balance(
 # --- 7. SPC p-chart ----------------------------------------------------------------------------
 
 
+@_literal_text
 def plot_spc(pchart: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Draw a p-chart: rate per period, centre line, 3-sigma limits, signals, breaks.
 
@@ -1408,6 +1444,7 @@ def plot_spc(pchart: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
 # --- 8. funnel plot ----------------------------------------------------------------------------
 
 
+@_literal_text
 def plot_funnel(funnel_result: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Funnel plot: each unit's rate against its denominator, with exact limits; no ranks.
 
@@ -1592,6 +1629,7 @@ def cascade_counts(episode_outcomes_frame: Any, timepoint: str = "6mo") -> pd.Da
     return long
 
 
+@_literal_text
 def plot_followup_cascade(
     outcomes_or_table: Any,
     *,
@@ -1781,6 +1819,7 @@ def _use_tables(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     )
 
 
+@_literal_text
 def plot_use_calendar(
     records_or_use_days: Any,
     *,
