@@ -56,7 +56,17 @@ _REASON_ORDER = (1, 4, 7, 6, 5, 3, 2)  # best to worst outcome
 def codebook_marginals(
     year: int = 2019, codebook_dir: Path = CODEBOOK_DIR
 ) -> dict[str, dict[int, int]]:
-    """Code -> frequency per variable from the year's codebook table (integer codes only)."""
+    """Code -> frequency per variable from the year's codebook table (integer codes only).
+
+    Only 2017-2019 are accepted: the 2015 and 2016 transcriptions carry known errors (missing
+    codes written as 9 instead of -9 in several fields, a 2016 LOS count of 7,101 for 17,101;
+    see the codebook folder's README), which would silently corrupt the generated marginals.
+    """
+    if year not in (2017, 2018, 2019):
+        raise ValueError(
+            f"Codebook marginals are taken from the 2017-2019 tables only (got {year}): the "
+            "2015-2016 transcriptions have known errors listed in the codebook README."
+        )
     matches = sorted(codebook_dir.glob(f"TEDS-D-{year}-DS0001-info-codebook*.csv"))
     if not matches:
         raise FileNotFoundError(f"No codebook table for {year} in {codebook_dir}")

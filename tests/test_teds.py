@@ -596,3 +596,11 @@ def test_los_summary_median_band_and_shares() -> None:
 def test_public_names_are_exported() -> None:
     assert iop.read_teds_d is teds.read_teds_d and iop.los_summary is teds.los_summary
     assert np.array_equal(np.sort(teds.OUTCOME_COLUMNS), np.sort(list(set(teds.OUTCOME_COLUMNS))))
+
+
+def test_generator_refuses_codebook_years_with_known_transcription_errors() -> None:
+    # 2015/2016 codebook tables write missing as 9 in several fields and misprint a 2016 LOS
+    # count (codebook README); generating from them would silently corrupt the marginals.
+    for year in (2015, 2016):
+        with pytest.raises(ValueError, match="2017-2019"):
+            make.codebook_marginals(year)

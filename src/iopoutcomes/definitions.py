@@ -118,7 +118,9 @@ DEFAULT_WINDOWS: Mapping[str, Window] = MappingProxyType(
         # (project choice; GPRA discharge interviews are done at or shortly after discharge).
         "discharge": Window("discharge", -7, 14),
         # 1 and 3 months: GPRA's -1/+2-month rule would overlap the neighbouring windows, so
-        # the 6-month window is scaled proportionally: 5/6 to 8/6 of the nominal time.
+        # the 6-month window is scaled proportionally: 5/6 to 8/6 of the nominal time, with the
+        # end rounded up to a whole day (40.6 -> 41, 121.8 -> 122). Labels not in this table
+        # get the same fractions from default_window() with the end rounded down.
         "1mo": Window("admission", 25, 41),
         "3mo": Window("admission", 76, 122),
         # GPRA 6-month follow-up: months 5-8 after intake (Ohio SOS evaluation guidance [S2] in
