@@ -601,6 +601,7 @@ def test_public_names_are_exported() -> None:
 def test_generator_refuses_codebook_years_with_known_transcription_errors() -> None:
     # 2015/2016 codebook tables write missing as 9 in several fields and misprint a 2016 LOS
     # count (codebook README); generating from them would silently corrupt the marginals.
+    make = importlib.import_module("make_teds_d")
     for year in (2015, 2016):
         with pytest.raises(ValueError, match="2017-2019"):
             make.codebook_marginals(year)
