@@ -23,13 +23,33 @@ before (31f2686)       3.01 -> 2.65    0.43 s       3.85 s      9.0x        3.03
 before (31f2686)       1.86 -> 2.12    0.45 s       4.44 s      9.9x        3.04x
 before (5741048)       1.29 -> 1.89    0.74 s       2.72 s      3.7x        1.97x
 before (5741048)       2.17 -> 2.43    0.77 s       2.36 s      3.1x        1.99x
-after                  0.91 -> 0.92    0.45 s       1.47 s      3.3x        1.90x
-after                  2.43 -> 2.40    0.42 s       1.54 s      3.6x        1.76x
-after (--repeat 5)     1.93 -> 2.27    0.77 s       1.92 s      2.5x        1.79x
+before (9da076e)       0.91 -> 0.92    0.45 s       1.47 s      3.3x        1.90x
+before (9da076e)       2.43 -> 2.40    0.42 s       1.54 s      3.6x        1.76x
+before (9da076e)       1.93 -> 2.27    0.77 s       1.92 s      2.5x        1.79x
+before (9da076e)       0.92 -> 1.01    0.41 s       1.41 s      3.4x        1.76x
+before (9da076e)       1.01 -> 1.00    0.41 s       1.60 s      3.9x        1.77x
+after (two threads)    1.01 -> 1.01    0.42 s       1.17 s      2.8x        1.89x
+after (two threads)    1.00 -> 1.15    0.41 s       1.47 s      3.6x        2.08x
 =====================  ==============  ===========  ==========  ==========  ===========
 
-CPU time of one read in a fresh process (load about 2.3, three runs each): pandas 0.78-1.37 s,
-read_records 2.34 s before, 1.39-1.43 s after (1.8x pandas' CPU). The memory target is met
+(The third 9da076e row is ``--repeat 5``. The load averages of the last four rows are the
+benchmark's own: the machine was otherwise idle.) Medians of 9 interleaved fresh-process runs (load
+1.06 -> 1.22, same files): pandas 0.53 s wall (best 0.42), 9da076e 1.49 s (CPU 1.87 s),
+after 1.21 s (best 1.16 s, CPU 1.81 s); median ratio within each run 2.72x before, 2.23x
+after. Against pandas' best run the ratio is still 2.8x: the 2x target is not met.
+
+Threads, after 9da076e: the follow-ups (and use days) are parsed and typed on a second thread
+while the calling thread validates the episodes and prepares what accepting them needs (the
+accepted keys partitioned for the id join); the follow-ups' ids, timepoints and status are
+typed and checked on a helper thread while the other columns are typed, and the probe side
+of the id join is partitioned before the episodes are needed. Errors are still raised in the
+order a table-by-table read raises them (tested). Tried and dropped (no gain or slower, the
+two threads' page faults get in each other's way): both files parsed at once, and the
+duplicate (episode, timepoint) check run beside the day numbers and assembly.
+
+Notes from 9da076e. CPU time of one read in a fresh process (load about 2.3, three runs
+each): pandas 0.78-1.37 s, read_records 2.34 s at 5741048, 1.39-1.43 s at 9da076e (1.8x
+pandas' CPU). The memory target is met
 (peak 1.21-1.29 GB for 0.68 GB of frames). The time target is not met on wall-clock time:
 pandas' own read swings between 0.42 and 0.77 s from run to run on this machine (its parser
 uses both cores, and first touches of fresh memory are slow here: numpy's transparent huge

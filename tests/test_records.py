@@ -1041,3 +1041,21 @@ def test_absent_columns_share_data_but_not_writes() -> None:
     recs.followups.loc[3, "coping"] = 1.0  # in place, on the returned frame itself
     assert recs.followups["relationships"].isna().all()
     assert recs.followups["coping"].tolist()[3] == 1.0
+
+
+def test_errors_surface_in_table_order_although_tables_are_read_on_two_threads(
+    tmp_path: Path,
+) -> None:
+    # the follow-ups are read and typed on a second thread while the episodes are validated;
+    # the exception raised must be the one a table-by-table read raises
+    eps = pd.DataFrame({"patient_id": ["p1"], "episode_id": ["e1"], "cohort": ["IOP"]})
+    with pytest.raises(iop.FileReadError, match="followups"):
+        iop.read_records(eps, tmp_path / "missing.csv")  # file problems come first
+    fu = pd.DataFrame({"episode_id": ["e1"]})
+    with pytest.raises(iop.MissingColumnError, match="episodes"):
+        iop.read_records(eps, fu)  # then the episodes' problems
+    bad_date = eps.assign(admission_date=["2024-13-01"])
+    with pytest.raises(iop.RowValidationError, match="episodes"):
+        iop.read_records(bad_date, fu, strict=True)
+    with pytest.raises(iop.MissingColumnError, match="followups"):
+        iop.read_records(bad_date, fu)  # then the follow-ups'

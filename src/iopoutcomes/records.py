@@ -999,6 +999,14 @@ class _Rejections:
             if detail:
                 self._details[(reason, column)] = detail
 
+    def prepend(self, first: _Rejections) -> None:
+        """Put the problems ``first`` found (on earlier columns) before this one's."""
+        ours = self.problems
+        self.problems = []
+        for _, _, reason, column, mask in (*first.problems, *ours):
+            self.problems.append((self._order[reason], len(self.problems), reason, column, mask))
+        self._details = {**first._details, **self._details}
+
     def resolve(self) -> tuple[np.ndarray, pd.DataFrame]:
         """Return (accepted mask, rejected rows table)."""
         reason_idx = np.full(self.n, -1, dtype=np.int32)
@@ -1436,6 +1444,119 @@ def _level_of_care(
         typed["asam_edition"] = pc.if_else(asam, edition, given_ed)
 
 
+@dataclass
+class _TypedFollowups:
+    """Follow-ups checked row by row without the episodes: the first half of validation."""
+
+    typed: dict[str, Any]
+    rej: _Rejections
+    keys: dict[str, np.ndarray]
+    tp_code: np.ndarray  # position of each timepoint among the declared ones (-1: none)
+    probe: _Partitioned | None  # the ids' keys grouped for _match_keys
+
+
+def _type_followups(
+    raw: _Raw,
+    frame: pd.DataFrame,
+    codes: Mapping[str, Any],
+    date_format: str | None,
+    timepoints: tuple[str, ...],
+    n_episodes: int,
+) -> _TypedFollowups:
+    """Type every follow-up column and make the checks that need no episode.
+
+    ``n_episodes`` (rows of the episodes table) sizes the partitions the ids are matched in.
+    """
+    spec = TABLES["followups"]
+    _require(frame, "followups", raw.source, spec.required)
+    whole_days = _whole_days(raw, frame)
+    # Two threads: the first columns (ids, timepoints, status) and their checks on a helper,
+    # the other columns on this one, which then partitions the ids' keys for matching. The
+    # helper's columns come first in the schema, so its problems are put first, and the
+    # checks made after the columns are typed are recorded after both, as one thread would.
+    names = [c.name for c in spec.columns]
+    head = names[: names.index("status") + 1]  # episode_id, timepoint, status
+    head_rej = _Rejections("followups", raw.source, len(frame))
+    keys: dict[str, np.ndarray] = {}
+    keys_known = threading.Event()
+    found: dict[str, Any] = {}
+    failed: list[BaseException] = []
+
+    def type_head() -> None:
+        try:
+            typed_head = _base_columns(
+                frame, spec, head_rej, codes, date_format, names[1:], whole_days, keys
+            )
+            keys_known.set()
+            typed_head.update(
+                _base_columns(
+                    frame,
+                    spec,
+                    head_rej,
+                    codes,
+                    date_format,
+                    [n for n in names if n not in head[1:]],
+                    whole_days,
+                )
+            )
+            timepoint = typed_head["timepoint"]
+            tp_set = pa.array(timepoints, pa.large_string())
+            if timepoint.type != tp_set.type:  # pragma: no cover - text is large_string
+                timepoint = typed_head["timepoint"] = timepoint.cast(tp_set.type)
+            tp_code = pc.index_in(timepoint, value_set=tp_set)
+            if tp_code.null_count != timepoint.null_count:  # some label not as declared
+                canon_tp, found["bad_tp"] = _vocab(timepoint, timepoints)
+                if canon_tp is not timepoint:  # some labels needed their canonical spelling
+                    fixed = pc.if_else(pc.is_null(canon_tp), timepoint, canon_tp)
+                    typed_head["timepoint"] = fixed
+                    tp_code = pc.index_in(fixed, value_set=tp_set)
+            found["not_completed"] = np.asarray(
+                pc.fill_null(pc.not_equal(typed_head["status"], "completed"), False).to_numpy(
+                    zero_copy_only=False
+                ),
+                dtype=bool,
+            )
+            found["tp_np"] = np.asarray(
+                pc.fill_null(tp_code, -1).to_numpy(zero_copy_only=False), dtype=np.int64
+            )
+            found["typed"] = typed_head
+        except BaseException as exc:  # re-raised on this thread
+            failed.append(exc)
+        finally:
+            keys_known.set()
+
+    helper = threading.Thread(target=type_head, name="iopoutcomes-ids", daemon=True)
+    helper.start()
+    try:
+        rej = _Rejections("followups", raw.source, len(frame))
+        rest = _base_columns(
+            frame, spec, rej, codes, date_format, ("assessment_day", *head), whole_days
+        )
+        keys_known.wait()
+        id_keys = keys.get("episode_id")
+        probe = None if id_keys is None else _partitioned(id_keys, _n_parts(n_episodes))
+    except BaseException as exc:  # the helper's columns come first: so do their errors
+        own_error: BaseException | None = exc
+    else:
+        own_error = None
+    helper.join()
+    if failed:
+        raise failed[0]
+    if own_error is not None:
+        raise own_error
+    rej.prepend(head_rej)
+    typed = {**found["typed"], **rest}
+    if "bad_tp" in found:
+        rej.add("unknown_timepoint", "timepoint", found["bad_tp"])
+    rej.add(
+        "assessment_date_without_completion",
+        "assessment_date",
+        found["not_completed"] & typed["assessment_date"].notna().to_numpy(),
+    )
+    tp_np = found["tp_np"]
+    return _TypedFollowups(typed, rej, keys, tp_np, probe)
+
+
 def _validate_followups(
     raw: _Raw,
     frame: pd.DataFrame,
@@ -1444,49 +1565,28 @@ def _validate_followups(
     timepoints: tuple[str, ...],
     episodes: pd.DataFrame,
     episode_keys: np.ndarray | None = None,
+    first: _TypedFollowups | None = None,
+    episode_parts: _Partitioned | None = None,
 ) -> tuple[pd.DataFrame, _Rejections]:
+    """Validate follow-ups against the accepted episodes (``first``: _type_followups' part;
+    ``episode_parts``: ``episode_keys`` partitioned as ``first.probe``)."""
     spec = TABLES["followups"]
-    _require(frame, "followups", raw.source, spec.required)
-    rej = _Rejections("followups", raw.source, len(frame))
-    keys: dict[str, np.ndarray] = {}
-    typed = _base_columns(
-        frame, spec, rej, codes, date_format, ("assessment_day",), _whole_days(raw, frame), keys
-    )
-    # (matching the ids on a second thread was tried: slower, the two threads' page faults
-    # and memory traffic get in each other's way)
+    if first is None:
+        first = _type_followups(raw, frame, codes, date_format, timepoints, len(episodes))
+    typed, rej, keys = first.typed, first.rej, first.keys
     ids = typed["episode_id"]
-    position = _episode_position(ids, episodes, keys.get("episode_id"), episode_keys)
-    timepoint = typed["timepoint"]
-    tp_set = pa.array(timepoints, pa.large_string())
-    if timepoint.type != tp_set.type:  # pragma: no cover - text columns are large_string
-        timepoint = typed["timepoint"] = timepoint.cast(tp_set.type)
-    tp_code = pc.index_in(timepoint, value_set=tp_set)
-    if tp_code.null_count != timepoint.null_count:  # not every label is spelled as declared
-        canon_tp, bad_tp = _vocab(timepoint, timepoints)
-        rej.add("unknown_timepoint", "timepoint", bad_tp)
-        if canon_tp is not timepoint:  # some labels needed their canonical spelling
-            typed["timepoint"] = pc.if_else(pc.is_null(canon_tp), timepoint, canon_tp)
-            tp_code = pc.index_in(typed["timepoint"], value_set=tp_set)
-    status = typed["status"]
+    position = _episode_position(
+        ids, episodes, keys.get("episode_id"), episode_keys, first.probe, episode_parts
+    )
     assessed = typed["assessment_date"]
-    not_completed = np.asarray(
-        pc.fill_null(pc.not_equal(status, "completed"), False).to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
-    rej.add(
-        "assessment_date_without_completion",
-        "assessment_date",
-        not_completed & assessed.notna().to_numpy(),
-    )
     unknown = ~_isnull(ids) & (position < 0)
     rej.add("unknown_episode", "episode_id", unknown)
     # (episode, timepoint) pairs as integers; unknown episodes and timepoints are rejected
     # before duplicates, so only known ones need comparing
-    tp_np = np.asarray(pc.fill_null(tp_code, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
     rej.add(
         "duplicate_followup",
         "timepoint",
-        _duplicated_pairs(position, tp_np, len(episodes), len(timepoints)),
+        _duplicated_pairs(position, first.tp_code, len(episodes), len(timepoints)),
     )
     admission = _lookup(episodes["admission_date"], position)
     days, no_days = _day_arrays(assessed, admission)
@@ -1500,11 +1600,14 @@ def _episode_position(
     episodes: pd.DataFrame,
     id_keys: np.ndarray | None = None,
     ep_keys: np.ndarray | None = None,
+    probe: _Partitioned | None = None,
+    ep_parts: _Partitioned | None = None,
 ) -> np.ndarray:
     """Row of each id in the accepted episodes (-1 when absent).
 
     ``id_keys`` and ``ep_keys`` are the :func:`_id_keys` of ``ids`` and of the episodes'
-    ``episode_id``, when already known.
+    ``episode_id``, when already known; ``probe`` and ``ep_parts``, the same keys already
+    partitioned (consumed: their arrays are reused).
     """
     value_set = pa.array(episodes["episode_id"], from_pandas=True)
     if isinstance(value_set, pa.ChunkedArray):
@@ -1518,68 +1621,98 @@ def _episode_position(
     if ep_keys is None or id_keys is None:
         pos = pc.index_in(ids, value_set=value_set)
         return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    out = _match_keys(id_keys, ep_keys)
+    if probe is None or ep_parts is None or ep_parts.n_parts != probe.n_parts:
+        probe = ep_parts = None
+    out = _match_keys(id_keys, ep_keys, probe, ep_parts)
     out[_isnull(ids)] = -1  # a missing id is never an episode (its key is all spaces)
     return out
 
 
-def _match_keys(probe: np.ndarray, table: np.ndarray) -> np.ndarray:
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _n_parts(n_table: int) -> int:
+    """How many cache-sized partitions :func:`_match_keys` splits ``n_table`` keys into."""
+    n_parts = 1
+    while n_parts < 1024 and n_table // n_parts > 8192:
+        n_parts *= 2
+    return n_parts
+
+
+@dataclass
+class _Partitioned:
+    """``uint64`` keys grouped by partition: ``keys[order]``, with partition k's keys at
+    ``grouped[start[k]:start[k + 1]]`` (the multiplicative hash's top bits pick the partition)."""
+
+    n_parts: int
+    order: np.ndarray
+    start: np.ndarray
+    grouped: np.ndarray
+
+
+def _partitioned(keys: np.ndarray, n_parts: int) -> _Partitioned | None:
+    """``keys`` split into ``n_parts`` partitions (a stable radix argsort of small integers)."""
+    if n_parts == 1:
+        return None
+    shift = np.uint64(64 - n_parts.bit_length() + 1)
+    with np.errstate(over="ignore"):  # the multiplication is meant to wrap
+        work = keys * _GOLDEN
+        work >>= shift
+        part = work.astype(np.uint16)
+    order = np.argsort(part, kind="stable")
+    start = np.concatenate(([0], np.cumsum(np.bincount(part, minlength=n_parts))))
+    # one scratch array reused for the grouped keys (fresh pages are not free)
+    np.take(keys, order, out=work)
+    return _Partitioned(n_parts, order, start, work)
+
+
+def _match_keys(
+    probe: np.ndarray,
+    table: np.ndarray,
+    grouped: _Partitioned | None = None,
+    table_grouped: _Partitioned | None = None,
+) -> np.ndarray:
     """Position of each ``probe`` key in ``table`` (unique ``uint64`` keys; -1 when absent).
 
     With many keys, one hash table is far bigger than the CPU caches and every probe misses.
     Both sides are first split into cache-sized partitions by the top bits of a
     multiplicative hash (a stable radix argsort of small integers), and each partition is
-    matched on its own.
+    matched on its own. ``grouped`` and ``table_grouped``: both already partitioned alike
+    (``grouped`` is consumed: its array receives the matches).
     """
-    n_parts = 1
-    while n_parts < 1024 and len(table) // n_parts > 8192:
-        n_parts *= 2
-    if n_parts == 1:
+    p = grouped if grouped is not None else _partitioned(probe, _n_parts(len(table)))
+    if p is None:
         pos = pc.index_in(pa.array(probe), value_set=pa.array(table))
         return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    shift = np.uint64(64 - n_parts.bit_length() + 1)
-    golden = np.uint64(0x9E3779B97F4A7C15)
-    with np.errstate(over="ignore"):  # the multiplication is meant to wrap
-        hashed = table * golden
-        hashed >>= shift
-        t_part = hashed.astype(np.uint16)
-        work = probe * golden
-        work >>= shift
-        p_part = work.astype(np.uint16)
-    del hashed
-    t_order = np.argsort(t_part, kind="stable")
-    p_order = np.argsort(p_part, kind="stable")
-    t_start = np.concatenate(([0], np.cumsum(np.bincount(t_part, minlength=n_parts))))
-    p_start = np.concatenate(([0], np.cumsum(np.bincount(p_part, minlength=n_parts))))
-    t_sorted = table[t_order]
-    # one scratch array: the probes grouped by partition, each partition's slice then
-    # overwritten by its matches (few large allocations: fresh pages are not free)
-    np.take(probe, p_order, out=work)
+    t = table_grouped if table_grouped is not None else _partitioned(table, p.n_parts)
+    assert t is not None  # n_parts > 1
+    # each partition's slice of the grouped probes is overwritten by its matches
+    work = p.grouped
     found = work.view(np.int64)
-    for k in range(n_parts):
-        lo, hi = p_start[k], p_start[k + 1]
+    for k in range(p.n_parts):
+        lo, hi = p.start[k], p.start[k + 1]
         if lo == hi:
             continue
-        t_lo, t_hi = t_start[k], t_start[k + 1]
-        pos = pc.index_in(pa.array(work[lo:hi]), value_set=pa.array(t_sorted[t_lo:t_hi]))
+        t_lo, t_hi = t.start[k], t.start[k + 1]
+        pos = pc.index_in(pa.array(work[lo:hi]), value_set=pa.array(t.grouped[t_lo:t_hi]))
         part = np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
         hit = part >= 0
-        part[hit] = t_order[t_lo + part[hit]]
+        part[hit] = t.order[t_lo + part[hit]]
         found[lo:hi] = part
     out = np.empty(len(probe), dtype=np.int64)
-    out[p_order] = found
+    out[p.order] = found
     return out
 
 
 def _lookup(values: pd.Series, position: np.ndarray) -> pd.Series:
     """``values`` taken at ``position`` (missing where position is -1)."""
-    safe = np.where(position < 0, 0, position)
     if len(values) == 0:
         return pd.Series(pd.NaT, index=pd.RangeIndex(len(position)), dtype=values.dtype)
-    if values.dtype.kind == "M":  # dates: a plain numpy take
-        taken_np = values.to_numpy()[safe]
+    if values.dtype.kind == "M":  # dates: a plain numpy take (-1 clipped to 0, then NaT)
+        taken_np = np.take(values.to_numpy(), position, mode="clip")
         taken_np[position < 0] = np.datetime64("NaT")
         return pd.Series(taken_np, copy=False)
+    safe = np.where(position < 0, 0, position)
     taken = values.iloc[safe].reset_index(drop=True)
     return taken.where(position >= 0)
 
@@ -1796,45 +1929,95 @@ def read_records(
     raws: dict[str, _Raw] = {}
     frames: dict[str, pd.DataFrame] = {}
     table_codes: dict[str, dict[str, Any]] = {}
-    for table in TABLE_ORDER:
-        source = given[table]
-        if source is None:
-            continue
+
+    def prepare(table: str) -> None:
+        """Read one table, map its column names and check its codes= option."""
         mapping = {str(k): str(v) for k, v in _per_table(columns, table, "columns").items()}
-        raws[table] = _load(source, table, mapping, encoding, date_format)
-        if len(raws[table].frame) == 0:
+        raw = _load(given[table], table, mapping, encoding, date_format)
+        if len(raw.frame) == 0:
             raise EmptyFileError(
-                f"The {table} table ({raws[table].source}) has no data rows "
-                f"(columns found: {[str(c) for c in raws[table].frame.columns]})."
+                f"The {table} table ({raw.source}) has no data rows "
+                f"(columns found: {[str(c) for c in raw.frame.columns]})."
             )
-        frames[table] = _rename(raws[table], table, mapping)
-        table_codes[table] = {
-            str(k): v for k, v in _per_table(codes, table, "codes").items() if v is not None
-        }
-        bad_codes = [k for k, v in table_codes[table].items() if not isinstance(v, Mapping)]
+        frame = _rename(raw, table, mapping)
+        found = {str(k): v for k, v in _per_table(codes, table, "codes").items() if v is not None}
+        bad_codes = [k for k, v in found.items() if not isinstance(v, Mapping)]
         if bad_codes:
             raise ParameterError(
                 f"codes= must map each column to a dict of source value -> canonical value; "
                 f"column(s) {bad_codes} are not dicts."
             )
+        raws[table], frames[table], table_codes[table] = raw, frame, found
 
+    prepare("episodes")
+    # The other tables are read (pyarrow parses on its own threads) and the follow-ups typed
+    # on a second thread while this one validates the episodes. Errors surface in the order a
+    # sequential read raises them: file problems of any table first (in table order), then
+    # the episodes' own, then the follow-ups'.
+    later = [t for t in TABLE_ORDER[1:] if given[t] is not None]
+    errors: dict[str, BaseException] = {}
+    typed_fu: list[_TypedFollowups] = []
+
+    def read_later() -> None:
+        for table in later:
+            try:
+                prepare(table)
+            except BaseException as exc:  # re-raised on the calling thread
+                errors["prepare"] = exc
+                return
+            if table == "followups":
+                try:
+                    typed_fu.append(
+                        _type_followups(
+                            raws[table],
+                            frames[table],
+                            table_codes[table],
+                            date_format,
+                            tps,
+                            len(frames["episodes"]),
+                        )
+                    )
+                except BaseException as exc:  # raised after the episodes' own problems
+                    errors["followups"] = exc
+
+    worker = threading.Thread(target=read_later, name="iopoutcomes-read", daemon=True)
+    worker.start()
     parts: list[pd.DataFrame] = []
 
-    def accept(full: pd.DataFrame, rej: _Rejections) -> pd.DataFrame:
-        ok, rejected_rows = rej.resolve()
+    def settle(ok: np.ndarray, rejected_rows: pd.DataFrame) -> None:
         if strict and len(rejected_rows):
             _raise_first(rejected_rows)
         parts.append(rejected_rows)
-        kept.append(ok)
+
+    def accept(full: pd.DataFrame, rej: _Rejections) -> pd.DataFrame:
+        ok, rejected_rows = rej.resolve()
+        settle(ok, rejected_rows)
         return full if bool(ok.all()) else full[ok].reset_index(drop=True)
 
-    kept: list[np.ndarray] = []
-    eps_frame, eps_rej, eps_keys = _validate_episodes(
-        raws["episodes"], frames["episodes"], table_codes["episodes"], date_format
-    )
-    accepted_eps = accept(eps_frame, eps_rej)
-    if eps_keys is not None and len(eps_keys) != len(accepted_eps):
-        eps_keys = eps_keys[kept[0]]  # the keys of the accepted episodes
+    failed: BaseException | None = None
+    try:
+        eps_frame, eps_rej, eps_keys = _validate_episodes(
+            raws["episodes"], frames["episodes"], table_codes["episodes"], date_format
+        )
+        # what accepting them takes, done while the follow-ups are still being read
+        eps_ok, eps_rejected = eps_rej.resolve()
+        all_ok = bool(eps_ok.all())
+        accepted_eps = eps_frame if all_ok else eps_frame[eps_ok].reset_index(drop=True)
+        if eps_keys is not None and not all_ok:
+            eps_keys = eps_keys[eps_ok]  # the keys of the accepted episodes
+        eps_parts = None
+        if eps_keys is not None and "followups" in later:
+            eps_parts = _partitioned(eps_keys, _n_parts(len(frames["episodes"])))
+    except BaseException as exc:  # raised once the other tables are known to be readable
+        failed = exc
+    worker.join()
+    if "prepare" in errors:
+        raise errors["prepare"]
+    if failed is not None:
+        raise failed
+    settle(eps_ok, eps_rejected)
+    if "followups" in errors:
+        raise errors["followups"]
     tables = {"episodes": accepted_eps}
     if "followups" in frames:
         tables["followups"] = accept(
@@ -1846,6 +2029,8 @@ def read_records(
                 tps,
                 accepted_eps,
                 eps_keys,
+                typed_fu[0],
+                eps_parts,
             )
         )
     else:
