@@ -20,6 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +42,7 @@ from .exceptions import (
 from .schema import (
     ASAM_EDITION,
     DEFAULT_TIMEPOINTS,
+    FOLLOWUP_STATUSES,
     LEVEL_OF_CARE_FROM_ASAM3,
     LEVELS_OF_CARE,
     REJECTED_COLUMNS,
@@ -526,6 +528,14 @@ def _text_sources(table: str, mapping: Mapping[str, str]) -> tuple[list[str], li
     return sorted(text_src), sorted(date_src)
 
 
+def _whole_number_sources(table: str, mapping: Mapping[str, str]) -> list[str]:
+    """Source column names of the canonical whole-number columns (counts and day numbers)."""
+    wanted = {c.name for c in TABLES[table].columns if c.kind in ("integer", "day")}
+    renamed = {src for src, dst in mapping.items() if dst in wanted}
+    # a source column mapped elsewhere is not the canonical column of the same name
+    return sorted(renamed | {c for c in wanted if mapping.get(c, c) == c})
+
+
 def _load(
     source: Any, table: str, mapping: Mapping[str, str], encoding: str, date_format: str | None
 ) -> _Raw:
@@ -557,7 +567,15 @@ def _load(
         # read is caught when its hash is looked up (FileHashes)
         stamp = _FileStamp.of(path)
         if lower.endswith(_CSV_SUFFIXES):
-            frame = _read_csv(path, text_src, date_src, encoding, table, date_format)
+            frame = _read_csv(
+                path,
+                text_src,
+                date_src,
+                encoding,
+                table,
+                date_format,
+                _whole_number_sources(table, mapping),
+            )
         elif lower.endswith(_PARQUET_SUFFIXES):
             frame = _read_parquet(path, table)
         else:
@@ -583,12 +601,15 @@ def _read_csv(
     encoding: str,
     table: str,
     date_format: str | None,
+    whole_src: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Read a CSV with pyarrow: ids, labels and vocabularies as text, other columns inferred.
 
     With ISO dates, date columns are first read as ``date32`` (pyarrow's strict ISO parser, fast);
     if any value does not convert, the file is read again with the dates as text and each
-    unparseable value is rejected row by row later.
+    unparseable value is rejected row by row later. Columns of ``whole_src`` (canonical
+    whole-number columns) that pyarrow reads as integers arrive as ``Int64``, so the typing
+    step can keep them as they are (no float round trip).
     """
     import pyarrow.csv as pcsv
 
@@ -642,9 +663,22 @@ def _read_csv(
             f"(columns found: {arrow.column_names})."
         )
     # strings stay Arrow-backed (no copy); dates arrive as datetime64[ns] directly
-    return arrow.to_pandas(
-        date_as_object=False, split_blocks=True, coerce_temporal_nanoseconds=True
-    )
+    whole = [
+        c
+        for c in whole_src
+        if c in arrow.column_names
+        and arrow.column_names.count(c) == 1
+        and pa.types.is_integer(arrow.schema.field(c).type)
+    ]
+    frame = arrow.drop_columns(whole) if whole else arrow
+    out = frame.to_pandas(date_as_object=False, split_blocks=True, coerce_temporal_nanoseconds=True)
+    if not whole:
+        return out
+    names = arrow.column_names
+    for c in sorted(whole, key=names.index):
+        column = arrow.column(c).to_pandas(types_mapper=lambda _: pd.Int64Dtype())
+        out.insert(names.index(c), c, column.array)
+    return out
 
 
 def _encoding_error(table: str, name: str, encoding: str) -> FileReadError:
@@ -834,6 +868,13 @@ def _to_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
     return pd.Series(pd.array(arr, dtype=_STRING), index=index)
 
 
+def _flat_codes(codes: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Integer codes (e.g. from ``pc.index_in``) as one int32 numpy array, -1 for null."""
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks() if codes.num_chunks != 1 else codes.chunk(0)
+    return np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
+
+
 def _isnull(arr: pa.Array) -> np.ndarray:
     return np.asarray(pc.is_null(arr).to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -922,6 +963,21 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     nums = parsed.to_numpy(dtype="float64", na_value=np.nan)
     bad = ~missing & (np.isnan(nums) | np.isinf(nums))
     return nums, bad
+
+
+def _whole_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(int64 data, missing mask) of an ``Int64`` column, without copies; else ``None``.
+
+    The data under the mask is arbitrary: mask it before use.
+    """
+    if not isinstance(values.dtype, pd.Int64Dtype):
+        return None
+    array = values.array
+    data = getattr(array, "_data", None)  # pandas' masked arrays: values and mask
+    mask = getattr(array, "_mask", None)
+    if not isinstance(data, np.ndarray) or not isinstance(mask, np.ndarray):
+        return None  # pragma: no cover - other pandas internals
+    return data, mask
 
 
 def _flags(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -1101,6 +1157,18 @@ def _base_columns(
             rej.add("unparseable_date", name, bad, f"expected {date_format or '%Y-%m-%d'}")
             typed[name] = parsed
         elif col.kind in ("integer", "day"):
+            whole = None if codes.get(name) else _whole_numbers(values)
+            if whole is not None:  # integers as read: nothing to parse, round or copy
+                data, absent_mask = whole
+                # the bounds of every slot, masked ones included, settle the usual case at
+                # once; only a column that has some value out of range is checked by row
+                if name in _DAYS_COLUMNS and len(data) and (data.min() < 0 or data.max() > 30):
+                    out_of_range = (data < 0) | (data > 30)
+                    rej.add("days_used_out_of_range", name, out_of_range & ~absent_mask)
+                if col.required:
+                    rej.add("missing_required_value", name, absent_mask)
+                typed[name] = values.copy(deep=False)
+                continue
             nums, bad = _numbers(_coded(values, codes.get(name)))
             rej.add("unparseable_number", name, bad)
             integral = np.isnan(nums) | (nums == np.round(nums))
@@ -1399,9 +1467,11 @@ def _level_of_care(
     else:
         source = _apply_codes(_arrow_text(frame["level_of_care"], True), codes.get("level_of_care"))
         column = "level_of_care"
-    # work on the distinct values (a handful), then spread them back to the rows
+    # work on the distinct values (a handful), then spread them back to the rows: one flat
+    # index array (Arrow's take is several times slower with chunked indices), -1 for missing
     uniq = pc.drop_null(pc.unique(source))
-    idx = pc.index_in(source, value_set=uniq)
+    idx_np = _flat_codes(pc.index_in(source, value_set=uniq))
+    idx = pa.array(idx_np, mask=idx_np < 0)
     lookup = {v.lower(): v for v in LEVELS_OF_CARE}
     u_text = pd.Series(pd.array(uniq, dtype=_STRING))
     u_level = np.array(u_text.str.lower().map(lookup).astype(object), dtype=object)
@@ -1424,8 +1494,8 @@ def _level_of_care(
         return pc.take(pa.array(values, type=pa.large_string(), from_pandas=True), idx)
 
     def spread_flag(values: np.ndarray) -> np.ndarray:
-        taken = pc.take(pa.array(values, type=pa.bool_()), idx)
-        return np.asarray(pc.fill_null(taken, False).to_numpy(zero_copy_only=False), dtype=bool)
+        # numpy indexing of a small table; the extra last entry (False) serves the -1s
+        return np.append(np.asarray(values, dtype=bool), False)[idx_np]
 
     rej.add("unknown_level_of_care", column, spread_flag(u_bad))
     typed["level_of_care"] = spread(u_level)
@@ -1453,6 +1523,15 @@ class _TypedFollowups:
     keys: dict[str, np.ndarray]
     tp_code: np.ndarray  # position of each timepoint among the declared ones (-1: none)
     probe: _Partitioned | None  # the ids' keys grouped for _match_keys
+    position: np.ndarray | None = None  # row of each id's episode (-1: none), when matched
+
+
+@dataclass
+class _EpisodeKeys:
+    """What matching follow-ups to the accepted episodes needs, from the episodes' side."""
+
+    keys: np.ndarray | None  # _id_keys of the accepted episodes' ids (None: ids too long)
+    parts: _Partitioned | None  # ``keys`` partitioned for _match_keys
 
 
 def _type_followups(
@@ -1462,79 +1541,76 @@ def _type_followups(
     date_format: str | None,
     timepoints: tuple[str, ...],
     n_episodes: int,
+    episodes_ready: Future[_EpisodeKeys] | None = None,
 ) -> _TypedFollowups:
     """Type every follow-up column and make the checks that need no episode.
 
     ``n_episodes`` (rows of the episodes table) sizes the partitions the ids are matched in.
+    ``episodes_ready``, when given, resolves to the accepted episodes' keys once they are
+    validated: the ids are then matched to them here, while the other columns are typed.
     """
     spec = TABLES["followups"]
     _require(frame, "followups", raw.source, spec.required)
     whole_days = _whole_days(raw, frame)
-    # Two threads: the first columns (ids, timepoints, status) and their checks on a helper,
-    # the other columns on this one, which then partitions the ids' keys for matching. The
-    # helper's columns come first in the schema, so its problems are put first, and the
-    # checks made after the columns are typed are recorded after both, as one thread would.
+    # Two threads. A helper types the ids, partitions their keys and, once the episodes are
+    # ready, matches the first half of the partitions; this thread types the other columns,
+    # then matches the second half. The ids come first in the schema, so the helper's
+    # problems (and errors) are put first, and the checks made after the columns are typed
+    # are recorded after both, as one thread would.
     names = [c.name for c in spec.columns]
-    head = names[: names.index("status") + 1]  # episode_id, timepoint, status
     head_rej = _Rejections("followups", raw.source, len(frame))
     keys: dict[str, np.ndarray] = {}
-    keys_known = threading.Event()
     found: dict[str, Any] = {}
+    match_ready = threading.Event()
     failed: list[BaseException] = []
 
-    def type_head() -> None:
+    def type_ids() -> None:
         try:
-            typed_head = _base_columns(
+            found["typed"] = _base_columns(
                 frame, spec, head_rej, codes, date_format, names[1:], whole_days, keys
             )
-            keys_known.set()
-            typed_head.update(
-                _base_columns(
-                    frame,
-                    spec,
-                    head_rej,
-                    codes,
-                    date_format,
-                    [n for n in names if n not in head[1:]],
-                    whole_days,
-                )
-            )
-            timepoint = typed_head["timepoint"]
-            tp_set = pa.array(timepoints, pa.large_string())
-            if timepoint.type != tp_set.type:  # pragma: no cover - text is large_string
-                timepoint = typed_head["timepoint"] = timepoint.cast(tp_set.type)
-            tp_code = pc.index_in(timepoint, value_set=tp_set)
-            if tp_code.null_count != timepoint.null_count:  # some label not as declared
-                canon_tp, found["bad_tp"] = _vocab(timepoint, timepoints)
-                if canon_tp is not timepoint:  # some labels needed their canonical spelling
-                    fixed = pc.if_else(pc.is_null(canon_tp), timepoint, canon_tp)
-                    typed_head["timepoint"] = fixed
-                    tp_code = pc.index_in(fixed, value_set=tp_set)
-            found["not_completed"] = np.asarray(
-                pc.fill_null(pc.not_equal(typed_head["status"], "completed"), False).to_numpy(
-                    zero_copy_only=False
-                ),
-                dtype=bool,
-            )
-            found["tp_np"] = np.asarray(
-                pc.fill_null(tp_code, -1).to_numpy(zero_copy_only=False), dtype=np.int64
-            )
-            found["typed"] = typed_head
+            id_keys = keys.get("episode_id")
+            if id_keys is None:
+                return
+            found["probe"] = probe = _partitioned(id_keys, _n_parts(n_episodes))
+            if episodes_ready is None:
+                return
+            try:
+                ready = episodes_ready.result()
+            except BaseException:  # the episodes' own error is raised by their reader
+                return
+            if ready.keys is None:
+                return
+            if probe is None or ready.parts is None or ready.parts.n_parts != probe.n_parts:
+                found["position"] = _match_keys(id_keys, ready.keys)
+                return
+            found["plan"] = (probe, ready.parts)
+            match_ready.set()
+            _match_partitions(probe, ready.parts, range(probe.n_parts // 2))
         except BaseException as exc:  # re-raised on this thread
             failed.append(exc)
         finally:
-            keys_known.set()
+            match_ready.set()
 
-    helper = threading.Thread(target=type_head, name="iopoutcomes-ids", daemon=True)
+    helper = threading.Thread(target=type_ids, name="iopoutcomes-ids", daemon=True)
     helper.start()
     try:
         rej = _Rejections("followups", raw.source, len(frame))
+        tp_typed, tp_np, bad_tp = _type_timepoints(frame, spec, rej, codes, timepoints)
+        status, not_completed = _type_status(frame, spec, rej, codes)
         rest = _base_columns(
-            frame, spec, rej, codes, date_format, ("assessment_day", *head), whole_days
+            frame,
+            spec,
+            rej,
+            codes,
+            date_format,
+            ("assessment_day", "episode_id", "timepoint", "status"),
+            whole_days,
         )
-        keys_known.wait()
-        id_keys = keys.get("episode_id")
-        probe = None if id_keys is None else _partitioned(id_keys, _n_parts(n_episodes))
+        match_ready.wait()
+        plan = found.get("plan")
+        if plan is not None and not failed:
+            _match_partitions(plan[0], plan[1], range(plan[0].n_parts // 2, plan[0].n_parts))
     except BaseException as exc:  # the helper's columns come first: so do their errors
         own_error: BaseException | None = exc
     else:
@@ -1545,16 +1621,75 @@ def _type_followups(
     if own_error is not None:
         raise own_error
     rej.prepend(head_rej)
-    typed = {**found["typed"], **rest}
-    if "bad_tp" in found:
-        rej.add("unknown_timepoint", "timepoint", found["bad_tp"])
+    typed = {**found["typed"], "timepoint": tp_typed, "status": status, **rest}
+    if bad_tp is not None:
+        rej.add("unknown_timepoint", "timepoint", bad_tp)
     rej.add(
         "assessment_date_without_completion",
         "assessment_date",
-        found["not_completed"] & typed["assessment_date"].notna().to_numpy(),
+        not_completed & typed["assessment_date"].notna().to_numpy(),
     )
-    tp_np = found["tp_np"]
-    return _TypedFollowups(typed, rej, keys, tp_np, probe)
+    position = found.get("position")
+    if plan is not None:
+        position = _scatter_matches(plan[0])
+    if position is not None:
+        ids = typed["episode_id"]
+        if ids.null_count:
+            position[_isnull(ids)] = -1  # a missing id is never an episode
+    return _TypedFollowups(typed, rej, keys, tp_np, found.get("probe"), position)
+
+
+def _type_timepoints(
+    frame: pd.DataFrame,
+    spec: TableSpec,
+    rej: _Rejections,
+    codes: Mapping[str, Any],
+    timepoints: tuple[str, ...],
+) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    """Typed timepoints, their positions among the declared ones (-1: none) and the mask of
+    undeclared labels (``None`` when there are none)."""
+    tp_set = pa.array(timepoints, pa.large_string())
+    values = frame["timepoint"]
+    if not codes.get("timepoint"):
+        # the usual case, in one pass: every label spelled exactly as declared
+        text = _as_text(values)
+        code = pc.index_in(text, value_set=tp_set)
+        if code.null_count == text.null_count:
+            rej.add("missing_required_value", "timepoint", _isnull(text))
+            return text, _flat_codes(code), None
+    names = [c.name for c in spec.columns if c.name != "timepoint"]
+    timepoint = _base_columns(frame, spec, rej, codes, None, names)["timepoint"]
+    if timepoint.type != tp_set.type:  # pragma: no cover - text is large_string
+        timepoint = timepoint.cast(tp_set.type)
+    code = pc.index_in(timepoint, value_set=tp_set)
+    bad_tp = None
+    if code.null_count != timepoint.null_count:  # some label not as declared
+        canon_tp, bad_tp = _vocab(timepoint, timepoints)
+        if canon_tp is not timepoint:  # some labels needed their canonical spelling
+            timepoint = pc.if_else(pc.is_null(canon_tp), timepoint, canon_tp)
+            code = pc.index_in(timepoint, value_set=tp_set)
+    return timepoint, _flat_codes(code), bad_tp
+
+
+def _type_status(
+    frame: pd.DataFrame, spec: TableSpec, rej: _Rejections, codes: Mapping[str, Any]
+) -> tuple[Any, np.ndarray]:
+    """Typed follow-up status and the mask of known statuses other than ``completed``."""
+    vocab = pa.array(FOLLOWUP_STATUSES, pa.large_string())
+    completed = FOLLOWUP_STATUSES.index("completed")
+    values = frame["status"]
+    if not codes.get("status"):
+        # the usual case, in one pass: every status spelled exactly as in the vocabulary
+        text = _as_text(values)
+        code = pc.index_in(text, value_set=vocab)
+        if code.null_count == text.null_count:
+            rej.add("missing_required_value", "status", _isnull(text))
+            code_np = _flat_codes(code)
+            return text, (code_np >= 0) & (code_np != completed)
+    names = [c.name for c in spec.columns if c.name != "status"]
+    status = _base_columns(frame, spec, rej, codes, None, names)["status"]
+    code_np = _flat_codes(pc.index_in(status, value_set=vocab))
+    return status, (code_np >= 0) & (code_np != completed)
 
 
 def _validate_followups(
@@ -1575,9 +1710,11 @@ def _validate_followups(
         first = _type_followups(raw, frame, codes, date_format, timepoints, len(episodes))
     typed, rej, keys = first.typed, first.rej, first.keys
     ids = typed["episode_id"]
-    position = _episode_position(
-        ids, episodes, keys.get("episode_id"), episode_keys, first.probe, episode_parts
-    )
+    position = first.position
+    if position is None:
+        position = _episode_position(
+            ids, episodes, keys.get("episode_id"), episode_keys, first.probe, episode_parts
+        )
     assessed = typed["assessment_date"]
     unknown = ~_isnull(ids) & (position < 0)
     rej.add("unknown_episode", "episode_id", unknown)
@@ -1686,10 +1823,19 @@ def _match_keys(
         return np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
     t = table_grouped if table_grouped is not None else _partitioned(table, p.n_parts)
     assert t is not None  # n_parts > 1
-    # each partition's slice of the grouped probes is overwritten by its matches
+    _match_partitions(p, t, range(p.n_parts))
+    return _scatter_matches(p)
+
+
+def _match_partitions(p: _Partitioned, t: _Partitioned, parts: range) -> None:
+    """Match partitions ``parts`` of ``p`` against the same partitions of ``t``, in place.
+
+    Each partition's slice of ``p.grouped`` is overwritten by the rows its keys have in the
+    table (-1 when absent); two threads may match disjoint ranges of partitions at once.
+    """
     work = p.grouped
     found = work.view(np.int64)
-    for k in range(p.n_parts):
+    for k in parts:
         lo, hi = p.start[k], p.start[k + 1]
         if lo == hi:
             continue
@@ -1699,8 +1845,12 @@ def _match_keys(
         hit = part >= 0
         part[hit] = t.order[t_lo + part[hit]]
         found[lo:hi] = part
-    out = np.empty(len(probe), dtype=np.int64)
-    out[p.order] = found
+
+
+def _scatter_matches(p: _Partitioned) -> np.ndarray:
+    """The matches of every partition of ``p``, back in the probe's row order."""
+    out = np.empty(len(p.order), dtype=np.int64)
+    out[p.order] = p.grouped.view(np.int64)
     return out
 
 
@@ -1957,6 +2107,8 @@ def read_records(
     later = [t for t in TABLE_ORDER[1:] if given[t] is not None]
     errors: dict[str, BaseException] = {}
     typed_fu: list[_TypedFollowups] = []
+    # the accepted episodes' keys, for the follow-ups' thread to match its ids against
+    episodes_ready: Future[_EpisodeKeys] = Future()
 
     def read_later() -> None:
         for table in later:
@@ -1975,6 +2127,7 @@ def read_records(
                             date_format,
                             tps,
                             len(frames["episodes"]),
+                            episodes_ready,
                         )
                     )
                 except BaseException as exc:  # raised after the episodes' own problems
@@ -2008,8 +2161,10 @@ def read_records(
         eps_parts = None
         if eps_keys is not None and "followups" in later:
             eps_parts = _partitioned(eps_keys, _n_parts(len(frames["episodes"])))
+        episodes_ready.set_result(_EpisodeKeys(eps_keys, eps_parts))
     except BaseException as exc:  # raised once the other tables are known to be readable
         failed = exc
+        episodes_ready.set_exception(exc)
     worker.join()
     if "prepare" in errors:
         raise errors["prepare"]
