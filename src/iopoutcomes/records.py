@@ -868,6 +868,42 @@ def _to_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
     return pd.Series(pd.array(arr, dtype=_STRING), index=index)
 
 
+def _dictionary(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """(distinct non-null values, int32 position of each row's value among them, -1 for null).
+
+    One hashing pass over the rows (``dictionary_encode``; a chunked column gets one
+    dictionary shared by its chunks).
+    """
+    encoded = pc.dictionary_encode(arr)
+    if isinstance(encoded, pa.ChunkedArray):
+        chunks = encoded.chunks
+        if not chunks:
+            return pa.array([], arr.type), np.zeros(0, dtype=np.int32)
+        dictionary = chunks[-1].dictionary
+        if any(not c.dictionary.equals(dictionary) for c in chunks[:-1]):
+            encoded = encoded.unify_dictionaries()  # pragma: no cover - Arrow shares one
+            chunks = encoded.chunks
+            dictionary = chunks[-1].dictionary
+        indices: pa.Array | pa.ChunkedArray = pa.chunked_array(
+            [c.indices for c in chunks], type=chunks[0].indices.type
+        )
+    else:
+        dictionary, indices = encoded.dictionary, encoded.indices
+    return dictionary, _flat_codes(indices)
+
+
+def _clean_dictionary(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray] | None:
+    """:func:`_dictionary` of ``arr`` when no value needs trimming or is blank, else ``None``."""
+    dictionary, codes = _dictionary(arr)
+    trimmed = pc.utf8_trim_whitespace(dictionary)
+    if len(dictionary) and (
+        not pc.all(pc.equal(trimmed, dictionary)).as_py()
+        or pc.min(pc.binary_length(trimmed)).as_py() == 0
+    ):
+        return None
+    return dictionary, codes
+
+
 def _flat_codes(codes: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Integer codes (e.g. from ``pc.index_in``) as one int32 numpy array, -1 for null."""
     if isinstance(codes, pa.ChunkedArray):
@@ -1031,6 +1067,43 @@ def _day_arrays(later: pd.Series, admission: pd.Series) -> tuple[np.ndarray, np.
     days = np.subtract(a.view(np.int64), b.view(np.int64))  # one array, then in place
     days[mask] = 0
     np.floor_divide(days, 86_400_000_000_000, out=days)
+    return days, mask
+
+
+_BLOCK = 1 << 16  # rows per block: a block's temporaries stay in the CPU caches
+
+
+def _days_after(
+    later: pd.Series, admission: pd.Series, position: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(whole days from the admission at row ``position`` to ``later``, missing mask).
+
+    :func:`_day_arrays` of ``later`` and ``admission`` taken at ``position`` (-1: missing),
+    computed block by block: no admission column of the table's length is made.
+    """
+    n = len(later)
+    later_ns = later.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    admitted = admission.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    days = np.empty(n, dtype=np.int64)
+    mask = np.empty(n, dtype=bool)
+    if len(admitted) == 0:
+        mask[:] = True
+        days[:] = 0
+        return days, mask
+    nat = np.iinfo(np.int64).min
+    for lo in range(0, n, _BLOCK):
+        hi = min(lo + _BLOCK, n)
+        where = position[lo:hi]
+        start = admitted.take(where, mode="clip")
+        end = later_ns[lo:hi]
+        missing = mask[lo:hi]
+        np.less(where, 0, out=missing)
+        missing |= end == nat
+        missing |= start == nat
+        block = days[lo:hi]
+        np.subtract(end, start, out=block)
+        block[missing] = 0
+        np.floor_divide(block, 86_400_000_000_000, out=block)
     return days, mask
 
 
@@ -1221,8 +1294,8 @@ def _already_canonical(values: pd.Series, vocabulary: Sequence[str]) -> pa.Chunk
     if not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.large_string())
     vocab = pa.array(list(vocabulary), type=pa.large_string())
-    uniq = pc.drop_null(pc.unique(arr))
-    return arr if pc.all(pc.is_in(uniq, value_set=vocab)).as_py() is not False else None
+    # one probing pass: every value is a canonical spelling when only the nulls find nothing
+    return arr if pc.index_in(arr, value_set=vocab).null_count == arr.null_count else None
 
 
 def _missing_column(kind: str, n: int) -> Any:
@@ -1397,8 +1470,10 @@ def _duplicated_pairs(
         # one pass: each row adds 2**item (bits 0..31) plus 2**37 (counts the rows above the
         # item bits); exact while a group has fewer than 2**16 rows, and a group with more
         # than n_items rows has a repeated item anyway
-        weights = np.ldexp(1.0, item) + 2.0**37
-        sums = np.bincount(np.where(known, group, n_groups), weights, minlength=n_groups + 1)
+        weights = np.ldexp(1.0, item)
+        weights += 2.0**37  # in place: no second array of the table's length
+        bins = group if bool(known.all()) else np.where(known, group, n_groups)
+        sums = np.bincount(bins, weights, minlength=n_groups + 1)
         sums = sums[:n_groups]
         counts = np.floor(sums / 2.0**37)
         bits = (sums - counts * 2.0**37).astype(np.uint64)
@@ -1457,20 +1532,20 @@ def _level_of_care(
 ) -> None:
     """Normalised level of care from the vocabulary or an ASAM 3rd-edition code."""
     n = len(frame)
-    if "level_of_care" not in frame.columns:
-        if "asam_code" in frame.columns:
-            source = _apply_codes(_arrow_text(frame["asam_code"], True), codes.get("asam_code"))
-            column = "asam_code"
-        else:
-            typed["level_of_care"] = pa.nulls(n, pa.large_string())
-            return
-    else:
-        source = _apply_codes(_arrow_text(frame["level_of_care"], True), codes.get("level_of_care"))
+    if "level_of_care" in frame.columns:
         column = "level_of_care"
-    # work on the distinct values (a handful), then spread them back to the rows: one flat
-    # index array (Arrow's take is several times slower with chunked indices), -1 for missing
-    uniq = pc.drop_null(pc.unique(source))
-    idx_np = _flat_codes(pc.index_in(source, value_set=uniq))
+    elif "asam_code" in frame.columns:
+        column = "asam_code"
+    else:
+        typed["level_of_care"] = pa.nulls(n, pa.large_string())
+        return
+    # work on the distinct values (a handful), then spread them back to the rows through one
+    # flat index array (Arrow's take is several times slower with chunked indices)
+    found = None if codes.get(column) else _clean_dictionary(_as_text(frame[column]))
+    if found is None:  # values to trim, blank or map with codes= first
+        source = _apply_codes(_arrow_text(frame[column], True), codes.get(column))
+        found = _dictionary(source)
+    uniq, idx_np = found
     idx = pa.array(idx_np, mask=idx_np < 0)
     lookup = {v.lower(): v for v in LEVELS_OF_CARE}
     u_text = pd.Series(pd.array(uniq, dtype=_STRING))
@@ -1497,21 +1572,26 @@ def _level_of_care(
         # numpy indexing of a small table; the extra last entry (False) serves the -1s
         return np.append(np.asarray(values, dtype=bool), False)[idx_np]
 
+    def unset(name: str) -> bool:
+        given = typed.get(name)
+        return given is None or given.null_count == len(given)
+
     rej.add("unknown_level_of_care", column, spread_flag(u_bad))
     typed["level_of_care"] = spread(u_level)
-    is_asam = spread_flag(u_asam)
-    if is_asam.any():
-        asam = pa.array(is_asam)
-        given_code = typed.get("asam_code") if column != "asam_code" else None
-        code = spread(u_code)
-        if given_code is not None:
-            code = pc.if_else(asam, code, given_code)
+    if not u_asam.any():
+        return
+    code = spread(u_code)
+    edition = spread(np.where(u_asam, ASAM_EDITION, None))
+    if column != "asam_code" and not unset("asam_code"):  # keep codes given beside levels
+        asam = pa.array(spread_flag(u_asam))
+        typed["asam_code"] = pc.if_else(asam, code, typed["asam_code"])
+    else:
         typed["asam_code"] = code
-        given_ed = typed.get("asam_edition")
-        edition = pa.scalar(ASAM_EDITION, pa.large_string())
-        if given_ed is None:
-            given_ed = pa.nulls(n, pa.large_string())
-        typed["asam_edition"] = pc.if_else(asam, edition, given_ed)
+    if unset("asam_edition"):
+        typed["asam_edition"] = edition
+    else:
+        asam = pa.array(spread_flag(u_asam))
+        typed["asam_edition"] = pc.if_else(asam, edition, typed["asam_edition"])
 
 
 @dataclass
@@ -1725,8 +1805,7 @@ def _validate_followups(
         "timepoint",
         _duplicated_pairs(position, first.tp_code, len(episodes), len(timepoints)),
     )
-    admission = _lookup(episodes["admission_date"], position)
-    days, no_days = _day_arrays(assessed, admission)
+    days, no_days = _days_after(assessed, episodes["admission_date"], position)
     rej.add("assessment_before_admission", "assessment_date", (days < 0) & ~no_days)
     typed["assessment_day"] = pd.Series(pd.arrays.IntegerArray(days, no_days))
     return _assemble(typed, frame, spec, codes), rej
@@ -2276,7 +2355,12 @@ def _latest_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
     for table, frame in tables.items():
         for col in TABLES[table].columns:
             if col.kind == "date" and col.name in frame.columns and len(frame):
-                value = frame[col.name].max()
+                values = frame[col.name]
+                if values.dtype == np.dtype(_DATE):
+                    # NaT is the smallest int64, so the plain maximum skips it (no mask)
+                    value = np.max(values.to_numpy().view(np.int64)).view(_DATE)
+                else:  # pragma: no cover - read_records types dates as datetime64[ns]
+                    value = values.max()
                 if not pd.isna(value):
                     latest.append(pd.Timestamp(value))
     return max(latest) if latest else None
