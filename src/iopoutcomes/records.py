@@ -1581,7 +1581,9 @@ def _level_of_care(
     if not u_asam.any():
         return
     code = spread(u_code)
-    edition = spread(np.where(u_asam, ASAM_EDITION, None))
+    u_edition = np.full(len(u_asam), None, dtype=object)
+    u_edition[u_asam] = ASAM_EDITION
+    edition = spread(u_edition)
     if column != "asam_code" and not unset("asam_code"):  # keep codes given beside levels
         asam = pa.array(spread_flag(u_asam))
         typed["asam_code"] = pc.if_else(asam, code, typed["asam_code"])
