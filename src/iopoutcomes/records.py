@@ -904,11 +904,26 @@ def _clean_dictionary(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.nda
     return dictionary, codes
 
 
-def _flat_codes(codes: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Integer codes (e.g. from ``pc.index_in``) as one int32 numpy array, -1 for null."""
-    if isinstance(codes, pa.ChunkedArray):
-        codes = codes.combine_chunks() if codes.num_chunks != 1 else codes.chunk(0)
-    return np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
+def _code_dtype(n_values: int) -> Any:
+    """The smallest signed integer type for positions among ``n_values`` values (and -1)."""
+    return np.int8 if n_values < 128 else np.int32
+
+
+def _flat_codes(codes: pa.Array | pa.ChunkedArray, dtype: Any = np.int32) -> np.ndarray:
+    """Integer codes (e.g. from ``pc.index_in``) as one numpy array of ``dtype``, -1 for null.
+
+    Filled chunk by chunk: no combined copy and no filled copy of the whole column.
+    """
+    chunks = codes.chunks if isinstance(codes, pa.ChunkedArray) else [codes]
+    out = np.empty(len(codes), dtype=dtype)
+    start = 0
+    for chunk in chunks:
+        stop = start + len(chunk)
+        if chunk.null_count:
+            chunk = pc.fill_null(chunk, -1)
+        out[start:stop] = chunk.to_numpy(zero_copy_only=False)
+        start = stop
+    return out
 
 
 def _isnull(arr: pa.Array) -> np.ndarray:
@@ -1738,7 +1753,7 @@ def _type_timepoints(
         code = pc.index_in(text, value_set=tp_set)
         if code.null_count == text.null_count:
             rej.add("missing_required_value", "timepoint", _isnull(text))
-            return text, _flat_codes(code), None
+            return text, _flat_codes(code, _code_dtype(len(timepoints))), None
     names = [c.name for c in spec.columns if c.name != "timepoint"]
     timepoint = _base_columns(frame, spec, rej, codes, None, names)["timepoint"]
     if timepoint.type != tp_set.type:  # pragma: no cover - text is large_string
@@ -1750,7 +1765,7 @@ def _type_timepoints(
         if canon_tp is not timepoint:  # some labels needed their canonical spelling
             timepoint = pc.if_else(pc.is_null(canon_tp), timepoint, canon_tp)
             code = pc.index_in(timepoint, value_set=tp_set)
-    return timepoint, _flat_codes(code), bad_tp
+    return timepoint, _flat_codes(code, _code_dtype(len(timepoints))), bad_tp
 
 
 def _type_status(
@@ -1766,11 +1781,11 @@ def _type_status(
         code = pc.index_in(text, value_set=vocab)
         if code.null_count == text.null_count:
             rej.add("missing_required_value", "status", _isnull(text))
-            code_np = _flat_codes(code)
+            code_np = _flat_codes(code, np.int8)
             return text, (code_np >= 0) & (code_np != completed)
     names = [c.name for c in spec.columns if c.name != "status"]
     status = _base_columns(frame, spec, rej, codes, None, names)["status"]
-    code_np = _flat_codes(pc.index_in(status, value_set=vocab))
+    code_np = _flat_codes(pc.index_in(status, value_set=vocab), np.int8)
     return status, (code_np >= 0) & (code_np != completed)
 
 
@@ -1876,7 +1891,8 @@ def _partitioned(keys: np.ndarray, n_parts: int) -> _Partitioned | None:
     with np.errstate(over="ignore"):  # the multiplication is meant to wrap
         work = keys * _GOLDEN
         work >>= shift
-        part = work.astype(np.uint16)
+        # one byte sorts in one radix pass (numpy's stable sort of small integers)
+        part = work.astype(np.uint8 if n_parts <= 256 else np.uint16)
     order = np.argsort(part, kind="stable")
     start = np.concatenate(([0], np.cumsum(np.bincount(part, minlength=n_parts))))
     # one scratch array reused for the grouped keys (fresh pages are not free)
