@@ -77,6 +77,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -179,6 +180,19 @@ def run_child(mode: str, folder: Path) -> dict[str, float]:
     return result
 
 
+WARM = r"""
+import sys
+import numpy as np
+np.ones(int(float(sys.argv[1]) * 1e9) // 8)  # touch, then give back to the kernel at exit
+"""
+
+
+def warm_memory(gigabytes: float) -> None:
+    """Touch and free ``gigabytes`` of memory in a throwaway child (see the module notes)."""
+    if gigabytes > 0:
+        subprocess.run([sys.executable, "-c", WARM, str(gigabytes)], check=True)
+
+
 def baseline_rss() -> int:
     """Peak RSS of a child that only imports pandas, pyarrow and iopoutcomes (bytes)."""
     code = (
@@ -197,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tmp", type=Path, default=Path("/tmp/iopoutcomes-bench"))
     parser.add_argument("--repeat", type=int, default=1, help="timed runs of each reader")
     parser.add_argument("--keep", action="store_true", help="reuse existing files in --tmp")
+    parser.add_argument(
+        "--warm-gb",
+        type=float,
+        default=3.0,
+        help="memory touched and freed by a throwaway child before each timed child "
+        "(0: none; see the module notes on this VM's page faults)",
+    )
     parser.add_argument("--write-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.write_only:
@@ -230,14 +251,15 @@ def main(argv: list[str] | None = None) -> int:
     pandas_runs: list[dict[str, float]] = []
     records_runs: list[dict[str, float]] = []
     for _ in range(args.repeat):  # interleaved, so a change in machine load hits both alike
+        warm_memory(args.warm_gb)
         pandas_runs.append(run_child("pandas", args.tmp))
+        warm_memory(args.warm_gb)
         records_runs.append(run_child("read_records", args.tmp))
     load_after = os.getloadavg()[0]
-    pd_best = min(r["seconds"] for r in pandas_runs)
-    rr_best = min(r["seconds"] for r in records_runs)
-    ratios = sorted(
-        r["seconds"] / p["seconds"] for p, r in zip(pandas_runs, records_runs, strict=True)
-    )
+    pd_times = [r["seconds"] for r in pandas_runs]
+    rr_times = [r["seconds"] for r in records_runs]
+    pd_best, rr_best = min(pd_times), min(rr_times)
+    ratios = sorted(r / p for p, r in zip(pd_times, rr_times, strict=True))
     rr = records_runs[-1]
     frames = rr["frame_bytes"]
     peak = rr["peak_rss_bytes"]
@@ -247,7 +269,13 @@ def main(argv: list[str] | None = None) -> int:
         "pandas_read_csv_seconds": round(pd_best, 2),
         "read_records_seconds": round(rr_best, 2),
         "time_ratio": round(rr_best / pd_best, 2),
+        "pandas_median_seconds": round(statistics.median(pd_times), 2),
+        "read_records_median_seconds": round(statistics.median(rr_times), 2),
+        "time_ratio_of_medians": round(
+            statistics.median(rr_times) / statistics.median(pd_times), 2
+        ),
         "time_ratio_per_pair": [round(x, 2) for x in ratios],
+        "warm_gb": args.warm_gb,
         "load_average_1min": [round(load_before, 2), round(load_after, 2)],
         "cpus": os.cpu_count(),
         "read_records_frames_mb": round(frames / 1e6, 1),

@@ -1059,3 +1059,191 @@ def test_errors_surface_in_table_order_although_tables_are_read_on_two_threads(
         iop.read_records(bad_date, fu, strict=True)
     with pytest.raises(iop.MissingColumnError, match="followups"):
         iop.read_records(bad_date, fu)  # then the follow-ups'
+
+
+# --- large tables: the partitioned id match run beside the typing of the other columns ---------
+
+
+def _large_tables(seed: int, prefix: str = "e") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """20,000 episodes (enough for several match partitions) and 60,000 follow-ups with
+    missing, unknown and duplicated ids, duplicate pairs, early assessments and bad counts."""
+    rng = np.random.default_rng(seed)
+    n_eps, n_fu = 20_000, 60_000
+    ids = np.array([f"{prefix}{i}" for i in range(n_eps)], dtype=object)
+    ids[1:100:7] = ids[0:99:7]  # 15 ids used twice: every row sharing one is rejected
+    admission = np.datetime64("2022-01-01") + rng.integers(0, 700, n_eps).astype("timedelta64[D]")
+    eps = pd.DataFrame(
+        {
+            "patient_id": [f"p{i}" for i in range(n_eps)],
+            "episode_id": ids,
+            "cohort": np.where(rng.random(n_eps) < 0.5, "IOP", "inpatient"),
+            "admission_date": admission.astype(str),
+        }
+    )
+    which = rng.integers(0, n_eps + 200, n_fu)  # beyond n_eps: ids of no episode
+    fu_ids = np.array([f"{prefix}{i}" for i in which], dtype=object)
+    fu_ids[rng.random(n_fu) < 0.01] = None
+    offset = rng.integers(-5, 400, n_fu).astype("timedelta64[D]")
+    adm_of = admission[np.minimum(which, n_eps - 1)]
+    days = rng.integers(0, 31, n_fu)
+    days[rng.random(n_fu) < 0.005] = 31
+    days[rng.random(n_fu) < 0.005] = -1
+    fu = pd.DataFrame(
+        {
+            "episode_id": fu_ids,
+            "timepoint": rng.choice(["intake", "discharge", "3mo", "6mo", "12mo"], n_fu),
+            "status": "completed",
+            "assessment_date": (adm_of + offset).astype(str),
+            "days_used_past30": days,
+        }
+    )
+    return eps, fu
+
+
+def _expected_followup_rejections(eps: pd.DataFrame, fu: pd.DataFrame) -> pd.Series:
+    """First reason per follow-up row, computed with plain pandas (independent of the reader)."""
+    accepted = eps[~eps["episode_id"].duplicated(keep=False)]
+    admission = dict(
+        zip(accepted["episode_id"], pd.to_datetime(accepted["admission_date"]), strict=True)
+    )
+    reason = pd.Series("", index=fu.index, dtype=object)
+
+    def first(mask: pd.Series, why: str) -> None:
+        reason[mask & (reason == "")] = why
+
+    first(fu["episode_id"].isna(), "missing_required_value")
+    first((fu["days_used_past30"] < 0) | (fu["days_used_past30"] > 30), "days_used_out_of_range")
+    known = fu["episode_id"].isin(admission)
+    first(fu["episode_id"].notna() & ~known, "unknown_episode")
+    first(
+        known & fu[known].duplicated(["episode_id", "timepoint"], keep=False), "duplicate_followup"
+    )
+    days = (pd.to_datetime(fu["assessment_date"]) - fu["episode_id"].map(admission)).dt.days
+    first(known & (days < 0), "assessment_before_admission")
+    return reason
+
+
+@pytest.mark.parametrize(
+    ("source", "prefix"),
+    [("frames", "e"), ("csv", "e"), ("frames", "episode-number-")],  # the last: text ids
+)
+def test_large_tables_match_an_independent_pandas_join(
+    tmp_path: Path, source: str, prefix: str
+) -> None:
+    from iopoutcomes.records import _n_parts
+
+    eps, fu = _large_tables(seed=11, prefix=prefix)
+    assert _n_parts(len(eps)) > 1  # the partitioned match, split between two threads
+    if source == "csv":
+        eps.to_csv(tmp_path / "episodes.csv", index=False)
+        fu.to_csv(tmp_path / "followups.csv", index=False)
+        recs = read_records(tmp_path / "episodes.csv", tmp_path / "followups.csv")
+    else:
+        recs = read_records(eps, fu)
+    assert_balanced(recs)
+    want = _expected_followup_rejections(eps, fu)
+    got = recs.rejected[recs.rejected["table"] == "followups"]
+    assert dict(zip(got["row"] - 1, got["reason"], strict=True)) == want[want != ""].to_dict()
+    assert set(got["reason"]) == set(want[want != ""])  # every kind occurs
+    kept = fu[(want == "").to_numpy()].reset_index(drop=True)
+    admitted = dict(
+        zip(eps["episode_id"], eps["admission_date"], strict=True)
+    )  # kept ids are unique
+    days = (
+        pd.to_datetime(kept["assessment_date"]) - pd.to_datetime(kept["episode_id"].map(admitted))
+    ).dt.days
+    assert recs.followups["assessment_day"].tolist() == days.tolist()
+    assert recs.followups["episode_id"].tolist() == kept["episode_id"].tolist()
+    assert recs.followups["days_used_past30"].dtype == "Int64"
+    assert recs.followups["days_used_past30"].tolist() == kept["days_used_past30"].tolist()
+
+
+def test_large_tables_with_episode_errors_do_not_wait_forever() -> None:
+    # the follow-ups' thread waits for the accepted episodes; when the episodes fail, it must
+    # give up and the episodes' own error is raised
+    eps, fu = _large_tables(seed=3)
+    with pytest.raises(iop.MissingColumnError, match="episodes"):
+        read_records(eps.drop(columns="cohort"), fu)
+    with pytest.raises(iop.RowValidationError, match="episodes"):
+        read_records(eps, fu, strict=True)  # the duplicated episode ids
+
+
+def test_error_on_the_id_thread_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    from iopoutcomes import records as records_module
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise MemoryError("no room to partition")
+
+    monkeypatch.setattr(records_module, "_partitioned", broken)
+    eps, fu = _large_tables(seed=5)
+    with pytest.raises(MemoryError, match="partition"):
+        read_records(eps.drop_duplicates("episode_id"), fu)
+
+
+def test_whole_number_columns_from_csv_are_checked_without_a_float_round_trip(
+    tmp_path: Path,
+) -> None:
+    fu = followups_frame()
+    fu["days_used_past30"] = ["31", "0", "", "-2"]
+    fu.to_csv(tmp_path / "f.csv", index=False)
+    recs = read_records(episodes_frame(), tmp_path / "f.csv")
+    assert recs.rejected[["row", "reason"]].values.tolist() == [
+        [1, "days_used_out_of_range"],
+        [4, "days_used_out_of_range"],
+    ]
+    assert recs.followups["days_used_past30"].dtype == "Int64"
+    assert recs.followups["days_used_past30"].tolist() == [0, pd.NA]
+    fu["days_used_past30"] = ["2.5", "0", "", "3.0"]  # read as floats: the general path
+    fu.to_csv(tmp_path / "g.csv", index=False)
+    recs = read_records(episodes_frame(), tmp_path / "g.csv")
+    assert recs.rejected[["row", "reason"]].values.tolist() == [[1, "days_used_not_integer"]]
+    assert recs.followups["days_used_past30"].tolist() == [0, pd.NA, 3]
+
+
+def test_many_declared_timepoints_keep_exact_codes() -> None:
+    # more labels than a one-byte code holds: duplicates are still found on the right pairs
+    labels = [f"w{k}" for k in range(200)]
+    fu = followups_frame().assign(timepoint=["w150", "w150", "w199", "w3"])
+    recs = read_records(episodes_frame(), fu, timepoints=labels)
+    assert recs.rejected[["row", "reason"]].values.tolist() == [
+        [1, "duplicate_followup"],
+        [2, "duplicate_followup"],
+    ]
+    assert recs.followups["timepoint"].tolist() == ["w199", "w3"]
+
+
+def test_status_spelling_variants_still_decide_completion() -> None:
+    fu = followups_frame()
+    fu["status"] = ["COMPLETED", "Not_Located", "not_located", "completed"]
+    recs = read_records(episodes_frame(), fu)
+    assert recs.rejected[["row", "reason"]].values.tolist() == [
+        [2, "assessment_date_without_completion"]
+    ]
+    assert recs.followups["status"].tolist() == ["completed", "not_located", "completed"]
+
+
+def test_asam_code_column_alone_and_beside_levels() -> None:
+    eps = episodes_frame().drop(columns="level_of_care").assign(asam_code=["2.1", "3.7", "9.9"])
+    recs = read_records(eps)
+    assert recs.rejected[["row", "column", "reason"]].values.tolist() == [
+        [3, "asam_code", "unknown_level_of_care"]
+    ]
+    assert recs.episodes["level_of_care"].tolist() == ["IOP", "inpatient"]
+    assert recs.episodes["asam_edition"].tolist() == ["ASAM3", "ASAM3"]
+    # codes given beside levels are kept where the level is a name; edition given is kept too
+    eps = episodes_frame().assign(
+        level_of_care=["IOP", "3.7", "inpatient"],
+        asam_code=["2.1", None, "4"],
+        asam_edition=["ASAM4", None, None],
+    )
+    out = read_records(eps).episodes
+    assert out["level_of_care"].tolist() == ["IOP", "inpatient", "inpatient"]
+    assert out["asam_code"].tolist() == ["2.1", "3.7", "4"]
+    assert out["asam_edition"].tolist() == ["ASAM4", "ASAM3", pd.NA]
+
+
+def test_latest_date_ignores_missing_dates() -> None:
+    eps = episodes_frame().assign(discharge_date=["", "", ""])
+    fu = followups_frame().assign(assessment_date=["", "", "", ""], status="not_located")
+    recs = read_records(eps, fu)
+    assert recs.data_as_of == pd.Timestamp("2024-02-01")  # the latest admission
