@@ -1247,3 +1247,30 @@ def test_latest_date_ignores_missing_dates() -> None:
     fu = followups_frame().assign(assessment_date=["", "", "", ""], status="not_located")
     recs = read_records(eps, fu)
     assert recs.data_as_of == pd.Timestamp("2024-02-01")  # the latest admission
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected_rejected", "expected_kept"),
+    [
+        # exactly as declared: one probing pass gives the codes
+        (
+            ["intake", "", "3mo", "intake"],
+            [[2, "missing_required_value"]],
+            ["intake", "3mo", "intake"],
+        ),
+        # spelling variants: the general path trims and matches case-insensitively
+        (["INTAKE", " 3mo", "3Mo", "w9"], [[4, "unknown_timepoint"]], ["intake", "3mo", "3mo"]),
+    ],
+)
+def test_csv_timepoints_exact_and_variant_spellings(
+    tmp_path: Path, labels: list[str], expected_rejected: list[list[Any]], expected_kept: list[str]
+) -> None:
+    fu = followups_frame().assign(timepoint=labels)
+    fu.to_csv(tmp_path / "f.csv", index=False)
+    raw = read_records(episodes_frame(), tmp_path / "f.csv")
+    assert raw.rejected[["row", "reason"]].values.tolist() == expected_rejected
+    assert raw.followups["timepoint"].tolist() == expected_kept
+    assert raw.followups["timepoint"].dtype == "string"
+    # the same rows as a DataFrame give the same result
+    same = read_records(episodes_frame(), fu)
+    assert same.rejected[["row", "reason"]].values.tolist() == expected_rejected
