@@ -1621,6 +1621,7 @@ class _TypedFollowups:
     tp_code: np.ndarray  # position of each timepoint among the declared ones (-1: none)
     probe: _Partitioned | None  # the ids' keys grouped for _match_keys
     position: np.ndarray | None = None  # row of each id's episode (-1: none), when matched
+    duplicates: np.ndarray | None = None  # duplicate (episode, timepoint) rows, when matched
 
 
 @dataclass
@@ -1659,6 +1660,8 @@ def _type_followups(
     keys: dict[str, np.ndarray] = {}
     found: dict[str, Any] = {}
     match_ready = threading.Event()
+    codes_ready = threading.Event()  # the timepoints' codes, for the duplicate-pair check
+    repeated: list[np.ndarray] = []  # rows of duplicate pairs, found partition by partition
     failed: list[BaseException] = []
 
     def type_ids() -> None:
@@ -1683,7 +1686,9 @@ def _type_followups(
                 return
             found["plan"] = (probe, ready.parts)
             match_ready.set()
-            _match_partitions(probe, ready.parts, range(probe.n_parts // 2))
+            codes_ready.wait()
+            items = found.get("tp_np")
+            repeated.extend(_match_partitions(probe, ready.parts, range(probe.n_parts // 2), items))
         except BaseException as exc:  # re-raised on this thread
             failed.append(exc)
         finally:
@@ -1694,6 +1699,8 @@ def _type_followups(
     try:
         rej = _Rejections("followups", raw.source, len(frame))
         tp_typed, tp_np, bad_tp = _type_timepoints(frame, spec, rej, codes, timepoints)
+        found["tp_np"] = tp_np
+        codes_ready.set()
         status, not_completed = _type_status(frame, spec, rej, codes)
         rest = _base_columns(
             frame,
@@ -1707,11 +1714,14 @@ def _type_followups(
         match_ready.wait()
         plan = found.get("plan")
         if plan is not None and not failed:
-            _match_partitions(plan[0], plan[1], range(plan[0].n_parts // 2, plan[0].n_parts))
+            second = range(plan[0].n_parts // 2, plan[0].n_parts)
+            repeated.extend(_match_partitions(plan[0], plan[1], second, tp_np))
     except BaseException as exc:  # the helper's columns come first: so do their errors
         own_error: BaseException | None = exc
     else:
         own_error = None
+    finally:
+        codes_ready.set()  # never leave the helper waiting
     helper.join()
     if failed:
         raise failed[0]
@@ -1727,13 +1737,17 @@ def _type_followups(
         not_completed & typed["assessment_date"].notna().to_numpy(),
     )
     position = found.get("position")
+    duplicates = None
     if plan is not None:
         position = _scatter_matches(plan[0])
+        duplicates = np.zeros(len(frame), dtype=bool)
+        for rows in repeated:
+            duplicates[rows] = True
     if position is not None:
         ids = typed["episode_id"]
         if ids.null_count:
             position[_isnull(ids)] = -1  # a missing id is never an episode
-    return _TypedFollowups(typed, rej, keys, tp_np, found.get("probe"), position)
+    return _TypedFollowups(typed, rej, keys, tp_np, found.get("probe"), position, duplicates)
 
 
 def _type_timepoints(
@@ -1817,11 +1831,10 @@ def _validate_followups(
     rej.add("unknown_episode", "episode_id", unknown)
     # (episode, timepoint) pairs as integers; unknown episodes and timepoints are rejected
     # before duplicates, so only known ones need comparing
-    rej.add(
-        "duplicate_followup",
-        "timepoint",
-        _duplicated_pairs(position, first.tp_code, len(episodes), len(timepoints)),
-    )
+    duplicates = first.duplicates
+    if duplicates is None:
+        duplicates = _duplicated_pairs(position, first.tp_code, len(episodes), len(timepoints))
+    rej.add("duplicate_followup", "timepoint", duplicates)
     days, no_days = _days_after(assessed, episodes["admission_date"], position)
     rej.add("assessment_before_admission", "assessment_date", (days < 0) & ~no_days)
     typed["assessment_day"] = pd.Series(pd.arrays.IntegerArray(days, no_days))
@@ -1924,14 +1937,21 @@ def _match_keys(
     return _scatter_matches(p)
 
 
-def _match_partitions(p: _Partitioned, t: _Partitioned, parts: range) -> None:
+def _match_partitions(
+    p: _Partitioned, t: _Partitioned, parts: range, items: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Match partitions ``parts`` of ``p`` against the same partitions of ``t``, in place.
 
     Each partition's slice of ``p.grouped`` is overwritten by the rows its keys have in the
     table (-1 when absent); two threads may match disjoint ranges of partitions at once.
+    With ``items`` (a small code per probe row, -1: none), the probe rows whose (table row,
+    item) pair occurs more than once are returned too (arrays of row numbers): all rows of
+    one table row fall in one partition, so each partition is checked on its own, in cache.
     """
     work = p.grouped
     found = work.view(np.int64)
+    repeated: list[np.ndarray] = []
+    n_items = 0 if items is None or len(items) == 0 else int(items.max()) + 1
     for k in parts:
         lo, hi = p.start[k], p.start[k + 1]
         if lo == hi:
@@ -1939,9 +1959,15 @@ def _match_partitions(p: _Partitioned, t: _Partitioned, parts: range) -> None:
         t_lo, t_hi = t.start[k], t.start[k + 1]
         pos = pc.index_in(pa.array(work[lo:hi]), value_set=pa.array(t.grouped[t_lo:t_hi]))
         part = np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        if items is not None and n_items:
+            rows = p.order[lo:hi]
+            doubled = _duplicated_pairs(part, items[rows], int(t_hi - t_lo), n_items)
+            if doubled.any():
+                repeated.append(rows[doubled])
         hit = part >= 0
         part[hit] = t.order[t_lo + part[hit]]
         found[lo:hi] = part
+    return repeated
 
 
 def _scatter_matches(p: _Partitioned) -> np.ndarray:
