@@ -1752,6 +1752,8 @@ def _type_followups(
         ids = typed["episode_id"]
         if ids.null_count:
             position[_isnull(ids)] = -1  # a missing id is never an episode
+    if position is not None:  # matched: the keys and their partitions are no longer needed
+        return _TypedFollowups(typed, rej, {}, tp_np, None, position, duplicates)
     return _TypedFollowups(typed, rej, keys, tp_np, found.get("probe"), position, duplicates)
 
 
@@ -2312,7 +2314,7 @@ def read_records(
                 tps,
                 accepted_eps,
                 eps_keys,
-                typed_fu[0],
+                typed_fu.pop(),  # dropped once validated: its arrays are large
                 eps_parts,
             )
         )
