@@ -1,70 +1,65 @@
 """Benchmark: ``read_records`` versus pandas' own pyarrow-engine ``read_csv`` of the same files.
 
 Writes synthetic canonical CSVs (episodes + follow-ups, vectorised numpy), then runs each
-reader in a fresh subprocess, timing it and measuring the child's peak resident memory
-(``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``), and compares that peak with the memory of
-the loaded frames (``DataFrame.memory_usage(deep=True)``). The import of pandas/iopoutcomes
-costs the same in both children and is excluded from the timings.
+reader in a fresh subprocess, timing it (wall and CPU time) and measuring the child's peak
+resident memory (``VmHWM``), and compares that peak with the memory of the loaded frames
+(``DataFrame.memory_usage(deep=True)``). The import of pandas/iopoutcomes costs the same in
+both children and is excluded from the timings.
 
 Each repeat runs one pandas child and then one read_records child (interleaved, so a change in
-machine load hits both alike); the output gives the ratio of the best times, the ratio within
-each pair, and the 1-minute load average before and after, because on a shared machine the
-figures move with the load (pandas' parser uses every core, so a busy machine slows it more).
+machine load hits both alike); the output gives the ratio of the best times, of the median
+times, the ratio within each pair, median CPU seconds and the 1-minute load average before
+and after.
+
+Page state (``--warm-gb``, default 3). On this development VM (Firecracker, free-page
+reporting), memory the guest gave back is returned to the host, and the first touch of such a
+page costs a host fault: touching 1 GB of fresh memory takes 0.07 s on one run and 1.4-2.5 s
+on the next. How many such pages a child meets depends on what ran before it and how much it
+needs, so back-to-back children are not measured alike (read_records needs ~0.15 GB more
+than pandas at its peak and pays for exactly those pages). By default a throwaway child
+touches and frees 3 GB before each timed child, so both readers start from the same page
+state — that of an ordinary machine, where memory is always backed. ``--warm-gb 0`` shows
+the raw back-to-back figures; both are given below.
 
 Targets (issue 2): read time <= 2x pandas, peak memory < 3x the loaded frames.
 
-Figures (1,000,000 episodes + 4,000,000 follow-ups, 74 + 164 MB; 2 shared cores,
-``--repeat 3`` unless noted; pandas 3.1.1, pyarrow 26.0.1):
+Figures (1,000,000 episodes + 4,000,000 follow-ups, 74 + 164 MB; 2 shared cores, otherwise
+idle; pandas 3.1.1, pyarrow 26.0.1, numpy 2.4.6; ``--repeat 9``):
 
-=====================  ==============  ===========  ==========  ==========  ===========
-records.py             load average    pandas best  read best   time ratio  peak/frames
-=====================  ==============  ===========  ==========  ==========  ===========
-before (31f2686)       3.01 -> 2.65    0.43 s       3.85 s      9.0x        3.03x
-before (31f2686)       1.86 -> 2.12    0.45 s       4.44 s      9.9x        3.04x
-before (5741048)       1.29 -> 1.89    0.74 s       2.72 s      3.7x        1.97x
-before (5741048)       2.17 -> 2.43    0.77 s       2.36 s      3.1x        1.99x
-before (9da076e)       0.91 -> 0.92    0.45 s       1.47 s      3.3x        1.90x
-before (9da076e)       2.43 -> 2.40    0.42 s       1.54 s      3.6x        1.76x
-before (9da076e)       1.93 -> 2.27    0.77 s       1.92 s      2.5x        1.79x
-before (9da076e)       0.92 -> 1.01    0.41 s       1.41 s      3.4x        1.76x
-before (9da076e)       1.01 -> 1.00    0.41 s       1.60 s      3.9x        1.77x
-after (two threads)    1.01 -> 1.01    0.42 s       1.17 s      2.8x        1.89x
-after (two threads)    1.00 -> 1.15    0.41 s       1.47 s      3.6x        2.08x
-=====================  ==============  ===========  ==========  ==========  ===========
+==================  ========  ===============  ===============  ============  ===========
+records.py          warm-gb   pandas best/med  read best/med    ratio b/med   peak/frames
+==================  ========  ===============  ===============  ============  ===========
+82fdbc0             3         0.40 / 0.55 s    0.73 / 0.74 s    1.80 / 1.36x  1.71x
+82fdbc0             0         0.41 / 0.43 s    0.79 / 1.13 s    1.93 / 2.62x  1.72x
+==================  ========  ===============  ===============  ============  ===========
 
-(The third 9da076e row is ``--repeat 5``. The load averages of the last four rows are the
-benchmark's own: the machine was otherwise idle.) Medians of 9 interleaved fresh-process runs (load
-1.06 -> 1.22, same files): pandas 0.53 s wall (best 0.42), 9da076e 1.49 s (CPU 1.87 s),
-after 1.21 s (best 1.16 s, CPU 1.81 s); median ratio within each run 2.72x before, 2.23x
-after. Against pandas' best run the ratio is still 2.8x: the 2x target is not met.
+Median CPU seconds: pandas 0.83 / read_records 1.31 (1.6x) warm, 0.79 / 1.75 raw. Peak RSS
+1.16 GB for 0.68 GB of frames (pandas: 0.98-1.04 GB for 0.59 GB). In-process best of 7
+(memory already mapped): read_records 0.68-0.74 s, pandas 0.38-0.41 s.
 
-Threads, after 9da076e: the follow-ups (and use days) are parsed and typed on a second thread
-while the calling thread validates the episodes and prepares what accepting them needs (the
-accepted keys partitioned for the id join); the follow-ups' ids, timepoints and status are
-typed and checked on a helper thread while the other columns are typed, and the probe side
-of the id join is partitioned before the episodes are needed. Errors are still raised in the
-order a table-by-table read raises them (tested). Tried and dropped (no gain or slower, the
-two threads' page faults get in each other's way): both files parsed at once, and the
-duplicate (episode, timepoint) check run beside the day numbers and assembly.
+History (``--repeat 3``, no warm-up child, best times): 31f2686 3.85-4.44 s (9-10x);
+5741048 2.36-2.72 s (3.1-3.7x); 9da076e 1.41-1.92 s (2.5-3.9x); 34d89cf (two threads)
+1.17-1.47 s (2.8-3.6x), peak/frames 1.9-2.1x throughout.
 
-Notes from 9da076e. CPU time of one read in a fresh process (load about 2.3, three runs
-each): pandas 0.78-1.37 s, read_records 2.34 s at 5741048, 1.39-1.43 s at 9da076e (1.8x
-pandas' CPU). The memory target is met
-(peak 1.21-1.29 GB for 0.68 GB of frames). The time target is not met on wall-clock time:
-pandas' own read swings between 0.42 and 0.77 s from run to run on this machine (its parser
-uses both cores, and first touches of fresh memory are slow here: numpy's transparent huge
-pages fault in slowly on this VM; ``NUMPY_MADVISE_HUGEPAGE=0`` for both readers still gives
-2.95x). What remains on top of a parse that costs what pandas' does: the follow-up -> episode
-join (~0.15-0.2 s), the typed columns and vocabulary checks (~0.25 s on 4M follow-ups) and
-the episode checks (~0.15 s).
+Where the time goes (in-process, 82fdbc0): parsing the episodes 0.10 s, then the follow-ups
+0.34 s while the episodes are validated beside them (0.13-0.25 s), then typing the follow-ups
+0.20 s on two threads — the helper packs the ids into 8-byte keys, partitions them and
+matches them to the accepted episodes; this thread codes timepoints and statuses in one
+probing pass each, keeps whole-number columns as the ``Int64`` pyarrow read, checks the
+vocabularies, then matches the other half of the partitions, finding duplicate (episode,
+timepoint) pairs inside each partition — and 0.05 s for the assessment days (block by block)
+and assembly.
 
-What changed after 5741048: the SHA-256 of the files is no longer computed while reading
-(``Records.file_hashes`` hashes each file on first lookup, after checking its size and
-modification time, 0.15 s when the report asks); short clean ids are packed into integer keys
-straight from the Arrow buffers (no trimmed copy), once per table, and reused for the
-duplicate check (a sort) and the join; all-missing canonical columns of one kind share one
-array (Copy-on-Write); the join and day counts allocate fewer large temporaries; timepoints
-spelled as declared skip the case-insensitive pass.
+What changed after 34d89cf: the id match moved into the typing step (both threads), whole
+numbers stay ``Int64`` from the CSV (no float round trip), one hashing pass per vocabulary
+column, level of care from one dictionary pass and flat take indices, int8 codes filled chunk
+by chunk, one-byte partition numbers, duplicate pairs per partition, day numbers in
+cache-sized blocks, the parser's freed scratch returned to the OS before validation
+(peak -200 MB). Tried and dropped (no gain, measured): the CSV parser dictionary-encoding the
+timepoints (the decode back to text costs what it saves), a numpy open-addressing hash join
+(slower than the partitioned one), sort + searchsorted joins, the status typed on the helper
+with partitions claimed dynamically, the duplicate check on a third thread (the two cores
+share memory bandwidth), and a fully sequential read (no better in wall time).
 
 Usage::
 
@@ -145,6 +140,8 @@ mode, folder = sys.argv[1], sys.argv[2]
 if mode == "read_records":
     import iopoutcomes as iop
     iop.read_records  # resolve the lazy import before timing
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu_start = usage.ru_utime + usage.ru_stime
 start = time.perf_counter()
 if mode == "pandas":
     frames = [pd.read_csv(f"{folder}/{t}.csv", engine="pyarrow") for t in ("episodes", "followups")]
@@ -152,6 +149,8 @@ else:
     recs = iop.read_records(f"{folder}/episodes.csv", f"{folder}/followups.csv")
     frames = [recs.episodes, recs.followups]
 seconds = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu = usage.ru_utime + usage.ru_stime - cpu_start
 frame_bytes = int(sum(f.memory_usage(deep=True).sum() for f in frames))
 rows = [len(f) for f in frames]
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -160,7 +159,8 @@ try:  # VmHWM is this image's own high-water mark (ru_maxrss survives exec on Li
         peak = next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM"))
 except (OSError, StopIteration):
     pass
-print(json.dumps({"seconds": seconds, "frame_bytes": frame_bytes, "rows": rows, "peak": peak}))
+print(json.dumps({"seconds": seconds, "cpu": cpu, "frame_bytes": frame_bytes, "rows": rows,
+                  "peak": peak}))
 """
 
 
@@ -275,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
             statistics.median(rr_times) / statistics.median(pd_times), 2
         ),
         "time_ratio_per_pair": [round(x, 2) for x in ratios],
+        "pandas_cpu_seconds_median": round(statistics.median(r["cpu"] for r in pandas_runs), 2),
+        "read_records_cpu_seconds_median": round(
+            statistics.median(r["cpu"] for r in records_runs), 2
+        ),
         "warm_gb": args.warm_gb,
         "load_average_1min": [round(load_before, 2), round(load_after, 2)],
         "cpus": os.cpu_count(),
