@@ -779,3 +779,28 @@ def test_zero_cell_odds_ratio_lies_inside_its_interval() -> None:
     assert row["odds_ratio_ci_low"] < row["odds_ratio"] < row["odds_ratio_ci_high"]
     log_se = math.sqrt(1 / 1.5 + 1 / 0.5 + 1 / 5.5 + 1 / 5.5)
     assert row["odds_ratio_ci_high"] == pytest.approx(3.0 * math.exp(1.959964 * log_se), rel=1e-5)
+
+
+def test_ipw_reports_extreme_weights_and_a_replaced_exact_test() -> None:
+    from iopoutcomes.missing import completed_datasets as real_completed
+
+    # modest weights: no remark about them
+    modest = compare_rates(_mar_comparison_frame(), missing="ipw", adjust=["age"])
+    assert not any("carry a weight above" in r for r in modest.remarks)
+    # follow-up almost never succeeds for clients living far away: their few followed-up
+    # clients get large stabilised weights (P(observed) / p_i, Cole & Hernán 2008)
+    df = _mar_comparison_frame(seed=9)
+    rng = np.random.default_rng(1)
+    df["remote"] = (rng.random(len(df)) < 0.2).astype(float)
+    df.loc[(df["remote"] == 1) & (rng.random(len(df)) < 0.97), "abstinent_6mo"] = np.nan
+    cmp = compare_rates(df, missing="ipw", adjust=["age", "remote"], test="fisher")
+    (w,) = real_completed(df, "abstinent_6mo", "ipw", covariates=("cohort", "age", "remote"))
+    big = int((w.weights > 10).sum())
+    assert big > 0  # the frame does what the test needs
+    (note,) = [r for r in cmp.remarks if "carry a weight above" in r]
+    assert note.startswith(f"abstinent_6mo: missing = ipw: {big} followed-up episode(s)")
+    assert (
+        f"largest {w.weights.max():.1f}" in note and f"mean weight {w.weights.mean():.2f}" in note
+    )
+    assert any("test='fisher' was requested" in r and "Kish" in r for r in cmp.remarks)
+    assert (cmp.table["test_method"] == "wald").all()

@@ -334,3 +334,29 @@ def test_rows_without_a_group_are_reported_not_dropped_silently() -> None:
     r = outcome_rates(f, "abstinent_6mo")
     assert r.table["n"].tolist() == [2]
     assert any("1 episodes with a missing cohort value were left out" in x for x in r.remarks)
+
+
+def test_ipw_rates_report_extreme_weights() -> None:
+    from iopoutcomes.missing import completed_datasets as real_completed
+
+    rng = np.random.default_rng(5)
+    n = 1000
+    df = pd.DataFrame(
+        {
+            "cohort": np.where(rng.random(n) < 0.5, "IOP", "inpatient"),
+            "remote": (rng.random(n) < 0.2).astype(float),
+            "abstinent_6mo": (rng.random(n) < 0.6).astype(float),
+        }
+    )
+    # clients living far away are almost never reached: large weights for the few who are
+    df.loc[(df["remote"] == 1) & (rng.random(n) < 0.97), "abstinent_6mo"] = np.nan
+    d = OutcomeDefinition(covariates=("remote",))
+    res = outcome_rates(df, "abstinent_6mo", by="cohort", missing="ipw", definition=d)
+    (cd,) = real_completed(df, "abstinent_6mo", "ipw", covariates=("cohort", "remote"))
+    big = int((cd.weights > 10).sum())
+    assert big > 0
+    assert any(
+        r.startswith(f"abstinent_6mo: missing = ipw: {big} followed-up") for r in res.remarks
+    )
+    modest = outcome_rates(df.assign(remote=0.0), "abstinent_6mo", by="cohort", missing="ipw")
+    assert not any("carry a weight above" in r for r in modest.remarks)

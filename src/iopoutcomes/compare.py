@@ -1388,6 +1388,20 @@ def _one_outcome(
             adjust,
         )
         remarks.extend(notes)
+        if test in ("fisher", "boschloo"):
+            # exact tests need whole counts: weighted or pooled analyses cannot give them
+            remarks.append(
+                f"{name}: test={test!r} was requested, but under missing = {missing} the "
+                "p-value is a Wald test ("
+                + (
+                    "weighted, with the Kish effective sample size"
+                    if missing == "ipw"
+                    else "pooled over the imputations with Rubin's rules"
+                )
+                + "); see test_method."
+            )
+        if missing == "ipw":
+            remarks.extend(_weight_notes(name, datasets))
 
     for label, c in analyses:
         c = c.set_index(by)
@@ -1677,6 +1691,17 @@ def _completed_analyses(
             "under this rule."
         ]
     return [(rule, c.reset_index())], {rule: pooled}, notes, list(datasets)
+
+
+def _weight_notes(name: str, datasets: list[Any]) -> list[str]:
+    """The extreme-weight remark of :func:`missing.extreme_weight_remark`, if any."""
+    from . import missing as missing_mod
+
+    weights = [np.asarray(ds.weights, float) for ds in datasets if ds.weights is not None]
+    if not weights:
+        return []
+    note = missing_mod.extreme_weight_remark(name, np.concatenate(weights))
+    return [] if note is None else [note]
 
 
 # --- adjusted rows -----------------------------------------------------------------------------

@@ -685,3 +685,34 @@ def rubin_pool(
     df_obs = (df_complete + 1.0) / (df_complete + 3.0) * df_complete * (1.0 - gamma)
     df = 1.0 / (1.0 / df_old + 1.0 / df_obs)
     return qbar, float(np.sqrt(t)), float(df)
+
+
+EXTREME_WEIGHT: float = 10.0
+"""Inverse-probability-of-follow-up weights above this are reported as extreme."""
+
+
+def extreme_weight_remark(outcome: str, weights: npt.ArrayLike) -> str | None:
+    """A remark on extreme inverse-probability-of-follow-up weights, or ``None``.
+
+    Stabilised weights average about 1; a weight far above it means a few followed-up clients
+    stand in for many lost ones, so the estimate leans on them. Cole & Hernán (2008, *Am J
+    Epidemiol* 168:656-664) recommend reporting the weights' mean and maximum; 10 is the
+    usual threshold for calling a weight extreme. The weights are not trimmed.
+
+    Examples
+    --------
+    >>> extreme_weight_remark("abstinent_6mo", [0.8, 1.1, 0.9]) is None
+    True
+    >>> print(extreme_weight_remark("abstinent_6mo", [0.5, 0.6, 14.0]))  # doctest: +ELLIPSIS
+    abstinent_6mo: missing = ipw: 1 followed-up episode(s) carry a weight above 10 (mean ...
+    """
+    w = np.asarray(weights, dtype=float)
+    big = int(np.sum(w > EXTREME_WEIGHT))
+    if big == 0:
+        return None
+    return (
+        f"{outcome}: missing = ipw: {big} followed-up episode(s) carry a weight above "
+        f"{EXTREME_WEIGHT:g} (mean weight {w.mean():.2f}, largest {w.max():.1f}), so the "
+        "weighted rates lean on few clients; the weights are not trimmed. Check the "
+        "follow-up model's covariates, and compare with missing='using' and 'bounds'."
+    )

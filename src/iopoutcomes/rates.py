@@ -36,6 +36,7 @@ from .exceptions import InsufficientDataError, MissingColumnError, ParameterErro
 from .missing import (
     DEATH_STATUSES,
     completed_datasets,
+    extreme_weight_remark,
     filter_eligible,
     rubin_pool,
     unfavourable_text,
@@ -411,7 +412,7 @@ def _ipw_rates(
     d: OutcomeDefinition | None,
     confidence_level: float,
     method: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, np.ndarray]:
     covs = list(dict.fromkeys([*keys, *(d.covariates if d is not None else ())]))
     death = d.death_policy if d is not None else "missing"
     (cd,) = completed_datasets(frame, outcome, "ipw", covariates=covs, death_policy=death)
@@ -424,6 +425,7 @@ def _ipw_rates(
         merged["ci_low"].to_numpy(float),
         merged["ci_high"].to_numpy(float),
         f"{method} on the Kish effective sample size, inverse probability of follow-up weights",
+        np.asarray(cd.weights, dtype=float),
     )
 
 
@@ -543,7 +545,7 @@ def _one_outcome(
                     "multiply imputed (missing = impute); n_events counts observed events only."
                 )
             else:
-                rate, lo, hi, meth = _ipw_rates(
+                rate, lo, hi, meth, weights = _ipw_rates(
                     frame, outcome, keys, labels_index, d, confidence_level, method
                 )
                 add(n_all - miss, x, rate, lo, hi, meth, None)
@@ -552,6 +554,9 @@ def _one_outcome(
                     "followed-up episodes were weighted by the inverse probability of follow-up "
                     "(missing = ipw)."
                 )
+                extreme = extreme_weight_remark(outcome, weights)
+                if extreme is not None:
+                    remarks.append(extreme)
     table = pd.DataFrame(rows)
     small = table.loc[table["n"] < MIN_N_FOR_RATE, "group"].drop_duplicates()
     if len(small):
