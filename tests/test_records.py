@@ -1274,3 +1274,14 @@ def test_csv_timepoints_exact_and_variant_spellings(
     # the same rows as a DataFrame give the same result
     same = read_records(episodes_frame(), fu)
     assert same.rejected[["row", "reason"]].values.tolist() == expected_rejected
+
+
+@pytest.mark.parametrize("values", [[None, None, None], ["", " ", ""], ["2.1", None, " "]])
+def test_level_of_care_missing_or_blank_stays_missing(values: list[Any]) -> None:
+    recs = read_records(episodes_frame().assign(level_of_care=values))
+    assert recs.rejected.empty
+    out = recs.episodes[["level_of_care", "asam_code", "asam_edition"]]
+    expected = [[pd.NA] * 3] * 3
+    if values[0] == "2.1":
+        expected = [["IOP", "2.1", "ASAM3"], [pd.NA] * 3, [pd.NA] * 3]
+    assert out.astype(object).where(out.notna(), pd.NA).values.tolist() == expected

@@ -672,8 +672,6 @@ def _read_csv(
     ]
     frame = arrow.drop_columns(whole) if whole else arrow
     out = frame.to_pandas(date_as_object=False, split_blocks=True, coerce_temporal_nanoseconds=True)
-    if not whole:
-        return out
     names = arrow.column_names
     for c in sorted(whole, key=names.index):
         column = arrow.column(c).to_pandas(types_mapper=lambda _: pd.Int64Dtype())
