@@ -679,7 +679,8 @@ def _read_csv(
     # The parser's scratch blocks (about as large as the file) are now free inside Arrow's
     # pool, which keeps them for later Arrow allocations; handing them back to the operating
     # system lets the numpy arrays of the validation reuse those pages instead of touching
-    # new ones (peak memory about 200 MB lower for 4 million follow-ups).
+    # new ones (peak memory about 200 MB lower for 4 million follow-ups, 3 ms). Arrow warns
+    # that this can slow later Arrow allocations; here the next large ones are numpy's.
     pa.default_memory_pool().release_unused()
     return out
 
