@@ -2057,7 +2057,11 @@ def _blank(frame: pd.DataFrame, name: str) -> np.ndarray:
     """True where column ``name`` is empty (everywhere when the column is absent)."""
     if name not in frame.columns:
         return np.ones(len(frame), dtype=bool)
-    return _isnull(_arrow_text(frame[name]))
+    values = frame[name]
+    dtype = values.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return values.isna().to_numpy()  # typed values: no text to make (or trim)
+    return _isnull(_arrow_text(values))
 
 
 def _resolve_patient_days(patient: pa.Array, date: pd.Series, episodes: pd.DataFrame) -> np.ndarray:
