@@ -31,10 +31,14 @@ records.py          warm-gb   pandas best/med  read best/med    ratio b/med   pe
 ==================  ========  ===============  ===============  ============  ===========
 82fdbc0             3         0.40 / 0.55 s    0.73 / 0.74 s    1.80 / 1.36x  1.71x
 82fdbc0             0         0.41 / 0.43 s    0.79 / 1.13 s    1.93 / 2.62x  1.72x
+7f5180c             3         0.40 / 0.47 s    0.70 / 0.71 s    1.76 / 1.50x  1.69x
+7f5180c             0         0.39 / 0.42 s    0.77 / 1.74 s    1.98 / 4.18x  1.69x
 ==================  ========  ===============  ===============  ============  ===========
 
-Median CPU seconds: pandas 0.83 / read_records 1.31 (1.6x) warm, 0.79 / 1.75 raw. Peak RSS
-1.16 GB for 0.68 GB of frames (pandas: 0.98-1.04 GB for 0.59 GB). In-process best of 7
+Median CPU seconds: pandas 0.82-0.83 / read_records 1.26-1.31 (1.5-1.6x) warm; raw 0.78-0.79 /
+1.75-2.66 — the same work, so the difference is host page-fault time charged to the process,
+and raw medians swing with it. Peak RSS 1.15-1.16 GB for 0.68 GB of frames (pandas: 0.92-1.04
+GB for 0.59 GB). In-process best of 7
 (memory already mapped): read_records 0.68-0.74 s, pandas 0.38-0.41 s.
 
 History (``--repeat 3``, no warm-up child, best times): 31f2686 3.85-4.44 s (9-10x);
