@@ -696,8 +696,9 @@ def extreme_weight_remark(outcome: str, weights: npt.ArrayLike) -> str | None:
 
     Stabilised weights average about 1; a weight far above it means a few followed-up clients
     stand in for many lost ones, so the estimate leans on them. Cole & Hernán (2008, *Am J
-    Epidemiol* 168:656-664) recommend reporting the weights' mean and maximum; 10 is the
-    usual threshold for calling a weight extreme. The weights are not trimmed.
+    Epidemiol* 168:656-664) recommend reporting the weights' mean and maximum; the cut-off
+    of 10 is a rule of thumb, not theirs, stated in the remark so a reader can judge it. The
+    weights are not trimmed.
 
     Examples
     --------

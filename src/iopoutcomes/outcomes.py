@@ -32,22 +32,14 @@ import pandas as pd
 from ._render import ResultDisplay, escape, frame_to_html, frame_to_text
 from .definitions import OutcomeDefinition, timepoint_text
 from .exceptions import ParameterError
+from .schema import FOLLOWUP_STATUSES
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = ["FOLLOWUP_OUTCOME_STATUSES", "EpisodeOutcomes", "episode_outcomes"]
 
-FOLLOWUP_OUTCOME_STATUSES: tuple[str, ...] = (
-    "completed",
-    "not_located",
-    "refused",
-    "incarcerated",
-    "died",
-    "withdrawn",
-    "pending",
-    "missed",
-)
+FOLLOWUP_OUTCOME_STATUSES: tuple[str, ...] = (*FOLLOWUP_STATUSES, "pending", "missed")
 """Values of ``followup_status_<tp>``: the data's statuses plus ``pending`` (no row, window
 still open at ``data_as_of``) and ``missed`` (no row, window closed)."""
 

@@ -1070,11 +1070,6 @@ def _int_array(nums: np.ndarray, drop: np.ndarray | None = None) -> pd.arrays.In
     return pd.arrays.IntegerArray(np.where(mask, 0, nums).astype(np.int64), mask)
 
 
-def _day_numbers(later: pd.Series, admission: pd.Series) -> pd.Series:
-    """Whole days from ``admission`` to ``later`` (``Int64``; missing when either is)."""
-    return pd.Series(pd.arrays.IntegerArray(*_day_arrays(later, admission)))
-
-
 def _day_arrays(later: pd.Series, admission: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(whole days from ``admission`` to ``later``, missing mask); negative when earlier.
 
@@ -1298,23 +1293,31 @@ _VOCAB_REASONS = {
 }
 
 
+def _exact_codes(
+    values: pd.Series, vocabulary: Sequence[str]
+) -> tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray] | None:
+    """(the column as Arrow text, each value's position in ``vocabulary``) when every present
+    value is spelled exactly as one of ``vocabulary``; ``None`` when some value needs trimming,
+    another case or mapping (or is not in it at all).
+
+    One probing pass: only the nulls find nothing, so the column is kept as it is (no trimmed
+    copy, no case-insensitive matching).
+    """
+    text = _as_text(values)
+    code = pc.index_in(text, value_set=pa.array(list(vocabulary), pa.large_string()))
+    return (text, code) if code.null_count == text.null_count else None
+
+
 def _already_canonical(values: pd.Series, vocabulary: Sequence[str]) -> pa.ChunkedArray | None:
     """The column's own Arrow text when every value is already a canonical spelling.
 
-    Checked on the distinct values, so a clean CSV column is kept as read (no trimming copy, no
-    per-row matching). ``None`` when the column is not Arrow text or any value needs work.
+    ``None`` when the column is not Arrow text (a CSV column is) or any value needs work.
     """
     dtype = values.dtype
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
         return None
-    arr = getattr(values.array, "_pa_array", None)
-    if not isinstance(arr, pa.ChunkedArray):
-        return None
-    if not pa.types.is_large_string(arr.type):
-        arr = arr.cast(pa.large_string())
-    vocab = pa.array(list(vocabulary), type=pa.large_string())
-    # one probing pass: every value is a canonical spelling when only the nulls find nothing
-    return arr if pc.index_in(arr, value_set=vocab).null_count == arr.null_count else None
+    found = _exact_codes(values, vocabulary)
+    return None if found is None else found[0]
 
 
 def _missing_column(kind: str, n: int) -> Any:
@@ -1766,14 +1769,12 @@ def _type_timepoints(
     """Typed timepoints, their positions among the declared ones (-1: none) and the mask of
     undeclared labels (``None`` when there are none)."""
     tp_set = pa.array(timepoints, pa.large_string())
-    values = frame["timepoint"]
-    if not codes.get("timepoint"):
-        # the usual case, in one pass: every label spelled exactly as declared
-        text = _as_text(values)
-        code = pc.index_in(text, value_set=tp_set)
-        if code.null_count == text.null_count:
-            rej.add("missing_required_value", "timepoint", _isnull(text))
-            return text, _flat_codes(code, _code_dtype(len(timepoints))), None
+    # the usual case, in one pass: every label spelled exactly as declared
+    exact = None if codes.get("timepoint") else _exact_codes(frame["timepoint"], timepoints)
+    if exact is not None:
+        text, code = exact
+        rej.add("missing_required_value", "timepoint", _isnull(text))
+        return text, _flat_codes(code, _code_dtype(len(timepoints))), None
     names = [c.name for c in spec.columns if c.name != "timepoint"]
     timepoint = _base_columns(frame, spec, rej, codes, None, names)["timepoint"]
     if timepoint.type != tp_set.type:  # pragma: no cover - text is large_string
@@ -1792,20 +1793,18 @@ def _type_status(
     frame: pd.DataFrame, spec: TableSpec, rej: _Rejections, codes: Mapping[str, Any]
 ) -> tuple[Any, np.ndarray]:
     """Typed follow-up status and the mask of known statuses other than ``completed``."""
-    vocab = pa.array(FOLLOWUP_STATUSES, pa.large_string())
     completed = FOLLOWUP_STATUSES.index("completed")
-    values = frame["status"]
-    if not codes.get("status"):
-        # the usual case, in one pass: every status spelled exactly as in the vocabulary
-        text = _as_text(values)
-        code = pc.index_in(text, value_set=vocab)
-        if code.null_count == text.null_count:
-            rej.add("missing_required_value", "status", _isnull(text))
-            code_np = _flat_codes(code, np.int8)
-            return text, (code_np >= 0) & (code_np != completed)
-    names = [c.name for c in spec.columns if c.name != "status"]
-    status = _base_columns(frame, spec, rej, codes, None, names)["status"]
-    code_np = _flat_codes(pc.index_in(status, value_set=vocab), np.int8)
+    # the usual case, in one pass: every status spelled exactly as in the vocabulary
+    exact = None if codes.get("status") else _exact_codes(frame["status"], FOLLOWUP_STATUSES)
+    if exact is not None:
+        status, code = exact
+        rej.add("missing_required_value", "status", _isnull(status))
+    else:
+        names = [c.name for c in spec.columns if c.name != "status"]
+        status = _base_columns(frame, spec, rej, codes, None, names)["status"]
+        vocab = pa.array(FOLLOWUP_STATUSES, pa.large_string())
+        code = pc.index_in(status, value_set=vocab)
+    code_np = _flat_codes(code, np.int8)
     return status, (code_np >= 0) & (code_np != completed)
 
 
@@ -2046,8 +2045,9 @@ def _validate_use_days(
         typed["patient_id"] = pa.array(
             _lookup(episodes["patient_id"], position).astype(_STRING), from_pandas=True
         )
-    admission = _lookup(episodes["admission_date"], position)
-    derived = _day_numbers(date, admission)
+    derived = pd.Series(
+        pd.arrays.IntegerArray(*_days_after(date, episodes["admission_date"], position))
+    )
     given = typed["day"].reset_index(drop=True)
     typed["day"] = given.where(given.notna(), derived) if day_given else derived
     return _assemble(typed, frame, spec, codes), rej

@@ -60,7 +60,7 @@ from .. import __version__
 from ..benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark, position
 from ..definitions import OutcomeDefinition, timepoint_text
 from ..exceptions import ConfigError, InsufficientDataError, IopOutcomesError, ParameterError
-from ..schema import REJECTION_REASONS
+from ..schema import MILESTONE_MEASURES, REJECTION_REASONS
 from .config import PROFILES, ReportConfig, load_config
 from .model import Kpi, ReportFigure, ReportSection, ReportTable
 from .periods import quarter_freq, quarter_period, quarters_of
@@ -1651,12 +1651,7 @@ class _Builder:
                 "days_alcohol_past30",
                 "days_drugs_past30",
                 "uds_result",
-                "wellbeing",
-                "relationships",
-                "coping",
-                "housing_stable",
-                "employed",
-                "aftercare_attended",
+                *MILESTONE_MEASURES,
             )
             if c in rows.columns and fu[c].notna().any()
         ]
