@@ -182,3 +182,60 @@ def test_simulate_writes_reproducible_files(tmp_path: Path) -> None:
     assert code == 0 and "60 episodes read, 60 accepted, 0 rejected" in out
     code, _, err = run("simulate", "--n", "0", "--out", str(tmp_path / "c"))
     assert code == 2
+
+
+# --- the command-line boundary: no raw traceback, ever ------------------------------------------
+
+
+def _crash_simulate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import iopoutcomes.simulate
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise KeyError(SECRET)  # a pandas KeyError names the value it could not find
+
+    monkeypatch.setattr(iopoutcomes.simulate, "simulate_records", boom)
+
+
+def test_unexpected_error_is_one_line_without_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _crash_simulate(monkeypatch)
+    code, out, err = run("simulate", "--n", "10", "--out", str(tmp_path))
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "simulate" in lines[0] and "KeyError" in lines[0]
+    assert "please report" in lines[0] and "--debug" in lines[0]
+    assert SECRET not in out + err and "Traceback" not in err
+
+
+def test_debug_flag_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _crash_simulate(monkeypatch)
+    result = CliRunner().invoke(cli, ["--debug", "simulate", "--n", "10", "--out", str(tmp_path)])
+    assert isinstance(result.exception, KeyError)  # re-raised, so Python prints the traceback
+
+
+def test_console_script_exit_status_for_internal_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _crash_simulate(monkeypatch)
+    assert main(["simulate", "--n", "10", "--out", str(tmp_path)]) == 1
+
+
+@pytest.mark.parametrize("value", ["soon", "1.5", "1e20", "-1", "99999999999999999999"])
+def test_bad_source_date_epoch_is_one_clear_error(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    code, out, err = run("simulate", "--n", "10", "--out", str(tmp_path))
+    assert code == 2
+    assert err.strip().splitlines() == [err.strip()]
+    assert "SOURCE_DATE_EPOCH must be a whole number" in err
+    assert not any(tmp_path.iterdir())  # refused before any work
+
+
+def test_valid_source_date_epoch_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", " 1700000000 ")
+    from iopoutcomes._epoch import source_date
+
+    assert str(source_date()) == "2023-11-14 22:13:20"

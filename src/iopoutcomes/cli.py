@@ -3,10 +3,13 @@
 The CLI is thin: each command parses its options, calls the public API and prints. Errors the
 library raises on purpose (:class:`~iopoutcomes.IopOutcomesError`) become one line
 ``error: ...`` on stderr and exit status 2, without a traceback; unexpected exceptions keep
-their traceback. Exit status:
+an unexpected exception (a bug) becomes one line naming the command and the exception's type
+(never its message, which may quote data) with exit status 1; ``iopoutcomes --debug ...``
+shows its traceback instead. Exit status:
 
 * 0: the command ran (``validate`` also when rows were rejected: they are reported);
-* 1: ``validate --fail-on-reject`` found rejected rows, or ``--strict`` stopped at one;
+* 1: ``validate --fail-on-reject`` found rejected rows, or ``--strict`` stopped at one; or an
+  unexpected internal error;
 * 2: a file or option problem (missing/unreadable file, missing column, bad option);
 * 3: ``report``: the suppression audit failed (a small cell could be recovered), nothing written;
 * 4: ``report``: the output folder could not be written.
@@ -37,7 +40,14 @@ import click
 from . import __version__
 from .exceptions import IopOutcomesError, ParameterError, RowValidationError
 
-__all__ = ["EXIT_FILE_PROBLEM", "EXIT_REJECTED", "cli", "handle_errors", "main"]
+__all__ = [
+    "EXIT_FILE_PROBLEM",
+    "EXIT_INTERNAL",
+    "EXIT_REJECTED",
+    "cli",
+    "handle_errors",
+    "main",
+]
 
 EXIT_REJECTED = 1
 """Exit status when rows were rejected and the user asked to fail on that."""
@@ -78,10 +88,53 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_INTERNAL = 1
+"""Exit status when an unexpected exception (a bug) reached the command line."""
+
+REPORT_BUGS = "please report it (the command you ran and the message, never your data)"
+
+
+class _BoundaryGroup(click.Group):
+    """The command group that turns any escaping exception into one line and exit status 1.
+
+    A traceback can quote values from the records (a ``KeyError`` names the key, a pandas error
+    the cell), so without ``--debug`` only the command and the exception's type are printed.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            step = ctx.invoked_subcommand or "iopoutcomes"
+            click.echo(
+                f"error: iopoutcomes {step} stopped on an unexpected internal error "
+                f"({type(exc).__name__}); this is a bug: {REPORT_BUGS}. Run again with "
+                "--debug (iopoutcomes --debug ...) to see the traceback.",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=_BoundaryGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="iopoutcomes")
-def cli() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the full traceback of an unexpected error (it may quote values from your data).",
+)
+def cli(debug: bool) -> None:
     """Treatment-outcomes analytics for IOP and inpatient substance-use programs."""
+    from ._epoch import source_date
+
+    try:
+        source_date()  # a bad SOURCE_DATE_EPOCH is refused before any work, not after it
+    except IopOutcomesError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FILE_PROBLEM)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import FileReadError, ParameterError
+from .._epoch import source_date
+from ..exceptions import FileReadError
 from ..privacy import neutralise_cell, neutralise_frame
 from .model import ReportSection, ReportTable
 
@@ -50,19 +51,6 @@ __all__ = [
 
 FORMATS: tuple[str, ...] = ("html", "pdf", "xlsx", "csv", "json")
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def source_date() -> dt.datetime | None:
-    """The build time from ``SOURCE_DATE_EPOCH`` (reproducible-builds convention), else None."""
-    raw = os.environ.get("SOURCE_DATE_EPOCH")
-    if not raw:
-        return None
-    try:
-        return dt.datetime.fromtimestamp(int(raw), tz=dt.UTC).replace(tzinfo=None)
-    except ValueError:
-        raise ParameterError(
-            "SOURCE_DATE_EPOCH must be a whole number of seconds since 1970-01-01."
-        ) from None
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
