@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ._render import ResultDisplay, escape, frame_to_html, frame_to_text
-from .definitions import OutcomeDefinition, timepoint_text
+from .definitions import CONTROLLED_LEVELS, OutcomeDefinition, timepoint_text
 from .exceptions import ParameterError
 from .schema import FOLLOWUP_STATUSES
 
@@ -118,6 +118,8 @@ class EpisodeOutcomes(ResultDisplay):
         for where in ("in_treatment", "after_discharge"):
             kinds[f"longest_abstinent_run_{where}"] = "calendar"
             kinds[f"{d.sustained_name}_{where}"] = "calendar"
+        kinds[d.comparable_name] = "calendar"
+        kinds["longest_abstinent_run_comparable"] = "calendar"
         for name in (
             "continuous_abstinence_after_discharge",
             "point_prevalence_30d_after_discharge",
@@ -646,12 +648,84 @@ class _Calendar:
         return _WindowStats(longest, n_recorded, n_use, first, complete, obs_end, has_data)
 
 
+def _collapse(e: IntArray, day: IntArray, used: BoolArray) -> tuple[IntArray, IntArray, BoolArray]:
+    """Sort calendar rows by (episode, day) and merge rows of one day (use if any says use)."""
+    if len(e) == 0:
+        return e, day, used
+    dmin = int(day.min())
+    span = int(day.max()) - dmin + 1
+    key = e * span + (day - dmin)
+    order = np.argsort(key, kind="stable")
+    key, u = key[order], used[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    starts = np.flatnonzero(first)
+    u = np.logical_or.reduceat(u, starts)
+    key = key[starts]
+    return key // span, key % span + dmin, u
+
+
+def _controlled_calendar(
+    e: IntArray,
+    day: IntArray,
+    used: BoolArray,
+    ctl_end: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    rule: str,
+) -> tuple[IntArray, IntArray, BoolArray, Any]:
+    """The calendar with days ``0 .. ctl_end - 1`` (days in a controlled environment) handled
+    by ``rule``, and a function mapping window limits onto its day numbers.
+
+    ``exclude`` removes those days from the timeline (later days move back, so the days before
+    and after join: the removed days neither break nor extend a run); ``missing`` drops their
+    rows (days without a record); ``count`` makes every controlled day of ``lo..hi`` an
+    abstinent day.
+    """
+    big = float(np.iinfo(np.int32).max)
+    length = np.where(np.isnan(ctl_end), 0.0, np.minimum(ctl_end, big))
+    length_i = length.astype(np.int64)
+    row_len = length_i[e] if len(e) else np.zeros(0, dtype=np.int64)
+    in_ctl = (day >= 0) & (day < row_len)
+
+    def identity(x: FloatArray, end: bool = False) -> FloatArray:
+        return x
+
+    if rule == "count":
+        used = np.where(in_ctl, False, used)
+        first = np.maximum(np.nan_to_num(lo, nan=big), 0.0)
+        last = np.minimum(np.nan_to_num(hi, nan=-big), length - 1.0)
+        count = np.clip(last - first + 1.0, 0.0, None).astype(np.int64)
+        if int(count.sum()):
+            ep = np.repeat(np.arange(len(count), dtype=np.int64), count)
+            offset = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(
+                np.cumsum(count) - count, count
+            )
+            extra = np.repeat(first.astype(np.int64), count) + offset
+            e, day, used = _collapse(
+                np.r_[e, ep], np.r_[day, extra], np.r_[used, np.zeros(len(ep), dtype=bool)]
+            )
+        return e, day, used, identity
+    keep = ~in_ctl
+    e, day, used = e[keep], day[keep], used[keep]
+    if rule == "missing":
+        return e, day, used, identity
+    row_len = row_len[keep]
+    day = np.where(day >= row_len, day - row_len, day)
+
+    def compress(x: FloatArray, end: bool = False) -> FloatArray:
+        inside = -1.0 if end else 0.0
+        return np.where(x < 0, x, np.where(x < length, inside, x - length))
+
+    return e, day, used, compress
+
+
 def _calendar_outcomes(
     records: Any,
     d: OutcomeDefinition,
     ep_pos: pd.Index,
     discharge_day: FloatArray,
     as_of: FloatArray,
+    controlled: BoolArray | None = None,
 ) -> dict[str, Any]:
     n = len(ep_pos)
     e, day, used = _calendar_days(records.use_days, ep_pos, d)
@@ -660,32 +734,55 @@ def _calendar_outcomes(
     stem = d.sustained_name
     k = d.sustained_days
 
-    def sustained(st: _WindowStats) -> pd.arrays.BooleanArray:
+    def sustained(st: _WindowStats, eligible: BoolArray | None = None) -> pd.arrays.BooleanArray:
         hit = st.longest >= k
-        return _bool_array(hit, st.has_data & (hit | st.complete))
+        known = st.has_data & (hit | st.complete)
+        if eligible is not None:
+            known = known & eligible
+        return _bool_array(hit, known)
 
+    # Observation time of each window by design (stay, window and data-as-of date; not the
+    # calendar's own end, which is loss to follow-up and handled by the missing-data rule).
+    # Day numbers count from the admission date (day 0); a window's limits are inclusive, so a
+    # window from day a to day b observes b - a + 1 days.
+    in_care = np.isnan(discharge_day)
+    t_end = np.where(in_care, np.inf, discharge_day)
+    t_seen = np.where(
+        in_care, np.where(np.isfinite(as_of), as_of, cal.last_day), np.fmin(discharge_day, as_of)
+    )
+    t_days = np.nan_to_num(t_seen + 1.0, nan=0.0)
+    eligible_t = t_days >= k
     # in treatment: admission (day 0) to discharge (open-ended while still in care)
-    t_end = np.where(np.isnan(discharge_day), np.inf, discharge_day)
     st = cal.window(np.zeros(n), t_end, as_of)
     cols["longest_abstinent_run_in_treatment"] = pd.array(st.longest, dtype="Float64").astype(
         "Int64"
     )
-    cols[f"{stem}_in_treatment"] = sustained(st)
+    cols[f"{stem}_in_treatment"] = sustained(st, eligible_t)
+    cols[f"eligible_{stem}_in_treatment"] = pd.array(eligible_t, dtype="boolean")
     # after discharge: after_discharge_days days starting on the discharge date
     a_start = discharge_day
     a_end = discharge_day + d.after_discharge_days - 1
+    a_days = np.nan_to_num(np.fmin(a_end, as_of) - a_start + 1.0, nan=0.0)
+    eligible_a = a_days >= k
+    eligible_full = a_days >= d.after_discharge_days
     st = cal.window(a_start, a_end, as_of, first_use=True)
     cols["longest_abstinent_run_after_discharge"] = pd.array(st.longest, dtype="Float64").astype(
         "Int64"
     )
-    cols[f"{stem}_after_discharge"] = sustained(st)
+    cols[f"{stem}_after_discharge"] = sustained(st, eligible_a)
+    cols[f"eligible_{stem}_after_discharge"] = pd.array(eligible_a, dtype="boolean")
     full = (
         st.n_recorded == d.after_discharge_days if d.missing_days == "using" else st.n_recorded > 0
     )
     # "using": a complete window is always decided (unrecorded days are use); "skip": needs a
     # recorded day
     decided = st.complete & (True if d.missing_days == "using" else st.n_recorded > 0)
-    cols["continuous_abstinence_after_discharge"] = _bool_array(full & (st.n_use == 0), decided)
+    cols["continuous_abstinence_after_discharge"] = _bool_array(
+        full & (st.n_use == 0), decided & eligible_full
+    )
+    cols["eligible_continuous_abstinence_after_discharge"] = pd.array(
+        eligible_full, dtype="boolean"
+    )
     event = ~np.isnan(st.first_use)
     time = np.where(event, st.first_use - a_start, st.obs_end - a_start + 1)
     time = np.where((st.has_data & (st.obs_end >= a_start)) | event, time, np.nan)
@@ -697,7 +794,44 @@ def _calendar_outcomes(
     p_len = a_end - p_start + 1
     p_full = pp.n_recorded == p_len if d.missing_days == "using" else pp.n_recorded > 0
     p_decided = pp.complete & (True if d.missing_days == "using" else pp.n_recorded > 0)
-    cols["point_prevalence_30d_after_discharge"] = _bool_array(p_full & (pp.n_use == 0), p_decided)
+    cols["point_prevalence_30d_after_discharge"] = _bool_array(
+        p_full & (pp.n_use == 0), p_decided & eligible_full
+    )
+    cols["eligible_point_prevalence_30d_after_discharge"] = pd.array(
+        eligible_full, dtype="boolean"
+    )
+    # comparable window: the same days, anchored on an event every setting has
+    w = d.comparable_window
+    base = discharge_day if w.anchor == "discharge" else np.zeros(n)
+    c_start = base + w.start_day
+    c_end = base + w.end_day
+    # days in a controlled environment: days 0 .. discharge - 1 of a 24-hour level of care
+    ctl = np.zeros(n, dtype=bool) if controlled is None else controlled
+    ctl_end = np.where(
+        ctl, np.where(in_care, np.where(np.isfinite(as_of), as_of + 1.0, np.inf), discharge_day), 0.0
+    )
+    c_seen = np.fmin(c_end, as_of)
+    overlap = np.clip(
+        np.fmin(c_seen, ctl_end - 1.0) - np.fmax(c_start, 0.0) + 1.0, 0.0, None
+    )
+    overlap = np.nan_to_num(overlap, nan=0.0)
+    c_days = np.nan_to_num(c_seen - c_start + 1.0, nan=0.0)
+    if d.controlled_environment == "exclude":
+        c_days = c_days - overlap
+    eligible_c = ~np.isnan(c_start) & (c_end <= as_of) & (c_days >= k)
+    if bool((overlap > 0).any()):
+        e2, day2, used2, shift = _controlled_calendar(
+            e, day, used, ctl_end, c_start, c_end, d.controlled_environment
+        )
+        cal_c = _Calendar(e2, day2, used2, n, d.missing_days)
+        st = cal_c.window(shift(c_start), shift(c_end, True), shift(as_of, True))
+    else:
+        st = cal.window(c_start, c_end, as_of)
+    cols["longest_abstinent_run_comparable"] = pd.array(st.longest, dtype="Float64").astype(
+        "Int64"
+    )
+    cols[d.comparable_name] = sustained(st, eligible_c)
+    cols[f"eligible_{d.comparable_name}"] = pd.array(eligible_c, dtype="boolean")
     return cols
 
 
@@ -728,6 +862,7 @@ def _milestone_columns(
     n = len(ep_pos)
     cols: dict[str, Any] = {}
     dropped: list[str] = []
+    eligible: dict[str, BoolArray] = {}
     reason = (
         table["discharge_reason"].astype("string")
         if "discharge_reason" in table
@@ -759,6 +894,12 @@ def _milestone_columns(
             dropped.append(ms.name)
             continue
         cols[f"milestone_{ms.name}"] = _bool_array(value == 1.0, ~np.isnan(value))
+        # a milestone read from a calendar outcome inherits that outcome's eligibility
+        if ms.kind == "calendar" and f"eligible_{ms.measure}" in table:
+            eligible[ms.name] = table[f"eligible_{ms.measure}"].to_numpy(
+                dtype=bool, na_value=True
+            )
+            cols[f"eligible_milestone_{ms.name}"] = pd.array(eligible[ms.name], dtype="boolean")
     used = [m for m in d.milestones if m.name not in dropped]
     if used:
         vals = np.column_stack(
@@ -770,7 +911,15 @@ def _milestone_columns(
         k = min(k, len(used))
         met = n_true >= k
         cols["milestones_met"] = pd.array(n_true.astype(np.int64), dtype="Int64")
-        cols["completed_program"] = _bool_array(met, met | (n_true + n_na < k))
+        known = met | (n_true + n_na < k)
+        program_eligible = [eligible[m.name] for m in used if m.name in eligible]
+        if program_eligible:
+            # eligible only when every length-dependent milestone could be met
+            ok = np.logical_and.reduce(program_eligible)
+            cols["completed_program"] = _bool_array(met, known & ok)
+            cols["eligible_completed_program"] = pd.array(ok, dtype="boolean")
+        else:
+            cols["completed_program"] = _bool_array(met, known)
     else:
         cols["milestones_met"] = pd.array(np.zeros(n, dtype=np.int64), dtype="Int64")
         cols["completed_program"] = _bool_array(np.zeros(n, bool), np.zeros(n, bool))
@@ -972,7 +1121,15 @@ def episode_outcomes(
     # calendar
     has_calendar = len(records.use_days) > 0
     if has_calendar:
-        for name, value in _calendar_outcomes(records, d, ep_pos, discharge_day, as_of).items():
+        controlled = (
+            episodes["level_of_care"].astype("string").isin(list(CONTROLLED_LEVELS)).to_numpy(
+                dtype=bool, na_value=False
+            )
+            if "level_of_care" in episodes
+            else None
+        )
+        calendar_cols = _calendar_outcomes(records, d, ep_pos, discharge_day, as_of, controlled)
+        for name, value in calendar_cols.items():
             put(name, value)
     # milestones need the calendar columns
     if "discharge_reason" in episodes:
@@ -1007,6 +1164,15 @@ def episode_outcomes(
             put(str(c), pat[c].to_numpy())
         if new:
             table = pd.concat([table, pd.DataFrame(new, index=table.index)], axis=1)
+    for name in d.eligibility_outcomes:
+        flag = f"eligible_{name}"
+        if flag in table.columns and name in table.columns:
+            n_not = int((~table[flag].to_numpy(dtype=bool, na_value=True)).sum())
+            if n_not:
+                remarks.append(
+                    f"{name}: {n_not} of {n:,} episodes are {d.not_eligible_text(name)}; they "
+                    "are left out of its denominator, not counted as failures."
+                )
     if kept:
         remarks.append(
             "Episode columns kept as given by the source (not recomputed): "
