@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ._counts import is_dask, is_duckdb
 from ._render import ResultDisplay, escape, frame_to_html, frame_to_text
 from .definitions import CONTROLLED_LEVELS, OutcomeDefinition, timepoint_text
 from .exceptions import ParameterError
@@ -37,7 +38,17 @@ from .schema import FOLLOWUP_STATUSES
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["FOLLOWUP_OUTCOME_STATUSES", "EpisodeOutcomes", "episode_outcomes"]
+__all__ = [
+    "FOLLOWUP_OUTCOME_STATUSES",
+    "STAY_NOT_ELIGIBLE_SHARE",
+    "EpisodeOutcomes",
+    "episode_outcomes",
+    "stay_length_remark",
+]
+
+STAY_NOT_ELIGIBLE_SHARE = 0.20
+"""Share of a group not eligible for an in-treatment run above which comparing groups on it is
+flagged (:func:`stay_length_remark`)."""
 
 FOLLOWUP_OUTCOME_STATUSES: tuple[str, ...] = (*FOLLOWUP_STATUSES, "pending", "missed")
 """Values of ``followup_status_<tp>``: the data's statuses plus ``pending`` (no row, window
@@ -1199,3 +1210,69 @@ def episode_outcomes(
         records_summary=summary,
         remarks=tuple(remarks),
     )
+
+
+def stay_length_remark(
+    frame: Any, outcome: str, by: str, reference: Any, definition: OutcomeDefinition | None
+) -> list[str]:
+    """A remark when groups are compared on a length-of-stay-dependent outcome unfairly.
+
+    For an outcome counted between admission and discharge (a run of ``sustained_days`` in
+    treatment, a milestone built on it, ``completed_program`` with such a milestone; see
+    :meth:`~iopoutcomes.definitions.OutcomeDefinition.length_of_stay_dependent`), the groups'
+    chances differ with their stays. The remark is given when the median stay
+    (``discharge_day``) of a group differs from the reference group's by more than the run
+    length, or when more than :data:`STAY_NOT_ELIGIBLE_SHARE` (20%) of a group is not eligible
+    (``eligible_<outcome>`` False). Otherwise, or for other outcomes, the list is empty.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"cohort": ["IOP"] * 4 + ["inpatient"] * 4,
+    ...                   "discharge_day": [40, 45, 50, 60, 14, 19, 20, 35],
+    ...                   "eligible_sustained_30d_in_treatment": [True] * 4 + [False] * 3 + [True]})
+    >>> text = stay_length_remark(f, "sustained_30d_in_treatment", "cohort", "inpatient",
+    ...                           OutcomeDefinition())
+    >>> print(text[0][:78])
+    sustained_30d_in_treatment depends on length of stay (a run of 30 days counted
+    """
+    d = definition
+    if d is None or not d.length_of_stay_dependent(outcome):
+        return []
+    flag = f"eligible_{outcome}"
+    columns = [str(c) for c in frame.columns]
+    wanted = [c for c in (by, "discharge_day", flag) if c in columns]
+    if by not in wanted or len(wanted) == 1:
+        return []
+    if is_duckdb(frame):
+        sub = frame.project(", ".join(f'"{c}"' for c in wanted)).df()
+    else:
+        sub = frame[wanted]
+        sub = sub.compute() if is_dask(sub) else sub
+    sub = sub.loc[sub[by].notna()]
+    n = d.required_days(outcome) or d.sustained_days
+    reasons: list[str] = []
+    if "discharge_day" in sub:
+        med = pd.to_numeric(sub["discharge_day"], errors="coerce").groupby(sub[by]).median()
+        if reference in med.index and np.isfinite(med.loc[reference]):
+            for g, m in med.items():
+                if g != reference and np.isfinite(m) and abs(m - med.loc[reference]) > n:
+                    reasons.append(
+                        f"median stay {g} {m:g} days vs {reference} {med.loc[reference]:g} days "
+                        f"(differ by more than the {n}-day run)"
+                    )
+    if flag in sub:
+        not_ok = ~sub[flag].astype("boolean").fillna(True).astype(bool)
+        share = not_ok.groupby(sub[by]).mean()
+        for g, v in share.items():
+            if v > STAY_NOT_ELIGIBLE_SHARE:
+                reasons.append(f"{100 * v:.0f}% of {g} episodes are {d.not_eligible_text(outcome)}")
+    if not reasons:
+        return []
+    return [
+        f"{outcome} depends on length of stay (a run of {n} days counted between admission and "
+        f"discharge), and the groups' stays differ: {'; '.join(reasons)}. A difference between "
+        "the groups reflects how long they stayed as much as how they did; compare "
+        f"{d.comparable_name} ({d.window_text(d.comparable_window)}, the same window for every "
+        "setting) instead."
+    ]
