@@ -1237,7 +1237,7 @@ def stay_length_remark(
     sustained_30d_in_treatment depends on length of stay (a run of 30 days counted
     """
     d = definition
-    if d is None or not d.length_of_stay_dependent(outcome):
+    if not isinstance(d, OutcomeDefinition) or not d.length_of_stay_dependent(outcome):
         return []
     flag = f"eligible_{outcome}"
     columns = [str(c) for c in frame.columns]
