@@ -313,7 +313,11 @@ DEFAULT_MILESTONES: tuple[Milestone, ...] = (
     ),
 )
 """Default IOP completion milestones (issue 3 §1); a milestone whose data are absent from the
-records is left out of ``milestones_met``/``completed_program`` with a remark."""
+records is left out of ``milestones_met``/``completed_program`` with a remark. The
+``sustained_abstinence`` milestone follows the definition's ``sustained_days`` (it reads
+``sustained_<N>d_in_treatment``)."""
+
+_DEFAULT_SUSTAINED = DEFAULT_MILESTONES[1]
 
 
 DEFAULT_COMPARABLE_WINDOW = Window("discharge", 1, 90)
@@ -517,7 +521,11 @@ class OutcomeDefinition:
         fy = self.fiscal_year_start_month
         if isinstance(fy, bool) or not isinstance(fy, int) or not 1 <= fy <= 12:
             raise ParameterError("fiscal_year_start_month must be a month number 1..12.")
-        object.__setattr__(self, "milestones", tuple(_as_milestone(m) for m in self.milestones))
+        milestones = tuple(_as_milestone(m) for m in self.milestones)
+        # the default sustained-abstinence milestone reads the definition's own run column
+        own = Milestone("sustained_abstinence", "calendar", measure=f"{self.sustained_name}_in_treatment")
+        milestones = tuple(own if m == _DEFAULT_SUSTAINED else m for m in milestones)
+        object.__setattr__(self, "milestones", milestones)
         names = [m.name for m in self.milestones]
         if len(set(names)) != len(names):
             raise ParameterError("Two milestones share a name; milestone names must be unique.")
@@ -742,9 +750,10 @@ class OutcomeDefinition:
         if ms.kind == "discharge_reason":
             return "discharged with reason " + " or ".join(f"'{v}'" for v in ms.values)
         if ms.kind == "calendar":
-            if ms.measure == f"{self.sustained_name}_in_treatment":
+            run = re.fullmatch(r"sustained_(\d+)d_in_treatment", str(ms.measure))
+            if run is not None:  # the run length is the one of the column the milestone reads
                 return (
-                    f"a run of at least {self.sustained_days} consecutive abstinent calendar "
+                    f"a run of at least {run.group(1)} consecutive abstinent calendar "
                     "days between admission and discharge"
                 )
             text = self.label(str(ms.measure))
