@@ -306,7 +306,7 @@ def eligibility(
     index_true = frame[outcome].isna() | ~frame[outcome].isna()  # all True, engine-native
     elig_col = _eligible_column(list(frame.columns), outcome)
     observed_enough = (
-        frame[elig_col].astype("boolean").fillna(True).astype(bool)
+        frame[elig_col].fillna(True).astype(bool)  # missing flag: no requirement known
         if elig_col is not None
         else index_true
     )
@@ -396,6 +396,18 @@ def filter_eligible(
         data, outcome, death_policy=death_policy, status_column=status_column,
         definition=definition,
     )
+    if type(data).__module__.startswith("dask"):
+        # filter each pandas partition with the same rule: dask-expr's projection pushdown
+        # mishandles a filter whose predicate reads a column a later projection drops
+
+        def keep(part: pd.DataFrame) -> pd.DataFrame:
+            return part[
+                eligibility(
+                    part, outcome, death_policy=death_policy, status_column=status_column
+                ).mask
+            ]
+
+        return data.map_partitions(keep, meta=data._meta), e
     return data[e.mask], e
 
 
