@@ -828,8 +828,9 @@ def test_in_treatment_milestone_flagged_comparable_not(stay_length: object) -> N
         flagged = [r for r in cmp.remarks if "depends on length of stay" in r]
         assert len(flagged) == 1, outcome
         assert "compare sustained_30d_comparable (days 1 to 90 after discharge" in flagged[0]
-        assert "of inpatient episodes are not eligible (observed < 30 days in treatment)" in (
-            flagged[0]
+        assert (
+            "of inpatient episodes are not eligible (observed < 30 days in treatment)"
+            in (flagged[0])
         )
     for outcome in ("sustained_30d_comparable", "abstinent_6mo", "treatment_completed"):
         cmp = iop.compare_rates(stay_length, outcome, by="cohort", reference="inpatient")

@@ -196,8 +196,7 @@ def test_sustained_milestone_follows_the_run_length() -> None:
     ms = Milestone("sustained_abstinence", "calendar", measure=f"{d.sustained_name}_in_treatment")
     d = d.replace(milestones=(ms,))
     assert d.milestone_text(ms) == (
-        "a run of at least 45 consecutive abstinent calendar days between admission and "
-        "discharge"
+        "a run of at least 45 consecutive abstinent calendar days between admission and discharge"
     )
     assert d.required_days("milestone_sustained_abstinence") == 45
     assert d.not_eligible_text("completed_program") == (
@@ -250,11 +249,17 @@ def test_comparable_window_and_controlled_environment_settings() -> None:
     assert d.comparable_window == Window("discharge", 1, 90)
     assert d.controlled_environment == "exclude"
     assert d.comparable_name == "sustained_30d_comparable"
-    e = d.replace(comparable_window={"anchor": "admission", "start_day": 1, "end_day": 180},
-                  controlled_environment="count")
+    e = d.replace(
+        comparable_window={"anchor": "admission", "start_day": 1, "end_day": 180},
+        controlled_environment="count",
+    )
     assert e.comparable_window == Window("admission", 1, 180)
     assert OutcomeDefinition.from_dict(e.to_dict()) == e
-    assert e.to_dict()["comparable_window"] == {"anchor": "admission", "start_day": 1, "end_day": 180}
+    assert e.to_dict()["comparable_window"] == {
+        "anchor": "admission",
+        "start_day": 1,
+        "end_day": 180,
+    }
     assert "controlled-environment days counted as abstinent" in e.describe()
     with pytest.raises(ParameterError):
         OutcomeDefinition(controlled_environment="ignore")  # type: ignore[arg-type]

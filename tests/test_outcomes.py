@@ -556,8 +556,11 @@ def test_in_treatment_eligibility_day_counting() -> None:
     assert t["eligible_completed_program"].tolist() == [False, True, True]
     assert pd.isna(t.loc[0, "completed_program"])
     assert any(
-        r.startswith("sustained_30d_in_treatment: 1 of 3 episodes are not eligible (observed < "
-                     "30 days in treatment)") for r in out.remarks
+        r.startswith(
+            "sustained_30d_in_treatment: 1 of 3 episodes are not eligible (observed < "
+            "30 days in treatment)"
+        )
+        for r in out.remarks
     )
     # rates leave the ineligible episode out instead of counting it as a failure
     from iopoutcomes import outcome_rates
@@ -663,7 +666,9 @@ def test_controlled_days_removed_join_the_days_around_them() -> None:
     # window from 5 days before admission: with "exclude" the days before admission and the
     # days after discharge join (the controlled days neither break nor extend the run)
     rows = [("E0", d, int(d == 20)) for d in range(-5, 40)]
-    rec = _read(_episodes(1, [10], level_of_care=["residential"]), None, _calendar(rows), _date(400))
+    rec = _read(
+        _episodes(1, [10], level_of_care=["residential"]), None, _calendar(rows), _date(400)
+    )
     d = OutcomeDefinition(comparable_window=Window("admission", -5, 30), sustained_days=12)
     t = episode_outcomes(rec, d).table
     # -5..-1 (5 days) + 10..19 (10 days) = 15; then use on 20; 21..30 = 10

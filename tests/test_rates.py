@@ -376,8 +376,10 @@ def _eligibility_frame() -> pd.DataFrame:
                 + [True, False, False, None, None, None, None, None],
                 dtype="boolean",
             ),
-            "eligible_sustained_30d_in_treatment": [True] * 6 + [False] * 2
-            + [True] * 3 + [False] * 5,
+            "eligible_sustained_30d_in_treatment": [True] * 6
+            + [False] * 2
+            + [True] * 3
+            + [False] * 5,
         }
     )
 

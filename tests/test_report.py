@@ -442,11 +442,15 @@ def _prose_hits(text: str, headers: set[str]) -> list[str]:
             pass
     hits = []
     for name in TEMPLATE_NAMES:
-        pattern = re.escape(name) if not name[0].isalpha() else rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])"
+        pattern = (
+            re.escape(name)
+            if not name[0].isalpha()
+            else rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])"
+        )
         for m in re.finditer(pattern, text):
             is_header_line = not re.search(r"[.;:=]", text) and name in headers
             if not is_header_line:
-                hits.append(f"{name!r} in {text[max(0, m.start() - 60): m.end() + 60]!r}")
+                hits.append(f"{name!r} in {text[max(0, m.start() - 60) : m.end() + 60]!r}")
     return hits
 
 
@@ -473,13 +477,21 @@ def test_no_template_names_in_any_output_format(
 
     book = load_workbook(files["xlsx"])
     texts["xlsx"] = [
-        c for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row
+        c
+        for ws in book.worksheets
+        for row in ws.iter_rows(values_only=True)
+        for c in row
         if isinstance(c, str)
     ]
     csv_cells = []
     for key, path in files.items():
         if key.startswith("csv/"):
-            csv_cells += [c for row in pd.read_csv(path, dtype=str).itertuples(index=False) for c in row if isinstance(c, str)]
+            csv_cells += [
+                c
+                for row in pd.read_csv(path, dtype=str).itertuples(index=False)
+                for c in row
+                if isinstance(c, str)
+            ]
     texts["csv"] = csv_cells
 
     def strings(o: object) -> list[str]:
@@ -494,15 +506,21 @@ def test_no_template_names_in_any_output_format(
     texts["json"] = strings(json.loads(files["json"].read_text("utf-8")))
     if pdf:
         out = subprocess.run(
-            ["pdftotext", "-layout", str(files["pdf"]), "-"], capture_output=True, text=True,
+            ["pdftotext", "-layout", str(files["pdf"]), "-"],
+            capture_output=True,
+            text=True,
             check=True,
         ).stdout
         texts["pdf"] = out.splitlines()
     assert set(texts) == set(formats)
     # the milestone definitions are in the outputs, rendered with their values
-    assert any("a run of at least 30 consecutive abstinent calendar days" in t for t in texts["json"])
+    assert any(
+        "a run of at least 30 consecutive abstinent calendar days" in t for t in texts["json"]
+    )
     assert any("at least 1 point above intake" in t for t in texts["csv"])
-    hits = {fmt: [h for t in items for h in _prose_hits(t, headers)] for fmt, items in texts.items()}
+    hits = {
+        fmt: [h for t in items for h in _prose_hits(t, headers)] for fmt, items in texts.items()
+    }
     assert hits == {fmt: [] for fmt in formats}
 
 
@@ -537,6 +555,8 @@ def test_in_treatment_milestones_per_cohort_comparable_compared(
         if not pd.isna(shown):
             assert int(shown) == int(expected[cohort])
     # other milestones have no observation-time requirement
-    assert milestones.loc[
-        milestones["outcome"] == "milestone_housing_stable", "not_eligible"
-    ].isna().all()
+    assert (
+        milestones.loc[milestones["outcome"] == "milestone_housing_stable", "not_eligible"]
+        .isna()
+        .all()
+    )

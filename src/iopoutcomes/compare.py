@@ -818,9 +818,7 @@ def _eligible(frame: Any, outcome: str, definition: Any, rule: str) -> tuple[Any
     death_policy = (
         getattr(definition, "death_policy", "missing") if definition is not None else "missing"
     )
-    data, elig = filter_eligible(
-        frame, outcome, death_policy=death_policy, definition=definition
-    )
+    data, elig = filter_eligible(frame, outcome, death_policy=death_policy, definition=definition)
     return data, elig.remarks(rule)
 
 

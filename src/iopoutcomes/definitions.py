@@ -260,7 +260,9 @@ class Milestone:
             raise ParameterError(f"Milestone kind {self.kind!r} needs a measure column name.")
         object.__setattr__(self, "values", tuple(self.values))
         try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(self.description) if f is not None]
+            fields = [
+                f for _, f, _, _ in string.Formatter().parse(self.description) if f is not None
+            ]
         except ValueError:
             fields = ["{"]
         unknown = [f for f in fields if f not in _DESCRIPTION_FIELDS]
@@ -523,7 +525,9 @@ class OutcomeDefinition:
             raise ParameterError("fiscal_year_start_month must be a month number 1..12.")
         milestones = tuple(_as_milestone(m) for m in self.milestones)
         # the default sustained-abstinence milestone reads the definition's own run column
-        own = Milestone("sustained_abstinence", "calendar", measure=f"{self.sustained_name}_in_treatment")
+        own = Milestone(
+            "sustained_abstinence", "calendar", measure=f"{self.sustained_name}_in_treatment"
+        )
         milestones = tuple(own if m == _DEFAULT_SUSTAINED else m for m in milestones)
         object.__setattr__(self, "milestones", milestones)
         names = [m.name for m in self.milestones]
@@ -602,7 +606,10 @@ class OutcomeDefinition:
         stem = self.sustained_name
         if outcome in (f"{stem}_in_treatment", f"{stem}_after_discharge", self.comparable_name):
             return self.sustained_days
-        if outcome in ("continuous_abstinence_after_discharge", "point_prevalence_30d_after_discharge"):
+        if outcome in (
+            "continuous_abstinence_after_discharge",
+            "point_prevalence_30d_after_discharge",
+        ):
             return self.after_discharge_days
         if outcome == "completed_program":
             days = [self.required_days(f"milestone_{m.name}") for m in self.milestones]
@@ -643,7 +650,9 @@ class OutcomeDefinition:
         [True, False, True]
         """
         if outcome == "completed_program":
-            return any(self.length_of_stay_dependent(f"milestone_{m.name}") for m in self.milestones)
+            return any(
+                self.length_of_stay_dependent(f"milestone_{m.name}") for m in self.milestones
+            )
         ms = self._milestone_of(outcome)
         if ms is not None and ms.kind == "calendar" and ms.measure != outcome:
             return self.length_of_stay_dependent(str(ms.measure))
@@ -674,7 +683,10 @@ class OutcomeDefinition:
                 f"window {self.window_text(self.comparable_window)} not closed by the "
                 f"data-as-of date, or observed < {n} days in it{outside}"
             )
-        elif outcome in ("continuous_abstinence_after_discharge", "point_prevalence_30d_after_discharge"):
+        elif outcome in (
+            "continuous_abstinence_after_discharge",
+            "point_prevalence_30d_after_discharge",
+        ):
             why = f"observed < {self.after_discharge_days} days {by_as_of}"
         elif outcome == "completed_program":
             parts = [
@@ -725,8 +737,10 @@ class OutcomeDefinition:
         >>> d.milestone_text("improved_wellbeing")
         "well-being score at discharge at least 1 point above intake (on the measure's own scale)"
         """
-        ms = milestone if isinstance(milestone, Milestone) else self._milestone_of(
-            f"milestone_{milestone}"
+        ms = (
+            milestone
+            if isinstance(milestone, Milestone)
+            else self._milestone_of(f"milestone_{milestone}")
         )
         if ms is None:
             raise ParameterError(
@@ -764,7 +778,6 @@ class OutcomeDefinition:
                 f"{_at_text(ms.baseline).removeprefix('at ')} ({scale})"
             )
         return f"{what} reported {_at_text(ms.timepoint)}"
-
 
     def _scope(self) -> str:
         return {"any": "", "alcohol": " from alcohol", "drugs": " from drugs"}[self.substance]

@@ -310,13 +310,16 @@ def eligibility(
         if elig_col is not None
         else index_true
     )
-    time = {
-        "n_not_eligible": _as_int((~observed_enough).sum()) if elig_col is not None else 0,
-        "not_eligible_text": _not_eligible_text(outcome, definition),
-    }
+    n_not_eligible = _as_int((~observed_enough).sum()) if elig_col is not None else 0
+    not_eligible_text = _not_eligible_text(outcome, definition)
     if status_col is None and due_col is None:
         return Eligibility(
-            observed_enough, outcome, tp, death_policy=death_policy, **time
+            observed_enough,
+            outcome,
+            tp,
+            death_policy=death_policy,
+            n_not_eligible=n_not_eligible,
+            not_eligible_text=not_eligible_text,
         )
     status = frame[status_col].astype("string") if status_col is not None else None
     if due_col is not None:
@@ -339,7 +342,7 @@ def eligibility(
     excluded = due & dead if death_policy == "exclude" else ~index_true
     mask = due & ~excluded & observed_enough
     if elig_col is not None:
-        time["n_not_eligible"] = _as_int((due & ~excluded & ~observed_enough).sum())
+        n_not_eligible = _as_int((due & ~excluded & ~observed_enough).sum())
     return Eligibility(
         mask=mask,
         outcome=outcome,
@@ -351,7 +354,8 @@ def eligibility(
         if death_policy == "missing"
         else 0,
         death_policy=death_policy,
-        **time,
+        n_not_eligible=n_not_eligible,
+        not_eligible_text=not_eligible_text,
     )
 
 
@@ -373,7 +377,10 @@ def eligible_mask(
     [True, False, True]
     """
     return eligibility(
-        frame, outcome, death_policy=death_policy, status_column=status_column,
+        frame,
+        outcome,
+        death_policy=death_policy,
+        status_column=status_column,
         definition=definition,
     ).mask
 
@@ -393,7 +400,10 @@ def filter_eligible(
     if type(data).__module__.startswith("duckdb"):
         return _filter_duckdb(data, outcome, death_policy, status_column, definition)
     e = eligibility(
-        data, outcome, death_policy=death_policy, status_column=status_column,
+        data,
+        outcome,
+        death_policy=death_policy,
+        status_column=status_column,
         definition=definition,
     )
     if type(data).__module__.startswith("dask"):
@@ -433,7 +443,11 @@ def _filter_duckdb(
         sql = f"SELECT SUM(CASE WHEN NOT ({enough}) THEN 1 ELSE 0 END) FROM eligible_relation"
         (k,) = rel.query("eligible_relation", sql).fetchall()[0]
         return rel.filter(enough), Eligibility(
-            None, outcome, tp, death_policy=death_policy, n_not_eligible=int(k or 0),
+            None,
+            outcome,
+            tp,
+            death_policy=death_policy,
+            n_not_eligible=int(k or 0),
             not_eligible_text=text,
         )
     st = f'CAST("{status_col}" AS VARCHAR)' if status_col else None

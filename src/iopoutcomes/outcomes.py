@@ -808,9 +808,7 @@ def _calendar_outcomes(
     cols["point_prevalence_30d_after_discharge"] = _bool_array(
         p_full & (pp.n_use == 0), p_decided & eligible_full
     )
-    cols["eligible_point_prevalence_30d_after_discharge"] = pd.array(
-        eligible_full, dtype="boolean"
-    )
+    cols["eligible_point_prevalence_30d_after_discharge"] = pd.array(eligible_full, dtype="boolean")
     # comparable window: the same days, anchored on an event every setting has
     w = d.comparable_window
     base = discharge_day if w.anchor == "discharge" else np.zeros(n)
@@ -819,12 +817,12 @@ def _calendar_outcomes(
     # days in a controlled environment: days 0 .. discharge - 1 of a 24-hour level of care
     ctl = np.zeros(n, dtype=bool) if controlled is None else controlled
     ctl_end = np.where(
-        ctl, np.where(in_care, np.where(np.isfinite(as_of), as_of + 1.0, np.inf), discharge_day), 0.0
+        ctl,
+        np.where(in_care, np.where(np.isfinite(as_of), as_of + 1.0, np.inf), discharge_day),
+        0.0,
     )
     c_seen = np.fmin(c_end, as_of)
-    overlap = np.clip(
-        np.fmin(c_seen, ctl_end - 1.0) - np.fmax(c_start, 0.0) + 1.0, 0.0, None
-    )
+    overlap = np.clip(np.fmin(c_seen, ctl_end - 1.0) - np.fmax(c_start, 0.0) + 1.0, 0.0, None)
     overlap = np.nan_to_num(overlap, nan=0.0)
     c_days = np.nan_to_num(c_seen - c_start + 1.0, nan=0.0)
     if d.controlled_environment == "exclude":
@@ -838,9 +836,7 @@ def _calendar_outcomes(
         st = cal_c.window(shift(c_start), shift(c_end, True), shift(as_of, True))
     else:
         st = cal.window(c_start, c_end, as_of)
-    cols["longest_abstinent_run_comparable"] = pd.array(st.longest, dtype="Float64").astype(
-        "Int64"
-    )
+    cols["longest_abstinent_run_comparable"] = pd.array(st.longest, dtype="Float64").astype("Int64")
     cols[d.comparable_name] = sustained(st, eligible_c)
     cols[f"eligible_{d.comparable_name}"] = pd.array(eligible_c, dtype="boolean")
     return cols
@@ -907,9 +903,7 @@ def _milestone_columns(
         cols[f"milestone_{ms.name}"] = _bool_array(value == 1.0, ~np.isnan(value))
         # a milestone read from a calendar outcome inherits that outcome's eligibility
         if ms.kind == "calendar" and f"eligible_{ms.measure}" in table:
-            eligible[ms.name] = table[f"eligible_{ms.measure}"].to_numpy(
-                dtype=bool, na_value=True
-            )
+            eligible[ms.name] = table[f"eligible_{ms.measure}"].to_numpy(dtype=bool, na_value=True)
             cols[f"eligible_milestone_{ms.name}"] = pd.array(eligible[ms.name], dtype="boolean")
     used = [m for m in d.milestones if m.name not in dropped]
     if used:
@@ -969,10 +963,12 @@ def episode_outcomes(
         ``longest_abstinent_run_in_treatment``, ``sustained_30d_in_treatment``,
         ``longest_abstinent_run_after_discharge``, ``sustained_30d_after_discharge``,
         ``continuous_abstinence_after_discharge``, ``point_prevalence_30d_after_discharge``,
-        ``first_use_after_discharge_time``, ``first_use_after_discharge_event``; milestones:
+        ``first_use_after_discharge_time``, ``first_use_after_discharge_event``,
+        ``longest_abstinent_run_comparable``, ``sustained_30d_comparable``; milestones:
         ``treatment_completed``, ``milestone_<name>``, ``milestones_met``,
-        ``completed_program``; and the named weekly-pattern outcomes when
-        ``definition.patterns`` is set.
+        ``completed_program``; ``eligible_<outcome>`` beside every run or window outcome
+        (:attr:`OutcomeDefinition.eligibility_outcomes`); and the named weekly-pattern
+        outcomes when ``definition.patterns`` is set.
 
     Notes
     -----
@@ -1008,6 +1004,27 @@ def episode_outcomes(
     ``missing_days="using"`` makes an unrecorded day a use day); without use it is the number
     of observed days and ``first_use_after_discharge_event`` is False (censored). Episodes
     without any calendar row in scope get NA.
+
+    *Observation-time eligibility* (issue 21): ``eligible_<outcome>`` is True when the episode
+    was observed long enough in the outcome's window to meet it
+    (:meth:`OutcomeDefinition.required_days`): a stay of at least ``sustained_days`` days for a
+    run in treatment (days are counted from the admission date, day 0, to the discharge day,
+    both included: ``discharge_day + 1`` days; to the data-as-of date while in care), at least
+    ``sustained_days`` days after discharge by the data-as-of date for the after-discharge
+    run, the whole after-discharge window for continuous abstinence and the point prevalence,
+    a comparable window closed by the data-as-of date with at least ``sustained_days``
+    observed days. Observation time is by design (stay, window, data-as-of date), not the
+    calendar's end (loss to follow-up is missing data). A not-eligible episode gets NA in the
+    outcome column; rates and comparisons leave it out of the denominator and count it as
+    not eligible (:func:`iopoutcomes.missing.eligibility`), never as a failure.
+
+    *Comparable window* (``definition.comparable_window``, default days 1-90 after
+    discharge): ``sustained_<N>d_comparable`` looks for the run in a window anchored on an
+    event every setting has. Days in a controlled environment (days 0 to discharge - 1 of a
+    level of care in :data:`~iopoutcomes.definitions.CONTROLLED_LEVELS`) inside it are
+    removed from the calendar (``controlled_environment="exclude"``: they neither break nor
+    extend a run and are not observed days), become days without a record (``"missing"``) or
+    count as abstinent (``"count"``).
 
     *Milestones* (``definition.milestones``): each gives ``milestone_<name>`` (NA where its
     data are missing); ``milestones_met`` counts those met; ``completed_program`` is True with
@@ -1133,9 +1150,10 @@ def episode_outcomes(
     has_calendar = len(records.use_days) > 0
     if has_calendar:
         controlled = (
-            episodes["level_of_care"].astype("string").isin(list(CONTROLLED_LEVELS)).to_numpy(
-                dtype=bool, na_value=False
-            )
+            episodes["level_of_care"]
+            .astype("string")
+            .isin(list(CONTROLLED_LEVELS))
+            .to_numpy(dtype=bool, na_value=False)
             if "level_of_care" in episodes
             else None
         )

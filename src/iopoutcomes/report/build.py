@@ -1414,13 +1414,13 @@ class _Builder:
         except IopOutcomesError as exc:
             self.omitted.append(f"The comparable milestone could not be compared: {exc}")
             return None
-        mine = frame.loc[frame["outcome"] == name].set_index(frame.loc[frame["outcome"] == name, "cohort"].astype(str))
+        mine = frame.loc[frame["outcome"] == name].set_index(
+            frame.loc[frame["outcome"] == name, "cohort"].astype(str)
+        )
         rows = []
         for _, r in cmp.to_frame().iterrows():
             group = str(r["group"])
-            ok = all(
-                g in mine.index and not bool(mine.loc[g, "suppressed"]) for g in (group, ref)
-            )
+            ok = all(g in mine.index and not bool(mine.loc[g, "suppressed"]) for g in (group, ref))
             nan = float("nan")
             rows.append(
                 {
@@ -1447,13 +1447,17 @@ class _Builder:
         )
         shown = [r for r in rows if not r["suppressed"]]
         if shown:
-            text = "On the same window for every setting (" + d.window_text(
-                d.comparable_window
-            ) + "), " + "; ".join(
-                f"{r['group']} minus {ref} is {100 * r['diff']:+.0f} points (95% CI "
-                f"{100 * r['diff_ci_low']:+.0f} to {100 * r['diff_ci_high']:+.0f})"
-                for r in shown
-            ) + "."
+            text = (
+                "On the same window for every setting ("
+                + d.window_text(d.comparable_window)
+                + "), "
+                + "; ".join(
+                    f"{r['group']} minus {ref} is {100 * _f(r['diff']):+.0f} points (95% CI "
+                    f"{100 * _f(r['diff_ci_low']):+.0f} to {100 * _f(r['diff_ci_high']):+.0f})"
+                    for r in shown
+                )
+                + "."
+            )
         else:
             text = (
                 "The cohorts' comparison on the comparable milestone is not shown because a "
