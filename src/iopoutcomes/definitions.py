@@ -442,9 +442,10 @@ class OutcomeDefinition:
         :data:`CONTROLLED_LEVELS`) inside the comparable window: ``exclude`` (default) removes
         them from the calendar, so they neither extend nor break a run and do not count as
         observed days; ``missing`` treats them as days without a record (``missing_days``
-        decides); ``count`` counts them as abstinent days. The default follows the ASI and
-        GPRA interviews, which record controlled-environment days separately so that
-        abstinence is read over the days a person could use (docs/definitions.md).
+        decides); ``count`` counts them as abstinent days. The default follows the Addiction
+        Severity Index, which records controlled-environment days as a separate item so that
+        use is read against the days a person could use (McLellan et al. 1992; see
+        docs/definitions.md).
     milestones : tuple of Milestone
         Completion milestones (:data:`DEFAULT_MILESTONES`).
     completion_rule : "all" or int
