@@ -284,3 +284,48 @@ COMPARISON_COLUMNS: Final[tuple[str, ...]] = (
 )
 """Leading ``Comparison.to_frame()`` columns (a margin adds ``equivalence_pvalue``,
 ``noninferiority_pvalue``, ``verdict``; several outcomes add ``pvalue_adj``)."""
+
+# --- competing risks and missing-not-at-random sensitivity (competing.py, sensitivity.py) ----
+
+CIF_COLUMNS: Final[tuple[str, ...]] = (
+    "group",
+    "cause",
+    "time",
+    "n_at_risk",
+    "n_events",
+    "cif",
+    "std_err",
+    "ci_low",
+    "ci_high",
+    "method",
+)
+"""``CumulativeIncidence.to_frame()`` and ``.at()`` columns."""
+
+GRAY_TEST_COLUMNS: Final[tuple[str, ...]] = ("cause", "statistic", "df", "pvalue")
+"""``CumulativeIncidence.gray_test()`` columns."""
+
+HAZARD_MODEL_COLUMNS: Final[tuple[str, ...]] = (
+    "term",
+    "coef",
+    "se",
+    "hr",
+    "hr_ci_low",
+    "hr_ci_high",
+    "pvalue",
+)
+"""``fine_gray`` / ``cause_specific_cox`` ``to_frame()`` columns."""
+
+TIPPING_POINT_COLUMNS: Final[tuple[str, ...]] = (
+    "k_group",
+    "k_reference",
+    "m_group",
+    "m_reference",
+    "rate_group",
+    "rate_reference",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "pvalue",
+    "verdict",
+)
+"""``TippingPoint.to_frame()`` columns (the integer grid)."""
