@@ -69,6 +69,14 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     )
     from .survival import RelapseAnalysis, kaplan_meier, logrank_test, time_to_relapse
     from .teds import LosSummary, los_summary, pool_residential, read_teds_d, teds_outcome_frame
+    from .competing import (
+        CompetingRiskModel,
+        CumulativeIncidence,
+        cause_specific_cox,
+        cumulative_incidence,
+        fine_gray,
+    )
+    from .sensitivity import TippingPoint, tipping_point
 
 
 # public name -> module that defines it, in the order data flows through the library
@@ -138,6 +146,14 @@ _LAZY: dict[str, str] = {
     "QuarterlyReport": "report",
     "ReportConfig": "report",
     "load_config": "report",
+    # competing risks and missing-not-at-random sensitivity
+    "cumulative_incidence": "competing",
+    "CumulativeIncidence": "competing",
+    "fine_gray": "competing",
+    "cause_specific_cox": "competing",
+    "CompetingRiskModel": "competing",
+    "tipping_point": "sensitivity",
+    "TippingPoint": "sensitivity",
 }
 
 # submodules reachable as attributes (``iop.benchmarks.MCCARTY_2014``, ``iop.plots.plot_km``)
@@ -148,6 +164,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "benchmarks",
         "cli",
         "compare",
+        "competing",
         "ctn0094",
         "definitions",
         "exceptions",
@@ -162,6 +179,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "records",
         "report",
         "schema",
+        "sensitivity",
         "simulate",
         "spc",
         "survival",
