@@ -41,6 +41,13 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .baseline import TableOne, table_one
     from .benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark
     from .compare import Comparison, compare_rates
+    from .competing import (
+        CompetingRiskModel,
+        CumulativeIncidence,
+        cause_specific_cox,
+        cumulative_incidence,
+        fine_gray,
+    )
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window
     from .longitudinal import OverTimeComparison, compare_over_time
@@ -57,6 +64,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .rates import FollowupRateTable, RateTable, abstinence_rates, followup_rates, outcome_rates
     from .records import Records, read_records
     from .report import QuarterlyReport, ReportConfig, load_config, quarterly_report
+    from .sensitivity import TippingPoint, tipping_point
     from .simulate import SimulationTruth, load_sample, simulate_records, simulate_tables
     from .spc import (
         AnhoejResult,
@@ -69,14 +77,6 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     )
     from .survival import RelapseAnalysis, kaplan_meier, logrank_test, time_to_relapse
     from .teds import LosSummary, los_summary, pool_residential, read_teds_d, teds_outcome_frame
-    from .competing import (
-        CompetingRiskModel,
-        CumulativeIncidence,
-        cause_specific_cox,
-        cumulative_incidence,
-        fine_gray,
-    )
-    from .sensitivity import TippingPoint, tipping_point
 
 
 # public name -> module that defines it, in the order data flows through the library

@@ -329,3 +329,16 @@ TIPPING_POINT_COLUMNS: Final[tuple[str, ...]] = (
     "verdict",
 )
 """``TippingPoint.to_frame()`` columns (the integer grid)."""
+
+TIPPING_DELTA_COLUMNS: Final[tuple[str, ...]] = (
+    "delta_group",
+    "delta_reference",
+    "rate_group",
+    "rate_reference",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "pvalue",
+    "verdict",
+)
+"""``TippingPoint.to_frame()`` columns of the delta-adjusted imputation scan."""
