@@ -226,3 +226,70 @@ def test_rendering_and_plot() -> None:
     ci.plot(ax=ax)
     assert len(ax.get_lines()) == 6  # 3 groups x 2 causes (residential deaths drawn flat at 0)
     plt.close(fig)
+
+
+def test_relapse_events_from_discharge_reasons_and_statuses() -> None:
+    from iopoutcomes.competing import relapse_events
+
+    f = pd.DataFrame(
+        {
+            "first_use_after_discharge_time": [5, 40, 40, 40, 200, None],
+            "first_use_after_discharge_event": [True, False, False, False, False, None],
+            "discharge_reason": [
+                "died",
+                "incarcerated",
+                "completed",
+                "completed",
+                "completed",
+                "x",
+            ],
+            "discharge_day": [30, 30, 30, 30, 30, 30],
+            # observation ends on admission day 70 (rows 1-3) or 230 (row 4): the 3-month
+            # (day 91) interview is the first after it for rows 1-3, the 12-month for row 4
+            "followup_status_1mo": ["completed", "completed", "completed", "died", "completed", ""],
+            "followup_status_3mo": ["completed", "completed", "died", "missed", "died", ""],
+            "followup_status_12mo": ["died", "died", "died", "died", "withdrawn", ""],
+        }
+    )
+    got = relapse_events(f, competing=("died", "incarcerated", "withdrawn")).tolist()
+    # a relapse wins over a later death; the 1-month death of row 3 precedes observation's end
+    # (day 70), so it is not the event that ended it; row 4's 3-month death was before day 230
+    # but the first interview after day 230 (12 months) says withdrawn
+    assert got[:5] == ["relapse", "incarcerated", "died", 0, "withdrawn"]
+    assert pd.isna(got[5])
+
+
+def test_time_to_relapse_with_competing_events() -> None:
+    from iopoutcomes.competing import relapse_events
+    from iopoutcomes.survival import time_to_relapse
+
+    out = iop_outcomes()
+    res = time_to_relapse(out, competing=("died", "incarcerated", "withdrawn"))
+    cr = res.competing_risks
+    assert any("Competing events (died, incarcerated, withdrawn" in r for r in res.remarks)
+    # the cause-specific Cox of relapse is the library's Cox of the relapse indicator
+    hr = res.to_frame().set_index("group").loc["IOP", "hazard_ratio"]
+    assert cr.cause_specific.table["hr"].iloc[0] == pytest.approx(hr, rel=1e-10)
+    # the stored curves are cumulative_incidence() of the derived event labels
+    frame = out.to_frame()
+    labels = relapse_events(frame, competing=("died", "incarcerated", "withdrawn"))
+    direct = cumulative_incidence(
+        frame.assign(cause=labels).dropna(subset=["cause"]),
+        time="first_use_after_discharge_time",
+        event="cause",
+        by="cohort",
+    ).to_frame()
+    pd.testing.assert_frame_equal(cr.cumulative_incidence.to_frame(), direct)
+    # with competing events removed from the relapse risk set, CIF(relapse) <= 1 - KM
+    at = cr.cumulative_incidence.at([60.0])
+    km = res.at_risk_table([60.0]).set_index("group")["survival"]
+    for g in ("IOP", "inpatient"):
+        cif = at[(at.group == g) & (at.cause == "relapse")]["cif"].iloc[0]
+        assert cif <= 1 - km[g] + 1e-12
+    assert {"cause-specific", "fine-gray"} == set(cr.to_frame()["model"])
+
+
+def iop_outcomes() -> object:
+    import iopoutcomes as iop
+
+    return iop.episode_outcomes(iop.load_sample())

@@ -57,6 +57,7 @@ from .exceptions import InsufficientDataError, MissingColumnError, ParameterErro
 from .schema import CIF_COLUMNS, GRAY_TEST_COLUMNS, HAZARD_MODEL_COLUMNS
 
 __all__ = [
+    "CompetingRelapse",
     "CompetingRiskModel",
     "CumulativeIncidence",
     "cause_specific_cox",
@@ -64,6 +65,7 @@ __all__ = [
     "event_codes",
     "fine_gray",
     "gray_test",
+    "relapse_events",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -1192,4 +1194,207 @@ def cause_specific_cox(
         confidence_level=float(confidence_level),
         converged=converged,
         remarks=tuple(remarks),
+    )
+
+
+# --- relapse with competing events (the outcome engine's columns; the time_to_relapse hook) ---
+
+
+def _timepoint_day(tp: str, discharge_day: FloatArray) -> FloatArray:
+    """Target day after admission of a follow-up timepoint (``discharge``, ``3mo``, ``12wk``)."""
+    import re
+
+    if tp == "discharge":
+        return discharge_day
+    if tp == "intake":
+        return np.zeros_like(discharge_day)
+    m = re.fullmatch(r"(\d+)(mo|wk)", tp)
+    if m is None:
+        return np.full_like(discharge_day, np.nan)
+    n = int(m.group(1))
+    day = math.floor(n * 365.25 / 12) if m.group(2) == "mo" else 7 * n
+    return np.full_like(discharge_day, float(day))
+
+
+def relapse_events(
+    outcomes: Any,
+    *,
+    time: str = "first_use_after_discharge_time",
+    event: str = "first_use_after_discharge_event",
+    competing: Sequence[str] = ("died", "incarcerated"),
+) -> pd.Series:
+    """The cause that ended each episode's relapse follow-up: relapse, a competing event, or 0.
+
+    Built from the outcome engine's columns (:func:`iopoutcomes.episode_outcomes`): a relapse
+    (``event`` True) is ``"relapse"``; a censored episode is a competing event ``c`` when its
+    discharge reason is ``c``, or when the first follow-up timepoint scheduled after the end of
+    its observation (discharge day + ``time`` days; ``<n>mo`` = floor(n x 365.25 / 12) days
+    after admission) has follow-up status ``c`` (the event happened before that interview);
+    otherwise 0 (censored). Missing time or event gives NA.
+
+    Parameters
+    ----------
+    outcomes : EpisodeOutcomes or pandas.DataFrame
+    time, event : str
+        The relapse time (days after discharge) and event columns.
+    competing : sequence of str
+        Discharge reasons / follow-up statuses that end follow-up before a relapse can be seen
+        (``"died"``, ``"incarcerated"``, ``"withdrawn"``); earlier names win ties.
+
+    Returns
+    -------
+    pandas.Series
+        Object dtype, aligned with the table: ``"relapse"``, one of ``competing``, 0, or NA.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"first_use_after_discharge_time": [5, 40, 40, 40],
+    ...                   "first_use_after_discharge_event": [True, False, False, False],
+    ...                   "discharge_reason": ["completed", "incarcerated", "completed",
+    ...                                        "completed"],
+    ...                   "discharge_day": [30, 30, 30, 30],
+    ...                   "followup_status_3mo": ["completed", "completed", "died", "missed"]})
+    >>> relapse_events(f).tolist()
+    ['relapse', 'incarcerated', 'died', 0]
+    """
+    frame = _as_frame(outcomes)
+    absent = [c for c in (time, event) if c not in frame.columns]
+    if absent:
+        raise MissingColumnError(
+            f"Columns {absent} are not in the data. Found: {list(frame.columns)}."
+        )
+    t = pd.to_numeric(frame[time], errors="coerce").to_numpy(dtype=float)
+    e = pd.to_numeric(frame[event].astype("Float64"), errors="coerce").to_numpy(dtype=float)
+    out = np.full(len(frame), 0, dtype=object)
+    found = np.zeros(len(frame), dtype=bool)
+    if "discharge_reason" in frame.columns:
+        reason = frame["discharge_reason"].astype("string").fillna("").to_numpy(dtype=object)
+        for c in competing:  # a handful of causes
+            hit = ~found & (reason == c)
+            out[hit] = c
+            found |= hit
+    dday = (
+        pd.to_numeric(frame["discharge_day"], errors="coerce").to_numpy(dtype=float)
+        if "discharge_day" in frame.columns
+        else np.full(len(frame), np.nan)
+    )
+    end = dday + t
+    status_cols = [c for c in frame.columns if str(c).startswith("followup_status_")]
+    tps = [str(c)[len("followup_status_") :] for c in status_cols]
+    days = [_timepoint_day(tp, dday) for tp in tps]
+    order = np.argsort([np.nanmedian(d) if np.isfinite(d).any() else np.inf for d in days])
+    first_after = np.zeros(len(frame), dtype=bool)  # a later timepoint was already chosen
+    for j in order:  # timepoints in schedule order (about five)
+        status = frame[status_cols[j]].astype("string").fillna("").to_numpy(dtype=object)
+        after = (days[j] > end) | ~np.isfinite(end)
+        take = ~first_after & after & np.isfinite(days[j])
+        if not np.isfinite(end).any():
+            take = ~found & np.isin(status, list(competing))
+        for c in competing:
+            hit = take & ~found & (status == c)
+            out[hit] = c
+            found |= hit
+        first_after |= take & np.isfinite(end)
+    out[e == 1] = "relapse"
+    result = pd.Series(out, index=frame.index, dtype=object)
+    result[~(np.isfinite(t) & np.isfinite(e))] = pd.NA
+    return result
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class CompetingRelapse(ResultDisplay):
+    """Relapse with competing events: cumulative incidence, cause-specific and Fine-Gray models.
+
+    Attributes
+    ----------
+    cumulative_incidence : CumulativeIncidence
+        Of relapse and of each competing event, per group.
+    cause_specific : CompetingRiskModel
+        Cause-specific Cox hazard ratios of relapse (the default report, with the CIF).
+    fine_gray : CompetingRiskModel or None
+        Fine-Gray subdistribution hazard ratios of relapse (None when not estimable).
+    competing : tuple of str
+    """
+
+    cumulative_incidence: CumulativeIncidence
+    cause_specific: CompetingRiskModel
+    fine_gray: CompetingRiskModel | None
+    competing: tuple[str, ...]
+    remarks: tuple[str, ...] = ()
+
+    def _header(self) -> str:
+        return f"<CompetingRelapse: relapse with competing {', '.join(self.competing)}>"
+
+    def to_frame(self) -> pd.DataFrame:
+        """Hazard ratios of relapse: cause-specific and Fine-Gray rows, with a ``model`` column."""
+        parts = [self.cause_specific.to_frame().assign(model="cause-specific")]
+        if self.fine_gray is not None:
+            parts.append(self.fine_gray.to_frame().assign(model="fine-gray"))
+        return pd.concat(parts, ignore_index=True)
+
+    def methods_text(self) -> str:
+        text = self.cumulative_incidence.methods_text() + " " + self.cause_specific.methods_text()
+        if self.fine_gray is not None:
+            text += " " + self.fine_gray.methods_text()
+        return text
+
+    def narrative(self) -> str:
+        return self.cumulative_incidence.narrative() + " " + self.cause_specific.narrative()
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """The cumulative incidence curves."""
+        return self.cumulative_incidence.plot(ax=ax, **kwargs)
+
+
+def competing_relapse(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    by: str,
+    reference: Any,
+    competing: Sequence[str],
+    adjust: Sequence[str] = (),
+    confidence_level: float = 0.95,
+) -> tuple[CompetingRelapse, list[str]]:
+    """The competing-risks part of ``time_to_relapse(..., competing=...)`` and its remarks."""
+    labels = relapse_events(data, time=time, event=event, competing=competing)
+    frame = pd.DataFrame(
+        {"time": pd.to_numeric(data[time], errors="coerce"), "event": labels, by: data[by]}
+    )
+    for c in adjust:
+        frame[c] = data[c]
+    n_comp = {c: int((labels == c).sum()) for c in competing}
+    cif = cumulative_incidence(
+        frame, time="time", event="event", by=by, confidence_level=confidence_level
+    )
+    kw: dict[str, Any] = {"time": "time", "event": "event", "cause": "relapse", "by": by}
+    kw |= {"reference": reference, "adjust": tuple(adjust), "confidence_level": confidence_level}
+    cs = cause_specific_cox(frame, **kw)
+    fg: CompetingRiskModel | None
+    try:
+        fg = fine_gray(frame, **kw)
+    except (InsufficientDataError, np.linalg.LinAlgError):
+        fg = None
+    counted = ", ".join(f"{n} {c}" for c, n in n_comp.items())
+    remarks = [
+        f"Competing events ({', '.join(competing)}; from discharge reasons and follow-up "
+        f"statuses): {counted} before a relapse was seen. The Kaplan-Meier curves and the Cox "
+        "model censor them (cause-specific hazards), so 1 - Kaplan-Meier overstates relapse; "
+        "competing_risks gives the cumulative incidence of relapse (Aalen-Johansen), Gray's "
+        "test and the Fine-Gray subdistribution hazard ratio."
+    ]
+    if len(cif.groups) > 1 and "relapse" in cif.causes:
+        g = cif.gray_test()
+        p_relapse = float(g.loc[g["cause"] == "relapse", "pvalue"].iloc[0])
+        remarks[0] += f" Gray's test of the relapse incidence: p = {p_relapse:.3g}."
+    return (
+        CompetingRelapse(
+            cumulative_incidence=cif,
+            cause_specific=cs,
+            fine_gray=fg,
+            competing=tuple(competing),
+            remarks=tuple(cif.remarks),
+        ),
+        remarks,
     )
