@@ -55,7 +55,7 @@ from ._render import ResultDisplay
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .schema import TIPPING_DELTA_COLUMNS, TIPPING_POINT_COLUMNS
 
-__all__ = ["TippingPoint", "tipping_point", "tipping_point_sentence"]
+__all__ = ["TippingPoint", "report_sentences", "tipping_point", "tipping_point_sentence"]
 
 FloatArray = npt.NDArray[np.float64]
 VERDICT_ORDER: tuple[str, ...] = (
@@ -783,3 +783,60 @@ def tipping_point(
         axes=axes,
         remarks=tuple(remarks),
     )
+
+
+def report_sentences(
+    outcomes: Any,
+    outcome: str,
+    *,
+    by: str = "cohort",
+    reference: Any = "inpatient",
+    margin: float | None = None,
+    delta: float = -1.0,
+) -> list[str]:
+    """Sentences for the report's sensitivity paragraph: tipping point and a delta analysis.
+
+    For each group against the reference: the :meth:`TippingPoint.sentence` of the integer
+    grid, and the difference under delta-adjusted imputation in which the missing clients of
+    the group have log-odds of the outcome ``delta`` below missing at random (the reference's
+    missing left at MAR). Groups whose tipping point cannot be computed are skipped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"cohort": ["IOP"] * 10 + ["inpatient"] * 10,
+    ...                    "y": [1] * 6 + [0] * 2 + [None] * 2 + [1] * 4 + [0] * 4 + [None] * 2})
+    >>> report_sentences(df, "y")[0].startswith("Tipping point (IOP vs inpatient)")
+    True
+    """
+    from .compare import compare_rates
+    from .exceptions import IopOutcomesError
+
+    frame = outcomes.to_frame() if hasattr(outcomes, "to_frame") else outcomes
+    groups = [g for g in sorted(pd.unique(frame[by].dropna()).tolist(), key=str) if g != reference]
+    noun = "abstinence" if outcome.startswith("abstinent") else "the outcome"
+    out = []
+    for grp in groups:  # a handful of cohorts
+        try:
+            tp = tipping_point(
+                outcomes, outcome, by=by, reference=reference, group=grp, margin=margin
+            )
+        except IopOutcomesError:
+            continue
+        text = f"Tipping point ({grp} vs {reference}): {tp.sentence()}"
+        try:
+            table = compare_rates(
+                outcomes, outcome, by=by, reference=reference, missing="impute", delta={grp: delta}
+            ).table
+            row = table[table["group"] == grp].iloc[0]
+            text += (
+                f" With multiple imputation in which the missing {grp} clients' odds of "
+                f"{noun} are {math.exp(delta):.2f} times those implied by missing at random, "
+                f"the difference is {100 * float(row['diff']):+.1f} points (95% CI "
+                f"{100 * float(row['diff_ci_low']):+.1f} to "
+                f"{100 * float(row['diff_ci_high']):+.1f})."
+            )
+        except (IopOutcomesError, TypeError, ValueError):
+            pass
+        out.append(text)
+    return out
