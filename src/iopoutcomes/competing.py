@@ -511,9 +511,13 @@ def plot_cumulative_incidence(
         ax = plt.gca()
     styles = ["-", "--", ":", "-."]
     t_max = float(result.data["time"].max()) if len(result.data) else 1.0
+    # the most frequent cause gets the solid line
+    totals = result.table.groupby("cause")["n_events"].sum()
+    ranked = sorted(result.causes, key=lambda c: -int(totals.get(c, 0)))
     for gi, grp in enumerate(result.groups):
         colour = f"C{gi}"
-        for ci, cause in enumerate(result.causes):
+        for cause in result.causes:
+            ci = ranked.index(cause)
             cur = result.table[(result.table["group"] == grp) & (result.table["cause"] == cause)]
             x = np.concatenate([[0.0], cur["time"].to_numpy(float), [t_max]])
             y = np.concatenate([[0.0], cur["cif"].to_numpy(float)])
@@ -531,7 +535,11 @@ def plot_cumulative_incidence(
     ax.set_ylim(0, 1)
     ax.set_xlim(0, t_max)
     ax.set_ylabel("Cumulative incidence")
-    ax.set_xlabel(result.time_col)
+    ax.set_xlabel(
+        "Days since discharge"
+        if result.time_col == "first_use_after_discharge_time"
+        else result.time_col
+    )
     ax.legend(loc="upper left", fontsize="small")
     if at_risk:
         ticks = [t for t in ax.get_xticks() if 0 <= t <= t_max]

@@ -408,6 +408,19 @@ def plot_tipping_point(result: TippingPoint, *, ax: Any = None, **kwargs: Any) -
     ).to_numpy(float)
     if np.unique(codes[np.isfinite(codes)]).size > 1 and len(x) > 1 and len(y) > 1:
         ax.contour(x, y, codes, levels=np.arange(0.5, 4.5, 1.0), colors="black", linewidths=1)
+    # name each verdict region at the middle of its cells
+    for verdict in VERDICT_ORDER:
+        cells = sub[sub["verdict"] == verdict]
+        if len(cells) >= max(4, len(sub) // 50):
+            ax.text(
+                float(cells[xcol].median()) / xs,
+                float(cells[ycol].median()) / ys,
+                verdict,
+                ha="center",
+                va="center",
+                fontsize="small",
+                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.7, "linewidth": 0},
+            )
     if result.method == "grid":
         c = result.counts.set_index("group")
         mg, mr = result.m_group, result.m_reference
@@ -421,11 +434,13 @@ def plot_tipping_point(result: TippingPoint, *, ax: Any = None, **kwargs: Any) -
             "best case": (unfav, 100.0 - unfav, "^"),
         }
         for label, (mx, my, mk) in marks.items():
-            ax.plot([mx], [my], marker=mk, color="black", linestyle="none", label=label)
+            ax.plot(
+                [mx], [my], marker=mk, color="black", linestyle="none", label=label, clip_on=False
+            )
         word = "Rate among missing"
         ax.set_xlabel(f"{word} {result.reference} (%)")
         ax.set_ylabel(f"{word} {result.group} (%)")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.25, 1.0), fontsize="small")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4, fontsize="small")
     else:
         ax.set_xlabel(f"Log-odds shift for missing {result.reference}")
         ax.set_ylabel(f"Log-odds shift for missing {result.group}")
