@@ -293,3 +293,34 @@ def iop_outcomes() -> object:
     import iopoutcomes as iop
 
     return iop.episode_outcomes(iop.load_sample())
+
+
+def no_ties_frame() -> pd.DataFrame:
+    """Python twin of the second R data set (200 distinct times, two covariates)."""
+    i = np.arange(200)
+    s = (i * 13) % 7
+    return pd.DataFrame(
+        {
+            "time": ((i * 7919) % 1000) / 10 + 0.5,
+            "status": np.where(s <= 2, 0, np.where(s <= 4, 1, 2)),
+            "grp": np.where((i * 5) % 3 == 0, "IOP", "inpatient"),
+            "x": np.sin(i) + ((i * 3) % 5) / 4,
+        }
+    )
+
+
+def test_fine_gray_without_ties_equals_crr_and_finegray_coxph() -> None:
+    f = no_ties_frame()
+    assert f["time"].nunique() == 200
+    res = fine_gray(f, time="time", event="status", cause=1, by="grp", adjust=["x"])
+    np.testing.assert_allclose(res.table["coef"], R.NT_CRR_COEF, rtol=1e-7)
+    np.testing.assert_allclose(res.table["coef"], R.NT_FG_COEF, rtol=1e-7)
+    np.testing.assert_allclose(res.table["se"], R.NT_CRR_SE, rtol=1e-7)
+    ci = cumulative_incidence(f, time="time", event="status", by="grp")
+    np.testing.assert_allclose(ci.gray_test()["statistic"], R.NT_GRAY_STAT, rtol=1e-8)
+    at = ci.at([10, 50, 90])
+    order = [(g, c) for c in (1, 2) for g in ("inpatient", "IOP")]  # R sorts levels by locale
+    est = np.concatenate([at[(at.group == g) & (at.cause == c)]["cif"] for g, c in order])
+    var = np.concatenate([at[(at.group == g) & (at.cause == c)]["std_err"] ** 2 for g, c in order])
+    np.testing.assert_allclose(est, R.NT_AT_EST, rtol=1e-10)
+    np.testing.assert_allclose(var, R.NT_AT_VAR, rtol=1e-10)

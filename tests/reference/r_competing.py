@@ -102,4 +102,37 @@ CS1ADJ_COEF = [-0.039326078586629815, -0.03702726608666973, 0.10834653086535008]
 CS1ADJ_SE = [0.36609062801113806, 0.36577142951951946, 0.24302574173681904]
 MS_RELAPSE = [0, 0.08219961240310078, 0.17717159493493281, 0.301267188016342, 0.45107970404746378, 0, 0.085462642256308757, 0.15905092476065005, 0.25246332152434564, 0.4643163606967089, 0, 0.064857881136950901, 0.14511366780860624, 0.30526474042029161, 0.63354623670520871]
 MS_DIED = [0, 0.020416666666666666, 0.090122943631835553, 0.21037961880920336, 0.25514532818352836, 0, 0.022305789213260759, 0.071709040189670975, 0.23016502493707491, 0.29448473322469937, 0, 0, 0, 0, 0]
+
+# Second data set: 200 distinct times (no ties), two covariates; without ties
+# survival::finegray + weighted coxph gives crr's estimate (NT_FG_COEF = NT_CRR_COEF to 1e-13).
+# Printed by this script (Rscript):
+#   library(survival); library(cmprsk)
+#   py <- function(name, x) {
+#     v <- ifelse(is.na(x), "nan", ifelse(is.infinite(x), "inf", sprintf("%.17g", x)))
+#     cat(name, " = [", paste(v, collapse = ", "), "]\n", sep = "")
+#   }
+#   i <- 0:199
+#   time <- ((i * 7919) %% 1000) / 10 + 0.5
+#   s <- (i * 13) %% 7
+#   status <- ifelse(s <= 2, 0, ifelse(s <= 4, 1, 2))
+#   grp <- ifelse((i * 5) %% 3 == 0, "IOP", "inpatient")
+#   x <- sin(i) + ((i * 3) %% 5) / 4
+#   d <- data.frame(time, status, grp, x)
+#   cat("# distinct times:", length(unique(time)), "\n")
+#   f <- crr(d$time, d$status, cbind(IOP = as.numeric(d$grp == "IOP"), x = d$x), failcode = 1, gtol = 1e-12, maxiter = 100)
+#   py("NT_CRR_COEF", f$coef); py("NT_CRR_SE", sqrt(diag(f$var)))
+#   d$fs <- factor(d$status, 0:2, c("censor", "relapse", "died"))
+#   d$grp <- relevel(factor(d$grp), ref = "inpatient")
+#   fg <- finegray(Surv(time, fs) ~ ., data = d, etype = "relapse")
+#   fc <- coxph(Surv(fgstart, fgstop, fgstatus) ~ grp + x, weight = fgwt, data = fg, ties = "breslow", control = coxph.control(eps = 1e-12, toler.chol = 1e-15, iter.max = 100))
+#   py("NT_FG_COEF", coef(fc))
+#   ci <- cuminc(d$time, d$status, d$grp)
+#   py("NT_GRAY_STAT", ci$Tests[, "stat"])
+#   tp <- timepoints(ci, c(10, 50, 90)); py("NT_AT_EST", t(tp$est)); py("NT_AT_VAR", t(tp$var))
+NT_CRR_COEF = [0.039890687787148542, -0.058443283183505015]
+NT_CRR_SE = [0.27590396570848608, 0.15860836118269311]
+NT_FG_COEF = [0.039890687787146578, -0.058443283183501962]
+NT_GRAY_STAT = [0.068427501508586078, 0.0066527714842814023]
+NT_AT_EST = [0.030561327280163239, 0.1614520640525911, 0.35463466014692852, 0.03125, 0.15909050497866287, 0.37839711330653214, 0.030252808360186179, 0.15825510208908983, 0.35632408215816158, 0.03125, 0.15639184339842233, 0.37569845172629163]
+NT_AT_VAR = [0.00022828029066099137, 0.001181805753831891, 0.0027736290374745821, 0.00048059226584152182, 0.0024598672418189959, 0.0062191900308040879, 0.00022364750418017642, 0.0011359143349984333, 0.0026435770945557515, 0.00048084234691725522, 0.0023769016499914242, 0.006255430780375458]
 # fmt: on
