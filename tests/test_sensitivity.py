@@ -228,3 +228,23 @@ def test_rendering_plot_and_errors() -> None:
         tipping_point(small_frame(), "abstinent_6mo", by="cohort", method="nope")  # type: ignore[arg-type]
     with pytest.raises(ParameterError):
         tipping_point(small_frame(), "abstinent_6mo", by="cohort", margin=2.0)
+
+
+def test_lower_is_better_corners_and_sentence() -> None:
+    """For relapse (lower is better) missing = using counts the missing as relapsed: the
+    (m_group, m_reference) corner; the four corners are compare_rates' bounds rows."""
+    f = small_frame().rename(columns={"abstinent_6mo": "relapse_6mo"})
+    tp = tipping_point(f, "relapse_6mo", by="cohort", higher_is_better=False, margin=0.15)
+    bounds = iop.compare_rates(
+        f, "relapse_6mo", missing="bounds", higher_is_better=False
+    ).table.set_index("missing")
+    corners = tp.corners()
+    assert (int(corners["using"]["k_group"]), int(corners["using"]["k_reference"])) == (5, 4)
+    for name, label in {
+        "using": "bounds: all missing unfavourable",
+        "worst": "bounds: worst case for IOP",
+        "best": "bounds: best case for IOP",
+    }.items():
+        assert corners[name]["diff"] == bounds.loc[label, "diff"]
+        assert corners[name]["diff_ci_low"] == bounds.loc[label, "diff_ci_low"]
+    assert "had relapsed at a rate" in tp.sentence() or "holds whatever" in tp.sentence()

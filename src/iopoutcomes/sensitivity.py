@@ -94,10 +94,13 @@ def _claim(verdict: Any, margin: float | None) -> Any:
     return verdict
 
 
-def _outcome_word(outcome: str, higher_is_better: bool) -> str:
+def _outcome_word(outcome: str, higher_is_better: bool) -> tuple[str, str]:
+    """(verb phrase, noun) for the outcome: ("were abstinent", "abstinence"), ..."""
     if outcome.startswith("abstinent"):
-        return "abstinent"
-    return "relapsed" if "relaps" in outcome else "had the outcome"
+        return "were abstinent", "abstinence"
+    if "relaps" in outcome:
+        return "had relapsed", "relapse"
+    return "had the outcome", "the outcome"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -305,7 +308,7 @@ class TippingPoint(ResultDisplay):
 
 def tipping_point_sentence(result: TippingPoint) -> str:
     """The report sentence of a :class:`TippingPoint` (see :meth:`TippingPoint.sentence`)."""
-    word = _outcome_word(result.outcome, result.higher_is_better)
+    verb, noun = _outcome_word(result.outcome, result.higher_is_better)
     concl = _claim(result.conclusion, result.margin)
     what = {
         "superior": f"{result.group} better than {result.reference}",
@@ -331,10 +334,10 @@ def tipping_point_sentence(result: TippingPoint) -> str:
     above = gap[gap > 0]
     parts = []
     if result.method == "grid":
-        if below.size and below.min() < 0.005:
+        if np.abs(gap).min() < 0.005:
             return (
                 f"{head} The conclusion can change even if the missing {result.group} and "
-                f"{result.reference} clients were {word} at the same rate (see the "
+                f"{result.reference} clients {verb} at the same rate (see the "
                 "tipping-point grid)."
             )
         if below.size:
@@ -342,7 +345,7 @@ def tipping_point_sentence(result: TippingPoint) -> str:
         if above.size:
             parts.append(f"at a rate at least {100 * above.min():.0f} points above")
         return (
-            f"{head} The conclusion holds unless the missing {result.group} clients were {word} "
+            f"{head} The conclusion holds unless the missing {result.group} clients {verb} "
             f"{' or '.join(parts)} the missing {result.reference} clients."
         )
     if below.size:
@@ -350,7 +353,7 @@ def tipping_point_sentence(result: TippingPoint) -> str:
     if above.size:
         parts.append(f"at least {above.min():.2g} higher")
     return (
-        f"{head} The conclusion holds unless the log-odds of being {word} of the missing "
+        f"{head} The conclusion holds unless the log-odds of {noun} of the missing "
         f"{result.group} clients, relative to the missing {result.reference} clients, were "
         f"{' or '.join(parts)} than missing at random implies."
     )
