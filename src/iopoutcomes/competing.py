@@ -102,7 +102,7 @@ def event_codes(event: pd.Series | Sequence[Any]) -> tuple[npt.NDArray[np.int64]
     s = s.astype(object)
     missing = s.isna().to_numpy()
     values = s.to_numpy(dtype=object)
-    censored = np.array([v in CENSORED_LABELS for v in values], dtype=bool) & ~missing
+    censored = s.isin(list(CENSORED_LABELS)).to_numpy(dtype=bool) & ~missing
     # numbers equal to 0 in any numeric type count as censored
     num = pd.to_numeric(s, errors="coerce")
     censored |= (num == 0).to_numpy() & ~missing
@@ -113,7 +113,7 @@ def event_codes(event: pd.Series | Sequence[Any]) -> tuple[npt.NDArray[np.int64]
         causes = sorted(pd.unique(keyed).tolist())
         lookup = keyed
     else:
-        lookup = np.array([str(v) for v in raw], dtype=object)
+        lookup = pd.Series(raw, dtype=object).astype(str).to_numpy(dtype=object)
         causes = sorted(pd.unique(lookup).tolist())
     codes = np.full(len(values), -1, dtype=np.int64)
     codes[censored] = 0
@@ -657,7 +657,8 @@ def cumulative_incidence(
                 )
         count_rows.append(row)
     table = pd.concat(parts, ignore_index=True)
-    table["cause"] = [causes[c - 1] for c in table["cause_code"].to_numpy()]
+    labels = np.array([0, *causes], dtype=object)  # code -> label (0 = censored)
+    table["cause"] = labels[table["cause_code"].to_numpy()]
     table["std_err"] = np.sqrt(np.maximum(table["variance"].to_numpy(float), 0.0))
     low, high = _cif_interval(
         table["cif"].to_numpy(float), table["variance"].to_numpy(float), z, interval
@@ -665,7 +666,7 @@ def cumulative_incidence(
     table["ci_low"], table["ci_high"] = low, high
     table["method"] = f"Aalen-Johansen, delta-method variance (cmprsk), {interval} interval"
     table = table.sort_values(["group", "cause_code", "time"], kind="stable").reset_index(drop=True)
-    store = pd.DataFrame({"time": t, "event": [0 if c == 0 else causes[c - 1] for c in codes]})
+    store = pd.DataFrame({"time": t, "event": labels[codes]})
     store["group"] = g
     return CumulativeIncidence(
         table=table[list(CIF_COLUMNS)],

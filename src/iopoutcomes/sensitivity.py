@@ -320,7 +320,9 @@ def tipping_point_sentence(result: TippingPoint) -> str:
         "inconclusive": "no conclusive difference",
     }.get(str(concl), "no verdict")
     t = result.table
-    v = np.array([_claim(x, result.margin) for x in t["verdict"].to_numpy(object)], dtype=object)
+    v = t["verdict"].to_numpy(object).copy()
+    if result.margin is not None:  # with a margin, the claim is non-inferiority
+        v[np.isin(v, ["superior", "equivalent", "non-inferior"])] = "non-inferior"
     changed = t.loc[v != concl]
     gap = result._gap(changed)
     under = "missing = using" if result.method == "grid" else "missing at random"
