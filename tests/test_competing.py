@@ -324,3 +324,20 @@ def test_fine_gray_without_ties_equals_crr_and_finegray_coxph() -> None:
     var = np.concatenate([at[(at.group == g) & (at.cause == c)]["std_err"] ** 2 for g, c in order])
     np.testing.assert_allclose(est, R.NT_AT_EST, rtol=1e-10)
     np.testing.assert_allclose(var, R.NT_AT_VAR, rtol=1e-10)
+
+
+def test_fine_gray_without_competing_events_is_the_breslow_cox_fit() -> None:
+    """With no competing events the subdistribution risk set is the ordinary one, so the
+    Fine-Gray estimate equals the Cox estimate with Breslow ties (R's crr uses Breslow)."""
+    from iopoutcomes.survival import time_to_relapse
+
+    f = competing_frame()
+    f = f[f.cohort != "residential"].assign(status=lambda d: (d.status == 1).astype(int))
+    fg = fine_gray(f, time="time", event="status", cause=1, by="cohort", adjust=["sev"])
+    cox = time_to_relapse(
+        f.rename(columns={"time": "t_time", "status": "t_event"}),
+        relapse="t",
+        adjust=["sev"],
+        ties="breslow",
+    ).cox
+    np.testing.assert_allclose(fg.table["hr"], cox["hazard_ratio"], rtol=1e-8)

@@ -200,8 +200,8 @@ def _cif_interval(
     if interval == "plain":
         return np.clip(cif - z * se, 0.0, 1.0), np.clip(cif + z * se, 0.0, 1.0)
     inside = (cif > 0) & (cif < 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        expo = np.exp(z * se / (cif * np.log(cif)))  # < 1: log F < 0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        expo = np.exp(z * se / (cif * np.log(cif)))  # < 1: log F < 0 (NaN'd outside (0, 1))
         low = np.where(inside, cif ** (1.0 / expo), np.nan)
         high = np.where(inside, cif**expo, np.nan)
     return low, high
