@@ -1129,7 +1129,13 @@ def fine_gray(
         table = _hazard_table(terms, nan, nan, confidence_level)
         converged = False
     else:
-        beta, var, converged = _fg_fit(t, status, x.to_numpy(dtype=float))
+        try:
+            beta, var, converged = _fg_fit(t, status, x.to_numpy(dtype=float))
+        except np.linalg.LinAlgError as exc:
+            raise InsufficientDataError(
+                f"The Fine-Gray information matrix of the {len(terms)} terms is singular (a "
+                "term without variation among the events); drop or merge terms in adjust=."
+            ) from exc
         table = _hazard_table(terms, beta, np.sqrt(np.diag(var)), confidence_level)
         if not converged:
             remarks.append("The Fine-Gray fit did not converge; its estimates are not reliable.")
@@ -1383,7 +1389,7 @@ def competing_relapse(
     fg: CompetingRiskModel | None
     try:
         fg = fine_gray(frame, **kw)
-    except (InsufficientDataError, np.linalg.LinAlgError):
+    except InsufficientDataError:
         fg = None
     counted = ", ".join(f"{n} {c}" for c, n in n_comp.items())
     remarks = [
