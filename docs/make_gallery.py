@@ -201,6 +201,24 @@ def build(out: Path) -> list[str]:
         ax.set_title("Share using by day since discharge")
         return fig
 
+    def cumulative_incidence() -> Any:
+        from iopoutcomes.survival import time_to_relapse
+
+        res = time_to_relapse(eo, competing=("died", "incarcerated", "withdrawn"))
+        fig, ax = _fig(7, 5.5)
+        res.competing_risks.cumulative_incidence.plot(ax=ax)
+        ax.set_title("Cumulative incidence of relapse and competing events (Aalen-Johansen)")
+        return fig
+
+    def tipping() -> Any:
+        from iopoutcomes.sensitivity import tipping_point
+
+        tp = tipping_point(eo, "abstinent_6mo", by="cohort", reference="inpatient", margin=0.10)
+        fig, ax = _fig(8, 5.5)
+        tp.plot(ax=ax)
+        ax.set_title("Tipping point: 6-month abstinence, IOP vs inpatient (margin 10 points)")
+        return fig
+
     figures: dict[str, Callable[[], Any]] = {
         "rates": rates,
         "rates_timepoints": rates_timepoints,
@@ -216,6 +234,8 @@ def build(out: Path) -> list[str]:
         "cascade": cascade,
         "use_calendar": calendar,
         "use_since_discharge": calendar_since_discharge,
+        "cumulative_incidence": cumulative_incidence,
+        "tipping_point": tipping,
     }
     failed = []
     for name, make in figures.items():

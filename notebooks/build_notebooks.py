@@ -1073,6 +1073,80 @@ def nb03_missing_followup() -> list[Cell]:
         ),
         md(
             """
+            ## How strong a departure changes the conclusion: the tipping point
+
+            Bounds say what *could* happen; a tipping-point analysis (Yan, Lee & Li 2009) says
+            how far the missing outcomes would have to depart from an assumption to change the
+            conclusion. `tipping_point` completes the 2x2 table in every possible way: for each
+            number `k_group` of abstinent clients among the missing IOP clients and
+            `k_reference` among the missing inpatient clients, the difference, its interval and
+            the verdict at the margin. The grid's corners are the bounds above: `(0, 0)` is
+            missing = using, `(0, m_reference)` the worst and `(m_group, 0)` the best case.
+
+            Here on the shipped sample (`iop.load_sample()`), its 6-month comparison with a
+            10-point non-inferiority margin.
+            """
+        ),
+        code(
+            """
+            sample_outcomes = iop.episode_outcomes(iop.load_sample())
+            sample_cmp = iop.compare_rates(sample_outcomes, "abstinent_6mo", margin=0.10)
+            print(sample_cmp.narrative())
+            tipping = iop.tipping_point(
+                sample_outcomes, "abstinent_6mo", by="cohort", reference="inpatient", margin=0.10
+            )
+            tipping
+            """
+        ),
+        code(
+            """
+            fig, ax = plt.subplots(figsize=(8, 5.5), constrained_layout=True)
+            tipping.plot(ax=ax)
+            plt.show()
+            """
+        ),
+        md(
+            """
+            Each line in the heat map is a tipping point: crossing it changes the verdict.
+            `tipping_points()` lists them (for every `k_group`, the first `k_reference` with a
+            new verdict), and `sentence()` is the one sentence the quarterly report prints in
+            its sensitivity paragraph.
+            """
+        ),
+        code(
+            """
+            tips = tipping.tipping_points()
+            print(tipping.sentence())
+            tips.loc[tips["k_group"].isin([0, tipping.m_group // 2, tipping.m_group]),
+                     ["k_group", "k_reference", "diff", "diff_ci_low", "verdict_before", "verdict"]]
+            """
+        ),
+        md(
+            """
+            **Delta adjustment.** A model-based version of the same question: impute the missing
+            outcomes (missing at random given the group and covariates) and then shift their
+            log-odds of abstinence by `delta` per group (Carpenter & Kenward 2013).
+            `delta = 0` is the MAR imputation of `compare_rates(..., missing="impute")`; a
+            negative `delta` for IOP says that missing IOP clients were less often abstinent
+            than similar IOP clients who were reached.
+            """
+        ),
+        code(
+            """
+            delta_scan = iop.tipping_point(
+                sample_outcomes, "abstinent_6mo", by="cohort", reference="inpatient",
+                margin=0.10, method="delta", deltas=[-2, -1, 0, 1],
+            )
+            delta_scan.to_frame().pivot(index="delta_group", columns="delta_reference", values="verdict")
+            """
+        ),
+        code(
+            """
+            print(delta_scan.sentence())
+            """
+        ),
+        md(
+            """
             ## Take-aways
 
             * State the rule with every number (`RateTable` and `Comparison` displays do), and
@@ -1396,6 +1470,52 @@ def nb04_sustained_abstinence_and_relapse() -> list[Cell]:
         code(
             """
             print(over_time_adjusted.methods_text())
+            """
+        ),
+        md(
+            """
+            ## Competing events: relapse when death, incarceration or withdrawal ends follow-up
+
+            Kaplan-Meier censors a client who died or was incarcerated as if they could still
+            relapse later, so 1 - Kaplan-Meier overstates relapse when such events are common.
+            `time_to_relapse(..., competing=("died", "incarcerated", "withdrawn"))` labels each
+            censored episode whose discharge reason, or whose first follow-up status after the
+            end of observation, is one of those (`iopoutcomes.competing.relapse_events`), and
+            adds `competing_risks`:
+
+            * the **cumulative incidence** (Aalen-Johansen) of relapse and of each competing
+              event, per cohort, with Gray's test;
+            * **cause-specific** hazard ratios (among clients still event-free: the Cox model
+              above, competing events censored), the default to report with the curves;
+            * **Fine-Gray subdistribution** hazard ratios, which describe the cumulative
+              incidence; they are not hazard ratios among those still at risk.
+            """
+        ),
+        code(
+            """
+            competing = iop.time_to_relapse(outcomes, competing=("died", "incarcerated", "withdrawn"))
+            print(competing.remarks[-1])
+            competing.competing_risks.to_frame()
+            """
+        ),
+        code(
+            """
+            cif = competing.competing_risks.cumulative_incidence
+            at = cif.at([30, 90, 180])
+            km = competing.at_risk_table([30, 90, 180])[["group", "time", "survival"]]
+            relapse_at = at.loc[at["cause"] == "relapse", ["group", "time", "cif"]]
+            relapse_at.merge(km, on=["group", "time"]).assign(
+                one_minus_km=lambda t: 1 - t["survival"]
+            ).drop(columns="survival")
+            """
+        ),
+        code(
+            """
+            fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
+            cif.plot(ax=ax)
+            plt.show()
+            print(cif.gray_test())
+            print(competing.competing_risks.methods_text())
             """
         ),
     ]
@@ -1924,6 +2044,60 @@ def nb06_ctn0094_real_data() -> list[Cell]:
                 abstinent_kosten1993=("kosten1993_abstinence", "mean"),
                 negative_weeks_fiellin2006=("fiellin2006_negative_weeks", "mean"),
             )
+            """
+        ),
+        md(
+            """
+            ## 6. X:BOT: deaths and withdrawals as competing events?
+
+            A competing-risks analysis of relapse needs the *time* of each death and withdrawal.
+            The harmonised `visit` table flags them (`is_dead`, `is_left_study`); we count, per
+            X:BOT arm, the participants flagged and how many of those flags carry a study day.
+            """
+        ),
+        code(
+            """
+            visit = pd.read_parquet(
+                ctn_dir / "visit.parquet", columns=["who", "when", "is_dead", "is_left_study"]
+            ) if (ctn_dir / "visit.parquet").exists() else pd.read_csv(
+                ctn_dir / "visit.csv", usecols=["who", "when", "is_dead", "is_left_study"]
+            )
+            eps = records.episodes.set_index("episode_id")
+            arm = eps.loc[eps["cohort"].isin(["Inpatient BUP", "Inpatient NR-NTX"]), "cohort"]
+            visit = visit.assign(who=visit["who"].astype("string")).loc[lambda v: v["who"].isin(arm.index)]
+            flags = []
+            for flag in ("is_dead", "is_left_study"):
+                rows = visit.loc[visit[flag].astype("string") == "1"]
+                flags.append(pd.DataFrame({
+                    "flag": flag,
+                    "participants": rows.groupby(rows["who"].map(arm))["who"].nunique(),
+                    "with_a_study_day": rows.dropna(subset=["when"]).groupby(
+                        rows["who"].map(arm))["who"].nunique(),
+                }))
+            pd.concat(flags).fillna(0).astype({"with_a_study_day": int}).rename_axis("arm")
+            """
+        ),
+        md(
+            """
+            The flags have no study day in X:BOT, so deaths and withdrawals cannot be placed in
+            time and a competing-risks analysis of `lee2018_relapse` is not possible from these
+            tables. (Under that definition a missing week counts as opioid use, so a
+            participant who leaves the study is counted as relapsing, which is the trial's
+            intention-to-treat convention; withdrawal is then part of the outcome rather than a
+            competing event.) What the relapse curves look like as cumulative incidence with
+            only one cause, relapse, is 1 - Kaplan-Meier, with Gray's variance:
+            """
+        ),
+        code(
+            """
+            xbot_events = xbot.assign(
+                relapse_cause=xbot["lee2018_relapse_event"].astype(bool).map({True: "relapse", False: 0})
+            )
+            xbot_cif = iop.cumulative_incidence(
+                xbot_events, time="lee2018_relapse_time", event="relapse_cause", by="cohort"
+            )
+            print(xbot_cif.gray_test())
+            xbot_cif.at([4, 12, 24])
             """
         ),
         md(

@@ -208,3 +208,38 @@ def test_calendar_outcomes_are_not_tied_to_the_discharge_interview() -> None:
         frame, "sustained_30d_after_discharge", "using", death_policy="exclude"
     )
     assert len(sets[0].frame) == 3
+
+
+def test_delta_adjusted_imputation() -> None:
+    """delta = 0 reproduces the MAR logistic draws exactly; a large negative (positive) shift
+    imputes every missing outcome as 0 (1); a per-group mapping shifts only that group."""
+    rng = np.random.default_rng(4)
+    n = 200
+    f = pd.DataFrame(
+        {
+            "g": np.where(np.arange(n) % 2 == 0, "IOP", "inpatient"),
+            "age": rng.normal(40, 10, n),
+            "y": (rng.random(n) < 0.5).astype(float),
+        }
+    )
+    f.loc[rng.random(n) < 0.3, "y"] = np.nan
+    miss = f["y"].isna()
+    kw = {"covariates": ("g", "age"), "n_imputations": 5, "seed": 3}
+    mar = completed_datasets(f, "y", "impute", **kw)
+    zero = completed_datasets(f, "y", "impute", delta=0.0, **kw)
+    for a, b in zip(mar, zero, strict=True):
+        assert a.frame["y"].tolist() == b.frame["y"].tolist()
+    low = completed_datasets(f, "y", "impute", delta=-50.0, **kw)
+    high = completed_datasets(f, "y", "impute", delta=50.0, **kw)
+    assert all((d.frame.loc[miss, "y"] == 0).all() for d in low)
+    assert all((d.frame.loc[miss, "y"] == 1).all() for d in high)
+    one = completed_datasets(f, "y", "impute", delta={"IOP": 50.0}, by="g", **kw)
+    iop_missing = miss & (f["g"] == "IOP")
+    inp_missing = miss & (f["g"] == "inpatient")
+    assert all((d.frame.loc[iop_missing, "y"] == 1).all() for d in one)
+    for a, b in zip(mar, one, strict=True):  # the other group's draws are unchanged
+        assert a.frame.loc[inp_missing, "y"].tolist() == b.frame.loc[inp_missing, "y"].tolist()
+    with pytest.raises(ParameterError):
+        completed_datasets(f, "y", "using", delta=1.0)
+    with pytest.raises(ParameterError):
+        completed_datasets(f, "y", "impute", delta={"IOP": 1.0}, **kw)  # no by=

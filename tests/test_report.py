@@ -560,3 +560,27 @@ def test_in_treatment_milestones_per_cohort_comparable_compared(
         .isna()
         .all()
     )
+
+
+def test_sensitivity_paragraph_has_the_tipping_point(
+    sample: iop.Records, report: iop.QuarterlyReport
+) -> None:
+    """The outcomes section quotes the tipping point of the 6-month comparison, computed
+    independently here on the same cohort (6-month windows closed in 2025Q3..2026Q2)."""
+    from iopoutcomes.sensitivity import tipping_point
+
+    outcomes = next(s for s in report.sections if s.key == "outcomes")
+    tips = [p for p in outcomes.paragraphs if p.startswith("Tipping point (IOP vs inpatient)")]
+    assert len(tips) == 1
+    eps = sample.episodes
+    close = (eps["admission_date"] + pd.to_timedelta(243, unit="D")).dt.to_period("Q")
+    ids = set(
+        eps.loc[close.astype(str).isin(["2025Q3", "2025Q4", "2026Q1", "2026Q2"]), "episode_id"]
+    )
+    rec = dataclasses.replace(sample, data_as_of=pd.Timestamp("2026-06-30"))
+    eo = iop.episode_outcomes(rec)
+    sub = dataclasses.replace(eo, table=eo.table.loc[eo.table["episode_id"].isin(ids)])
+    tp = tipping_point(sub, "abstinent_6mo", by="cohort", reference="inpatient", margin=0.10)
+    assert tp.sentence() in tips[0]
+    assert "points below the missing inpatient clients" in tips[0] or "holds whatever" in tips[0]
+    assert "odds of abstinence are 0.37 times" in tips[0]

@@ -41,6 +41,13 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .baseline import TableOne, table_one
     from .benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark
     from .compare import Comparison, compare_rates
+    from .competing import (
+        CompetingRiskModel,
+        CumulativeIncidence,
+        cause_specific_cox,
+        cumulative_incidence,
+        fine_gray,
+    )
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window
     from .longitudinal import OverTimeComparison, compare_over_time
@@ -57,6 +64,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .rates import FollowupRateTable, RateTable, abstinence_rates, followup_rates, outcome_rates
     from .records import Records, read_records
     from .report import QuarterlyReport, ReportConfig, load_config, quarterly_report
+    from .sensitivity import TippingPoint, tipping_point
     from .simulate import SimulationTruth, load_sample, simulate_records, simulate_tables
     from .spc import (
         AnhoejResult,
@@ -138,6 +146,14 @@ _LAZY: dict[str, str] = {
     "QuarterlyReport": "report",
     "ReportConfig": "report",
     "load_config": "report",
+    # competing risks and missing-not-at-random sensitivity
+    "cumulative_incidence": "competing",
+    "CumulativeIncidence": "competing",
+    "fine_gray": "competing",
+    "cause_specific_cox": "competing",
+    "CompetingRiskModel": "competing",
+    "tipping_point": "sensitivity",
+    "TippingPoint": "sensitivity",
 }
 
 # submodules reachable as attributes (``iop.benchmarks.MCCARTY_2014``, ``iop.plots.plot_km``)
@@ -148,6 +164,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "benchmarks",
         "cli",
         "compare",
+        "competing",
         "ctn0094",
         "definitions",
         "exceptions",
@@ -162,6 +179,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "records",
         "report",
         "schema",
+        "sensitivity",
         "simulate",
         "spc",
         "survival",

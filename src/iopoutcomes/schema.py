@@ -290,3 +290,61 @@ ELIGIBILITY_COLUMNS: Final[tuple[str, ...]] = ("n_not_eligible",)
 """Extra ``RateTable`` column for run and window outcomes: episodes not eligible (observed fewer
 days in the outcome's window than it needs, e.g. a stay shorter than a 30-day run), left out of
 ``n``; neither successes nor failures."""
+
+# --- competing risks and missing-not-at-random sensitivity (competing.py, sensitivity.py) ----
+
+CIF_COLUMNS: Final[tuple[str, ...]] = (
+    "group",
+    "cause",
+    "time",
+    "n_at_risk",
+    "n_events",
+    "cif",
+    "std_err",
+    "ci_low",
+    "ci_high",
+    "method",
+)
+"""``CumulativeIncidence.to_frame()`` and ``.at()`` columns."""
+
+GRAY_TEST_COLUMNS: Final[tuple[str, ...]] = ("cause", "statistic", "df", "pvalue")
+"""``CumulativeIncidence.gray_test()`` columns."""
+
+HAZARD_MODEL_COLUMNS: Final[tuple[str, ...]] = (
+    "term",
+    "coef",
+    "se",
+    "hr",
+    "hr_ci_low",
+    "hr_ci_high",
+    "pvalue",
+)
+"""``fine_gray`` / ``cause_specific_cox`` ``to_frame()`` columns."""
+
+TIPPING_POINT_COLUMNS: Final[tuple[str, ...]] = (
+    "k_group",
+    "k_reference",
+    "m_group",
+    "m_reference",
+    "rate_group",
+    "rate_reference",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "pvalue",
+    "verdict",
+)
+"""``TippingPoint.to_frame()`` columns (the integer grid)."""
+
+TIPPING_DELTA_COLUMNS: Final[tuple[str, ...]] = (
+    "delta_group",
+    "delta_reference",
+    "rate_group",
+    "rate_reference",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "pvalue",
+    "verdict",
+)
+"""``TippingPoint.to_frame()`` columns of the delta-adjusted imputation scan."""

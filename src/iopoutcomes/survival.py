@@ -311,6 +311,7 @@ class RelapseAnalysis(ResultDisplay):
     definition: Any = None
     remarks: tuple[str, ...] = ()
     time_unit: TimeUnit = "days"
+    competing_risks: Any = None  # competing.CompetingRelapse when time_to_relapse(competing=...)
 
     @property
     def groups(self) -> list[Any]:
@@ -554,6 +555,7 @@ def time_to_relapse(
     adjust: Sequence[str] | None = None,
     confidence_level: float = 0.95,
     ties: Literal["efron", "breslow"] = "efron",
+    competing: Sequence[str] | None = None,
 ) -> RelapseAnalysis:
     """Kaplan-Meier curves, median time to relapse, log-rank test and Cox hazard ratios.
 
@@ -586,6 +588,12 @@ def time_to_relapse(
         Level of every interval.
     ties : {"efron", "breslow"}
         Handling of tied event times in the Cox model (R's ``coxph`` default is Efron).
+    competing : sequence of str, optional
+        Competing events, e.g. ``("died", "incarcerated")``: discharge reasons and follow-up
+        statuses that end follow-up before a relapse can be seen
+        (:func:`iopoutcomes.competing.relapse_events`). Adds
+        :attr:`RelapseAnalysis.competing_risks` (cumulative incidence of relapse and of each
+        competing event, Gray's test, cause-specific and Fine-Gray hazard ratios) and a remark.
 
     Returns
     -------
@@ -720,7 +728,18 @@ def time_to_relapse(
                 "times barely overlap), so its hazard ratios and intervals are not reliable; "
                 "read the Kaplan-Meier curves and the log-rank test instead."
             )
+    competing_risks = None
+    if competing:
+        from .competing import competing_relapse
+
+        competing_risks, notes = competing_relapse(
+            data, time=time_col, event=event_col, by=by, reference=ref,
+            competing=[competing] if isinstance(competing, str) else list(competing),
+            adjust=covs, confidence_level=confidence_level,
+        )  # fmt: skip
+        remarks.extend(notes)
     return RelapseAnalysis(
+        competing_risks=competing_risks,
         survival_table=km,
         medians=medians,
         logrank=lr,

@@ -1257,6 +1257,9 @@ class _Builder:
                 f"{100 * _f(cc_row['diff_ci_low']):+.0f} to "
                 f"{100 * _f(cc_row['diff_ci_high']):+.0f}); verdict: {cc_row.get('verdict')}."
             )
+            from ..sensitivity import report_sentences  # tipping point + delta imputation
+
+            text.extend(report_sentences(sub, outcome, reference=ref, margin=self.config.margin))
             figure = comparison_figure(frame, tp)
         else:
             text.append(
