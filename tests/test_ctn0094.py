@@ -587,3 +587,71 @@ def test_xbot_relapse_comparison_matches_r(ctn0094_dir: Path) -> None:
     medians = result.medians.set_index("group")
     for arm, values in R.MEDIANS.items():
         assert medians.loc[arm, ["median", "ci_low", "ci_high"]].tolist() == list(values)
+
+
+# --- missing demographics stay missing (pandas 2's astype("str") wrote "nan"/"None") ---------
+
+
+@pytest.fixture(params=[True, False], ids=["infer_string", "pandas2_object_strings"])
+def string_inference(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Run under pandas 3's str dtype and under pandas 2's object strings (where
+    ``Series.astype("str")`` turns a missing value into the text "nan" or "None")."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the option itself is deprecated on pandas 3
+        with pd.option_context("future.infer_string", request.param):
+            yield request.param
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_missing_demographics_stay_missing(tmp_path: Path, fmt: str, string_inference) -> None:
+    folder = write_ctn(
+        tmp_path / fmt,
+        [(1, "51"), (2, "27"), (3, "30")],
+        [(1, "Inpatient BUP", 1, 2), (3, "Outpatient BUP + EMM", 1, 4)],
+        fmt=fmt,
+    )
+    # blank out job for two participants, education and site for one: written as empty CSV
+    # fields and Parquet nulls
+    suffix = "csv" if fmt == "csv" else "parquet"
+    read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    demo = read(folder / f"demographics.{suffix}")
+    demo["job"] = demo["job"].astype(object)
+    demo.loc[demo["who"].isin([1, 3]), "job"] = None
+    demo["education"] = demo["education"].astype(object)
+    demo.loc[demo["who"] == 2, "education"] = None
+    site = read(folder / f"site_masked.{suffix}")
+    site["site_masked"] = site["site_masked"].astype(object)
+    site.loc[site["who"] == 3, "site_masked"] = None
+    for name, frame in (("demographics", demo), ("site_masked", site)):
+        if fmt == "csv":
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+    r = read_ctn0094(folder, format=fmt)  # type: ignore[arg-type]
+    e = r.episodes.set_index("episode_id")
+    assert e["job"].isna().tolist() == [True, False, True]
+    assert e["education"].isna().tolist() == [False, True, False]
+    assert e["site"].isna().tolist() == [False, False, True]
+    assert not e[["job", "education", "site", "race"]].isin(["nan", "None", "<NA>", ""]).any().any()
+    q = r.extras["quirks"].set_index(["table", "quirk"])["count"]
+    assert q["demographics", "missing_job"] == 2
+    assert q["demographics", "missing_education"] == 1
+    assert q["demographics", "missing_race"] == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_real_missing_demographics(ctn0094_dir: Path, fmt: str, string_inference) -> None:
+    # Missing demographics in public.ctn0094data 1.0.6, counted with R on the CSV file:
+    #   d <- read.csv("demographics.csv", na.strings = ""); sapply(d, function(x) sum(is.na(x)))
+    # age 208, is_hispanic 34, race 0, job 1944, is_living_stable 1962, education 1793,
+    # marital 1809, is_male 4 (every participant has one demographics row).
+    r = read_ctn0094(ctn0094_dir, format=fmt)  # type: ignore[arg-type]
+    q = r.extras["quirks"].set_index(["table", "quirk"])["count"].to_dict()
+    expected = {"age": 208, "is_hispanic": 34, "race": 0, "job": 1944, "is_living_stable": 1962,
+                "education": 1793, "marital": 1809, "is_male": 4}  # fmt: skip
+    assert {c: q["demographics", f"missing_{c}"] for c in expected} == expected
+    assert {c: int(r.episodes[c].isna().sum()) for c in expected} == expected
+    text = r.episodes[[c for c in expected if c != "age"]]
+    assert not text.isin(["nan", "None", "<NA>"]).any().any()
