@@ -284,3 +284,29 @@ COMPARISON_COLUMNS: Final[tuple[str, ...]] = (
 )
 """Leading ``Comparison.to_frame()`` columns (a margin adds ``equivalence_pvalue``,
 ``noninferiority_pvalue``, ``verdict``; several outcomes add ``pvalue_adj``)."""
+
+# --- survival model checks and restricted means (issue 22) -------------------------------------
+
+PH_TEST_COLUMNS: Final[tuple[str, ...]] = ("term", "statistic", "df", "pvalue")
+"""``PHTest.to_frame()`` columns (one row per model term, then ``GLOBAL``)."""
+
+RMST_COLUMNS: Final[tuple[str, ...]] = (
+    "group",
+    "reference",
+    "tau",
+    "n",
+    "n_events",
+    "rmst",
+    "std_err",
+    "ci_low",
+    "ci_high",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "ratio",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "pvalue",
+)
+"""``RMSTResult.to_frame()`` columns (restricted mean survival time per group, and each group
+minus / over the reference)."""
