@@ -1248,7 +1248,7 @@ def _ph_test(
         scaled = np.linalg.solve(vmean, schoen.T).T + beta
     except np.linalg.LinAlgError:  # no information (e.g. one event): no residuals to scale
         scaled = np.full_like(schoen, np.nan)
-    remarks = ()
+    remarks: tuple[str, ...] = ()
     if not np.isfinite(table["statistic"]).all():
         remarks = (
             "The information matrix is singular (too few events or no variation at the "
