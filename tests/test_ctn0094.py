@@ -655,3 +655,40 @@ def test_real_missing_demographics(ctn0094_dir: Path, fmt: str, string_inference
     assert {c: int(r.episodes[c].isna().sum()) for c in expected} == expected
     text = r.episodes[[c for c in expected if c != "age"]]
     assert not text.isin(["nan", "None", "<NA>"]).any().any()
+
+
+def test_xbot_breslow_ph_test_and_rmst_match_r(ctn0094_dir: Path) -> None:
+    """Issue 22: Breslow ties reproduce the published X:BOT hazard ratio (1.36, 1.10-1.68);
+    proportional hazards fail (most relapses early); RMST to week 24 against survfit."""
+    from numpy.testing import assert_allclose
+    from reference import r_ctn0094 as R
+
+    from iopoutcomes.survival import time_to_relapse
+
+    records = read_ctn0094(ctn0094_dir)
+    relapse = pattern_outcomes(weekly_patterns(records), ["lee2018_relapse"])
+    frame = relapse.join(records.episodes.set_index("episode_id")[["cohort"]])
+    frame = frame[frame["cohort"].isin(["Inpatient BUP", "Inpatient NR-NTX"])]
+    kw = dict(by="cohort", relapse="lee2018_relapse", reference="Inpatient BUP")
+    breslow = time_to_relapse(frame, ties="breslow", **kw)  # type: ignore[arg-type]
+    cox = breslow.cox.iloc[0]
+    assert_allclose([cox["hazard_ratio"], cox["ci_low"], cox["ci_high"]],
+                    [R.COX_BRESLOW_HR, *R.COX_BRESLOW_CI], rtol=1e-6)  # fmt: skip
+    assert_allclose(breslow.ph_test().global_pvalue, R.ZPH_BRESLOW_P, rtol=1e-5)
+    efron = time_to_relapse(frame, **kw)  # type: ignore[arg-type]
+    assert_allclose(efron.ph_test().global_pvalue, R.ZPH_EFRON_P, rtol=1e-5)
+    assert any("Proportional hazards are doubtful" in r for r in efron.remarks)
+    rm = efron.rmst(24).to_frame()
+    assert_allclose(rm["rmst"], R.RMST_24, rtol=1e-9)
+    assert_allclose(rm["std_err"], R.RMST_24_SE, rtol=1e-9)
+    assert any("carried forward" in r for r in efron.rmst(24).remarks)  # curves end at week 21
+
+
+def test_ctn_first_use_after_discharge_is_a_clear_error(ctn0094_dir: Path) -> None:
+    from iopoutcomes.exceptions import InsufficientDataError
+    from iopoutcomes.outcomes import episode_outcomes
+    from iopoutcomes.survival import time_to_relapse
+
+    out = episode_outcomes(read_ctn0094(ctn0094_dir))
+    with pytest.raises(InsufficientDataError, match="lee2018_relapse"):
+        time_to_relapse(out)

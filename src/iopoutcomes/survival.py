@@ -918,6 +918,7 @@ def time_to_relapse(
         )
         if ph_remark:
             remarks.append(ph_remark)
+    remarks.append(_curve_end_remark(float(t.max()) if len(t) else 0.0, name, unit))
     return RelapseAnalysis(
         survival_table=km,
         medians=medians,
@@ -1271,6 +1272,21 @@ def _quadratic(u: np.ndarray, a: np.ndarray) -> float:
         return float(u @ np.linalg.solve(a, u))
     except np.linalg.LinAlgError:
         return math.nan
+
+
+def _curve_end_remark(last: float, name: str, unit: str) -> str:
+    """Where the Kaplan-Meier curves end, and why (the longest follow-up in the data)."""
+    text = (
+        f"The curves end at {_UNIT_WORD[unit]} {last:g}, the longest follow-up in the data (the "
+        "last relapse or censoring time); nothing is estimated beyond it."
+    )
+    if unit == "weeks" and _default_time_unit(name) == "weeks":
+        text += (
+            f" For the weekly definition {name}, censored episodes are followed only to the last "
+            "week a qualifying run of use weeks can start (see pattern_definitions()), e.g. week "
+            "21 of a 24-week protocol for a 4-week run."
+        )
+    return text
 
 
 def _ph_failure_remark(test: PHTest) -> str | None:
