@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .rates import FollowupRateTable, RateTable, abstinence_rates, followup_rates, outcome_rates
     from .records import Records, read_records
     from .report import QuarterlyReport, ReportConfig, load_config, quarterly_report
+    from .robustness import EValue, SubgroupAnalysis, e_value, subgroup_analysis
     from .simulate import SimulationTruth, load_sample, simulate_records, simulate_tables
     from .spc import (
         AnhoejResult,
@@ -67,7 +68,14 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
         funnel_table,
         p_chart,
     )
-    from .survival import RelapseAnalysis, kaplan_meier, logrank_test, time_to_relapse
+    from .survival import (
+        PHTest,
+        RelapseAnalysis,
+        RMSTResult,
+        kaplan_meier,
+        logrank_test,
+        time_to_relapse,
+    )
     from .teds import LosSummary, los_summary, pool_residential, read_teds_d, teds_outcome_frame
 
 
@@ -138,6 +146,13 @@ _LAZY: dict[str, str] = {
     "QuarterlyReport": "report",
     "ReportConfig": "report",
     "load_config": "report",
+    # robustness and survival model checks (issue 22)
+    "e_value": "robustness",
+    "EValue": "robustness",
+    "subgroup_analysis": "robustness",
+    "SubgroupAnalysis": "robustness",
+    "PHTest": "survival",
+    "RMSTResult": "survival",
 }
 
 # submodules reachable as attributes (``iop.benchmarks.MCCARTY_2014``, ``iop.plots.plot_km``)
@@ -166,6 +181,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "spc",
         "survival",
         "teds",
+        "robustness",
     }
 )
 

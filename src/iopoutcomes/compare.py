@@ -739,6 +739,46 @@ class Comparison(ResultDisplay):
             )
         return f"{test} ({self.alternative})."
 
+    def e_value(self, measure: Literal["rr", "or"] = "rr", *, rare: bool = False) -> Any:
+        """E-values (VanderWeele & Ding 2017) of every row's risk ratio or odds ratio.
+
+        See :func:`iopoutcomes.robustness.e_value`; rows are labelled "outcome: group vs
+        reference (analysis, missing)".
+
+        Examples
+        --------
+        >>> import iopoutcomes as iop
+        >>> cmp = iop.compare_rates(iop.episode_outcomes(iop.simulate_records(n=100, seed=0)))
+        >>> cmp.e_value().to_frame()["measure"].tolist()
+        ['rr']
+        """
+        from .robustness import e_value
+
+        if measure not in ("rr", "or"):
+            raise ParameterError(f"measure must be 'rr' or 'or'; received {measure!r}.")
+        col = "ratio" if measure == "rr" else "odds_ratio"
+        t = self.table
+        labels = (
+            t["outcome"].astype(str)
+            + ": "
+            + t["group"].astype(str)
+            + " vs "
+            + t["reference"].astype(str)
+            + " ("
+            + t["analysis"].astype(str)
+            + ", "
+            + t["missing"].astype(str)
+            + ")"
+        ).tolist()
+        return e_value(
+            t[col].to_numpy(dtype=float),
+            t[f"{col}_ci_low"].to_numpy(dtype=float),
+            t[f"{col}_ci_high"].to_numpy(dtype=float),
+            measure=measure,
+            rare=rare,
+            labels=labels,
+        )
+
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Any:
         """Forest plot of the differences (``iopoutcomes.plots.plot_comparison``)."""
         from .plots import plot_comparison

@@ -2011,3 +2011,105 @@ def _calendar_note(ax: Axes, text: str) -> None:
     note.xyann = (8.0, 0.0)
     note.set_horizontalalignment("left")
     note.set_verticalalignment("center")
+
+
+# --- subgroups, propensity overlap and the flow diagram (issue 22) -----------------------------
+
+
+def _own_figure(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    """The given Axes, or one on a new figure of ``size`` inches with a constrained layout (so a
+    plain ``savefig`` keeps every label)."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new = plt.subplots(figsize=size, layout="constrained")
+    return new
+
+
+def plot_subgroups(result: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Forest plot of a :class:`~iopoutcomes.robustness.SubgroupAnalysis`.
+
+    One row per subgroup level (the overall estimate first), the difference in percentage
+    points with its interval, a bold heading per subgroup variable with its interaction
+    p-value, and the margin band when a margin was given.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop, matplotlib.pyplot as plt
+    >>> from iopoutcomes.robustness import subgroup_analysis
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=300, seed=2))
+    >>> ax = plot_subgroups(subgroup_analysis(out, "abstinent_6mo", subgroups=["sex"]))
+    >>> [t.get_text() for t in ax.get_yticklabels()][:2]
+    ['All episodes (n = 136 vs 88)', 'sex (interaction p = 0.3)']
+    >>> plt.close(ax.figure)
+    """
+    frame = result.to_frame()
+    label = getattr(result, "_label", lambda v: str(v))
+    rows: list[tuple[str, float, float, float, bool]] = []
+    for var, part in frame.groupby("subgroup", sort=False):  # subgroup variables only
+        if var == "All":
+            r = part.iloc[0]
+            rows.append(
+                (
+                    f"All episodes (n = {int(r['n'])} vs {int(r['n_ref'])})",
+                    r["diff"],
+                    r["diff_ci_low"],
+                    r["diff_ci_high"],
+                    True,
+                )
+            )
+            continue
+        p = part["pvalue_interaction"].iloc[0]
+        ptext = f"interaction p = {p:.2g}" if np.isfinite(p) else "interaction not estimable"
+        rows.append((f"{label(var)} ({ptext})", np.nan, np.nan, np.nan, True))
+        for r in part.to_dict("records"):
+            rows.append(
+                (
+                    f"    {r['level']} (n = {int(r['n'])} vs {int(r['n_ref'])})",
+                    r["diff"],
+                    r["diff_ci_low"],
+                    r["diff_ci_high"],
+                    False,
+                )
+            )
+    k = len(rows)
+    ax = _own_figure(ax, (7.5, 0.35 * k + 1.6))
+    y = np.arange(k)[::-1].astype(float)
+    est = np.array([r[1] for r in rows], dtype=float)
+    lo = np.array([r[2] for r in rows], dtype=float)
+    hi = np.array([r[3] for r in rows], dtype=float)
+    ok = np.isfinite(est)
+    margin = getattr(result, "margin", None)
+    if margin:
+        m = abs(float(margin))
+        ax.axvspan(-m, m, color=OKABE_ITO[2], alpha=0.15, linewidth=0, zorder=0,
+                   label=f"Margin ±{m * 100:g} points")  # fmt: skip
+    st = _style(0)
+    ax.errorbar(
+        est[ok],
+        y[ok],
+        xerr=_yerr(est[ok], lo[ok], hi[ok]),
+        fmt=st["marker"],
+        color=st["color"],
+        capsize=3,
+        label=f"Difference, {round(100 * result.confidence_level)}% CI",
+        **kwargs,
+    )
+    ax.axvline(0.0, color="black", linewidth=1, zorder=1)
+    ax.set_yticks(y, [r[0] for r in rows], fontsize="small")
+    for tick, r in zip(ax.get_yticklabels(), rows, strict=True):
+        if r[4]:
+            tick.set_fontweight("bold")
+    ax.set_ylim(-0.7, k - 0.3)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda v, _pos: f"{v * 100:+.0f}" if round(v * 100) else "0")
+    )
+    ax.set_xlabel(
+        f"Difference, percentage points ({result.by} group − {result.reference})", fontsize="small"
+    )
+    ax.legend(frameon=False, fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncols=2)  # fmt: skip
+    return ax

@@ -521,6 +521,25 @@ class RelapseAnalysis(ResultDisplay):
             self.model_terms,
         )
 
+    def e_value(self, *, rare: bool = False) -> Any:
+        """E-values of the group hazard ratios (VanderWeele & Ding 2017; see
+        :func:`iopoutcomes.robustness.e_value` with ``measure="hr"``).
+
+        ``rare=False`` (default) converts each hazard ratio to an approximate risk ratio for a
+        common outcome (relapse usually is).
+        """
+        from .robustness import e_value
+
+        cox = self.cox[self.cox["term"].str.startswith(f"{self.by}[")]
+        return e_value(
+            cox["hazard_ratio"].to_numpy(dtype=float),
+            cox["ci_low"].to_numpy(dtype=float),
+            cox["ci_high"].to_numpy(dtype=float),
+            measure="hr",
+            rare=rare,
+            labels=[f"{t} vs {self.reference}" for t in cox["term"].astype(str)],
+        )
+
     def rmst(self, tau: float) -> RMSTResult:
         """Restricted mean relapse-free time up to ``tau`` per group, differences and ratios.
 
