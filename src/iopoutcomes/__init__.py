@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window
     from .longitudinal import OverTimeComparison, compare_over_time
+    from .manuscript import MethodsReport, methods_report
     from .missing import completed_datasets, rubin_pool
     from .outcomes import EpisodeOutcomes, episode_outcomes
     from .patterns import (
@@ -153,6 +154,8 @@ _LAZY: dict[str, str] = {
     "SubgroupAnalysis": "robustness",
     "PHTest": "survival",
     "RMSTResult": "survival",
+    "methods_report": "manuscript",
+    "MethodsReport": "manuscript",
 }
 
 # submodules reachable as attributes (``iop.benchmarks.MCCARTY_2014``, ``iop.plots.plot_km``)
@@ -182,6 +185,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "survival",
         "teds",
         "robustness",
+        "manuscript",
     }
 )
 

@@ -140,6 +140,15 @@ def _missing_text(rule: str, outcome: str, higher_is_better: bool) -> str:
 
 
 _REFERENCES = {
+    "robins": "Robins J (1986). A new approach to causal inference in mortality studies with a "
+    "sustained exposure period. Math Model 7:1393-1512.",
+    "rosenbaum": "Rosenbaum PR, Rubin DB (1983). The central role of the propensity score in "
+    "observational studies for causal effects. Biometrika 70:41-55.",
+    "lunceford": "Lunceford JK, Davidian M (2004). Stratification and weighting via the "
+    "propensity score in estimation of causal treatment effects. Stat Med 23:2937-2960.",
+    "austin": "Austin PC (2009). Balance diagnostics for comparing the distribution of baseline "
+    "covariates between treatment groups in propensity-score matched samples. Stat Med "
+    "28:3083-3107.",
     "newcombe": (
         "Newcombe RG (1998). Interval estimation for the difference between independent "
         "proportions: comparison of eleven methods. Stat Med 17:873-890."
@@ -699,10 +708,10 @@ class Comparison(ResultDisplay):
                 "Breslow-Day test of homogeneous odds ratios with Tarone's correction."
             )
         if self.adjust:
-            text.append(
-                f"Case-mix adjusted estimates used {', '.join(self.adjust)} (see the adjusted "
-                "rows' method for the model and interval)."
-            )
+            from .manuscript import adjustment_text
+
+            text.append(adjustment_text(self))
+            refs += ["robins", "rosenbaum", "lunceford", "austin"]
         if self.p_adjust is not None:
             refs.append(self.p_adjust)
             name = "Holm's" if self.p_adjust == "holm" else "the Benjamini-Hochberg"

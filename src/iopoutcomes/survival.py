@@ -477,8 +477,28 @@ class RelapseAnalysis(ResultDisplay):
             "Crowley (1982) as implemented in R's survival package. Groups were compared with "
             "the log-rank test (Mantel 1966) and a Cox proportional-hazards model (Cox 1972)"
             f"{adj}, with {self.ties.capitalize()} handling of tied event times and Wald "
-            "intervals."
+            "intervals." + self._model_methods_text()
         )
+
+    def _model_methods_text(self) -> str:
+        """Strata, clusters and ties in words (issue 22 additions to the methods text)."""
+        text = ""
+        if self.strata:
+            text += (
+                f" The Cox model was stratified by {', '.join(self.strata)} (a separate "
+                "baseline hazard per stratum)."
+            )
+        if self.cluster:
+            text += (
+                f" Standard errors are cluster-robust sandwich estimates by {self.cluster} "
+                "(Lin & Wei 1989)."
+            )
+        text += (
+            " Tie handling differs between programs (Efron in R's coxph and lifelines, Breslow in "
+            "SAS PROC PHREG and Stata stcox); with many tied times, as in weekly data, the two "
+            "give visibly different hazard ratios."
+        )
+        return text
 
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Kaplan-Meier curves (``iopoutcomes.plots.plot_km``)."""
