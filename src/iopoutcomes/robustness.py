@@ -24,7 +24,7 @@ from scipy import stats
 from ._render import ResultDisplay
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
-__all__ = ["EValue", "SubgroupAnalysis", "e_value", "subgroup_analysis"]
+__all__ = ["EValue", "SubgroupAnalysis", "e_value", "propensity_scores", "subgroup_analysis"]
 
 Measure = Literal["rr", "or", "hr"]
 
@@ -488,4 +488,53 @@ def subgroup_analysis(
         margin=margin,
         adjust=tuple(adjust),
         remarks=tuple(remarks),
+    )
+
+
+def propensity_scores(
+    outcomes: Any, *, by: str = "cohort", reference: Any = "inpatient", adjust: Sequence[str]
+) -> pd.DataFrame:
+    """Estimated propensity scores (logistic model of group on ``adjust``), one row per
+    episode with complete covariates of the first non-reference group and the reference.
+
+    The same model as the IPTW rows of :func:`~iopoutcomes.compare.compare_rates` (intercept,
+    numeric covariates linear, others dummy coded).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group``, ``propensity`` (index of the input rows).
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=200, seed=1))
+    >>> ps = propensity_scores(out, adjust=["age"])
+    >>> bool(ps["propensity"].between(0, 1).all())
+    True
+    """
+    import statsmodels.api as sm
+
+    from .adjust import design_matrix
+
+    frame = outcomes if isinstance(outcomes, pd.DataFrame) else outcomes.to_frame()
+    adjust = [adjust] if isinstance(adjust, str) else list(adjust)
+    absent = [c for c in [by, *adjust] if c not in frame.columns]
+    if absent:
+        raise MissingColumnError(f"Columns {absent} are not in the outcomes table.")
+    if not adjust:
+        raise ParameterError("adjust must name at least one covariate of the propensity model.")
+    others = sorted((g for g in frame[by].dropna().unique() if g != reference), key=str)
+    if reference not in set(frame[by].dropna()) or not others:
+        raise InsufficientDataError(f"Column {by!r} needs the reference and another group.")
+    rows = frame[frame[by].isin([others[0], reference])]
+    x = design_matrix(rows, adjust)
+    ok = x.notna().all(axis=1)
+    rows, x = rows.loc[ok], x.loc[ok]
+    t = (rows[by] == others[0]).to_numpy(dtype=float)
+    fit = sm.GLM(t, sm.add_constant(x.to_numpy(dtype=float), has_constant="add"),
+                 family=sm.families.Binomial()).fit()  # fmt: skip
+    return pd.DataFrame(
+        {"group": rows[by].to_numpy(), "propensity": np.asarray(fit.fittedvalues, dtype=float)},
+        index=rows.index,
     )
