@@ -125,3 +125,20 @@ def test_all_times_zero_gives_a_clear_error() -> None:
     })  # fmt: skip
     with pytest.raises(InsufficientDataError, match="relapse="):
         time_to_relapse(df)
+
+
+def test_groups_without_a_shared_stratum_are_not_estimable() -> None:
+    # arms nested in trials: A, B in trial 1; C, D in trial 2; reference A
+    i = np.arange(80)
+    arm = np.array(["A", "B", "C", "D"])[i % 4]
+    df = pd.DataFrame({
+        "cohort": arm,
+        "trial": np.where(np.isin(arm, ["A", "B"]), "t1", "t2"),
+        "t_time": 1 + (i * 7) % 23,
+        "t_event": (i % 5 != 0).astype(int),
+    })  # fmt: skip
+    res = time_to_relapse(df, time="t_time", event="t_event", reference="A", strata="trial")
+    cox = res.cox.set_index("term")
+    assert np.isfinite(cox.loc["cohort[B]", "hazard_ratio"])
+    assert cox.loc[["cohort[C]", "cohort[D]"], "hazard_ratio"].isna().all()
+    assert any("never share a stratum" in r for r in res.remarks)

@@ -675,7 +675,9 @@ def _cox(
         )
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     beta = np.asarray(res.params, dtype=float)
-    se = np.asarray(res.bse, dtype=float)
+    with warnings.catch_warnings():  # a non-estimable term has a negative variance: NaN, remarked
+        warnings.simplefilter("ignore", RuntimeWarning)
+        se = np.asarray(res.bse, dtype=float)
     if cluster is not None:
         codes = np.zeros(len(time), dtype=int) if strata is None else strata
         eta = xv @ beta
@@ -931,6 +933,8 @@ def time_to_relapse(
         cox, converged = _cox(
             tc, ec, exog, ties, z, strata_codes if strata_cols else None, cluster_codes
         )
+        if strata_cols:
+            _blank_unshared_groups(cox, data, by, ref, strata_cols, remarks, ok if covs else None)
         if not converged:
             # monotone likelihood (e.g. everyone in one group relapses before anyone in the
             # other): the estimate runs to 0 or infinity and its Wald interval is meaningless
@@ -1311,6 +1315,37 @@ def _quadratic(u: np.ndarray, a: np.ndarray) -> float:
         return float(u @ np.linalg.solve(a, u))
     except np.linalg.LinAlgError:
         return math.nan
+
+
+def _blank_unshared_groups(
+    cox: pd.DataFrame,
+    data: pd.DataFrame,
+    by: str,
+    ref: Any,
+    strata_cols: Sequence[str],
+    remarks: list[str],
+    rows: np.ndarray | None,
+) -> None:
+    """In a stratified Cox model a group is compared with the reference only within strata
+    holding both; a group that never shares a stratum with the reference has no estimable
+    hazard ratio (its coefficient is arbitrary): blank it and say so."""
+    d = data if rows is None else data.loc[rows]
+    key = d[list(strata_cols)].astype(str).agg("|".join, axis=1)
+    present = pd.crosstab(key, d[by]) > 0
+    if ref not in present.columns:
+        return
+    shared = present.loc[present[ref]].any(axis=0)
+    lost = [g for g in present.columns if g != ref and not bool(shared.get(g, False))]
+    if not lost:
+        return
+    terms = [f"{by}[{g}]" for g in lost]
+    mask = cox["term"].isin(terms)
+    cox.loc[mask, ["hazard_ratio", "ci_low", "ci_high", "pvalue", "std_err"]] = np.nan
+    remarks.append(
+        f"{len(lost)} group(s) never share a stratum of {', '.join(strata_cols)} with the "
+        f"reference {ref}: their hazard ratios are not estimable in the stratified model "
+        "(compare arms within a stratum, e.g. within a trial)."
+    )
 
 
 def _curve_end_remark(last: float, name: str, unit: str) -> str:
