@@ -206,6 +206,14 @@ class MethodsReport(ResultDisplay):
         Heading -> paragraph, in the order of a methods section.
     references : tuple of str
         The references cited, deduplicated, in order of first use.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=200, seed=1))
+    >>> rep = iop.methods_report(iop.time_to_relapse(out), outcomes=out)
+    >>> "Software" in rep.sections and rep.text().count("References") == 1
+    True
     """
 
     sections: dict[str, str]

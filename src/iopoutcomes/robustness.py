@@ -63,6 +63,12 @@ class EValue(ResultDisplay):
         includes the null).
     rare : bool
         Whether the outcome was treated as rare (< 15%).
+
+    Examples
+    --------
+    >>> ev = e_value(0.5, 0.3, 0.8)
+    >>> ev.to_frame()[["e_value", "e_value_ci"]].round(2).values.tolist()
+    [[3.41, 1.81]]
     """
 
     table: pd.DataFrame
@@ -217,6 +223,14 @@ class SubgroupAnalysis(ResultDisplay):
     labels : mapping
         Display names of variables and levels.
     confidence_level, margin : as passed.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=300, seed=2))
+    >>> sg = subgroup_analysis(out, "abstinent_6mo", subgroups=["sex"])
+    >>> sg.interaction[["subgroup", "df"]].values.tolist()
+    [['sex', 1]]
     """
 
     table: pd.DataFrame

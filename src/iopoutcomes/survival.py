@@ -1166,6 +1166,13 @@ class PHTest(ResultDisplay):
     transform : str
         ``"km"``.
     remarks : tuple of str
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> res = iop.time_to_relapse(iop.episode_outcomes(iop.simulate_records(n=200, seed=1)))
+    >>> res.ph_test().to_frame().columns.tolist()
+    ['term', 'statistic', 'df', 'pvalue']
     """
 
     table: pd.DataFrame
@@ -1392,6 +1399,13 @@ class RMSTResult(ResultDisplay):
     time_unit : str
     confidence_level : float
     remarks : tuple of str
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> res = iop.time_to_relapse(iop.episode_outcomes(iop.simulate_records(n=200, seed=1)))
+    >>> res.rmst(90).to_frame()["group"].tolist()
+    ['inpatient', 'IOP']
     """
 
     table: pd.DataFrame
