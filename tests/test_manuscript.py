@@ -78,3 +78,10 @@ def test_participants_for_trial_data() -> None:
     assert "clients" not in rep.text()
     with pytest.raises(ParameterError):
         methods_report()
+
+
+def test_comparison_warns_about_few_clusters(out) -> None:  # type: ignore[no-untyped-def]
+    cmp = iop.compare_rates(out, adjust=["age"], cluster="site")
+    assert any("Only 6 clusters of site" in r for r in cmp.remarks)
+    many = iop.compare_rates(out, adjust=["age"], cluster="patient_id")
+    assert not any("clusters of" in r for r in many.remarks)

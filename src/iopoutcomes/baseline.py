@@ -434,6 +434,45 @@ class TableOne(ResultDisplay):
     def _export_frame(self) -> pd.DataFrame:
         return self.to_wide()
 
+    def methods_text(self) -> str:
+        """Methods sentence for the baseline table (issue 22), with labels applied.
+
+        Examples
+        --------
+        >>> import iopoutcomes as iop
+        >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
+        >>> iop.table_one(out, columns=["age"]).methods_text()[:40]
+        'Baseline characteristics are summarised '
+        """
+        cont = [self.labels.get(v, v) for v, k in self.summaries.items() if k != "n (%)"]
+        cat = [self.labels.get(v, v) for v, k in self.summaries.items() if k == "n (%)"]
+        parts = [
+            f"Baseline characteristics are summarised by {self.by}: "
+            + "; ".join(
+                p
+                for p in (
+                    f"{', '.join(cat)} as n (%) of non-missing values" if cat else "",
+                    f"{', '.join(cont)} as mean (SD) or median [Q1, Q3] when skewed"
+                    if cont
+                    else "",
+                )
+                if p
+            )
+            + ". Missing values are counted per variable and group."
+        ]
+        if self.table["smd"].notna().any():
+            other = [g for g in self.groups if g != self.reference]
+            sign = f" ({other[0]} minus {self.reference})" if len(other) == 1 else ""
+            parts.append(
+                f"Imbalance is described by standardized mean differences{sign} (Austin 2009); "
+                "|SMD| > 0.1 marks imbalance."
+            )
+        if self.table["method"].notna().any():
+            parts.append("P-values are two-sided and not adjusted for multiplicity.")
+        if self.suppress:
+            parts.append(f"Counts below {self.suppress} are suppressed for privacy.")
+        return " ".join(parts)
+
     def __repr__(self) -> str:
         wide = self.to_wide()
         parts = [self._header(), frame_to_text(wide, max_rows=len(wide) + 1)]

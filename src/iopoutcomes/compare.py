@@ -1284,6 +1284,12 @@ def compare_rates(
         )
 
     remarks: list[str] = []
+    if cluster and adjust_cols:
+        from .manuscript import few_clusters_remark
+
+        note = few_clusters_remark(frame, cluster)
+        if note:
+            remarks.append(note)
     blocks: list[pd.DataFrame] = []
     strata_rows: list[dict[str, Any]] = []
     balance_frames: list[pd.DataFrame] = []

@@ -23,7 +23,14 @@ import pandas as pd
 from ._render import ResultDisplay, escape
 from .exceptions import ParameterError
 
-__all__ = ["CITATION", "MethodsReport", "adjustment_text", "methods_report", "software_text"]
+__all__ = [
+    "CITATION",
+    "MethodsReport",
+    "adjustment_text",
+    "few_clusters_remark",
+    "methods_report",
+    "software_text",
+]
 
 CITATION = (
     "iopoutcomes developers. iopoutcomes: treatment-outcomes analytics for intensive outpatient "
@@ -170,6 +177,28 @@ def adjustment_text(comparison: Any) -> str:
             + _few_clusters_text(comparison, col)
         )
     return " ".join(parts)
+
+
+def few_clusters_remark(frame: Any, cluster: str) -> str | None:
+    """A remark when ``cluster`` has fewer than 30 distinct values (None otherwise).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> few_clusters_remark(pd.DataFrame({"site": list("abcdef")}), "site")[:24]
+    'Only 6 clusters of site:'
+    """
+    try:
+        n = int(frame[cluster].nunique())
+    except (TypeError, KeyError):  # lazy frames (Dask, DuckDB): not counted here
+        return None
+    if n >= 30:
+        return None
+    return (
+        f"Only {n} clusters of {cluster}: cluster-robust standard errors are biased downwards "
+        "with fewer than about 30 clusters (Cameron et al. 2008), so the adjusted intervals are "
+        "likely too narrow; stratify by the cluster or treat the intervals with caution."
+    )
 
 
 def _comparison_clusters(comparison: Any) -> list[str]:
