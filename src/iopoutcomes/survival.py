@@ -761,9 +761,8 @@ def time_to_relapse(
         Level of every interval.
     ties : {"efron", "breslow"}
         Handling of tied event times in the Cox model. Defaults differ between programs: R's
-        ``coxph``, lifelines and statsmodels' formula examples use Efron (statsmodels'
-        ``PHReg`` itself defaults to Breslow); SAS ``PROC PHREG`` and Stata ``stcox`` default
-        to Breslow. With many ties (weekly data, most relapses in the same weeks) the two
+        ``coxph`` and lifelines use Efron; SAS ``PROC PHREG``, Stata ``stcox`` and
+        statsmodels' ``PHReg`` default to Breslow. With many ties (weekly data, most relapses in the same weeks) the two
         differ visibly: use the method of the analysis you reproduce (on CTN-0094 X:BOT,
         ``ties="breslow"`` gives the published hazard ratio 1.36 within rounding).
     strata : str or sequence of str, optional
