@@ -113,3 +113,8 @@ def test_comparison_and_rate_table_writers(tmp_path: Path) -> None:
         shown = result.to_frame()
         assert len(table.rows) == len(shown) + 1
         assert [c.text for c in table.rows[0].cells] == [str(c) for c in shown.columns]
+        from iopoutcomes._render import format_value
+
+        cells = [[c.text for c in row.cells] for row in table.rows[1:]]
+        expected = [[format_value(v, 3) for v in row] for row in shown.itertuples(index=False)]
+        assert cells == expected

@@ -142,3 +142,22 @@ def test_groups_without_a_shared_stratum_are_not_estimable() -> None:
     assert np.isfinite(cox.loc["cohort[B]", "hazard_ratio"])
     assert cox.loc[["cohort[C]", "cohort[D]"], "hazard_ratio"].isna().all()
     assert any("never share a stratum" in r for r in res.remarks)
+
+
+def test_ph_test_and_rmst_plots(two: pd.DataFrame) -> None:
+    import matplotlib.pyplot as plt
+
+    res = time_to_relapse(two, adjust=["sev"])
+    z = res.ph_test()
+    ax = z.plot(term="sev")
+    assert (
+        len(ax.collections[0].get_offsets())
+        == len(z.residuals)
+        == int(two["first_use_after_discharge_event"].sum())
+    )
+    plt.close(ax.figure)
+    ax = res.rmst(30).plot()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["inpatient", "IOP"]
+    plt.close(ax.figure)
+    with pytest.raises(ParameterError):
+        z.plot(term="nope")
