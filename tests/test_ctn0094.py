@@ -587,3 +587,108 @@ def test_xbot_relapse_comparison_matches_r(ctn0094_dir: Path) -> None:
     medians = result.medians.set_index("group")
     for arm, values in R.MEDIANS.items():
         assert medians.loc[arm, ["median", "ci_low", "ci_high"]].tolist() == list(values)
+
+
+# --- missing demographics stay missing (pandas 2's astype("str") wrote "nan"/"None") ---------
+
+
+@pytest.fixture(params=[True, False], ids=["infer_string", "pandas2_object_strings"])
+def string_inference(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Run under pandas 3's str dtype and under pandas 2's object strings (where
+    ``Series.astype("str")`` turns a missing value into the text "nan" or "None")."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the option itself is deprecated on pandas 3
+        with pd.option_context("future.infer_string", request.param):
+            yield request.param
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_missing_demographics_stay_missing(tmp_path: Path, fmt: str, string_inference) -> None:
+    folder = write_ctn(
+        tmp_path / fmt,
+        [(1, "51"), (2, "27"), (3, "30")],
+        [(1, "Inpatient BUP", 1, 2), (3, "Outpatient BUP + EMM", 1, 4)],
+        fmt=fmt,
+    )
+    # blank out job for two participants, education and site for one: written as empty CSV
+    # fields and Parquet nulls
+    suffix = "csv" if fmt == "csv" else "parquet"
+    read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    demo = read(folder / f"demographics.{suffix}")
+    demo["job"] = demo["job"].astype(object)
+    demo.loc[demo["who"].isin([1, 3]), "job"] = None
+    demo["education"] = demo["education"].astype(object)
+    demo.loc[demo["who"] == 2, "education"] = None
+    site = read(folder / f"site_masked.{suffix}")
+    site["site_masked"] = site["site_masked"].astype(object)
+    site.loc[site["who"] == 3, "site_masked"] = None
+    for name, frame in (("demographics", demo), ("site_masked", site)):
+        if fmt == "csv":
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+    r = read_ctn0094(folder, format=fmt)  # type: ignore[arg-type]
+    e = r.episodes.set_index("episode_id")
+    assert e["job"].isna().tolist() == [True, False, True]
+    assert e["education"].isna().tolist() == [False, True, False]
+    assert e["site"].isna().tolist() == [False, False, True]
+    assert not e[["job", "education", "site", "race"]].isin(["nan", "None", "<NA>", ""]).any().any()
+    q = r.extras["quirks"].set_index(["table", "quirk"])["count"]
+    assert q["demographics", "missing_job"] == 2
+    assert q["demographics", "missing_education"] == 1
+    assert q["demographics", "missing_race"] == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_real_missing_demographics(ctn0094_dir: Path, fmt: str, string_inference) -> None:
+    # Missing demographics in public.ctn0094data 1.0.6, counted with R on the CSV file:
+    #   d <- read.csv("demographics.csv", na.strings = ""); sapply(d, function(x) sum(is.na(x)))
+    # age 208, is_hispanic 34, race 0, job 1944, is_living_stable 1962, education 1793,
+    # marital 1809, is_male 4 (every participant has one demographics row).
+    r = read_ctn0094(ctn0094_dir, format=fmt)  # type: ignore[arg-type]
+    q = r.extras["quirks"].set_index(["table", "quirk"])["count"].to_dict()
+    expected = {"age": 208, "is_hispanic": 34, "race": 0, "job": 1944, "is_living_stable": 1962,
+                "education": 1793, "marital": 1809, "is_male": 4}  # fmt: skip
+    assert {c: q["demographics", f"missing_{c}"] for c in expected} == expected
+    assert {c: int(r.episodes[c].isna().sum()) for c in expected} == expected
+    text = r.episodes[[c for c in expected if c != "age"]]
+    assert not text.isin(["nan", "None", "<NA>"]).any().any()
+
+
+def test_xbot_breslow_ph_test_and_rmst_match_r(ctn0094_dir: Path) -> None:
+    """Issue 22: Breslow ties reproduce the published X:BOT hazard ratio (1.36, 1.10-1.68);
+    proportional hazards fail (most relapses early); RMST to week 24 against survfit."""
+    from numpy.testing import assert_allclose
+    from reference import r_ctn0094 as R
+
+    from iopoutcomes.survival import time_to_relapse
+
+    records = read_ctn0094(ctn0094_dir)
+    relapse = pattern_outcomes(weekly_patterns(records), ["lee2018_relapse"])
+    frame = relapse.join(records.episodes.set_index("episode_id")[["cohort"]])
+    frame = frame[frame["cohort"].isin(["Inpatient BUP", "Inpatient NR-NTX"])]
+    kw = dict(by="cohort", relapse="lee2018_relapse", reference="Inpatient BUP")
+    breslow = time_to_relapse(frame, ties="breslow", **kw)  # type: ignore[arg-type]
+    cox = breslow.cox.iloc[0]
+    assert_allclose([cox["hazard_ratio"], cox["ci_low"], cox["ci_high"]],
+                    [R.COX_BRESLOW_HR, *R.COX_BRESLOW_CI], rtol=1e-6)  # fmt: skip
+    assert_allclose(breslow.ph_test().global_pvalue, R.ZPH_BRESLOW_P, rtol=1e-5)
+    efron = time_to_relapse(frame, **kw)  # type: ignore[arg-type]
+    assert_allclose(efron.ph_test().global_pvalue, R.ZPH_EFRON_P, rtol=1e-5)
+    assert any("Proportional hazards are doubtful" in r for r in efron.remarks)
+    rm = efron.rmst(24).to_frame()
+    assert_allclose(rm["rmst"], R.RMST_24, rtol=1e-9)
+    assert_allclose(rm["std_err"], R.RMST_24_SE, rtol=1e-9)
+    assert any("carried forward" in r for r in efron.rmst(24).remarks)  # curves end at week 21
+
+
+def test_ctn_first_use_after_discharge_is_a_clear_error(ctn0094_dir: Path) -> None:
+    from iopoutcomes.exceptions import InsufficientDataError
+    from iopoutcomes.outcomes import episode_outcomes
+    from iopoutcomes.survival import time_to_relapse
+
+    out = episode_outcomes(read_ctn0094(ctn0094_dir))
+    with pytest.raises(InsufficientDataError, match="lee2018_relapse"):
+        time_to_relapse(out)

@@ -254,7 +254,8 @@ def test_plot_comparison_forest(ax: Axes) -> None:
     # rows top to bottom in table order
     assert [c.lines[0].get_ydata()[0] for c in bars] == [2.0, 1.0, 0.0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert "IOP vs inpatient (complete case) (n = 120 vs 95)" in labels[0]
+    # issue 22: the contrast once per block, the analysis on its own line (no nested brackets)
+    assert "IOP vs inpatient\ncomplete case (n = 120 vs 95)" in labels[0]
     assert _texts(ax).count("inconclusive") == 3
     margin = [p for p in ax.patches if "Equivalence margin ±10 points" in str(p.get_label())]
     assert len(margin) == 1

@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window
     from .longitudinal import OverTimeComparison, compare_over_time
+    from .manuscript import MethodsReport, methods_report
     from .missing import completed_datasets, rubin_pool
     from .outcomes import EpisodeOutcomes, episode_outcomes
     from .patterns import (
@@ -64,6 +65,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .rates import FollowupRateTable, RateTable, abstinence_rates, followup_rates, outcome_rates
     from .records import Records, read_records
     from .report import QuarterlyReport, ReportConfig, load_config, quarterly_report
+    from .robustness import EValue, SubgroupAnalysis, e_value, subgroup_analysis
     from .sensitivity import TippingPoint, tipping_point
     from .simulate import SimulationTruth, load_sample, simulate_records, simulate_tables
     from .spc import (
@@ -75,7 +77,14 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
         funnel_table,
         p_chart,
     )
-    from .survival import RelapseAnalysis, kaplan_meier, logrank_test, time_to_relapse
+    from .survival import (
+        PHTest,
+        RelapseAnalysis,
+        RMSTResult,
+        kaplan_meier,
+        logrank_test,
+        time_to_relapse,
+    )
     from .teds import LosSummary, los_summary, pool_residential, read_teds_d, teds_outcome_frame
 
 
@@ -154,6 +163,15 @@ _LAZY: dict[str, str] = {
     "CompetingRiskModel": "competing",
     "tipping_point": "sensitivity",
     "TippingPoint": "sensitivity",
+    # robustness and survival model checks (issue 22)
+    "e_value": "robustness",
+    "EValue": "robustness",
+    "subgroup_analysis": "robustness",
+    "SubgroupAnalysis": "robustness",
+    "PHTest": "survival",
+    "RMSTResult": "survival",
+    "methods_report": "manuscript",
+    "MethodsReport": "manuscript",
 }
 
 # submodules reachable as attributes (``iop.benchmarks.MCCARTY_2014``, ``iop.plots.plot_km``)
@@ -184,6 +202,8 @@ _SUBMODULES: frozenset[str] = frozenset(
         "spc",
         "survival",
         "teds",
+        "robustness",
+        "manuscript",
     }
 )
 

@@ -55,7 +55,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -246,6 +246,8 @@ def _fmt_p(p: float) -> str:
 
 
 def _fmt_smd(value: float) -> str:
+    if math.isinf(value):
+        return "Inf" if value > 0 else "-Inf"
     return "" if not math.isfinite(value) else f"{value:.3f}"
 
 
@@ -347,6 +349,8 @@ class TableOne(ResultDisplay):
     decimals: int = 1
     definition: Any = None
     remarks: tuple[str, ...] = field(default=())
+    labels: dict[str, str] = field(default_factory=dict)
+    one_row: dict[str, str] = field(default_factory=dict)
 
     def _header(self) -> str:
         shared = f", suppress k={self.suppress}" if self.suppress else ""
@@ -382,6 +386,11 @@ class TableOne(ResultDisplay):
         [['n', ''], ['sex, n (%)', 'female'], ['', 'male']]
         """
         t = self.table
+        if self.one_row:  # two-level variables shown by one level (e.g. the 1 of a 0/1 flag)
+            drop = pd.Series(False, index=t.index)
+            for variable, shown in self.one_row.items():
+                drop |= (t["variable"] == variable) & (t["level"] != shown)
+            t = t.loc[~drop]
         columns = [OVERALL, *self.groups]
         smd_header = "SMD" if len(self.groups) <= 2 else "max |SMD|"
         has_p = bool(t["method"].notna().any())
@@ -389,7 +398,8 @@ class TableOne(ResultDisplay):
         for variable in ("n", *self.variables):
             block = t.loc[t["variable"] == variable]
             summary = str(block["summary"].iloc[0])
-            label = "n" if variable == "n" else f"{variable}, {summary}"
+            name = self.labels.get(variable, variable)
+            label = "n" if variable == "n" else f"{name}, {summary}"
             first = True
             for level, part in block.groupby("level", sort=False):
                 cells = part.set_index("group")
@@ -420,6 +430,48 @@ class TableOne(ResultDisplay):
         if has_p:
             header += ["p-value", "test"]
         return pd.DataFrame(rows, columns=header)
+
+    def _export_frame(self) -> pd.DataFrame:
+        return self.to_wide()
+
+    def methods_text(self) -> str:
+        """Methods sentence for the baseline table (issue 22), with labels applied.
+
+        Examples
+        --------
+        >>> import iopoutcomes as iop
+        >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
+        >>> iop.table_one(out, columns=["age"]).methods_text()[:40]
+        'Baseline characteristics are summarised '
+        """
+        cont = [self.labels.get(v, v) for v, k in self.summaries.items() if k != "n (%)"]
+        cat = [self.labels.get(v, v) for v, k in self.summaries.items() if k == "n (%)"]
+        parts = [
+            f"Baseline characteristics are summarised by {self.by}: "
+            + "; ".join(
+                p
+                for p in (
+                    f"{', '.join(cat)} as n (%) of non-missing values" if cat else "",
+                    f"{', '.join(cont)} as mean (SD) or median [Q1, Q3] when skewed"
+                    if cont
+                    else "",
+                )
+                if p
+            )
+            + ". Missing values are counted per variable and group."
+        ]
+        if self.table["smd"].notna().any():
+            other = [g for g in self.groups if g != self.reference]
+            sign = f" ({other[0]} minus {self.reference})" if len(other) == 1 else ""
+            parts.append(
+                f"Imbalance is described by standardized mean differences{sign} (Austin 2009); "
+                "|SMD| > 0.1 marks imbalance."
+            )
+        if self.table["method"].notna().any():
+            parts.append("P-values are two-sided and not adjusted for multiplicity.")
+        if self.suppress:
+            parts.append(f"Counts below {self.suppress} are suppressed for privacy.")
+        return " ".join(parts)
 
     def __repr__(self) -> str:
         wide = self.to_wide()
@@ -544,6 +596,14 @@ def _smd_pairs(
     parts = []
     for group, ref in pairs:
         smd = standardized_mean_difference(work, "__group__", variables, group, ref)
+        # a level present in every episode of one group and none of the other (or a constant
+        # that differs): zero pooled SD, infinite imbalance (standardized_mean_difference
+        # leaves it NaN)
+        diff = smd["mean_group"].to_numpy(dtype=float) - smd["mean_reference"].to_numpy(dtype=float)
+        value = smd["smd"].to_numpy(dtype=float)
+        separated = np.isnan(value) & np.isfinite(diff) & (diff != 0)
+        with np.errstate(invalid="ignore"):
+            smd = smd.assign(smd=np.where(separated, np.sign(diff) * np.inf, value))
         parts.append(
             pd.DataFrame(
                 {
@@ -571,6 +631,8 @@ def table_one(
     smd: bool = True,
     suppress: int | None = None,
     decimals: int = 1,
+    labels: dict[str, str] | None = None,
+    binary_rows: Literal["flags", "two-level", "all-levels"] = "flags",
 ) -> TableOne:
     """Baseline characteristics by group: the first table of a paper.
 
@@ -589,8 +651,10 @@ def table_one(
         Continuous variables to summarise by median [Q1, Q3]. When given, every other
         continuous variable is summarised by mean (SD) and the automatic skewness rule is off.
     reference : scalar, optional
-        Reference group of the SMD with two groups (default: the first group in display
-        order: categorical order, else sorted).
+        Reference group of the SMD with two groups (default: ``"inpatient"`` when it is a
+        group, as in :func:`~iopoutcomes.compare.compare_rates`, so that the SMD has the sign
+        of the comparisons, group minus reference; else the first group in display order:
+        categorical order, else sorted).
     pvalues : bool, default False
         Add a test per variable (see Notes).
     smd : bool, default True
@@ -601,6 +665,14 @@ def table_one(
     decimals : int, default 1
         Decimals of percentages, means, SDs, medians and quartiles in the display (the data
         are never rounded).
+    labels : dict, optional
+        Display names of the variables in :meth:`TableOne.to_wide` and the writers, e.g.
+        ``{"primary_substance": "Primary substance"}`` (the tidy table keeps column names).
+    binary_rows : {"flags", "two-level", "all-levels"}, default "flags"
+        Rows of two-level categorical variables in the wide display: ``"flags"`` shows one row
+        (the 1 / True / yes level) for 0/1, boolean and yes/no variables; ``"two-level"`` shows
+        one row (the second level) for every two-level variable (as R's tableone); ``"all-
+        levels"`` shows every level. The tidy table always has every level.
 
     Returns
     -------
@@ -749,7 +821,7 @@ def table_one(
         raise ParameterError(f"Group labels of {by!r} are not distinct as text; relabel them.")
     g = pd.Series(data[by].astype(object).map(str).to_numpy(dtype=object), index=data.index)
     if reference is None:
-        ref = groups[0]
+        ref = "inpatient" if "inpatient" in groups else groups[0]
     else:
         ref = str(reference)
         if ref not in groups:
@@ -760,9 +832,17 @@ def table_one(
     n_total = int(len(data))
     sizes = g.value_counts().reindex(groups).to_numpy(dtype=np.int64)
 
+    if binary_rows not in ("flags", "two-level", "all-levels"):
+        raise ParameterError(
+            f"binary_rows must be 'flags', 'two-level' or 'all-levels'; got {binary_rows!r}."
+        )
     # types
     kinds: dict[str, str] = {}
+    all_missing = [v for v in variables if not bool(data[v].notna().any())]
     for v in variables:
+        if v in all_missing:  # nothing to summarise: shown by its missing counts
+            kinds[v] = "continuous"
+            continue
         if pd.api.types.is_datetime64_any_dtype(data[v].dtype):
             raise ParameterError(
                 f"Column {v!r} holds dates; summarise a derived number (e.g. age) instead."
@@ -773,7 +853,7 @@ def table_one(
             kinds[v] = "continuous"
         else:
             kinds[v] = "categorical" if _is_categorical(data[v]) else "continuous"
-        if kinds[v] == "continuous":
+        if kinds[v] == "continuous" and v not in all_missing:
             values = pd.to_numeric(data[v].astype("object"), errors="coerce")
             if int(values.notna().sum()) < int(data[v].notna().sum()):
                 raise ParameterError(
@@ -805,15 +885,21 @@ def table_one(
             }
         )
     )
+    one_row: dict[str, str] = {}
     for v in variables:
         x = data[v]
+        if v in all_missing:
+            x = pd.Series(np.nan, index=data.index, dtype=float)
         if kinds[v] == "categorical":
             levels = _levels(x)
-            labels = [str(lv) for lv in levels]
-            if len(set(labels)) != len(labels):
+            labels_v = [str(lv) for lv in levels]
+            shown = _one_row_level(x, labels_v, binary_rows)
+            if shown is not None:
+                one_row[v] = shown
+            if len(set(labels_v)) != len(labels_v):
                 raise ParameterError(f"Levels of {v!r} are not distinct as text; relabel them.")
             counts, missing = _categorical_rows(x, g, levels, groups)
-            level_tables[v] = (labels, counts, missing)
+            level_tables[v] = (labels_v, counts, missing)
             full = np.column_stack([counts, counts.sum(axis=1)])
             miss = np.append(missing, missing.sum())
             valid = np.append(sizes, n_total) - miss
@@ -823,11 +909,11 @@ def table_one(
                 pd.DataFrame(
                     {
                         "variable": v,
-                        "level": np.repeat(labels, len(all_columns)),
-                        "group": all_columns * len(labels),
+                        "level": np.repeat(labels_v, len(all_columns)),
+                        "group": all_columns * len(labels_v),
                         "n": full.ravel(),
-                        "n_valid": np.tile(valid, len(labels)),
-                        "n_missing": np.tile(miss, len(labels)),
+                        "n_valid": np.tile(valid, len(labels_v)),
+                        "n_missing": np.tile(miss, len(labels_v)),
                         "value": pct.ravel(),
                         "summary": "n (%)",
                     }
@@ -835,7 +921,7 @@ def table_one(
             )
             summaries[v] = "n (%)"
             codes = pd.Categorical(x, categories=levels)
-            work[v] = pd.Categorical.from_codes(codes.codes, categories=pd.Index(labels))
+            work[v] = pd.Categorical.from_codes(codes.codes, categories=pd.Index(labels_v))
             if pvalues:
                 stat, p, method, small = _categorical_test(counts)
                 tests[v] = (stat, p, method)
@@ -890,7 +976,7 @@ def table_one(
     # SMDs
     pairwise = pd.DataFrame(columns=["variable", "level", "group", "reference", "smd"])
     if smd:
-        pairwise = _smd_pairs(work, variables, groups, ref)
+        pairwise = _smd_pairs(work, [v for v in variables if v not in all_missing], groups, ref)
         if len(groups) == 2:
             per = pairwise.set_index(["variable", "level"])["smd"]
         else:
@@ -934,6 +1020,11 @@ def table_one(
         suppress=suppress,
         n_hidden=int(table["suppressed"].sum()),
     )
+    for v in all_missing:
+        remarks.append(
+            f"Column {v!r} has no values (all {n_total} missing): only its missing counts are "
+            "shown."
+        )
     return TableOne(
         table=table,
         by=by,
@@ -948,7 +1039,24 @@ def table_one(
         decimals=decimals,
         definition=definition,
         remarks=tuple(remarks),
+        labels=dict(labels or {}),
+        one_row=one_row,
     )
+
+
+_FLAG_LEVELS = ({"0", "1"}, {"false", "true"}, {"no", "yes"}, {"n", "y"})
+
+
+def _one_row_level(x: pd.Series, levels: list[str], binary_rows: str) -> str | None:
+    """The level a two-level variable is shown by in one row, or None for all levels."""
+    if len(levels) != 2 or binary_rows == "all-levels":
+        return None
+    lower = [lv.lower() for lv in levels]
+    for flag in _FLAG_LEVELS:
+        if set(lower) == flag:
+            positive = {"1", "true", "yes", "y"}
+            return levels[0] if lower[0] in positive else levels[1]
+    return levels[1] if binary_rows == "two-level" else None
 
 
 def _suppress(

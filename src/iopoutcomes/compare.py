@@ -141,6 +141,15 @@ def _missing_text(rule: str, outcome: str, higher_is_better: bool) -> str:
 
 
 _REFERENCES = {
+    "robins": "Robins J (1986). A new approach to causal inference in mortality studies with a "
+    "sustained exposure period. Math Model 7:1393-1512.",
+    "rosenbaum": "Rosenbaum PR, Rubin DB (1983). The central role of the propensity score in "
+    "observational studies for causal effects. Biometrika 70:41-55.",
+    "lunceford": "Lunceford JK, Davidian M (2004). Stratification and weighting via the "
+    "propensity score in estimation of causal treatment effects. Stat Med 23:2937-2960.",
+    "austin": "Austin PC (2009). Balance diagnostics for comparing the distribution of baseline "
+    "covariates between treatment groups in propensity-score matched samples. Stat Med "
+    "28:3083-3107.",
     "newcombe": (
         "Newcombe RG (1998). Interval estimation for the difference between independent "
         "proportions: comparison of eleven methods. Stat Med 17:873-890."
@@ -700,10 +709,10 @@ class Comparison(ResultDisplay):
                 "Breslow-Day test of homogeneous odds ratios with Tarone's correction."
             )
         if self.adjust:
-            text.append(
-                f"Case-mix adjusted estimates used {', '.join(self.adjust)} (see the adjusted "
-                "rows' method for the model and interval)."
-            )
+            from .manuscript import adjustment_text
+
+            text.append(adjustment_text(self))
+            refs += ["robins", "rosenbaum", "lunceford", "austin"]
         if self.p_adjust is not None:
             refs.append(self.p_adjust)
             name = "Holm's" if self.p_adjust == "holm" else "the Benjamini-Hochberg"
@@ -739,6 +748,46 @@ class Comparison(ResultDisplay):
                 "continuity correction"
             )
         return f"{test} ({self.alternative})."
+
+    def e_value(self, measure: Literal["rr", "or"] = "rr", *, rare: bool = False) -> Any:
+        """E-values (VanderWeele & Ding 2017) of every row's risk ratio or odds ratio.
+
+        See :func:`iopoutcomes.robustness.e_value`; rows are labelled "outcome: group vs
+        reference (analysis, missing)".
+
+        Examples
+        --------
+        >>> import iopoutcomes as iop
+        >>> cmp = iop.compare_rates(iop.episode_outcomes(iop.simulate_records(n=100, seed=0)))
+        >>> cmp.e_value().to_frame()["measure"].tolist()
+        ['rr']
+        """
+        from .robustness import e_value
+
+        if measure not in ("rr", "or"):
+            raise ParameterError(f"measure must be 'rr' or 'or'; received {measure!r}.")
+        col = "ratio" if measure == "rr" else "odds_ratio"
+        t = self.table
+        labels = (
+            t["outcome"].astype(str)
+            + ": "
+            + t["group"].astype(str)
+            + " vs "
+            + t["reference"].astype(str)
+            + " ("
+            + t["analysis"].astype(str)
+            + ", "
+            + t["missing"].astype(str)
+            + ")"
+        ).tolist()
+        return e_value(
+            t[col].to_numpy(dtype=float),
+            t[f"{col}_ci_low"].to_numpy(dtype=float),
+            t[f"{col}_ci_high"].to_numpy(dtype=float),
+            measure=measure,
+            rare=rare,
+            labels=labels,
+        )
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Any:
         """Forest plot of the differences (``iopoutcomes.plots.plot_comparison``)."""
@@ -1248,6 +1297,12 @@ def compare_rates(
         )
 
     remarks: list[str] = []
+    if cluster and adjust_cols:
+        from .manuscript import few_clusters_remark
+
+        note = few_clusters_remark(frame, cluster)
+        if note:
+            remarks.append(note)
     blocks: list[pd.DataFrame] = []
     strata_rows: list[dict[str, Any]] = []
     balance_frames: list[pd.DataFrame] = []

@@ -140,6 +140,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values as text with missing values kept missing.
+
+    ``Series.astype("str")`` writes a missing value as the text "nan" (or "None") when pandas
+    does not infer its ``str`` dtype (pandas 2.x, or ``future.infer_string`` off); that text
+    then reads as a real category in the quirk counts and in Table 1.
+    """
+    return values.astype("str").where(values.notna(), np.nan)
+
+
 def _read_table(path: Path, table: str, columns: dict[str, str]) -> pd.DataFrame:
     """Read one table, check its columns and type them (``int`` -> Int64, ``text`` -> str)."""
     try:
@@ -165,9 +175,9 @@ def _read_table(path: Path, table: str, columns: dict[str, str]) -> pd.DataFrame
     for col, kind in columns.items():
         values = raw[col]
         if isinstance(values.dtype, pd.CategoricalDtype):
-            values = values.astype("str")
+            values = _as_text(values)
         if kind == "int":
-            text = values.astype("str") if from_csv else values
+            text = _as_text(values) if from_csv else values
             if from_csv:
                 text = text.where(text.str.strip() != "", None)
             numbers = pd.to_numeric(text, errors="coerce")
@@ -182,10 +192,10 @@ def _read_table(path: Path, table: str, columns: dict[str, str]) -> pd.DataFrame
                 )
             out[col] = as_float.round().astype("Int64")
         else:
-            text = values.astype("str")
+            text = _as_text(values)
             if from_csv and not (table == "visit" and col == "what"):
-                text = text.where(text != "", None)
-            out[col] = text.astype("str")
+                text = text.where(text != "", np.nan)
+            out[col] = text
     return out
 
 
@@ -557,7 +567,7 @@ def _episodes(
             "level_of_care": na_text,
             "asam_code": na_text,
             "asam_edition": na_text,
-            "site": site_t["site_masked"].reindex(who.to_numpy()).astype("str").to_numpy(),
+            "site": _as_text(site_t["site_masked"].reindex(who.to_numpy())).to_numpy(),
             "discharge_date": nat,
             "discharge_reason": na_text,
             "discharge_day": discharge_day,

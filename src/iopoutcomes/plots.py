@@ -61,6 +61,10 @@ __all__ = [
     "plot_rates_over_time",
     "plot_spc",
     "plot_use_calendar",
+    "fit_figure",
+    "plot_subgroups",
+    "plot_flow_diagram",
+    "plot_propensity_overlap",
 ]
 
 _P = ParamSpec("_P")
@@ -85,9 +89,67 @@ def _literal_text(function: Callable[_P, _R]) -> Callable[_P, _R]:
                 axes.get_yticklabels()
             for text in figure.findobj(Text):
                 text.set_parse_math(False)
+            if kwargs.get("ax") is None:  # our own figure: size it so savefig keeps every label
+                fit_figure(figure)
         return result
 
     return wrapper
+
+
+def fit_figure(figure: Any, pad: float = 0.08) -> Any:
+    """Grow a figure so that every label, legend and table drawn outside its Axes lies inside
+    the figure, keeping the Axes' size in inches: a plain ``savefig`` then clips nothing.
+
+    The plotting functions call it on the figures they create (no ``ax=`` given); call it on
+    your own figure after adding text outside the Axes. The figure's layout engine is switched
+    off afterwards so the Axes stay where they were placed.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+    pad : float
+        Margin in inches kept around the outermost artist.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The same figure.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(figsize=(3, 2))
+    >>> _ = ax.text(-0.5, -0.5, "far outside", transform=ax.transAxes)
+    >>> w0 = fig.get_size_inches()[0]
+    >>> bool(fit_figure(fig).get_size_inches()[0] > w0)
+    True
+    >>> plt.close(fig)
+    """
+    renderer = _laid_out(figure)
+    width, height = (float(v) for v in figure.get_size_inches())
+    box = figure.get_tightbbox(renderer)  # inches
+    left = max(0.0, -box.x0 + pad)
+    bottom = max(0.0, -box.y0 + pad)
+    right = max(0.0, box.x1 - width + pad)
+    top = max(0.0, box.y1 - height + pad)
+    if max(left, bottom, right, top) <= pad + 1e-9 and box.x0 >= 0 and box.y0 >= 0:
+        if box.x1 <= width and box.y1 <= height:
+            return figure
+    positions = [(axes, axes.get_position()) for axes in figure.axes]
+    if figure.get_layout_engine() is not None:
+        figure.set_layout_engine("none")
+    new_w, new_h = width + left + right, height + bottom + top
+    figure.set_size_inches(new_w, new_h)
+    for axes, pos in positions:  # keep each Axes' size and place in inches
+        axes.set_position(
+            [
+                (pos.x0 * width + left) / new_w,
+                (pos.y0 * height + bottom) / new_h,
+                pos.width * width / new_w,
+                pos.height * height / new_h,
+            ]
+        )
+    return figure
 
 
 OKABE_ITO: tuple[str, ...] = (
@@ -614,11 +676,17 @@ def plot_comparison(
     n = _num(frame["n"]) if "n" in frame else np.full(k, np.nan)
     n_ref = _num(frame["n_ref"]) if "n_ref" in frame else np.full(k, np.nan)
     labels = []
+    previous: tuple[Any, Any, Any] | None = None
     for i in range(k):
         out_text = _outcome_text(comparison, frame["outcome"].iloc[i], short=True)
-        text = f"{_wrap(out_text, 45)}\n{frame['group'].iloc[i]} vs {frame['reference'].iloc[i]}"
+        contrast = f"{frame['group'].iloc[i]} vs {frame['reference'].iloc[i]}"
+        key = (frame["outcome"].iloc[i], frame["group"].iloc[i], frame["reference"].iloc[i])
+        # the outcome and contrast once per block; the analysis names the later rows
+        text = "" if key == previous else f"{_wrap(out_text, 45)}\n{contrast}"
+        previous = key
         if show_analysis:
-            text += f" ({frame['analysis'].iloc[i]})"
+            analysis = str(frame["analysis"].iloc[i]).replace(" (", ": ").rstrip(")")
+            text += ("\n" if text else "") + analysis
         if np.isfinite(n[i]) or np.isfinite(n_ref[i]):
             text += f" (n = {_n_text(n[i], '')} vs {_n_text(n_ref[i], '')})"
         labels.append(text)
@@ -646,7 +714,7 @@ def plot_comparison(
             linewidth=6,
             alpha=0.6,
             zorder=1,
-            label="Equivalence-test interval",
+            label=f"{_equivalence_level(frame)} interval (equivalence test)",
         )
     for i in range(k):
         if hidden[i]:
@@ -662,7 +730,9 @@ def plot_comparison(
             capsize=4,
             markersize=7,
             zorder=2,
-            label=labels[i].replace("\n", " "),
+            label=f"Estimate, {_ci_level(frame)} CI"
+            if i == int(np.argmin(hidden))
+            else "_nolegend_",
             **kwargs,
         )
     null = 0.0 if measure == "diff" else 1.0
@@ -690,9 +760,32 @@ def plot_comparison(
         )
         ax.set_xlabel("Difference in rate, percentage points (group − reference)")
     else:
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
         ax.set_xscale("log")
+        # plain numbers (0.5, 1, 2), never mathtext such as 10^0: every text here is literal
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("Rate ratio (group / reference)")
+    ax.legend(frameon=False, fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncols=3)  # fmt: skip
     return ax
+
+
+def _ci_level(frame: pd.DataFrame) -> str:
+    """The interval level of a comparison table ("95%")."""
+    if "confidence_level" in frame and frame["confidence_level"].notna().any():
+        return f"{100 * float(frame['confidence_level'].dropna().iloc[0]):g}%"
+    return "95%"
+
+
+def _equivalence_level(frame: pd.DataFrame) -> str:
+    """The level of the equivalence interval, 1 - 2 alpha ("90%")."""
+    if "confidence_level" in frame and frame["confidence_level"].notna().any():
+        level = float(frame["confidence_level"].dropna().iloc[0])
+        return f"{100 * (2 * level - 1):g}%"
+    return "90%"
 
 
 # --- 3. milestones -----------------------------------------------------------------------------
@@ -2027,3 +2120,256 @@ def _calendar_note(ax: Axes, text: str) -> None:
     note.xyann = (8.0, 0.0)
     note.set_horizontalalignment("left")
     note.set_verticalalignment("center")
+
+
+# --- subgroups, propensity overlap and the flow diagram (issue 22) -----------------------------
+
+
+def _own_figure(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    """The given Axes, or one on a new figure of ``size`` inches with a constrained layout (so a
+    plain ``savefig`` keeps every label)."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new = plt.subplots(figsize=size, layout="constrained")
+    return new
+
+
+@_literal_text
+def plot_subgroups(result: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Forest plot of a :class:`~iopoutcomes.robustness.SubgroupAnalysis`.
+
+    One row per subgroup level (the overall estimate first), the difference in percentage
+    points with its interval, a bold heading per subgroup variable with its interaction
+    p-value, and the margin band when a margin was given.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop, matplotlib.pyplot as plt
+    >>> from iopoutcomes.robustness import subgroup_analysis
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=300, seed=2))
+    >>> ax = plot_subgroups(subgroup_analysis(out, "abstinent_6mo", subgroups=["sex"]))
+    >>> [t.get_text() for t in ax.get_yticklabels()][:2]
+    ['All episodes (n = 136 vs 88)', 'sex (interaction p = 0.3)']
+    >>> plt.close(ax.figure)
+    """
+    frame = result.to_frame()
+    label = getattr(result, "_label", lambda v: str(v))
+    rows: list[tuple[str, float, float, float, bool]] = []
+    for var, part in frame.groupby("subgroup", sort=False):  # subgroup variables only
+        if var == "All":
+            r = part.iloc[0]
+            rows.append(
+                (
+                    f"All episodes (n = {int(r['n'])} vs {int(r['n_ref'])})",
+                    r["diff"],
+                    r["diff_ci_low"],
+                    r["diff_ci_high"],
+                    True,
+                )
+            )
+            continue
+        p = part["pvalue_interaction"].iloc[0]
+        ptext = f"interaction p = {p:.2g}" if np.isfinite(p) else "interaction not estimable"
+        rows.append((f"{label(var)} ({ptext})", np.nan, np.nan, np.nan, True))
+        for r in part.to_dict("records"):
+            rows.append(
+                (
+                    f"    {r['level']} (n = {int(r['n'])} vs {int(r['n_ref'])})",
+                    r["diff"],
+                    r["diff_ci_low"],
+                    r["diff_ci_high"],
+                    False,
+                )
+            )
+    k = len(rows)
+    ax = _own_figure(ax, (7.5, 0.35 * k + 1.6))
+    y = np.arange(k)[::-1].astype(float)
+    est = np.array([r[1] for r in rows], dtype=float)
+    lo = np.array([r[2] for r in rows], dtype=float)
+    hi = np.array([r[3] for r in rows], dtype=float)
+    ok = np.isfinite(est)
+    margin = getattr(result, "margin", None)
+    if margin:
+        m = abs(float(margin))
+        ax.axvspan(-m, m, color=OKABE_ITO[2], alpha=0.15, linewidth=0, zorder=0,
+                   label=f"Margin ±{m * 100:g} points")  # fmt: skip
+    st = _style(0)
+    ax.errorbar(
+        est[ok],
+        y[ok],
+        xerr=_yerr(est[ok], lo[ok], hi[ok]),
+        fmt=st["marker"],
+        color=st["color"],
+        capsize=3,
+        label=f"Difference, {round(100 * result.confidence_level)}% CI",
+        **kwargs,
+    )
+    ax.axvline(0.0, color="black", linewidth=1, zorder=1)
+    ax.set_yticks(y, [r[0] for r in rows], fontsize="small")
+    for tick, r in zip(ax.get_yticklabels(), rows, strict=True):
+        if r[4]:
+            tick.set_fontweight("bold")
+    ax.set_ylim(-0.7, k - 0.3)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda v, _pos: f"{v * 100:+.0f}" if round(v * 100) else "0")
+    )
+    ax.set_xlabel(
+        f"Difference, percentage points ({result.by} group − {result.reference})", fontsize="small"
+    )
+    ax.legend(frameon=False, fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncols=2)  # fmt: skip
+    return ax
+
+
+_FLOW_STAGES: tuple[tuple[str, str], ...] = (
+    ("episodes", "Admitted"),
+    ("discharged", "Discharged"),
+    ("follow-up due", "Follow-up due"),
+    ("conducted in window", "Followed up in window"),
+    ("analysed", "Analysed"),
+)
+_FLOW_EXITS: tuple[str, ...] = (
+    "still in treatment",
+    "window not yet closed",
+    "not followed up in window",
+)
+
+
+@_literal_text
+def plot_flow_diagram(
+    outcomes: Any, *, timepoint: str = "6mo", ax: Axes | None = None, **kwargs: Any
+) -> Axes:
+    """CONSORT/STROBE-style flow of episodes per cohort: admitted -> discharged -> follow-up
+    due -> followed up in window -> analysed, with the episodes leaving at each step.
+
+    Counts come from :func:`cascade_counts` (so the definitions are the same as the follow-up
+    cascade). Under ``missing="using"`` (or bounds/impute) every due episode is analysed, so
+    "Analysed" can exceed "Followed up in window": the box says how many missing follow-ups
+    enter under the rule.
+
+    Parameters
+    ----------
+    outcomes : EpisodeOutcomes or pandas.DataFrame
+    timepoint : str
+        Follow-up time point (``"6mo"``).
+    ax : matplotlib Axes, optional
+    **kwargs
+        Passed to the box text (``Axes.text``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop, matplotlib.pyplot as plt
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=200, seed=1))
+    >>> ax = plot_flow_diagram(out)
+    >>> sum("Admitted" in t.get_text() for t in ax.texts)  # one per cohort
+    2
+    >>> plt.close(ax.figure)
+    """
+    counts = cascade_counts(outcomes, timepoint)
+    wide = counts.pivot(index="cohort", columns="stage", values="n")
+    cohorts = [c for c in _ordered(counts["cohort"]) if c in wide.index]
+    k = len(cohorts)
+    ax = _own_figure(ax, (3.6 * k + 0.6, 6.4))
+    ax.set_xlim(0, k)
+    ax.set_ylim(0, len(_FLOW_STAGES) * 2 - 1)
+    ax.axis("off")
+    rule = getattr(getattr(outcomes, "definition", None), "missing", None)
+    box = {"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "black"}
+    side = {"boxstyle": "round,pad=0.3", "facecolor": "#F2F2F2", "edgecolor": _GREY}
+    top = len(_FLOW_STAGES) * 2 - 1.5
+    for ci, cohort in enumerate(cohorts):  # loop over cohorts and the five stages only
+        row = wide.loc[cohort]
+        x = ci + 0.38
+        for si, (stage, title) in enumerate(_FLOW_STAGES):
+            y = top - 2 * si
+            text = f"{title}\n{_n_text(float(row[stage]))}"
+            if si == 0:
+                text = f"{cohort}\n{text}"
+            if stage == "analysed" and rule in ("using", "bounds", "impute"):
+                extra = int(row["analysed"] - row["conducted in window"])
+                text += f"\n({extra} without follow-up,\nmissing = {rule})"
+            ax.text(x, y, text, ha="center", va="center", fontsize="small", bbox=box, **kwargs)
+            if si < len(_FLOW_STAGES) - 1:
+                ax.annotate(
+                    "",
+                    xy=(x, y - 1.35),
+                    xytext=(x, y - 0.65),
+                    arrowprops={"arrowstyle": "->", "color": "black"},
+                )
+            if si < len(_FLOW_EXITS):
+                nxt = _FLOW_STAGES[si + 1][0]
+                gone = int(row[stage] - row[nxt])
+                ax.text(
+                    x + 0.3,
+                    y - 1.0,
+                    f"{_FLOW_EXITS[si]}: {gone}",
+                    ha="left",
+                    va="center",
+                    fontsize="x-small",
+                    bbox=side,
+                )
+    ax.set_title(f"Flow of episodes to the {timepoint} follow-up", fontsize="medium")
+    return ax
+
+
+@_literal_text
+def plot_propensity_overlap(
+    outcomes: Any,
+    *,
+    by: str = "cohort",
+    reference: Any = "inpatient",
+    adjust: Sequence[str],
+    ax: Axes | None = None,
+    bins: int = 30,
+    **kwargs: Any,
+) -> Axes:
+    """Propensity-score overlap for IPTW: mirrored histograms of the estimated probability of
+    being in the group, for the group (up) and the reference (down).
+
+    Little overlap (scores near 0 or 1 in one group only) means a positivity problem: weighted
+    estimates then rest on a few heavily weighted episodes. The propensity model is the one of
+    ``compare_rates(adjust=...)`` IPTW (see :func:`iopoutcomes.robustness.propensity_scores`).
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop, matplotlib.pyplot as plt
+    >>> out = iop.episode_outcomes(iop.simulate_records(n=300, seed=1))
+    >>> ax = plot_propensity_overlap(out, adjust=["age", "severity"])
+    >>> ax.get_xlabel()
+    'Propensity score, P(IOP | covariates)'
+    >>> plt.close(ax.figure)
+    """
+    from .robustness import propensity_scores
+
+    ps = propensity_scores(outcomes, by=by, reference=reference, adjust=adjust)
+    ax = _own_figure(ax, (6.4, 4.2))
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    group = ps.loc[ps["group"] != reference, "group"].iloc[0] if len(ps) else "group"
+    treated = ps.loc[ps["group"] != reference, "propensity"].to_numpy(dtype=float)
+    control = ps.loc[ps["group"] == reference, "propensity"].to_numpy(dtype=float)
+    h1, _ = np.histogram(treated, edges)
+    h0, _ = np.histogram(control, edges)
+    width = np.diff(edges)
+    ax.bar(edges[:-1], h1, width=width, align="edge", color=OKABE_ITO[0], alpha=0.8,
+           label=f"{group} (n = {len(treated)})", **kwargs)  # fmt: skip
+    ax.bar(edges[:-1], -h0, width=width, align="edge", color=OKABE_ITO[1], alpha=0.8,
+           label=f"{reference} (n = {len(control)})", **kwargs)  # fmt: skip
+    ax.axhline(0, color="black", linewidth=0.8)
+    for v in (0.01, 0.99):
+        ax.axvline(v, color=_GREY, linestyle="--", linewidth=0.8)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{abs(v):g}"))
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"Propensity score, P({group} | covariates)")
+    ax.set_ylabel("Episodes")
+    ax.legend(frameon=False, fontsize="small", loc="upper center")
+    return ax

@@ -348,3 +348,29 @@ TIPPING_DELTA_COLUMNS: Final[tuple[str, ...]] = (
     "verdict",
 )
 """``TippingPoint.to_frame()`` columns of the delta-adjusted imputation scan."""
+
+# --- survival model checks and restricted means (issue 22) -------------------------------------
+
+PH_TEST_COLUMNS: Final[tuple[str, ...]] = ("term", "statistic", "df", "pvalue")
+"""``PHTest.to_frame()`` columns (one row per model term, then ``GLOBAL``)."""
+
+RMST_COLUMNS: Final[tuple[str, ...]] = (
+    "group",
+    "reference",
+    "tau",
+    "n",
+    "n_events",
+    "rmst",
+    "std_err",
+    "ci_low",
+    "ci_high",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "ratio",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "pvalue",
+)
+"""``RMSTResult.to_frame()`` columns (restricted mean survival time per group, and each group
+minus / over the reference)."""

@@ -29,3 +29,25 @@ LOGRANK_CHISQ = 9.90776554434385
 LOGRANK_P = 0.0016458282073768
 # quantile(km, 0.5): median weeks to relapse (lower, upper) per arm
 MEDIANS = {"Inpatient BUP": (15.0, 12.0, 21.0), "Inpatient NR-NTX": (9.0, 6.0, 12.0)}
+
+
+# Added for issue 22 (same /tmp/xbot.csv rows, also with trial and site columns; R 4.x,
+# survival 3.5-3):
+#
+#     fb <- coxph(Surv(lee2018_relapse_time, lee2018_relapse_event) ~ cohort, data = d,
+#                 ties = "breslow")
+#     cat(sprintf("%.15g", summary(fb)$conf.int[1, c(1, 3, 4)]))
+#     cat(sprintf("%.15g", cox.zph(fit)$table[, "p"]))   # fit: the Efron model above
+#     cat(sprintf("%.15g", cox.zph(fb)$table[, "p"]))
+#     km <- survfit(Surv(lee2018_relapse_time, lee2018_relapse_event) ~ cohort, data = d)
+#     t <- summary(km, rmean = 24)$table; cat(sprintf("%.15g", c(t[, "rmean"], t[, "se(rmean)"])))
+#
+# Lee et al. (2018) report HR 1.36 (95% CI 1.10-1.68) for relapse, XR-NTX vs BUP-NX, with
+# Breslow ties (SAS PROC PHREG default); R's Efron default gives 1.45 on the same rows.
+COX_BRESLOW_HR = 1.36794858959798
+COX_BRESLOW_CI = (1.1085549252007, 1.68803845550938)
+ZPH_EFRON_P = 1.25145460141808e-06  # cohort term = GLOBAL (one term)
+ZPH_BRESLOW_P = 2.22962711137291e-05
+# restricted mean relapse-free weeks up to week 24 (Inpatient BUP, Inpatient NR-NTX), SEs
+RMST_24 = (15.0846047156727, 12.2883807940137)
+RMST_24_SE = (0.51096101762441, 0.55374009456469)
