@@ -367,8 +367,12 @@ def _strata_frame(counts, extra_site=None):
     return pd.concat(parts, ignore_index=True)
 
 
-@pytest.mark.parametrize("name", ["SITES3", "SITES_ZERO"])
+@pytest.mark.parametrize("name", ["SITES3", "SITES_ZERO", "SITES_OR1", "SITES_EMPTY"])
 def test_strata_against_r_mantelhaen(name: str) -> None:
+    # SITES_OR1 (issue 20): MH odds ratio exactly 1 and |D| = 0 < 0.5: R's corrected p is 1
+    # (statsmodels gave 0.9085) and Breslow-Day 72.0 on 2 df (statsmodels gave NaN).
+    # SITES_EMPTY: a site with no events and one with only events: Breslow-Day on the six
+    # informative sites (5 df; statsmodels gave NaN).
     counts = getattr(R, f"{name}_COUNTS")
     cmp = compare_rates(_strata_frame(counts, extra_site="siteX"), strata="site")
     st = cmp.strata_table.iloc[0]
@@ -383,6 +387,7 @@ def test_strata_against_r_mantelhaen(name: str) -> None:
     )
     bd = getattr(R, f"{name}_BRESLOW_DAY")
     assert_allclose([st["breslow_day_statistic"], st["breslow_day_pvalue"]], bd[2:], rtol=1e-6)
+    assert st["breslow_day_df"] == getattr(R, f"{name}_BRESLOW_DAY_DF")
     assert_allclose(
         st[["diff_mh", "diff_mh_ci_low", "diff_mh_ci_high"]].astype(float),
         getattr(R, f"{name}_MH_RD_SATO"),

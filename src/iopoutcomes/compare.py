@@ -241,8 +241,10 @@ class Comparison(ResultDisplay):
         group and missing-data analysis): ``n_strata``, ``strata_excluded``,
         ``odds_ratio_mh`` with the Robins-Breslow-Greenland interval, ``diff_mh`` with the
         Sato (1989) interval, ``cmh_statistic``/``cmh_pvalue`` (no continuity correction) and
-        ``cmh_pvalue_corrected``, ``breslow_day_statistic``/``breslow_day_pvalue`` (Tarone
-        corrected).
+        ``cmh_pvalue_corrected`` (``max(|D| - 0.5, 0)^2``, as R's ``mantelhaen.test``),
+        ``breslow_day_statistic``/``breslow_day_pvalue`` (Tarone corrected) on
+        ``breslow_day_df`` degrees of freedom (informative strata - 1: strata with no events
+        or only events carry no information on the odds ratio).
     adjust : tuple of str
         Adjustment covariates (empty when unadjusted).
     balance : pandas.DataFrame or None
@@ -1047,6 +1049,7 @@ def _strata_row(
         "cmh_pvalue_corrected",
         "breslow_day_statistic",
         "breslow_day_pvalue",
+        "breslow_day_df",
     ]
     row.update({k: np.nan for k in keys})
     if not both:
@@ -1072,14 +1075,96 @@ def _strata_row(
         row["odds_ratio_mh_ci_low"], row["odds_ratio_mh_ci_high"] = float(lo), float(hi)
         res = st.test_null_odds(correction=False)
         row["cmh_statistic"], row["cmh_pvalue"] = float(res.statistic), float(res.pvalue)
-        row["cmh_pvalue_corrected"] = float(st.test_null_odds(correction=True).pvalue)
-        if len(both) >= 2:
-            bd = st.test_equal_odds(adjust=True)
-            row["breslow_day_statistic"], row["breslow_day_pvalue"] = (
-                float(bd.statistic),
-                float(bd.pvalue),
-            )
+    row["cmh_pvalue_corrected"] = _cmh_corrected_pvalue(x1, n1, x0, n0)
+    bd_stat, bd_p, bd_df = _breslow_day_tarone(x1, n1, x0, n0, float(row["odds_ratio_mh"]))
+    row["breslow_day_statistic"], row["breslow_day_pvalue"] = bd_stat, bd_p
+    row["breslow_day_df"] = bd_df
+    n_uninformative = len(both) - (bd_df + 1)
+    if n_uninformative > 0:
+        notes.append(
+            f"{n_uninformative} {strata} stratum/strata of {group!s} vs {reference!s} have no "
+            "events or only events in both groups: they carry no information on the odds "
+            "ratio and are not counted in the Breslow-Day degrees of freedom."
+        )
     return row, notes
+
+
+def _cmh_corrected_pvalue(x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray) -> float:
+    """Continuity-corrected Cochran-Mantel-Haenszel p-value, ``max(|D| - 0.5, 0)^2 / V``.
+
+    ``D = sum(a_k - E a_k)`` with ``E a_k = m1 c1 / N`` and the hypergeometric variance
+    ``V = sum(m1 m0 c1 c0 / (N^2 (N - 1)))``. The correction never enlarges the statistic
+    (as R's ``mantelhaen.test(correct=TRUE)``, which drops it when ``|D| < 0.5``);
+    statsmodels' ``test_null_odds(correction=True)`` squares ``|D| - 0.5`` even when negative.
+
+    >>> x1, n1 = np.array([40., 10., 25.]), np.array([50., 50., 50.])
+    >>> x0, n0 = np.array([10., 40., 25.]), np.array([50., 50., 50.])
+    >>> _cmh_corrected_pvalue(x1, n1, x0, n0)   # R mantelhaen.test(correct=TRUE): 1
+    1.0
+    """
+    big_n = n1 + n0
+    c1 = x1 + x0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(big_n > 1, n1 * n0 * c1 * (big_n - c1) / (big_n**2 * (big_n - 1)), 0.0)
+    var = float(np.sum(v))
+    if not var > 0:
+        return float("nan")
+    d = float(np.sum(x1 - n1 * c1 / big_n))
+    stat = max(abs(d) - 0.5, 0.0) ** 2 / var
+    return float(stats.chi2.sf(stat, 1))
+
+
+def _breslow_day_tarone(
+    x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray, odds_ratio: float
+) -> tuple[float, float, int]:
+    """Breslow-Day test of homogeneous odds ratios with Tarone's (1985) correction.
+
+    In stratum k the expected ``a_k`` under the common Mantel-Haenszel odds ratio ``psi`` is
+    the root in ``[max(0, m1 + c1 - N), min(m1, c1)]`` of
+    ``(1 - psi) a^2 + (N - m1 - c1 + psi (m1 + c1)) a - psi m1 c1 = 0`` (``a = m1 c1 / N``
+    when ``psi = 1``) with variance ``1 / (1/a + 1/(m1 - a) + 1/(c1 - a) + 1/(N - m1 - c1 + a))``;
+    ``X2 = sum((a_k - E a_k)^2 / V_k) - (sum a_k - sum E a_k)^2 / sum V_k`` on
+    ``K' - 1`` degrees of freedom, where ``K'`` counts the *informative* strata (some but not
+    all clients with the event): a stratum with no events or only events has variance 0 and
+    no information on the odds ratio (Breslow & Day 1980, section 4.4; Tarone 1985).
+
+    Returns (statistic, p-value, degrees of freedom); NaN when fewer than two strata are
+    informative.
+
+    >>> x1, n1 = np.array([40., 10., 25.]), np.array([50., 50., 50.])
+    >>> x0, n0 = np.array([10., 40., 25.]), np.array([50., 50., 50.])
+    >>> stat, p, df = _breslow_day_tarone(x1, n1, x0, n0, 1.0)   # R by hand: 72 on 2 df
+    >>> round(stat, 9), df
+    (72.0, 2)
+    """
+    big_n = n1 + n0
+    c1 = x1 + x0
+    informative = (c1 > 0) & (c1 < big_n)
+    df = int(informative.sum()) - 1
+    nan = float("nan")
+    if df < 1 or not (np.isfinite(odds_ratio) and odds_ratio > 0):
+        return nan, nan, max(df, 0)
+    a, m1, c, n = x1[informative], n1[informative], c1[informative], big_n[informative]
+    lo, hi = np.maximum(0.0, m1 + c - n), np.minimum(m1, c)
+    qa = 1.0 - odds_ratio
+    qb = n - m1 - c + odds_ratio * (m1 + c)
+    qc = -odds_ratio * m1 * c
+    if abs(qa) < 1e-12:
+        ea = -qc / qb
+    else:
+        disc = np.sqrt(np.maximum(qb**2 - 4.0 * qa * qc, 0.0))
+        q = -0.5 * (qb + np.where(qb >= 0, 1.0, -1.0) * disc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r1, r2 = q / qa, qc / q
+        inside = (r1 >= lo - 1e-9) & (r1 <= hi + 1e-9)
+        ea = np.where(inside, r1, r2)
+    ea = np.clip(ea, lo, hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        va = 1.0 / (1.0 / ea + 1.0 / (m1 - ea) + 1.0 / (c - ea) + 1.0 / (n - m1 - c + ea))
+    if not np.all(np.isfinite(va) & (va > 0)):
+        return nan, nan, df
+    stat = float(np.sum((a - ea) ** 2 / va) - np.sum(a - ea) ** 2 / np.sum(va))
+    return stat, float(stats.chi2.sf(stat, df)), df
 
 
 # --- the public function -----------------------------------------------------------------------
