@@ -50,7 +50,8 @@ def _restricted_p0(x1, n1, x0, n0, delta):
 
 
 def test_unadjusted_row_against_r_and_newcombe() -> None:
-    cmp = compare_rates(frame_from_counts(56, 70, 48, 80))
+    # the pre-issue-20 defaults, now options: Newcombe interval, Pearson chi-square
+    cmp = compare_rates(frame_from_counts(56, 70, 48, 80), interval="newcombe", test="chi2")
     row = cmp.to_frame().iloc[0]
     assert list(cmp.table.columns[: len(COMPARISON_COLUMNS)]) == list(COMPARISON_COLUMNS)
     assert (row["n"], row["n_events"], row["n_ref"], row["n_events_ref"]) == (70, 56, 80, 48)
@@ -79,8 +80,63 @@ def test_unadjusted_row_against_r_and_newcombe() -> None:
     assert cmp.remarks == ()
 
 
+def test_default_interval_and_test_are_miettinen_nurminen_and_n_minus_1_chi_square() -> None:
+    # issue 20: one pre-specified test that the default interval inverts
+    cmp = compare_rates(frame_from_counts(56, 70, 48, 80))
+    row = cmp.table.iloc[0]
+    # Newcombe (1998) Table II, example (a), method 6 (Miettinen-Nurminen): 0.0528 to 0.3382
+    assert_allclose([row["diff_ci_low"], row["diff_ci_high"]], [0.0528, 0.3382], atol=5e-5)
+    # 'N-1' chi-square (Campbell 2007): R's prop.test(c(56, 48), c(70, 80), correct=FALSE)
+    # statistic times (N - 1) / N = 149 / 150, on 1 df
+    x2 = R.PROP_TEST_CHI2[(56, 70, 48, 80)][0] * 149 / 150
+    assert_allclose([row["statistic"], row["pvalue"]], [x2, stats.chi2.sf(x2, 1)], rtol=1e-6)
+    assert row["method"].startswith("'N-1' chi-square test")
+    assert row["interval_method"] == "miettinen-nurminen" and row["test_method"] == "score"
+    assert "Campbell" in cmp.methods_text() and "Miettinen" in cmp.methods_text()
+    # a table with no events in either group: no difference, p = 1 (not missing)
+    zero = compare_rates(frame_from_counts(0, 10, 0, 20)).table.iloc[0]
+    assert zero["pvalue"] == 1.0 and zero["statistic"] == 0.0
+
+
+def _all_tables(n_min: int, n_max: int):
+    """Every (x1, n1, x0, n0) with both group sizes in [n_min, n_max], as flat arrays."""
+    sizes = np.arange(n_min, n_max + 1)
+    parts = []
+    for n1 in sizes:  # 21 x 21 group sizes; the tables of each are built vectorised
+        for n0 in sizes:
+            a, b = np.meshgrid(np.arange(n1 + 1), np.arange(n0 + 1), indexing="ij")
+            k = a.size
+            parts.append(np.column_stack([a.ravel(), np.full(k, n1), b.ravel(), np.full(k, n0)]))
+    return np.concatenate(parts).astype(float).T
+
+
+def test_default_test_and_interval_agree_on_every_table_with_groups_of_20_to_40() -> None:
+    # issue 20: under the old defaults (test="auto" with the Newcombe interval) 160 of the
+    # 24,025 tables with group sizes 20-40 (e.g. 1/20 vs 6/20) had a 95% interval excluding 0
+    # beside a p-value above 0.05. The 'N-1' chi-square is the score test the
+    # Miettinen-Nurminen interval inverts: p < 0.05 exactly when the interval excludes 0.
+    from iopoutcomes.compare import _two_group_rows
+
+    x1, n1, x0, n0 = _all_tables(20, 40)
+    # the functions behind compare_rates' defaults (checked in the test above)
+    _, p = _ci.score_test_diff(x1, n1, x0, n0, 0.0, "two-sided", "miettinen-nurminen")
+    low, high = _ci.diff_ci(x1, n1, x0, n0, "miettinen-nurminen", 0.95)
+    excludes_zero = (low > 0) | (high < 0)
+    # the bisection of the interval stops within 1e-10 of the limit: allow p within 1e-7 of 0.05
+    clear = np.abs(p - 0.05) > 1e-7
+    assert len(p) > 200_000
+    assert np.array_equal((p < 0.05)[clear], excludes_zero[clear])
+    # the old defaults disagree on 1/20 vs 6/20 (Fisher p = 0.091, Newcombe -47 to -1 points)
+    old, _ = _two_group_rows(
+        np.array([1.0]), np.array([20.0]), np.array([6.0]), np.array([20.0]),
+        interval="newcombe", test="auto", alternative="two-sided", confidence_level=0.95,
+        margin=None, higher_is_better=True,
+    )  # fmt: skip
+    assert old["pvalue"][0] > 0.05 and old["diff_ci_high"][0] < 0
+
+
 def test_auto_switches_to_fisher_and_says_so() -> None:
-    cmp = compare_rates(frame_from_counts(9, 10, 3, 10))
+    cmp = compare_rates(frame_from_counts(9, 10, 3, 10), test="auto")
     row = cmp.table.iloc[0]
     assert row["method"] == "Fisher's exact test"
     assert_allclose(row["pvalue"], R.FISHER[(9, 10, 3, 10)][0], rtol=1e-6)
@@ -89,7 +145,7 @@ def test_auto_switches_to_fisher_and_says_so() -> None:
     assert_allclose(forced["pvalue"], R.PROP_TEST_CHI2[(9, 10, 3, 10)][1], rtol=1e-6)
     greater = compare_rates(frame_from_counts(9, 10, 3, 10), test="fisher", alternative="greater")
     assert_allclose(greater.table.iloc[0]["pvalue"], R.FISHER_GREATER[(9, 10, 3, 10)][0], rtol=1e-6)
-    one_sided = compare_rates(frame_from_counts(56, 70, 48, 80), alternative="greater")
+    one_sided = compare_rates(frame_from_counts(56, 70, 48, 80), alternative="greater", test="chi2")
     assert_allclose(
         one_sided.table.iloc[0]["pvalue"], R.PROP_TEST_GREATER[(56, 70, 48, 80)][0], rtol=1e-6
     )
@@ -131,7 +187,8 @@ def _wilson(x, n, z):
 
 def test_margin_pvalues_interval_and_verdict_by_hand() -> None:
     x1, n1, x0, n0, m = 372, 600, 384, 600, 0.10
-    cmp = compare_rates(frame_from_counts(x1, n1, x0, n0), margin=m)
+    # the Newcombe interval (the pre-issue-20 default) with the Farrington-Manning tests
+    cmp = compare_rates(frame_from_counts(x1, n1, x0, n0), margin=m, interval="newcombe")
     row = cmp.table.iloc[0]
     p1, p0 = x1 / n1, x0 / n0
 
@@ -221,6 +278,7 @@ def test_missing_rules_by_hand() -> None:
         "bounds: all missing favourable",
         "bounds: worst case for IOP",
         "bounds: best case for IOP",
+        "exclude",  # issue 20: the complete-case sensitivity row, shown by default
     ]
     # IOP 30 of 50 observed + 10 missing; inpatient 25 of 50 + 5 missing
     assert_allclose(t.loc["bounds: all missing unfavourable", "diff"], 30 / 60 - 25 / 55)
@@ -299,7 +357,8 @@ def test_impute_pools_with_rubins_rules(monkeypatch) -> None:
     import iopoutcomes
 
     monkeypatch.setattr(iopoutcomes, "missing", fake, raising=False)
-    row = compare_rates(df, missing="impute").table.iloc[0]
+    df["age"] = np.arange(len(df)) % 7  # a predictor (issue 20: impute refuses none)
+    row = compare_rates(df, missing="impute", covariates=["age"]).table.iloc[0]
     p1 = np.array([32, 30, 32]) / 52
     p0 = np.array([25, 27, 27]) / 52
     d = p1 - p0
@@ -317,15 +376,17 @@ def test_impute_pools_with_rubins_rules(monkeypatch) -> None:
 
 
 def test_edge_cases_zero_all_and_single() -> None:
-    zero = compare_rates(frame_from_counts(0, 10, 0, 20)).table.iloc[0]
+    # the pre-issue-20 defaults (Newcombe interval; chi-square or Fisher by expected counts)
+    old = {"interval": "newcombe", "test": "auto"}
+    zero = compare_rates(frame_from_counts(0, 10, 0, 20), **old).table.iloc[0]
     assert zero["diff"] == 0 and zero["method"] == "Fisher's exact test" and zero["pvalue"] == 1
     # Newcombe (1998) Table II, example (e): -0.1611 to 0.2775
     assert_allclose([zero["diff_ci_low"], zero["diff_ci_high"]], [-0.1611, 0.2775], atol=5e-5)
-    allev = compare_rates(frame_from_counts(10, 10, 0, 20))
+    allev = compare_rates(frame_from_counts(10, 10, 0, 20), **old)
     r = allev.table.iloc[0]
     assert_allclose([r["diff_ci_low"], r["diff_ci_high"]], [0.6791, 1.0], atol=5e-5)
     assert any("0.5 was added" in s and "IOP" in s for s in allev.remarks)
-    one = compare_rates(frame_from_counts(1, 1, 4, 9)).table.iloc[0]
+    one = compare_rates(frame_from_counts(1, 1, 4, 9), **old).table.iloc[0]
     assert one["n"] == 1 and one["method"] == "Fisher's exact test"
     assert_allclose(one["pvalue"], R.FISHER[(1, 1, 4, 9)][0], rtol=1e-6)
     # a group whose outcomes are all missing under "exclude"
@@ -488,11 +549,11 @@ def test_rendering_and_narrative_are_honest() -> None:
     )
     text = compare_rates(frame_from_counts(30, 50, 31, 50), margin=0.1).narrative()
     assert "inconclusive" in text and "At 6 months about 6 in 10 IOP clients (30 of 50)" in text
-    assert "-2 points (95% CI -20 to 17)" in text and "missing = using" in text
+    assert "-2 points (95% CI -21 to 17)" in text and "missing = using" in text
     no_margin = compare_rates(frame_from_counts(30, 50, 31, 50)).narrative()
     assert "not statistically significant" in no_margin and "does not show" in no_margin
     methods = compare_rates(frame_from_counts(30, 50, 31, 50), margin=0.1).methods_text()
-    for needle in ("Newcombe", "Wilson", "Farrington", "Schuirmann", "References"):
+    for needle in ("Miettinen", "Wilson", "Farrington", "Schuirmann", "ICH E9", "References"):
         assert needle in methods
 
 
@@ -505,11 +566,25 @@ def test_impute_keeps_the_group_in_the_imputation_model() -> None:
     group = np.where(np.arange(n) < n // 2, "IOP", "inpatient")
     y = (rng.random(n) < np.where(group == "IOP", 0.8, 0.3)).astype(float)
     y[rng.random(n) < 0.4] = np.nan
-    frame = pd.DataFrame({"cohort": group, "y": y})
+    frame = pd.DataFrame({"cohort": group, "y": y, "age": rng.normal(40, 10, n)})
     cc = compare_rates(frame, "y", missing="exclude").to_frame()["diff"].iloc[0]
-    mi = compare_rates(frame, "y", missing="impute").to_frame()["diff"].iloc[0]
+    mi = compare_rates(frame, "y", missing="impute", covariates=["age"]).to_frame()
     assert abs(cc - 0.5) < 0.04
-    assert abs(mi - cc) < 0.03  # attenuated imputation would give about 0.5 * 0.6 = 0.3
+    assert abs(mi["diff"].iloc[0] - cc) < 0.03  # attenuated imputation: about 0.5 * 0.6 = 0.3
+    assert "used cohort, age" in compare_rates(
+        frame, "y", missing="impute", covariates=["age"]
+    ).methods_text()
+
+
+def test_impute_and_ipw_refuse_to_run_without_predictors() -> None:
+    # issue 20: with the group alone, imputation and IPW reduce to complete case (MCAR within
+    # group) while the methods text claimed covariates: refused, naming the fix
+    frame = frame_from_counts(30, 50, 25, 50, missing1=10, missing0=5)
+    for rule in ("impute", "ipw"):
+        with pytest.raises(ParameterError, match=r"needs predictors.*covariates="):
+            compare_rates(frame, missing=rule)
+    with pytest.raises(MissingColumnError, match="age"):
+        compare_rates(frame, missing="impute", covariates=["age"])
 
 
 # --- direction of "missing = using", Horowitz-Manski bounds, impute / ipw rows -----------------
@@ -616,8 +691,12 @@ def test_impute_rows_have_rubin_pooled_rate_intervals_and_say_so() -> None:
     assert_allclose(adj["diff_ci_low"].iloc[0], qd - stats.t.ppf(0.975, dfd) * sed, rtol=1e-10)
 
 
-def test_ipw_rows_have_weighted_rate_intervals_and_say_so() -> None:
+def test_ipw_rows_have_sandwich_intervals_and_say_so() -> None:
+    # issue 20: Kish's effective n treated the estimated weights as known; the intervals now
+    # come from the M-estimation sandwich that stacks the follow-up model (missing.ipw_sandwich,
+    # checked against the post-stratification closed form in test_missing.py)
     from iopoutcomes.missing import completed_datasets as real_completed
+    from iopoutcomes.missing import ipw_sandwich
 
     df = _mar_comparison_frame()
     cmp = compare_rates(df, missing="ipw", adjust=["age"])
@@ -627,51 +706,76 @@ def test_ipw_rows_have_weighted_rate_intervals_and_say_so() -> None:
     f = w.frame.assign(_w=w.weights)
     g = f[f["cohort"] == "IOP"]
     p = np.average(g["abstinent_6mo"], weights=g["_w"])
-    n_eff = g["_w"].sum() ** 2 / (g["_w"] ** 2).sum()  # Kish (1965)
-    # Wilson (1927) on the effective sample size: p * n_eff "events" in n_eff trials
+    groups, mu, cov = ipw_sandwich(df, "abstinent_6mo", "cohort", ["cohort", "age"])
+    i1, i0 = groups.index("IOP"), groups.index("inpatient")
+    n_eff = p * (1 - p) / cov[i1, i1]
+    # Wilson (1927) on the sandwich's effective sample size
     centre = (p * n_eff + Z * Z / 2) / (n_eff + Z * Z)
     half = Z / (n_eff + Z * Z) * np.sqrt(p * (1 - p) * n_eff + Z * Z / 4)
-    assert_allclose(row["rate"], p, rtol=1e-12)
+    assert_allclose(row["rate"], p, rtol=1e-9)
     assert_allclose(
-        [row["rate_ci_low"], row["rate_ci_high"]], [centre - half, centre + half], rtol=1e-10
+        [row["rate_ci_low"], row["rate_ci_high"]], [centre - half, centre + half], rtol=1e-8
     )
-    # the difference keeps its Wald interval on the same effective sample sizes
+    # the difference: Wald with the sandwich variance of mu1 - mu0
     h = f[f["cohort"] == "inpatient"]
     p0 = np.average(h["abstinent_6mo"], weights=h["_w"])
-    n0 = h["_w"].sum() ** 2 / (h["_w"] ** 2).sum()
-    se = np.sqrt(p * (1 - p) / n_eff + p0 * (1 - p0) / n0)
+    se = np.sqrt(cov[i1, i1] + cov[i0, i0] - 2 * cov[i1, i0])
     assert_allclose(
-        [row["diff_ci_low"], row["diff_ci_high"]], [p - p0 - Z * se, p - p0 + Z * se], rtol=1e-10
+        [row["diff_ci_low"], row["diff_ci_high"]], [p - p0 - Z * se, p - p0 + Z * se], rtol=1e-8
     )
     assert row["n"] == int(df.loc[df["cohort"] == "IOP", "abstinent_6mo"].notna().sum())
     text = cmp.definition_text() + cmp.methods_text()
-    assert "Kish" in text and "Newcombe" not in text and "chi-square" not in text
+    assert "sandwich" in text and "Kish" not in text and "Newcombe" not in text
     assert not any("completed data set" in r for r in cmp.remarks)
     assert any("adjusted rows are not produced under missing = ipw" in r for r in cmp.remarks)
     assert (cmp.table["analysis"] == "unadjusted").all()
 
 
+def test_impute_and_ipw_give_margin_verdicts_from_their_own_intervals() -> None:
+    # issue 20 / 22: under impute and ipw the margin verdict was NaN and the narrative said
+    # "inconclusive: the 90% CI n/a to n/a". Now Wald tests on the same estimate and standard
+    # error give the verdict, and the narrative quotes the interval that inverts each test.
+    df = _mar_comparison_frame()
+    for rule in ("impute", "ipw"):
+        cmp = compare_rates(df, missing=rule, covariates=["age"], margin=0.10)
+        row = cmp.table.iloc[0]
+        assert row["verdict"] in ("equivalent", "non-inferior", "inferior", "inconclusive")
+        est, lo, hi = row["diff"], row["diff_ci_low"], row["diff_ci_high"]
+        # the non-inferiority test (one-sided 2.5%) inverts the 95% interval's lower limit
+        assert (row["noninferiority_pvalue"] < 0.025) == (lo > -0.10)
+        # TOST at 5% each inverts the 90% interval, symmetric about the estimate
+        elo, ehi = row["equivalence_ci_low"], row["equivalence_ci_high"]
+        assert_allclose(est - elo, ehi - est, rtol=1e-9)
+        assert (row["equivalence_pvalue"] < 0.05) == (elo > -0.10 and ehi < 0.10)
+        assert elo > lo and ehi < hi
+        text = cmp.narrative()
+        assert "n/a" not in text and "90% CI" in text or "95% CI" in text
+
+
 def test_ipw_rate_intervals_equal_outcome_rates() -> None:
-    """One computation (rates.weighted_rates): the IOP and inpatient rates and intervals of
-    compare_rates(missing="ipw") are those of abstinence_rates(missing="ipw"), exactly."""
+    """The IOP and inpatient rates and intervals of compare_rates(missing="ipw") are those of
+    abstinence_rates(missing="ipw"): one computation (the sandwich), exactly."""
     from iopoutcomes.rates import abstinence_rates
 
     df = _mar_comparison_frame()
-    row = compare_rates(df, missing="ipw").table.iloc[0]
-    rates = abstinence_rates(df, missing="ipw").table.set_index("group")
+    row = compare_rates(df, missing="ipw", covariates=["age"]).table.iloc[0]
+    rates = abstinence_rates(df, missing="ipw", covariates=["age"]).table.set_index("group")
     cols = ["rate", "ci_low", "ci_high"]
-    assert [row["rate"], row["rate_ci_low"], row["rate_ci_high"]] == rates.loc["IOP", cols].tolist()
+    assert_allclose(
+        [row["rate"], row["rate_ci_low"], row["rate_ci_high"]], rates.loc["IOP", cols].tolist(),
+        rtol=1e-12,
+    )  # fmt: skip
     ref = [row["rate_ref"], row["rate_ref_ci_low"], row["rate_ref_ci_high"]]
-    assert ref == rates.loc["inpatient", cols].tolist()
+    assert_allclose(ref, rates.loc["inpatient", cols].tolist(), rtol=1e-12)
 
 
 # --- narrative: the bounds verdict and the outcome's wording -----------------------------------
 
 
-def _wald90(x1: float, n1: float, x0: float, n0: float) -> tuple[float, float]:
-    """Approximate 90% interval of the difference (unpooled Wald) for the hand reasoning."""
+def _wald90(x1: float, n1: float, x0: float, n0: float, level: float = 0.90) -> tuple[float, float]:
+    """Approximate interval of the difference (unpooled Wald) for the hand reasoning."""
     p1, p0 = x1 / n1, x0 / n0
-    half = stats.norm.ppf(0.95) * math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+    half = stats.norm.ppf(0.5 + level / 2) * math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     return p1 - p0 - half, p1 - p0 + half
 
 
@@ -680,19 +784,20 @@ def test_bounds_narrative_names_the_assumption_and_needs_both_cases() -> None:
     df = frame_from_counts(70, 100, 68, 100, missing1=10, missing0=10)
     cmp = compare_rates(df, margin=0.10, missing="bounds")
     t = cmp.table.set_index("missing")
-    # all missing unfavourable: 70/110 - 68/110 = 1.8 points, 90% CI about -8.8 to 12.4:
-    # above -10 (non-inferior) but not below 10 (not equivalent)
-    lo, hi = _wald90(70, 110, 68, 110)
-    assert lo > -0.10 + 0.005 and hi > 0.10
-    assert t.loc["bounds: all missing unfavourable", "verdict"] == "non-inferior"
+    # all missing unfavourable: 70/110 - 68/110 = 1.8 points, 95% CI about -10.8 to 14.5:
+    # reaches -10, so not non-inferior at one-sided 2.5% (issue 20; at the old one-sided 5%,
+    # 90% CI -8.8 to 12.4, it was called non-inferior)
+    lo, hi = _wald90(70, 110, 68, 110, 0.95)
+    assert lo < -0.10 - 0.005 and hi > 0.10
+    assert t.loc["bounds: all missing unfavourable", "verdict"] == "inconclusive"
     # worst case for IOP: 70/110 - (68 + 10)/110 = -7.3 points, 90% CI about -17.6 to 3.0:
     # crosses -10 (not non-inferior) and 0 > -10 (not inferior): inconclusive
     assert_allclose(t.loc["bounds: worst case for IOP", "diff"], 70 / 110 - 78 / 110, rtol=1e-12)
     lo, hi = _wald90(70, 110, 78, 110)
     assert lo < -0.10 - 0.05 and hi > -0.10 + 0.05
     assert t.loc["bounds: worst case for IOP", "verdict"] == "inconclusive"
-    # best case: 80/110 - 68/110 = 10.9 points, 90% CI about 0.5 to 21: non-inferior
-    lo, hi = _wald90(80, 110, 68, 110)
+    # best case: 80/110 - 68/110 = 10.9 points, 95% CI about -1.5 to 23: non-inferior
+    lo, hi = _wald90(80, 110, 68, 110, 0.95)
     assert lo > -0.10 + 0.05
     assert t.loc["bounds: best case for IOP", "verdict"] == "non-inferior"
     text = cmp.narrative()
@@ -703,8 +808,10 @@ def test_bounds_narrative_names_the_assumption_and_needs_both_cases() -> None:
     # ... and no non-inferiority verdict is given: it holds in the best case only
     assert "is not worse" not in text and "shows IOP" not in text
     assert "the verdict depends on the missing outcomes" in text
-    assert "inconclusive in the worst case for IOP (90% CI -17 to 3)" in text
-    assert "non-inferior in the best case (90% CI 1 to 21)" in text
+    # each verdict beside the intervals of its tests, labelled with their levels
+    assert "inconclusive in the worst case for IOP (95% CI -20 to 5, 90% CI -18 to 3)" in text
+    assert "non-inferior in the best case (95% CI -2 to 23, 90% CI 0 to 21)" in text
+    assert "Non-inferiority one-sided at the 2.5% level, the 95% CI" in text
     assert "Horowitz-Manski" in text  # the bounds sentence follows
 
 
@@ -807,5 +914,8 @@ def test_ipw_reports_extreme_weights_and_a_replaced_exact_test() -> None:
     assert (
         f"largest {w.weights.max():.1f}" in note and f"mean weight {w.weights.mean():.2f}" in note
     )
-    assert any("test='fisher' was requested" in r and "Kish" in r for r in cmp.remarks)
-    assert (cmp.table["test_method"] == "wald").all()
+    assert any("test='fisher' was requested" in r and "sandwich" in r for r in cmp.remarks)
+    ipw_rows = cmp.table[cmp.table["missing"] == "ipw"]
+    assert len(ipw_rows) == 1 and (ipw_rows["test_method"] == "wald").all()
+    # the sensitivity rows (complete case, bounds) are counts: the exact test requested
+    assert (cmp.table.loc[cmp.table["missing"] != "ipw", "test_method"] == "fisher").all()

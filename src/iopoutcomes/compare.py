@@ -230,9 +230,9 @@ class Comparison(ResultDisplay):
         missing unfavourable", "bounds: all missing favourable", "bounds: worst case for
         <group>", "bounds: best case for <group>"), ``n_missing``, ``n_missing_ref``,
         ``rate_ci_low``, ``rate_ci_high``, ``rate_ref_ci_low``, ``rate_ref_ci_high`` (intervals
-        for the reported rates: Wilson on counts; Rubin-pooled Wald under impute; Wilson on the
-        Kish effective sample size under ipw, computed by
-        :func:`iopoutcomes.rates.weighted_rates` as in ``outcome_rates``),
+        for the reported rates: Wilson on counts; Rubin-pooled Wald under impute; under ipw
+        Wilson on the effective sample size ``p(1 - p) / V`` of the M-estimation sandwich
+        variance ``V`` (:func:`iopoutcomes.missing.ipw_sandwich`, as in ``outcome_rates``),
         ``confidence_level``, ``interval_method``,
         ``test_method``; with a margin ``margin``, ``equivalence_pvalue``,
         ``noninferiority_pvalue``, ``equivalence_ci_low``, ``equivalence_ci_high`` and
@@ -770,7 +770,7 @@ class Comparison(ResultDisplay):
         if self.missing_rule == "bounds":
             refs.append("manski")
         if self.missing_rule in ("impute", "ipw"):
-            refs = ["rubin"] if self.missing_rule == "impute" else ["kish"]
+            refs = ["rubin"] if self.missing_rule == "impute" else ["lunceford"]
             model = ", ".join([self.by, *self._model_covariates()])
             text.append(
                 f"The {'imputation' if self.missing_rule == 'impute' else 'follow-up'} model "
@@ -1102,8 +1102,10 @@ def _two_group_rows(
     statistic[chi] = np.where(defined, np.asarray(z, float) ** 2, np.nan)[chi]
     pvalue[chi] = np.where(defined, np.asarray(p_z, float), np.nan)[chi]
     sc = chosen == "score"
-    statistic[sc] = np.where(defined, np.asarray(z_mn, float) ** 2, np.nan)[sc]
-    pvalue[sc] = np.where(defined, np.asarray(p_mn, float), np.nan)[sc]
+    # every client with the event, or none: the rates are equal and the score statistic's
+    # numerator is 0, so the statistic is 0 and p = 1 (its limit), not missing
+    statistic[sc] = np.where(ok, np.asarray(z_mn, float) ** 2, np.nan)[sc]
+    pvalue[sc] = np.where(ok, np.asarray(p_mn, float), np.nan)[sc]
     for i in np.flatnonzero(ok & (chosen != "chi2") & (chosen != "score")):
         if not integer_counts:
             chosen[i] = "chi2"
@@ -1759,7 +1761,7 @@ def _one_outcome(
                 f"{name}: test={test!r} was requested, but under missing = {missing} the "
                 "p-value is a Wald test ("
                 + (
-                    "weighted, with the Kish effective sample size"
+                    "weighted, with the M-estimation sandwich variance"
                     if missing == "ipw"
                     else "pooled over the imputations with Rubin's rules"
                 )
@@ -1952,7 +1954,6 @@ def _completed_analyses(
     raw = group_counts(data, name, by).set_index(by)
     keys = ("diff", "lrr", "lor", "r1", "r0")
     k = len(others)
-    z = _ci.z_value(confidence_level)
     # per contrast: estimate, standard error and degrees of freedom (inf: normal reference)
     q_all: dict[str, np.ndarray] = {key: np.full(k, np.nan) for key in keys}
     se_all: dict[str, np.ndarray] = {key: np.full(k, np.nan) for key in keys}
@@ -2022,7 +2023,8 @@ def _completed_analyses(
                 q_all[key][j], se_all[key][j], df_all[key][j] = q, se, df
 
     def crit(df: np.ndarray, level: float) -> np.ndarray:
-        return np.where(np.isfinite(df), stats.t.ppf(0.5 + level / 2, np.minimum(df, 1e12)), z)
+        normal = float(stats.norm.ppf(0.5 + level / 2))
+        return np.where(np.isfinite(df), stats.t.ppf(0.5 + level / 2, np.minimum(df, 1e12)), normal)
 
     def tail(t: np.ndarray, df: np.ndarray) -> np.ndarray:
         """Upper-tail probability of the reference distribution."""
