@@ -15,7 +15,7 @@ from reference import r_proportions as R
 from scipy import optimize, stats
 
 from iopoutcomes import _ci
-from iopoutcomes.compare import Comparison, compare_rates
+from iopoutcomes.compare import BOUND_LABELS, Comparison, compare_rates
 from iopoutcomes.exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from iopoutcomes.schema import COMPARISON_COLUMNS
 
@@ -919,3 +919,112 @@ def test_ipw_reports_extreme_weights_and_a_replaced_exact_test() -> None:
     assert len(ipw_rows) == 1 and (ipw_rows["test_method"] == "wald").all()
     # the sensitivity rows (complete case, bounds) are counts: the exact test requested
     assert (cmp.table.loc[cmp.table["missing"] != "ipw", "test_method"] == "fisher").all()
+
+
+# --- issue 20: defaults (non-inferiority level, interval of each verdict), edge numbers -------
+
+
+def test_noninferiority_is_one_sided_2_5_percent_the_95_percent_lower_limit() -> None:
+    # ICH E9 section 5.5 / ICH E10 / FDA (2016): non-inferiority one-sided at 0.025, i.e. the
+    # lower limit of the two-sided 95% CI above -margin. Scan of the issue: 150-259 of 400 vs
+    # 236 of 400. Before the fix the test was one-sided 5% (90% CI), and tables were called
+    # non-inferior beside a 95% CI reaching below -10 points.
+    x1 = np.arange(150, 260, dtype=float)
+    n = np.full_like(x1, 400.0)
+    x0 = np.full_like(x1, 236.0)
+    df_rows = []
+    for a in x1.astype(int):  # 110 tables through the public function
+        row = compare_rates(frame_from_counts(a, 400, 236, 400), margin=0.10).table.iloc[0]
+        df_rows.append(row)
+    t = pd.DataFrame(df_rows).reset_index(drop=True)
+    _, p_ni = _ci.score_test_diff(x1, n, x0, n, -0.10, "greater", "miettinen-nurminen")
+    assert_allclose(t["noninferiority_pvalue"].to_numpy(float), p_ni, rtol=1e-9)
+    ni = t["verdict"].isin(["non-inferior", "equivalent"]).to_numpy()
+    # every non-inferior verdict stands beside a 95% CI whose lower limit is above -10 points
+    assert (t.loc[t["verdict"] == "non-inferior", "diff_ci_low"] > -0.10).all()
+    assert np.array_equal((p_ni < 0.025), (t["diff_ci_low"] > -0.10).to_numpy())
+    # equivalence: two one-sided tests at 5% each (Schuirmann), the 90% interval inside
+    eq = (t["equivalence_ci_low"] > -0.10) & (t["equivalence_ci_high"] < 0.10)
+    assert np.array_equal(eq.to_numpy(), (t["verdict"] == "equivalent").to_numpy())
+    assert ni.any() and (~ni).any()
+    # 63/100 vs 60/100: non-inferiority p = 0.029 (Miettinen-Nurminen score test), 95% CI
+    # lower limit -10.5 points. Before the fix (one-sided 5%) the verdict was "non-inferior"
+    # beside that 95% interval; now it is inconclusive, and the narrative says why
+    cmp = compare_rates(frame_from_counts(63, 100, 60, 100), margin=0.10)
+    row = cmp.table.iloc[0]
+    assert 0.025 < row["noninferiority_pvalue"] < 0.05 and row["diff_ci_low"] < -0.10
+    assert row["verdict"] == "inconclusive"
+    assert "non-inferiority (one-sided at the 2.5% level) is not shown" in cmp.narrative()
+    # the narrative of an equivalent table names the 90% interval and the 5% level
+    eq_row = t.index[t["verdict"] == "equivalent"][0]
+    text = compare_rates(frame_from_counts(int(x1[eq_row]), 400, 236, 400), margin=0.1).narrative()
+    assert "90% CI" in text and "two one-sided tests at the 5% level each" in text
+
+
+def test_equivalence_alpha_is_its_own_parameter() -> None:
+    df = frame_from_counts(372, 600, 384, 600)
+    strict = compare_rates(df, margin=0.05, equivalence_alpha=0.025).table.iloc[0]
+    # the TOST at 2.5% each inverts the 95% interval: the equivalence interval is the 95% one
+    assert_allclose(
+        [strict["equivalence_ci_low"], strict["equivalence_ci_high"]],
+        [strict["diff_ci_low"], strict["diff_ci_high"]],
+        rtol=1e-9,
+    )
+    assert "95% CI" in compare_rates(df, margin=0.1, equivalence_alpha=0.025).narrative()
+    with pytest.raises(ParameterError, match="equivalence_alpha"):
+        compare_rates(df, margin=0.1, equivalence_alpha=0.5)
+
+
+def test_significant_difference_with_a_margin_is_narrated_as_significant() -> None:
+    # issue 22: a 10-point difference with p = 0.045 and a margin was narrated only as
+    # "inconclusive ... more clients are needed". 100/200 vs 120/200: 'N-1' chi-square
+    # = 0.5 * 4.0404 * 399/400 ... by hand X2 = 400 (100*80 - 100*120)^2 / (200*200*220*180)
+    x2 = 400 * (100 * 80 - 100 * 120) ** 2 / (200 * 200 * 220 * 180) * 399 / 400
+    cmp = compare_rates(frame_from_counts(100, 200, 120, 200), margin=0.10)
+    row = cmp.table.iloc[0]
+    assert_allclose(row["pvalue"], stats.chi2.sf(x2, 1), rtol=1e-9)
+    assert row["pvalue"] < 0.05 and row["verdict"] == "inconclusive"
+    text = cmp.narrative()
+    assert f"is statistically significant (p = {row['pvalue']:.3f})" in text
+    assert "IOP does worse than inpatient" in text and "more clients are needed" not in text
+    # not significant and inconclusive: still says so
+    text = compare_rates(frame_from_counts(30, 50, 31, 50), margin=0.10).narrative()
+    assert "is inconclusive against the 10-point margin" in text
+
+
+def test_odds_ratio_of_two_identical_extreme_rates_is_not_estimable() -> None:
+    # issue 20: 12/12 vs 30/30 gave OR 0.41 (0.008-21.8) and 0/15 vs 0/18 gave 1.19: the 0.5
+    # added to every cell reflected only the group sizes. A zero column margin carries no
+    # information on the odds ratio (R: glm(cbind(y, n - y) ~ g, binomial) does not converge)
+    for counts in ((12, 12, 30, 30), (0, 15, 0, 18)):
+        row = compare_rates(frame_from_counts(*counts)).table.iloc[0]
+        assert np.isnan(row["odds_ratio"]) and np.isnan(row["odds_ratio_ci_low"])
+        assert np.isnan(row["odds_ratio_ci_high"])
+    # one zero cell keeps the Haldane-Anscombe correction: 10/10 vs 5/10 -> (10.5/0.5)/(5.5/5.5)
+    row = compare_rates(frame_from_counts(10, 10, 5, 10)).table.iloc[0]
+    assert row["odds_ratio"] == pytest.approx(21.0, rel=1e-12)
+
+
+def test_sensitivity_rows_and_differential_follow_up_remark() -> None:
+    # issue 20: with missing outcomes the complete-case and bounds rows are shown beside the
+    # primary rule, and follow-up differing by more than 10 points gets a remark.
+    # IOP 30 of 50 observed + 20 missing (71% followed up); inpatient 25 of 50 + 2 (96%)
+    df = frame_from_counts(30, 50, 25, 50, missing1=20, missing0=2)
+    cmp = compare_rates(df)
+    t = cmp.table
+    assert list(t["missing"]) == ["using", "exclude", *[b.format(group="IOP") for b in BOUND_LABELS]]
+    assert_allclose(t.loc[1, "diff"], 30 / 50 - 25 / 50, rtol=1e-12)  # complete case
+    assert_allclose(t.loc[4, "diff"], 30 / 70 - 27 / 52, rtol=1e-12)  # worst case for IOP
+    assert_allclose(t.loc[5, "diff"], 50 / 70 - 25 / 52, rtol=1e-12)  # best case
+    (note,) = [r for r in cmp.remarks if "follow-up differs" in r]
+    assert "IOP (71% with an outcome) and inpatient (96%)" in note
+    text = cmp.narrative()
+    assert text.startswith("At 6 months about 4 in 10 IOP clients (30 of 70)")
+    assert "complete case) the difference for IOP is 10 points" in text
+    assert "between -9 and 23 points (Horowitz-Manski bounds)" in text
+    # no missing outcomes: no sensitivity rows; sensitivity=False: none either
+    assert len(compare_rates(frame_from_counts(30, 50, 25, 50)).table) == 1
+    assert len(compare_rates(df, sensitivity=False).table) == 1
+    # small gap: no remark
+    near = compare_rates(frame_from_counts(30, 50, 25, 50, missing1=4, missing0=2))
+    assert not any("follow-up differs" in r for r in near.remarks)
