@@ -571,9 +571,10 @@ def test_impute_keeps_the_group_in_the_imputation_model() -> None:
     mi = compare_rates(frame, "y", missing="impute", covariates=["age"]).to_frame()
     assert abs(cc - 0.5) < 0.04
     assert abs(mi["diff"].iloc[0] - cc) < 0.03  # attenuated imputation: about 0.5 * 0.6 = 0.3
-    assert "used cohort, age" in compare_rates(
-        frame, "y", missing="impute", covariates=["age"]
-    ).methods_text()
+    assert (
+        "used cohort, age"
+        in compare_rates(frame, "y", missing="impute", covariates=["age"]).methods_text()
+    )
 
 
 def test_impute_and_ipw_refuse_to_run_without_predictors() -> None:
@@ -1012,7 +1013,11 @@ def test_sensitivity_rows_and_differential_follow_up_remark() -> None:
     df = frame_from_counts(30, 50, 25, 50, missing1=20, missing0=2)
     cmp = compare_rates(df)
     t = cmp.table
-    assert list(t["missing"]) == ["using", "exclude", *[b.format(group="IOP") for b in BOUND_LABELS]]
+    assert list(t["missing"]) == [
+        "using",
+        "exclude",
+        *[b.format(group="IOP") for b in BOUND_LABELS],
+    ]
     assert_allclose(t.loc[1, "diff"], 30 / 50 - 25 / 50, rtol=1e-12)  # complete case
     assert_allclose(t.loc[4, "diff"], 30 / 70 - 27 / 52, rtol=1e-12)  # worst case for IOP
     assert_allclose(t.loc[5, "diff"], 50 / 70 - 25 / 52, rtol=1e-12)  # best case

@@ -232,9 +232,17 @@ def test_ipw_sandwich_equals_the_post_stratification_variance() -> None:
         sub = f[f["cohort"] == name]
         n_g = len(sub)
         cells = sub.groupby("cell")["y"].agg(N="size", r="count", p="mean")
-        sq = sub.assign(p=sub["cell"].map(cells["p"])).eval("(y - p) ** 2").groupby(sub["cell"]).sum()
+        sq = (
+            sub.assign(p=sub["cell"].map(cells["p"]))
+            .eval("(y - p) ** 2")
+            .groupby(sub["cell"])
+            .sum()
+        )
         mean = float((cells["N"] / n_g * cells["p"]).sum())
-        var = (((cells["N"] / cells["r"]) ** 2 * sq).sum() + (cells["N"] * (cells["p"] - mean) ** 2).sum()) / n_g**2
+        var = (
+            ((cells["N"] / cells["r"]) ** 2 * sq).sum()
+            + (cells["N"] * (cells["p"] - mean) ** 2).sum()
+        ) / n_g**2
         assert mu[k] == pytest.approx(mean, rel=1e-9)
         assert cov[k, k] == pytest.approx(var, rel=1e-6)
     assert abs(cov[0, 1]) < 1e-12  # disjoint cells: the two groups' rates are independent

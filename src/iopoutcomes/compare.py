@@ -466,7 +466,9 @@ class Comparison(ResultDisplay):
         pct = f"{100 * self.confidence_level:g}%"
         out = []
         for (_o, g), rows in t.groupby(["outcome", "group"], sort=False):
-            by_label = {str(m): r for m, (_, r) in zip(rows["missing"], rows.iterrows(), strict=True)}
+            by_label = {
+                str(m): r for m, (_, r) in zip(rows["missing"], rows.iterrows(), strict=True)
+            }
             parts = []
             cc = by_label.get("exclude")
             if cc is not None:
@@ -586,8 +588,7 @@ class Comparison(ResultDisplay):
         vw, vb = w["verdict"], b["verdict"]
         m = _pts(self.margin)
         cases = (
-            f"the worst case for {g!s} ({self._both_ci(w)}) and the best case "
-            f"({self._both_ci(b)})"
+            f"the worst case for {g!s} ({self._both_ci(w)}) and the best case ({self._both_ci(b)})"
         )
         if vw == "equivalent" and vb == "equivalent":
             verdict = (
@@ -837,7 +838,10 @@ class Comparison(ResultDisplay):
                 f"the {100 * (1 - 2 * eq):g}% interval lying inside the margins; both with "
                 f"{how}."
             )
-        if self.missing_rule not in ("bounds",) and (self.table["missing"] != self.missing_rule).any():
+        if (
+            self.missing_rule not in ("bounds",)
+            and (self.table["missing"] != self.missing_rule).any()
+        ):
             refs.append("manski")
             text.append(
                 "As sensitivity analyses, the complete-case comparison and the four bounds "
@@ -871,9 +875,7 @@ class Comparison(ResultDisplay):
     def _model_covariates(self) -> list[str]:
         d = self.definition
         return list(
-            dict.fromkeys(
-                [*self.covariates, *(getattr(d, "covariates", ()) or ()), *self.adjust]
-            )
+            dict.fromkeys([*self.covariates, *(getattr(d, "covariates", ()) or ()), *self.adjust])
         )
 
     def _test_sentence(self, refs: list[str]) -> str:
@@ -1541,9 +1543,7 @@ def compare_rates(
         model_cols = (covariates,)
     columns = list(frame.columns)
     predictors = tuple(
-        dict.fromkeys(
-            [*model_cols, *(getattr(definition, "covariates", ()) or ()), *adjust_cols]
-        )
+        dict.fromkeys([*model_cols, *(getattr(definition, "covariates", ()) or ()), *adjust_cols])
     )
     if missing in ("impute", "ipw") and not [c for c in predictors if c != by]:
         raise ParameterError(
@@ -1959,9 +1959,7 @@ def _completed_analyses(
     se_all: dict[str, np.ndarray] = {key: np.full(k, np.nan) for key in keys}
     df_all: dict[str, np.ndarray] = {key: np.full(k, np.inf) for key in keys}
     if rule == "ipw":
-        groups, mu, cov = missing_mod.ipw_sandwich(
-            data, name, by, model, death_policy=death_policy
-        )
+        groups, mu, cov = missing_mod.ipw_sandwich(data, name, by, model, death_policy=death_policy)
         pos = {g: i for i, g in enumerate(groups)}
         i0 = pos[reference]
         for j, g in enumerate(others):  # a handful of groups
