@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 import pytest
 from numpy.testing import assert_allclose
 from reference import r_proportions as R

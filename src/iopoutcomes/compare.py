@@ -1769,7 +1769,6 @@ def _one_outcome(
             )
         if missing == "ipw":
             remarks.extend(_weight_notes(name, datasets))
-    n_primary = len(analyses)
     if sensitivity and int(counts["n_missing"].sum()) > 0:
         # sensitivity analyses shown by default beside the primary rule: complete case and
         # the bounds (the analyses a reader needs to judge how much the rule matters)
@@ -1781,8 +1780,7 @@ def _one_outcome(
                 ]
         remarks.extend(_followup_gap_notes(name, counts, by, reference, others))
 
-    for i_analysis, (label, c) in enumerate(analyses):
-        primary = i_analysis < n_primary
+    for label, c in analyses:
         c = c.set_index(by)
         ref = c.loc[reference]
         x1 = c.loc[others, "x"].to_numpy(float)
@@ -1964,25 +1962,25 @@ def _completed_analyses(
         i0 = pos[reference]
         for j, g in enumerate(others):  # a handful of groups
             i1 = pos[g]
-            p1, p0 = float(mu[i1]), float(mu[i0])
+            r1, r0_ = float(mu[i1]), float(mu[i0])
             v11, v00, v10 = float(cov[i1, i1]), float(cov[i0, i0]), float(cov[i1, i0])
             grads = {
                 "diff": (1.0, -1.0),
-                "lrr": (1.0 / p1 if p1 > 0 else np.nan, -1.0 / p0 if p0 > 0 else np.nan),
+                "lrr": (1.0 / r1 if r1 > 0 else np.nan, -1.0 / r0_ if r0_ > 0 else np.nan),
                 "lor": (
-                    1.0 / (p1 * (1 - p1)) if 0 < p1 < 1 else np.nan,
-                    -1.0 / (p0 * (1 - p0)) if 0 < p0 < 1 else np.nan,
+                    1.0 / (r1 * (1 - r1)) if 0 < r1 < 1 else np.nan,
+                    -1.0 / (r0_ * (1 - r0_)) if 0 < r0_ < 1 else np.nan,
                 ),
             }
             with np.errstate(divide="ignore", invalid="ignore"):
-                q_all["diff"][j] = p1 - p0
-                q_all["lrr"][j] = np.log(p1 / p0)
-                q_all["lor"][j] = np.log(p1 / (1 - p1)) - np.log(p0 / (1 - p0))
+                q_all["diff"][j] = r1 - r0_
+                q_all["lrr"][j] = np.log(r1 / r0_)
+                q_all["lor"][j] = np.log(r1 / (1 - r1)) - np.log(r0_ / (1 - r0_))
             for key, (g1, g0) in grads.items():
-                var = g1 * g1 * v11 + g0 * g0 * v00 + 2 * g1 * g0 * v10
-                se_all[key][j] = math.sqrt(var) if np.isfinite(var) and var >= 0 else np.nan
-            q_all["r1"][j], se_all["r1"][j] = p1, math.sqrt(max(v11, 0.0))
-            q_all["r0"][j], se_all["r0"][j] = p0, math.sqrt(max(v00, 0.0))
+                vk = g1 * g1 * v11 + g0 * g0 * v00 + 2 * g1 * g0 * v10
+                se_all[key][j] = math.sqrt(vk) if np.isfinite(vk) and vk >= 0 else np.nan
+            q_all["r1"][j], se_all["r1"][j] = r1, math.sqrt(max(v11, 0.0))
+            q_all["r0"][j], se_all["r0"][j] = r0_, math.sqrt(max(v00, 0.0))
     else:
         est: dict[str, list[np.ndarray]] = {key: [] for key in keys}
         var: dict[str, list[np.ndarray]] = {key: [] for key in keys}
@@ -2007,7 +2005,6 @@ def _completed_analyses(
             est["r0"].append(np.full(k, p0))
             var["r1"].append(p1 * (1 - p1) / m1)
             var["r0"].append(np.full(k, p0 * (1 - p0) / m0))
-        m = len(datasets)
         for key in keys:
             e = np.array(est[key])  # (m, k)
             v = np.array(var[key])
@@ -2017,8 +2014,9 @@ def _completed_analyses(
                 if np.ptp(e[:, j]) == 0 and np.all(v[:, j] == 0):
                     q_all[key][j], se_all[key][j] = float(e[0, j]), 0.0  # all at 0% or 100%
                     continue
-                q, se, df = missing_mod.rubin_pool(e[:, j], v[:, j])
-                q_all[key][j], se_all[key][j], df_all[key][j] = q, se, df
+                q_all[key][j], se_all[key][j], df_all[key][j] = missing_mod.rubin_pool(
+                    e[:, j], v[:, j]
+                )
 
     def crit(df: np.ndarray, level: float) -> np.ndarray:
         normal = float(stats.norm.ppf(0.5 + level / 2))
@@ -2030,21 +2028,21 @@ def _completed_analyses(
 
     results = {}
     for key in keys:
-        q, se, df = q_all[key], se_all[key], df_all[key]
-        c = crit(df, confidence_level)
+        qk, sek, dfk = q_all[key], se_all[key], df_all[key]
+        ck = crit(dfk, confidence_level)
         with np.errstate(divide="ignore", invalid="ignore"):
-            pval = np.where(se > 0, 2 * tail(np.abs(q / se), df), np.nan)
-        results[key] = (q, q - c * se, q + c * se, pval)
+            pval = np.where(sek > 0, 2 * tail(np.abs(qk / sek), dfk), np.nan)
+        results[key] = (qk, qk - ck * sek, qk + ck * sek, pval)
     pooled: dict[str, np.ndarray] = {
         "rate": q_all["r1"],
         "rate_ref": q_all["r0"],
     }
     for key, prefix in (("r1", "rate"), ("r0", "rate_ref")):
         if rule == "ipw":  # Wilson on the sandwich's effective n, as outcome_rates
-            pr, se = q_all[key], se_all[key]
+            pr, sr = q_all[key], se_all[key]
             with np.errstate(divide="ignore", invalid="ignore"):
-                n_eff = np.where(se > 0, pr * (1 - pr) / se**2, np.nan)
-            lo, hi = _ci.proportion_ci(pr * n_eff, n_eff, "wilson", confidence_level)
+                n_sandwich = np.where(sr > 0, pr * (1 - pr) / sr**2, np.nan)
+            lo, hi = _ci.proportion_ci(pr * n_sandwich, n_sandwich, "wilson", confidence_level)
         else:
             lo, hi = results[key][1], results[key][2]
         pooled[f"{prefix}_ci_low"] = np.clip(np.asarray(lo, float), 0.0, 1.0)
@@ -2074,17 +2072,17 @@ def _completed_analyses(
         "test_method": np.array(["wald"] * k, dtype=object),
     }
     if margin is not None:
-        q, se, df = q_all["diff"], se_all["diff"], df_all["diff"]
+        qd, sed, dfd = q_all["diff"], se_all["diff"], df_all["diff"]
         mm = float(margin)
         sign = 1.0 if higher_is_better else -1.0
         with np.errstate(divide="ignore", invalid="ignore"):
             # H0: sign * diff <= -m (non-inferiority) and sign * diff >= m (the other half)
-            p_ni = np.where(se > 0, tail((sign * q + mm) / se, df), np.nan)
-            p_upper = np.where(se > 0, tail((mm - sign * q) / se, df), np.nan)
-            p_inf = np.where(se > 0, tail(-(sign * q + mm) / se, df), np.nan)
+            p_ni = np.where(sed > 0, tail((sign * qd + mm) / sed, dfd), np.nan)
+            p_upper = np.where(sed > 0, tail((mm - sign * qd) / sed, dfd), np.nan)
+            p_inf = np.where(sed > 0, tail(-(sign * qd + mm) / sed, dfd), np.nan)
         alpha = (1.0 - confidence_level) / 2.0
         p_eq = np.maximum(p_ni, p_upper)
-        c_eq = crit(df, 1.0 - 2.0 * equivalence_alpha)
+        c_eq = crit(dfd, 1.0 - 2.0 * equivalence_alpha)
         verdict = np.where(
             p_eq < equivalence_alpha,
             "equivalent",
@@ -2096,8 +2094,8 @@ def _completed_analyses(
         pooled |= {
             "equivalence_pvalue": p_eq,
             "noninferiority_pvalue": p_ni,
-            "equivalence_ci_low": q - c_eq * se,
-            "equivalence_ci_high": q + c_eq * se,
+            "equivalence_ci_low": qd - c_eq * sed,
+            "equivalence_ci_high": qd + c_eq * sed,
             "verdict": verdict,
         }
     # counts for the row: observed events; n = episodes analysed (all due episodes under
@@ -2108,7 +2106,7 @@ def _completed_analyses(
         else ""
     )
     if rule == "impute":
-        c = raw.assign(x=raw["n_events"], n=raw["n"])
+        counts = raw.assign(x=raw["n_events"], n=raw["n"])
         notes = [
             f"{name}: missing = impute: rates, rate intervals, differences, ratios and odds "
             f"ratios are Wald estimates pooled with Rubin's rules over {len(datasets)} imputed "
@@ -2116,7 +2114,7 @@ def _completed_analyses(
             f"observed events only{margin_note}."
         ]
     else:
-        c = raw.assign(x=raw["n_events"], n=raw["n"] - raw["n_missing"])
+        counts = raw.assign(x=raw["n_events"], n=raw["n"] - raw["n_missing"])
         notes = [
             f"{name}: missing = ipw: rates are weighted by the inverse probability of "
             "follow-up; their variances and those of the differences, ratios and odds ratios "
@@ -2125,7 +2123,7 @@ def _completed_analyses(
             "matching effective sample size, the others Wald; n and n_events count the "
             f"followed-up episodes{margin_note}."
         ]
-    return [(rule, c.reset_index())], {rule: pooled}, notes, list(datasets)
+    return [(rule, counts.reset_index())], {rule: pooled}, notes, list(datasets)
 
 
 def _weight_notes(name: str, datasets: list[Any]) -> list[str]:

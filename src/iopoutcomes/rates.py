@@ -428,10 +428,10 @@ def _ipw_rates(
     label = "__ipw_group__"
     if keys:
         key_frame = frame[keys].astype("string")
-        cell = key_frame.iloc[:, 0].str.cat([key_frame[k] for k in keys[1:]], sep="\x1f")
+        cell = key_frame.iloc[:, 0].str.cat(key_frame[keys[1:]], sep="\x1f")
         labelled = frame.assign(**{label: cell})
         wanted = labels_index[keys].astype("string")
-        wanted_cell = wanted.iloc[:, 0].str.cat([wanted[k] for k in keys[1:]], sep="\x1f")
+        wanted_cell = wanted.iloc[:, 0].str.cat(wanted[keys[1:]], sep="\x1f")
     else:
         labelled = frame.assign(**{label: "all"})
         wanted_cell = pd.Series(["all"])
