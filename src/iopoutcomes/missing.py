@@ -454,8 +454,8 @@ def ipw_sandwich(
     :math:`\psi_\gamma = D_i (R_i - \pi_i)`, :math:`\pi_i = \operatorname{expit}(D_i\gamma)`,
     and for each group :math:`g` the weighted mean
     :math:`\psi_g = 1[G_i = g] R_i (Y_i - \mu_g) / \pi_i`. The covariance is
-    :math:`A^{-1} B A^{-	op}` with :math:`A = \sum \partial\psi/\partial	heta` and
-    :math:`B = \sum \psi\psi^	op`. Unlike a binomial variance on Kish's effective sample size,
+    :math:`A^{-1} B A^{-\top}` with :math:`A = \sum \partial\psi/\partial\theta` and
+    :math:`B = \sum \psi\psi^\top`. Unlike a binomial variance on Kish's effective sample size,
     it accounts for the weights being estimated, and for a follow-up model saturated in
     the strata it equals the post-stratification variance
     :math:`N_g^{-2}\{\sum_c (N_c / r_c)^2 \sum_{i \in c, R_i = 1} (Y_i - \hat p_c)^2 +
