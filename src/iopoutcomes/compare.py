@@ -915,10 +915,20 @@ class Comparison(ResultDisplay):
         return f"{test} ({self.alternative})."
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Any:
-        """Forest plot of the differences (``iopoutcomes.plots.plot_comparison``)."""
+        """Forest plot of the differences (``iopoutcomes.plots.plot_comparison``) of the
+        primary missing-data rule (the sensitivity rows are in :meth:`to_frame`)."""
+        import dataclasses
+
         from .plots import plot_comparison
 
-        return plot_comparison(self, ax=ax, **kwargs)
+        rule = self.table["missing"].astype(str)
+        keep = rule.str.startswith("bounds") if self.missing_rule == "bounds" else None
+        if keep is None:
+            keep = rule == self.missing_rule
+        target = self
+        if not bool(keep.all()):
+            target = dataclasses.replace(self, table=self.table[keep.to_numpy()])
+        return plot_comparison(target, ax=ax, **kwargs)
 
 
 # --- text helpers ------------------------------------------------------------------------------
