@@ -20,11 +20,14 @@ more *completed* data sets under a declared rule, which rates and comparisons th
     the normal approximation to its posterior, ``beta* ~ N(beta_hat, V_hat)``, and each missing
     outcome from ``Bernoulli(expit(x beta*))``. When covariates are incomplete, chained
     equations (statsmodels ``MICEData``) impute them and the outcome together. Without
-    covariates, the approximate Bayesian bootstrap. Analyse each and pool with
-    :func:`rubin_pool`.
+    covariates, the approximate Bayesian bootstrap (within the groups given as covariates,
+    that is missing completely at random within group; ``compare_rates`` and
+    ``outcome_rates`` refuse ``impute`` and ``ipw`` without predictors beyond the groups).
+    Analyse each and pool with :func:`rubin_pool`.
 ``ipw``
     Inverse probability of follow-up weighting: a logistic model of "outcome observed" on
-    the covariates; observed episodes get stabilised weights ``P(observed) / p_i``.
+    the covariates; observed episodes get stabilised weights ``P(observed) / p_i``. Their
+    variance: :func:`ipw_sandwich` (M-estimation, the follow-up model stacked).
 
 The denominator (:func:`eligible_mask`, shared by rates, comparisons and the GEE): only
 episodes whose follow-up is *due* (window closed by the data-as-of date: ``followup_due_<tp>``
@@ -648,7 +651,9 @@ def completed_datasets(
     n_imputations : int
         Number of imputed data sets (``impute``).
     seed : int
-        Seed of the imputation chain.
+        Seed of the imputation chain. The same seed gives the same draws in every call: vary
+        it across repeated analyses (simulations, a report each quarter), whose imputation
+        noise should be independent.
     death_policy : {"missing", "exclude"}
         ``exclude`` drops rows whose status column says ``died`` or ``incarcerated``.
     status_column : str, optional
