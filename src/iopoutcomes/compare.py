@@ -223,7 +223,9 @@ class Comparison(ResultDisplay):
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per (outcome, group, analysis, missing-data analysis): the columns of
+        One row per (outcome, group, analysis, missing-data analysis), the primary rule's
+        rows first, then (when outcomes are missing and ``sensitivity=True``) the
+        complete-case and bounds rows: the columns of
         ``schema.COMPARISON_COLUMNS`` then ``analysis`` ("unadjusted", "adjusted
         (g-computation)", "adjusted (IPTW)"), ``missing`` (the missing-data analysis: "using",
         "exclude", "impute", "ipw", or under bounds :data:`BOUND_LABELS`: "bounds: all

@@ -1228,7 +1228,10 @@ class _Builder:
             t = source.to_frame()
             for _, r in t.iterrows():
                 row_rule = str(r["missing"])
-                if row_rule == main.missing_rule or main.missing_rule == "bounds":
+                primary_row = row_rule == main.missing_rule or (
+                    main.missing_rule == "bounds" and row_rule.startswith("bounds")
+                )
+                if primary_row:
                     label = None
                 elif row_rule in sensitivity:
                     label = sensitivity[row_rule]
