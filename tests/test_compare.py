@@ -1007,7 +1007,9 @@ def test_significant_difference_with_a_margin_is_narrated_as_significant() -> No
 def test_odds_ratio_of_two_identical_extreme_rates_is_not_estimable() -> None:
     # issue 20: 12/12 vs 30/30 gave OR 0.41 (0.008-21.8) and 0/15 vs 0/18 gave 1.19: the 0.5
     # added to every cell reflected only the group sizes. A zero column margin carries no
-    # information on the odds ratio (R: glm(cbind(y, n - y) ~ g, binomial) does not converge)
+    # information on the odds ratio: the MLE does not exist (R 4.2.2:
+    # glm(cbind(c(12, 30), c(0, 0)) ~ c(1, 0), family = binomial) stops at an arbitrary log
+    # odds ratio of -0.86 with standard error 75,336)
     for counts in ((12, 12, 30, 30), (0, 15, 0, 18)):
         row = compare_rates(frame_from_counts(*counts)).table.iloc[0]
         assert np.isnan(row["odds_ratio"]) and np.isnan(row["odds_ratio_ci_low"])
