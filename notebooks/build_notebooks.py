@@ -295,9 +295,11 @@ def nb01_quickstart() -> list[Cell]:
             ## 5. IOP vs inpatient, with an equivalence margin
 
             `iop.compare_rates(outcomes, margin=0.10)` compares each cohort with the reference
-            (`inpatient`) on 6-month abstinence: the difference in percentage points with
-            Newcombe's score interval, risk and odds ratios, a test of no difference, and, with
-            a **margin** of 10 points, two one-sided score tests (TOST) that give a verdict:
+            (`inpatient`) on 6-month abstinence: the difference in percentage points with the
+            Miettinen-Nurminen score interval, risk and odds ratios, the 'N-1' chi-square test
+            of no difference (the score test that interval inverts, so the p-value and the
+            interval never disagree), and, with a **margin** of 10 points, score tests of
+            non-inferiority and equivalence that give a verdict:
 
             * `equivalent`: the difference is shown to lie within ±10 points;
             * `non-inferior`: IOP is shown to be at most 10 points worse (it may be better);
@@ -305,9 +307,14 @@ def nb01_quickstart() -> list[Cell]:
             * `inconclusive`: the data are compatible with differences inside and outside the
               margin.
 
-            Each one-sided test is at the 5% level, so the matching interval is the 90% one
-            (`equivalence_ci_low`, `equivalence_ci_high`). Follow-ups not yet due are left out
-            of the comparison by the same rule as in the rates, as the first remark says.
+            Non-inferiority is tested one-sided at 2.5% (ICH E9/E10, FDA 2016): the lower limit
+            of the 95% interval must lie above -10 points. Equivalence uses two one-sided tests
+            at 5% each (Schuirmann), whose matching interval is the 90% one
+            (`equivalence_ci_low`, `equivalence_ci_high`; `equivalence_alpha=` changes it). The
+            narrative prints each verdict beside the interval of its test, with its level.
+            When outcomes are missing, the complete-case and bounds rows follow the primary
+            row as sensitivity analyses. Follow-ups not yet due are left out of the comparison
+            by the same rule as in the rates, as the first remark says.
             """
         ),
         code(
@@ -907,7 +914,12 @@ def nb03_missing_followup() -> list[Cell]:
         ),
         code(
             """
-            comparisons = {rule: iop.compare_rates(outcomes, missing=rule, margin=0.10) for rule in RULES}
+            # sensitivity=False: one rule per comparison here (by default compare_rates adds the
+            # complete-case and bounds rows beside the primary rule)
+            comparisons = {
+                rule: iop.compare_rates(outcomes, missing=rule, margin=0.10, sensitivity=False)
+                for rule in RULES
+            }
             print(comparisons["bounds"].narrative())
             """
         ),
@@ -959,9 +971,10 @@ def nb03_missing_followup() -> list[Cell]:
         ),
         md(
             """
-            The margin verdict (`equivalent`, `non-inferior`, ...) is given where the rule
-            yields plain counts; under `impute` and `ipw` a remark explains why it is not
-            computed, and the interval is read against the margin directly:
+            The margin verdict (`equivalent`, `non-inferior`, ...) is given under every rule:
+            from score tests where the rule yields plain counts, and under `impute` and `ipw`
+            from Wald tests on the pooled (Rubin's rules) or sandwich (estimated weights
+            accounted for) estimate and standard error, which the intervals shown invert:
             """
         ),
         code(
@@ -1024,10 +1037,14 @@ def nb03_missing_followup() -> list[Cell]:
                 mnar_records = iop.simulate_records(**SIMULATION, mnar_strength=strength)
                 mnar_outcomes = iop.episode_outcomes(mnar_records, covariates=MISSING_MODEL)
                 for rule in MNAR_RULES:
-                    frame = iop.compare_rates(mnar_outcomes, missing=rule).to_frame()
+                    frame = iop.compare_rates(
+                        mnar_outcomes, missing=rule, sensitivity=False
+                    ).to_frame()
                     rows.append(frame[["missing", "rate", "rate_ref", "diff", "diff_ci_low",
                                        "diff_ci_high"]].assign(mnar_strength=strength))
-                mnar_comparison = iop.compare_rates(mnar_outcomes, missing="bounds")
+                mnar_comparison = iop.compare_rates(
+                    mnar_outcomes, missing="bounds", sensitivity=False
+                )
                 bound_rows.append(library_bounds(mnar_comparison).rename(strength))
             mnar = pd.concat(rows, ignore_index=True)
             mnar_bounds = pd.DataFrame(bound_rows).rename_axis("mnar_strength")

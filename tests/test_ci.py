@@ -395,3 +395,22 @@ def test_newcombe_coverage_simulation() -> None:
         low, high = _ci.diff_ci(x1, n1, x0, n0)
         coverages.append(np.mean((low <= p1 - p0) & (p1 - p0 <= high)))
     assert all(0.93 <= c <= 0.97 for c in coverages), coverages
+
+
+def test_odds_ratio_not_estimable_when_both_groups_are_at_0_or_100_percent() -> None:
+    # issue 20: 12/12 vs 30/30 and 0/15 vs 0/18 have a zero column margin: no information on
+    # the odds ratio. Haldane's 0.5 everywhere gave 0.41 (0.008-21.8) and 1.19 from the group
+    # sizes alone; now NaN. A single zero cell keeps the correction (hand: 0.5 added to every
+    # cell of 0/10 vs 5/10 -> (0.5 * 5.5) / (10.5 * 5.5) = 1/21).
+    x1, n1, x0, n0 = (
+        np.array([12.0, 0.0, 0.0]),
+        np.array([12.0, 15.0, 10.0]),
+        np.array([30.0, 0.0, 5.0]),
+        np.array([30.0, 18.0, 10.0]),
+    )
+    est = _ci.odds_ratio(x1, n1, x0, n0)
+    lo, hi = _ci.odds_ratio_ci(x1, n1, x0, n0, "woolf")
+    assert np.isnan(est[:2]).all() and np.isnan(lo[:2]).all() and np.isnan(hi[:2]).all()
+    assert est[2] == pytest.approx(1 / 21, rel=1e-12)
+    se = math.sqrt(1 / 0.5 + 1 / 10.5 + 1 / 5.5 + 1 / 5.5)
+    assert lo[2] == pytest.approx(math.exp(math.log(1 / 21) - 1.959963984540054 * se), rel=1e-9)

@@ -15,7 +15,7 @@ from reference import r_proportions as R
 from scipy import optimize, stats
 
 from iopoutcomes import _ci
-from iopoutcomes.compare import Comparison, compare_rates
+from iopoutcomes.compare import BOUND_LABELS, Comparison, compare_rates
 from iopoutcomes.exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from iopoutcomes.schema import COMPARISON_COLUMNS
 
@@ -50,7 +50,8 @@ def _restricted_p0(x1, n1, x0, n0, delta):
 
 
 def test_unadjusted_row_against_r_and_newcombe() -> None:
-    cmp = compare_rates(frame_from_counts(56, 70, 48, 80))
+    # the pre-issue-20 defaults, now options: Newcombe interval, Pearson chi-square
+    cmp = compare_rates(frame_from_counts(56, 70, 48, 80), interval="newcombe", test="chi2")
     row = cmp.to_frame().iloc[0]
     assert list(cmp.table.columns[: len(COMPARISON_COLUMNS)]) == list(COMPARISON_COLUMNS)
     assert (row["n"], row["n_events"], row["n_ref"], row["n_events_ref"]) == (70, 56, 80, 48)
@@ -79,8 +80,63 @@ def test_unadjusted_row_against_r_and_newcombe() -> None:
     assert cmp.remarks == ()
 
 
+def test_default_interval_and_test_are_miettinen_nurminen_and_n_minus_1_chi_square() -> None:
+    # issue 20: one pre-specified test that the default interval inverts
+    cmp = compare_rates(frame_from_counts(56, 70, 48, 80))
+    row = cmp.table.iloc[0]
+    # Newcombe (1998) Table II, example (a), method 6 (Miettinen-Nurminen): 0.0528 to 0.3382
+    assert_allclose([row["diff_ci_low"], row["diff_ci_high"]], [0.0528, 0.3382], atol=5e-5)
+    # 'N-1' chi-square (Campbell 2007): R's prop.test(c(56, 48), c(70, 80), correct=FALSE)
+    # statistic times (N - 1) / N = 149 / 150, on 1 df
+    x2 = R.PROP_TEST_CHI2[(56, 70, 48, 80)][0] * 149 / 150
+    assert_allclose([row["statistic"], row["pvalue"]], [x2, stats.chi2.sf(x2, 1)], rtol=1e-6)
+    assert row["method"].startswith("'N-1' chi-square test")
+    assert row["interval_method"] == "miettinen-nurminen" and row["test_method"] == "score"
+    assert "Campbell" in cmp.methods_text() and "Miettinen" in cmp.methods_text()
+    # a table with no events in either group: no difference, p = 1 (not missing)
+    zero = compare_rates(frame_from_counts(0, 10, 0, 20)).table.iloc[0]
+    assert zero["pvalue"] == 1.0 and zero["statistic"] == 0.0
+
+
+def _all_tables(n_min: int, n_max: int):
+    """Every (x1, n1, x0, n0) with both group sizes in [n_min, n_max], as flat arrays."""
+    sizes = np.arange(n_min, n_max + 1)
+    parts = []
+    for n1 in sizes:  # 21 x 21 group sizes; the tables of each are built vectorised
+        for n0 in sizes:
+            a, b = np.meshgrid(np.arange(n1 + 1), np.arange(n0 + 1), indexing="ij")
+            k = a.size
+            parts.append(np.column_stack([a.ravel(), np.full(k, n1), b.ravel(), np.full(k, n0)]))
+    return np.concatenate(parts).astype(float).T
+
+
+def test_default_test_and_interval_agree_on_every_table_with_groups_of_20_to_40() -> None:
+    # issue 20: under the old defaults (test="auto" with the Newcombe interval) 160 of the
+    # 24,025 tables with group sizes 20-40 (e.g. 1/20 vs 6/20) had a 95% interval excluding 0
+    # beside a p-value above 0.05. The 'N-1' chi-square is the score test the
+    # Miettinen-Nurminen interval inverts: p < 0.05 exactly when the interval excludes 0.
+    from iopoutcomes.compare import _two_group_rows
+
+    x1, n1, x0, n0 = _all_tables(20, 40)
+    # the functions behind compare_rates' defaults (checked in the test above)
+    _, p = _ci.score_test_diff(x1, n1, x0, n0, 0.0, "two-sided", "miettinen-nurminen")
+    low, high = _ci.diff_ci(x1, n1, x0, n0, "miettinen-nurminen", 0.95)
+    excludes_zero = (low > 0) | (high < 0)
+    # the bisection of the interval stops within 1e-10 of the limit: allow p within 1e-7 of 0.05
+    clear = np.abs(p - 0.05) > 1e-7
+    assert len(p) > 200_000
+    assert np.array_equal((p < 0.05)[clear], excludes_zero[clear])
+    # the old defaults disagree on 1/20 vs 6/20 (Fisher p = 0.091, Newcombe -47 to -1 points)
+    old, _ = _two_group_rows(
+        np.array([1.0]), np.array([20.0]), np.array([6.0]), np.array([20.0]),
+        interval="newcombe", test="auto", alternative="two-sided", confidence_level=0.95,
+        margin=None, higher_is_better=True,
+    )  # fmt: skip
+    assert old["pvalue"][0] > 0.05 and old["diff_ci_high"][0] < 0
+
+
 def test_auto_switches_to_fisher_and_says_so() -> None:
-    cmp = compare_rates(frame_from_counts(9, 10, 3, 10))
+    cmp = compare_rates(frame_from_counts(9, 10, 3, 10), test="auto")
     row = cmp.table.iloc[0]
     assert row["method"] == "Fisher's exact test"
     assert_allclose(row["pvalue"], R.FISHER[(9, 10, 3, 10)][0], rtol=1e-6)
@@ -89,7 +145,7 @@ def test_auto_switches_to_fisher_and_says_so() -> None:
     assert_allclose(forced["pvalue"], R.PROP_TEST_CHI2[(9, 10, 3, 10)][1], rtol=1e-6)
     greater = compare_rates(frame_from_counts(9, 10, 3, 10), test="fisher", alternative="greater")
     assert_allclose(greater.table.iloc[0]["pvalue"], R.FISHER_GREATER[(9, 10, 3, 10)][0], rtol=1e-6)
-    one_sided = compare_rates(frame_from_counts(56, 70, 48, 80), alternative="greater")
+    one_sided = compare_rates(frame_from_counts(56, 70, 48, 80), alternative="greater", test="chi2")
     assert_allclose(
         one_sided.table.iloc[0]["pvalue"], R.PROP_TEST_GREATER[(56, 70, 48, 80)][0], rtol=1e-6
     )
@@ -131,7 +187,8 @@ def _wilson(x, n, z):
 
 def test_margin_pvalues_interval_and_verdict_by_hand() -> None:
     x1, n1, x0, n0, m = 372, 600, 384, 600, 0.10
-    cmp = compare_rates(frame_from_counts(x1, n1, x0, n0), margin=m)
+    # the Newcombe interval (the pre-issue-20 default) with the Farrington-Manning tests
+    cmp = compare_rates(frame_from_counts(x1, n1, x0, n0), margin=m, interval="newcombe")
     row = cmp.table.iloc[0]
     p1, p0 = x1 / n1, x0 / n0
 
@@ -167,26 +224,37 @@ def test_margin_pvalues_interval_and_verdict_by_hand() -> None:
     ],
 )
 def test_verdicts_match_their_definition(counts, verdict) -> None:
-    m, alpha = 0.10, 0.05
+    # issue 20 levels: TOST at 5% each, non-inferiority and inferiority one-sided at 2.5%,
+    # all with the Miettinen-Nurminen score test (the default interval's)
+    m, alpha_eq, alpha_ni = 0.10, 0.05, 0.025
     row = compare_rates(frame_from_counts(*counts), margin=m).table.iloc[0]
     assert row["verdict"] == verdict
     x1, n1, x0, n0 = counts
-    _, p_inferior = _ci.score_test_diff(x1, n1, x0, n0, -m, "less")
+    _, p_inferior = _ci.score_test_diff(x1, n1, x0, n0, -m, "less", "miettinen-nurminen")
     rule = (
         "equivalent"
-        if row["equivalence_pvalue"] < alpha
+        if row["equivalence_pvalue"] < alpha_eq
         else "non-inferior"
-        if row["noninferiority_pvalue"] < alpha
+        if row["noninferiority_pvalue"] < alpha_ni
         else "inferior"
-        if p_inferior < alpha
+        if p_inferior < alpha_ni
         else "inconclusive"
     )
     assert rule == verdict
-    # with the Miettinen-Nurminen interval the verdict and the 90% interval agree exactly
-    mn = compare_rates(frame_from_counts(*counts), margin=m, interval="miettinen-nurminen")
-    r = mn.table.iloc[0]
-    inside = r["equivalence_ci_low"] > -m and r["equivalence_ci_high"] < m
-    assert inside == (r["verdict"] == "equivalent")
+    # the default (Miettinen-Nurminen) intervals agree with the verdict exactly
+    inside = row["equivalence_ci_low"] > -m and row["equivalence_ci_high"] < m
+    assert inside == (row["verdict"] == "equivalent")
+    assert (row["diff_ci_low"] > -m) == (row["noninferiority_pvalue"] < alpha_ni)
+
+
+def test_a_user_chosen_interval_that_disagrees_with_the_margin_tests_gets_a_remark() -> None:
+    # 48/60 vs 45/60 with the Newcombe interval: its 90% interval and the Farrington-Manning
+    # tests disagree at the margin (found by scanning 40 x 40 tables of 60 per group; the
+    # default Miettinen-Nurminen interval disagrees with its tests in none of them)
+    newcombe = compare_rates(frame_from_counts(48, 60, 45, 60), margin=0.10, interval="newcombe")
+    assert any("disagree at the margin" in r for r in newcombe.remarks)
+    default = compare_rates(frame_from_counts(48, 60, 45, 60), margin=0.10)
+    assert not any("disagree" in r for r in default.remarks)
 
 
 def test_lower_is_better_mirrors_the_margin_analysis() -> None:
@@ -221,6 +289,7 @@ def test_missing_rules_by_hand() -> None:
         "bounds: all missing favourable",
         "bounds: worst case for IOP",
         "bounds: best case for IOP",
+        "exclude",  # issue 20: the complete-case sensitivity row, shown by default
     ]
     # IOP 30 of 50 observed + 10 missing; inpatient 25 of 50 + 5 missing
     assert_allclose(t.loc["bounds: all missing unfavourable", "diff"], 30 / 60 - 25 / 55)
@@ -299,7 +368,8 @@ def test_impute_pools_with_rubins_rules(monkeypatch) -> None:
     import iopoutcomes
 
     monkeypatch.setattr(iopoutcomes, "missing", fake, raising=False)
-    row = compare_rates(df, missing="impute").table.iloc[0]
+    df["age"] = np.arange(len(df)) % 7  # a predictor (issue 20: impute refuses none)
+    row = compare_rates(df, missing="impute", covariates=["age"]).table.iloc[0]
     p1 = np.array([32, 30, 32]) / 52
     p0 = np.array([25, 27, 27]) / 52
     d = p1 - p0
@@ -317,15 +387,17 @@ def test_impute_pools_with_rubins_rules(monkeypatch) -> None:
 
 
 def test_edge_cases_zero_all_and_single() -> None:
-    zero = compare_rates(frame_from_counts(0, 10, 0, 20)).table.iloc[0]
+    # the pre-issue-20 defaults (Newcombe interval; chi-square or Fisher by expected counts)
+    old = {"interval": "newcombe", "test": "auto"}
+    zero = compare_rates(frame_from_counts(0, 10, 0, 20), **old).table.iloc[0]
     assert zero["diff"] == 0 and zero["method"] == "Fisher's exact test" and zero["pvalue"] == 1
     # Newcombe (1998) Table II, example (e): -0.1611 to 0.2775
     assert_allclose([zero["diff_ci_low"], zero["diff_ci_high"]], [-0.1611, 0.2775], atol=5e-5)
-    allev = compare_rates(frame_from_counts(10, 10, 0, 20))
+    allev = compare_rates(frame_from_counts(10, 10, 0, 20), **old)
     r = allev.table.iloc[0]
     assert_allclose([r["diff_ci_low"], r["diff_ci_high"]], [0.6791, 1.0], atol=5e-5)
     assert any("0.5 was added" in s and "IOP" in s for s in allev.remarks)
-    one = compare_rates(frame_from_counts(1, 1, 4, 9)).table.iloc[0]
+    one = compare_rates(frame_from_counts(1, 1, 4, 9), **old).table.iloc[0]
     assert one["n"] == 1 and one["method"] == "Fisher's exact test"
     assert_allclose(one["pvalue"], R.FISHER[(1, 1, 4, 9)][0], rtol=1e-6)
     # a group whose outcomes are all missing under "exclude"
@@ -367,8 +439,12 @@ def _strata_frame(counts, extra_site=None):
     return pd.concat(parts, ignore_index=True)
 
 
-@pytest.mark.parametrize("name", ["SITES3", "SITES_ZERO"])
+@pytest.mark.parametrize("name", ["SITES3", "SITES_ZERO", "SITES_OR1", "SITES_EMPTY"])
 def test_strata_against_r_mantelhaen(name: str) -> None:
+    # SITES_OR1 (issue 20): MH odds ratio exactly 1 and |D| = 0 < 0.5: R's corrected p is 1
+    # (statsmodels gave 0.9085) and Breslow-Day 72.0 on 2 df (statsmodels gave NaN).
+    # SITES_EMPTY: a site with no events and one with only events: Breslow-Day on the six
+    # informative sites (5 df; statsmodels gave NaN).
     counts = getattr(R, f"{name}_COUNTS")
     cmp = compare_rates(_strata_frame(counts, extra_site="siteX"), strata="site")
     st = cmp.strata_table.iloc[0]
@@ -383,6 +459,7 @@ def test_strata_against_r_mantelhaen(name: str) -> None:
     )
     bd = getattr(R, f"{name}_BRESLOW_DAY")
     assert_allclose([st["breslow_day_statistic"], st["breslow_day_pvalue"]], bd[2:], rtol=1e-6)
+    assert st["breslow_day_df"] == getattr(R, f"{name}_BRESLOW_DAY_DF")
     assert_allclose(
         st[["diff_mh", "diff_mh_ci_low", "diff_mh_ci_high"]].astype(float),
         getattr(R, f"{name}_MH_RD_SATO"),
@@ -483,11 +560,11 @@ def test_rendering_and_narrative_are_honest() -> None:
     )
     text = compare_rates(frame_from_counts(30, 50, 31, 50), margin=0.1).narrative()
     assert "inconclusive" in text and "At 6 months about 6 in 10 IOP clients (30 of 50)" in text
-    assert "-2 points (95% CI -20 to 17)" in text and "missing = using" in text
+    assert "-2 points (95% CI -21 to 17)" in text and "missing = using" in text
     no_margin = compare_rates(frame_from_counts(30, 50, 31, 50)).narrative()
     assert "not statistically significant" in no_margin and "does not show" in no_margin
     methods = compare_rates(frame_from_counts(30, 50, 31, 50), margin=0.1).methods_text()
-    for needle in ("Newcombe", "Wilson", "Farrington", "Schuirmann", "References"):
+    for needle in ("Miettinen", "Wilson", "Farrington", "Schuirmann", "ICH E9", "References"):
         assert needle in methods
 
 
@@ -500,11 +577,26 @@ def test_impute_keeps_the_group_in_the_imputation_model() -> None:
     group = np.where(np.arange(n) < n // 2, "IOP", "inpatient")
     y = (rng.random(n) < np.where(group == "IOP", 0.8, 0.3)).astype(float)
     y[rng.random(n) < 0.4] = np.nan
-    frame = pd.DataFrame({"cohort": group, "y": y})
+    frame = pd.DataFrame({"cohort": group, "y": y, "age": rng.normal(40, 10, n)})
     cc = compare_rates(frame, "y", missing="exclude").to_frame()["diff"].iloc[0]
-    mi = compare_rates(frame, "y", missing="impute").to_frame()["diff"].iloc[0]
+    mi = compare_rates(frame, "y", missing="impute", covariates=["age"]).to_frame()
     assert abs(cc - 0.5) < 0.04
-    assert abs(mi - cc) < 0.03  # attenuated imputation would give about 0.5 * 0.6 = 0.3
+    assert abs(mi["diff"].iloc[0] - cc) < 0.03  # attenuated imputation: about 0.5 * 0.6 = 0.3
+    assert (
+        "used cohort, age"
+        in compare_rates(frame, "y", missing="impute", covariates=["age"]).methods_text()
+    )
+
+
+def test_impute_and_ipw_refuse_to_run_without_predictors() -> None:
+    # issue 20: with the group alone, imputation and IPW reduce to complete case (MCAR within
+    # group) while the methods text claimed covariates: refused, naming the fix
+    frame = frame_from_counts(30, 50, 25, 50, missing1=10, missing0=5)
+    for rule in ("impute", "ipw"):
+        with pytest.raises(ParameterError, match=r"needs predictors.*covariates="):
+            compare_rates(frame, missing=rule)
+    with pytest.raises(MissingColumnError, match="age"):
+        compare_rates(frame, missing="impute", covariates=["age"])
 
 
 # --- direction of "missing = using", Horowitz-Manski bounds, impute / ipw rows -----------------
@@ -611,8 +703,12 @@ def test_impute_rows_have_rubin_pooled_rate_intervals_and_say_so() -> None:
     assert_allclose(adj["diff_ci_low"].iloc[0], qd - stats.t.ppf(0.975, dfd) * sed, rtol=1e-10)
 
 
-def test_ipw_rows_have_weighted_rate_intervals_and_say_so() -> None:
+def test_ipw_rows_have_sandwich_intervals_and_say_so() -> None:
+    # issue 20: Kish's effective n treated the estimated weights as known; the intervals now
+    # come from the M-estimation sandwich that stacks the follow-up model (missing.ipw_sandwich,
+    # checked against the post-stratification closed form in test_missing.py)
     from iopoutcomes.missing import completed_datasets as real_completed
+    from iopoutcomes.missing import ipw_sandwich
 
     df = _mar_comparison_frame()
     cmp = compare_rates(df, missing="ipw", adjust=["age"])
@@ -622,51 +718,76 @@ def test_ipw_rows_have_weighted_rate_intervals_and_say_so() -> None:
     f = w.frame.assign(_w=w.weights)
     g = f[f["cohort"] == "IOP"]
     p = np.average(g["abstinent_6mo"], weights=g["_w"])
-    n_eff = g["_w"].sum() ** 2 / (g["_w"] ** 2).sum()  # Kish (1965)
-    # Wilson (1927) on the effective sample size: p * n_eff "events" in n_eff trials
+    groups, mu, cov = ipw_sandwich(df, "abstinent_6mo", "cohort", ["cohort", "age"])
+    i1, i0 = groups.index("IOP"), groups.index("inpatient")
+    n_eff = p * (1 - p) / cov[i1, i1]
+    # Wilson (1927) on the sandwich's effective sample size
     centre = (p * n_eff + Z * Z / 2) / (n_eff + Z * Z)
     half = Z / (n_eff + Z * Z) * np.sqrt(p * (1 - p) * n_eff + Z * Z / 4)
-    assert_allclose(row["rate"], p, rtol=1e-12)
+    assert_allclose(row["rate"], p, rtol=1e-9)
     assert_allclose(
-        [row["rate_ci_low"], row["rate_ci_high"]], [centre - half, centre + half], rtol=1e-10
+        [row["rate_ci_low"], row["rate_ci_high"]], [centre - half, centre + half], rtol=1e-8
     )
-    # the difference keeps its Wald interval on the same effective sample sizes
+    # the difference: Wald with the sandwich variance of mu1 - mu0
     h = f[f["cohort"] == "inpatient"]
     p0 = np.average(h["abstinent_6mo"], weights=h["_w"])
-    n0 = h["_w"].sum() ** 2 / (h["_w"] ** 2).sum()
-    se = np.sqrt(p * (1 - p) / n_eff + p0 * (1 - p0) / n0)
+    se = np.sqrt(cov[i1, i1] + cov[i0, i0] - 2 * cov[i1, i0])
     assert_allclose(
-        [row["diff_ci_low"], row["diff_ci_high"]], [p - p0 - Z * se, p - p0 + Z * se], rtol=1e-10
+        [row["diff_ci_low"], row["diff_ci_high"]], [p - p0 - Z * se, p - p0 + Z * se], rtol=1e-8
     )
     assert row["n"] == int(df.loc[df["cohort"] == "IOP", "abstinent_6mo"].notna().sum())
     text = cmp.definition_text() + cmp.methods_text()
-    assert "Kish" in text and "Newcombe" not in text and "chi-square" not in text
+    assert "sandwich" in text and "Kish" not in text and "Newcombe" not in text
     assert not any("completed data set" in r for r in cmp.remarks)
     assert any("adjusted rows are not produced under missing = ipw" in r for r in cmp.remarks)
     assert (cmp.table["analysis"] == "unadjusted").all()
 
 
+def test_impute_and_ipw_give_margin_verdicts_from_their_own_intervals() -> None:
+    # issue 20 / 22: under impute and ipw the margin verdict was NaN and the narrative said
+    # "inconclusive: the 90% CI n/a to n/a". Now Wald tests on the same estimate and standard
+    # error give the verdict, and the narrative quotes the interval that inverts each test.
+    df = _mar_comparison_frame()
+    for rule in ("impute", "ipw"):
+        cmp = compare_rates(df, missing=rule, covariates=["age"], margin=0.10)
+        row = cmp.table.iloc[0]
+        assert row["verdict"] in ("equivalent", "non-inferior", "inferior", "inconclusive")
+        est, lo, hi = row["diff"], row["diff_ci_low"], row["diff_ci_high"]
+        # the non-inferiority test (one-sided 2.5%) inverts the 95% interval's lower limit
+        assert (row["noninferiority_pvalue"] < 0.025) == (lo > -0.10)
+        # TOST at 5% each inverts the 90% interval, symmetric about the estimate
+        elo, ehi = row["equivalence_ci_low"], row["equivalence_ci_high"]
+        assert_allclose(est - elo, ehi - est, rtol=1e-9)
+        assert (row["equivalence_pvalue"] < 0.05) == (elo > -0.10 and ehi < 0.10)
+        assert elo > lo and ehi < hi
+        text = cmp.narrative()
+        assert "n/a" not in text and "95% CI" in text
+
+
 def test_ipw_rate_intervals_equal_outcome_rates() -> None:
-    """One computation (rates.weighted_rates): the IOP and inpatient rates and intervals of
-    compare_rates(missing="ipw") are those of abstinence_rates(missing="ipw"), exactly."""
+    """The IOP and inpatient rates and intervals of compare_rates(missing="ipw") are those of
+    abstinence_rates(missing="ipw"): one computation (the sandwich), exactly."""
     from iopoutcomes.rates import abstinence_rates
 
     df = _mar_comparison_frame()
-    row = compare_rates(df, missing="ipw").table.iloc[0]
-    rates = abstinence_rates(df, missing="ipw").table.set_index("group")
+    row = compare_rates(df, missing="ipw", covariates=["age"]).table.iloc[0]
+    rates = abstinence_rates(df, missing="ipw", covariates=["age"]).table.set_index("group")
     cols = ["rate", "ci_low", "ci_high"]
-    assert [row["rate"], row["rate_ci_low"], row["rate_ci_high"]] == rates.loc["IOP", cols].tolist()
+    assert_allclose(
+        [row["rate"], row["rate_ci_low"], row["rate_ci_high"]], rates.loc["IOP", cols].tolist(),
+        rtol=1e-12,
+    )  # fmt: skip
     ref = [row["rate_ref"], row["rate_ref_ci_low"], row["rate_ref_ci_high"]]
-    assert ref == rates.loc["inpatient", cols].tolist()
+    assert_allclose(ref, rates.loc["inpatient", cols].tolist(), rtol=1e-12)
 
 
 # --- narrative: the bounds verdict and the outcome's wording -----------------------------------
 
 
-def _wald90(x1: float, n1: float, x0: float, n0: float) -> tuple[float, float]:
-    """Approximate 90% interval of the difference (unpooled Wald) for the hand reasoning."""
+def _wald90(x1: float, n1: float, x0: float, n0: float, level: float = 0.90) -> tuple[float, float]:
+    """Approximate interval of the difference (unpooled Wald) for the hand reasoning."""
     p1, p0 = x1 / n1, x0 / n0
-    half = stats.norm.ppf(0.95) * math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+    half = stats.norm.ppf(0.5 + level / 2) * math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     return p1 - p0 - half, p1 - p0 + half
 
 
@@ -675,19 +796,20 @@ def test_bounds_narrative_names_the_assumption_and_needs_both_cases() -> None:
     df = frame_from_counts(70, 100, 68, 100, missing1=10, missing0=10)
     cmp = compare_rates(df, margin=0.10, missing="bounds")
     t = cmp.table.set_index("missing")
-    # all missing unfavourable: 70/110 - 68/110 = 1.8 points, 90% CI about -8.8 to 12.4:
-    # above -10 (non-inferior) but not below 10 (not equivalent)
-    lo, hi = _wald90(70, 110, 68, 110)
-    assert lo > -0.10 + 0.005 and hi > 0.10
-    assert t.loc["bounds: all missing unfavourable", "verdict"] == "non-inferior"
+    # all missing unfavourable: 70/110 - 68/110 = 1.8 points, 95% CI about -10.8 to 14.5:
+    # reaches -10, so not non-inferior at one-sided 2.5% (issue 20; at the old one-sided 5%,
+    # 90% CI -8.8 to 12.4, it was called non-inferior)
+    lo, hi = _wald90(70, 110, 68, 110, 0.95)
+    assert lo < -0.10 - 0.005 and hi > 0.10
+    assert t.loc["bounds: all missing unfavourable", "verdict"] == "inconclusive"
     # worst case for IOP: 70/110 - (68 + 10)/110 = -7.3 points, 90% CI about -17.6 to 3.0:
     # crosses -10 (not non-inferior) and 0 > -10 (not inferior): inconclusive
     assert_allclose(t.loc["bounds: worst case for IOP", "diff"], 70 / 110 - 78 / 110, rtol=1e-12)
     lo, hi = _wald90(70, 110, 78, 110)
     assert lo < -0.10 - 0.05 and hi > -0.10 + 0.05
     assert t.loc["bounds: worst case for IOP", "verdict"] == "inconclusive"
-    # best case: 80/110 - 68/110 = 10.9 points, 90% CI about 0.5 to 21: non-inferior
-    lo, hi = _wald90(80, 110, 68, 110)
+    # best case: 80/110 - 68/110 = 10.9 points, 95% CI about -1.5 to 23: non-inferior
+    lo, hi = _wald90(80, 110, 68, 110, 0.95)
     assert lo > -0.10 + 0.05
     assert t.loc["bounds: best case for IOP", "verdict"] == "non-inferior"
     text = cmp.narrative()
@@ -698,8 +820,10 @@ def test_bounds_narrative_names_the_assumption_and_needs_both_cases() -> None:
     # ... and no non-inferiority verdict is given: it holds in the best case only
     assert "is not worse" not in text and "shows IOP" not in text
     assert "the verdict depends on the missing outcomes" in text
-    assert "inconclusive in the worst case for IOP (90% CI -17 to 3)" in text
-    assert "non-inferior in the best case (90% CI 1 to 21)" in text
+    # each verdict beside the intervals of its tests, labelled with their levels
+    assert "inconclusive in the worst case for IOP (95% CI -20 to 5, 90% CI -18 to 3)" in text
+    assert "non-inferior in the best case (95% CI -2 to 23, 90% CI 0 to 21)" in text
+    assert "Non-inferiority one-sided at the 2.5% level, the 95% CI" in text
     assert "Horowitz-Manski" in text  # the bounds sentence follows
 
 
@@ -802,8 +926,126 @@ def test_ipw_reports_extreme_weights_and_a_replaced_exact_test() -> None:
     assert (
         f"largest {w.weights.max():.1f}" in note and f"mean weight {w.weights.mean():.2f}" in note
     )
-    assert any("test='fisher' was requested" in r and "Kish" in r for r in cmp.remarks)
-    assert (cmp.table["test_method"] == "wald").all()
+    assert any("test='fisher' was requested" in r and "sandwich" in r for r in cmp.remarks)
+    ipw_rows = cmp.table[cmp.table["missing"] == "ipw"]
+    assert len(ipw_rows) == 1 and (ipw_rows["test_method"] == "wald").all()
+    # the sensitivity rows (complete case, bounds) are counts: the exact test requested
+    assert (cmp.table.loc[cmp.table["missing"] != "ipw", "test_method"] == "fisher").all()
+
+
+# --- issue 20: defaults (non-inferiority level, interval of each verdict), edge numbers -------
+
+
+def test_noninferiority_is_one_sided_2_5_percent_the_95_percent_lower_limit() -> None:
+    # ICH E9 section 5.5 / ICH E10 / FDA (2016): non-inferiority one-sided at 0.025, i.e. the
+    # lower limit of the two-sided 95% CI above -margin. Scan of the issue: 150-259 of 400 vs
+    # 236 of 400. Before the fix the test was one-sided 5% (90% CI), and tables were called
+    # non-inferior beside a 95% CI reaching below -10 points.
+    x1 = np.arange(150, 260, dtype=float)
+    n = np.full_like(x1, 400.0)
+    x0 = np.full_like(x1, 236.0)
+    df_rows = []
+    for a in x1.astype(int):  # 110 tables through the public function
+        row = compare_rates(frame_from_counts(a, 400, 236, 400), margin=0.10).table.iloc[0]
+        df_rows.append(row)
+    t = pd.DataFrame(df_rows).reset_index(drop=True)
+    _, p_ni = _ci.score_test_diff(x1, n, x0, n, -0.10, "greater", "miettinen-nurminen")
+    assert_allclose(t["noninferiority_pvalue"].to_numpy(float), p_ni, rtol=1e-9)
+    ni = t["verdict"].isin(["non-inferior", "equivalent"]).to_numpy()
+    # every non-inferior verdict stands beside a 95% CI whose lower limit is above -10 points
+    assert (t.loc[t["verdict"] == "non-inferior", "diff_ci_low"] > -0.10).all()
+    assert np.array_equal((p_ni < 0.025), (t["diff_ci_low"] > -0.10).to_numpy())
+    # equivalence: two one-sided tests at 5% each (Schuirmann), the 90% interval inside
+    eq = (t["equivalence_ci_low"] > -0.10) & (t["equivalence_ci_high"] < 0.10)
+    assert np.array_equal(eq.to_numpy(), (t["verdict"] == "equivalent").to_numpy())
+    assert ni.any() and (~ni).any()
+    # 63/100 vs 60/100: non-inferiority p = 0.029 (Miettinen-Nurminen score test), 95% CI
+    # lower limit -10.5 points. Before the fix (one-sided 5%) the verdict was "non-inferior"
+    # beside that 95% interval; now it is inconclusive, and the narrative says why
+    cmp = compare_rates(frame_from_counts(63, 100, 60, 100), margin=0.10)
+    row = cmp.table.iloc[0]
+    assert 0.025 < row["noninferiority_pvalue"] < 0.05 and row["diff_ci_low"] < -0.10
+    assert row["verdict"] == "inconclusive"
+    assert "non-inferiority (one-sided at the 2.5% level) is not shown" in cmp.narrative()
+    # the narrative of an equivalent table names the 90% interval and the 5% level
+    eq_row = t.index[t["verdict"] == "equivalent"][0]
+    text = compare_rates(frame_from_counts(int(x1[eq_row]), 400, 236, 400), margin=0.1).narrative()
+    assert "90% CI" in text and "two one-sided tests at the 5% level each" in text
+
+
+def test_equivalence_alpha_is_its_own_parameter() -> None:
+    df = frame_from_counts(372, 600, 384, 600)
+    strict = compare_rates(df, margin=0.05, equivalence_alpha=0.025).table.iloc[0]
+    # the TOST at 2.5% each inverts the 95% interval: the equivalence interval is the 95% one
+    assert_allclose(
+        [strict["equivalence_ci_low"], strict["equivalence_ci_high"]],
+        [strict["diff_ci_low"], strict["diff_ci_high"]],
+        rtol=1e-9,
+    )
+    assert "95% CI" in compare_rates(df, margin=0.1, equivalence_alpha=0.025).narrative()
+    with pytest.raises(ParameterError, match="equivalence_alpha"):
+        compare_rates(df, margin=0.1, equivalence_alpha=0.5)
+
+
+def test_significant_difference_with_a_margin_is_narrated_as_significant() -> None:
+    # issue 22: a 10-point difference with p = 0.045 and a margin was narrated only as
+    # "inconclusive ... more clients are needed". 100/200 vs 120/200: 'N-1' chi-square
+    # = 0.5 * 4.0404 * 399/400 ... by hand X2 = 400 (100*80 - 100*120)^2 / (200*200*220*180)
+    x2 = 400 * (100 * 80 - 100 * 120) ** 2 / (200 * 200 * 220 * 180) * 399 / 400
+    cmp = compare_rates(frame_from_counts(100, 200, 120, 200), margin=0.10)
+    row = cmp.table.iloc[0]
+    assert_allclose(row["pvalue"], stats.chi2.sf(x2, 1), rtol=1e-9)
+    assert row["pvalue"] < 0.05 and row["verdict"] == "inconclusive"
+    text = cmp.narrative()
+    assert f"is statistically significant (p = {row['pvalue']:.3f})" in text
+    assert "IOP does worse than inpatient" in text and "more clients are needed" not in text
+    # not significant and inconclusive: still says so
+    text = compare_rates(frame_from_counts(30, 50, 31, 50), margin=0.10).narrative()
+    assert "is inconclusive against the 10-point margin" in text
+
+
+def test_odds_ratio_of_two_identical_extreme_rates_is_not_estimable() -> None:
+    # issue 20: 12/12 vs 30/30 gave OR 0.41 (0.008-21.8) and 0/15 vs 0/18 gave 1.19: the 0.5
+    # added to every cell reflected only the group sizes. A zero column margin carries no
+    # information on the odds ratio: the MLE does not exist (R 4.2.2:
+    # glm(cbind(c(12, 30), c(0, 0)) ~ c(1, 0), family = binomial) stops at an arbitrary log
+    # odds ratio of -0.86 with standard error 75,336)
+    for counts in ((12, 12, 30, 30), (0, 15, 0, 18)):
+        row = compare_rates(frame_from_counts(*counts)).table.iloc[0]
+        assert np.isnan(row["odds_ratio"]) and np.isnan(row["odds_ratio_ci_low"])
+        assert np.isnan(row["odds_ratio_ci_high"])
+    # one zero cell keeps the Haldane-Anscombe correction: 10/10 vs 5/10 -> (10.5/0.5)/(5.5/5.5)
+    row = compare_rates(frame_from_counts(10, 10, 5, 10)).table.iloc[0]
+    assert row["odds_ratio"] == pytest.approx(21.0, rel=1e-12)
+
+
+def test_sensitivity_rows_and_differential_follow_up_remark() -> None:
+    # issue 20: with missing outcomes the complete-case and bounds rows are shown beside the
+    # primary rule, and follow-up differing by more than 10 points gets a remark.
+    # IOP 30 of 50 observed + 20 missing (71% followed up); inpatient 25 of 50 + 2 (96%)
+    df = frame_from_counts(30, 50, 25, 50, missing1=20, missing0=2)
+    cmp = compare_rates(df)
+    t = cmp.table
+    assert list(t["missing"]) == [
+        "using",
+        "exclude",
+        *[b.format(group="IOP") for b in BOUND_LABELS],
+    ]
+    assert_allclose(t.loc[1, "diff"], 30 / 50 - 25 / 50, rtol=1e-12)  # complete case
+    assert_allclose(t.loc[4, "diff"], 30 / 70 - 27 / 52, rtol=1e-12)  # worst case for IOP
+    assert_allclose(t.loc[5, "diff"], 50 / 70 - 25 / 52, rtol=1e-12)  # best case
+    (note,) = [r for r in cmp.remarks if "follow-up differs" in r]
+    assert "IOP (71% with an outcome) and inpatient (96%)" in note
+    text = cmp.narrative()
+    assert text.startswith("At 6 months about 4 in 10 IOP clients (30 of 70)")
+    assert "complete case) the difference for IOP is 10 points" in text
+    assert "between -9 and 23 points (Horowitz-Manski bounds)" in text
+    # no missing outcomes: no sensitivity rows; sensitivity=False: none either
+    assert len(compare_rates(frame_from_counts(30, 50, 25, 50)).table) == 1
+    assert len(compare_rates(df, sensitivity=False).table) == 1
+    # small gap: no remark
+    near = compare_rates(frame_from_counts(30, 50, 25, 50, missing1=4, missing0=2))
+    assert not any("follow-up differs" in r for r in near.remarks)
 
 
 # --- length-of-stay-dependent outcomes (issue 21) ------------------------------------------------

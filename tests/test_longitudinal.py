@@ -215,3 +215,30 @@ def test_integration_sample_episode_outcomes() -> None:
     assert obs.loc[("IOP", "6mo"), "rate"] == pytest.approx(hand, rel=1e-12)
     assert tab.loc["6mo", "rate"] == pytest.approx(hand, abs=0.01)
     assert any("window is still open are not yet due" in r for r in res.remarks)
+
+
+def test_a_zero_robust_variance_is_a_remark_not_a_sqrt_warning() -> None:
+    # issue 20: the doctest example warned "invalid value encountered in sqrt". Every inpatient
+    # episode there has the same outcome at 1 and 3 months (hand check below), so the robust
+    # variance of the reference group's time effect is exactly 0 and came out as a
+    # rounding-level negative number. Now: standard error 0, p-value NaN, and a remark.
+    import warnings
+
+    i = np.arange(200)
+    df = pd.DataFrame({
+        "cohort": np.where(i % 2 == 0, "IOP", "inpatient"),
+        "abstinent_1mo": (i * 7) % 10 < 7,
+        "abstinent_3mo": (i * 7) % 10 < 6,
+    })  # fmt: skip
+    ref = df[df["cohort"] == "inpatient"]
+    assert (ref["abstinent_1mo"] == ref["abstinent_3mo"]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = compare_over_time(df, timepoints=("1mo", "3mo"))
+    time = res.coefficients.set_index("term").loc["timepoint[3mo]"]
+    assert time["std_err"] == 0.0 and np.isnan(time["pvalue"])
+    assert abs(time["estimate"]) < 1e-12  # 0.6 at both timepoints: no change
+    assert any("robust variance of timepoint[3mo] is zero" in r for r in res.remarks)
+    # the rest is finite: saturated model = cell proportions (inpatient 0.6, 0.6; IOP 0.8, 0.6)
+    assert res.fitted["rate"].round(12).tolist() == [0.6, 0.6, 0.8, 0.6]
+    assert np.isfinite(res.table["std_err"]).all()

@@ -243,3 +243,40 @@ def test_delta_adjusted_imputation() -> None:
         completed_datasets(f, "y", "using", delta=1.0)
     with pytest.raises(ParameterError):
         completed_datasets(f, "y", "impute", delta={"IOP": 1.0}, **kw)  # no by=
+
+def test_ipw_sandwich_equals_the_post_stratification_variance() -> None:
+    """issue 20: IPW intervals from the M-estimation sandwich (follow-up model stacked).
+
+    With a follow-up model saturated in cells c nested in the groups, the IPW rate is the
+    post-stratified mean sum_c (N_c / N_g) p_c, whose linearisation (influence-function)
+    variance with random cell sizes is, by hand,
+    N_g^-2 {sum_c (N_c / r_c)^2 sum_{observed i in c} (y_i - p_c)^2 + sum_c N_c (p_c - mu_g)^2}.
+    """
+    from iopoutcomes.missing import ipw_sandwich
+
+    rng = np.random.default_rng(1)
+    n = 400
+    g = rng.choice(["IOP", "inpatient"], n)
+    site = rng.choice(["a", "b", "c"], n)
+    y = (rng.random(n) < np.where(site == "a", 0.3, 0.6)).astype(float)
+    y[rng.random(n) > np.where(site == "c", 0.5, 0.85)] = np.nan
+    f = pd.DataFrame({"cohort": g, "cell": pd.Series(g).str.cat(site, sep="-"), "y": y})
+    groups, mu, cov = ipw_sandwich(f, "y", "cohort", ["cohort", "cell"])
+    for k, name in enumerate(groups):
+        sub = f[f["cohort"] == name]
+        n_g = len(sub)
+        cells = sub.groupby("cell")["y"].agg(N="size", r="count", p="mean")
+        sq = (
+            sub.assign(p=sub["cell"].map(cells["p"]))
+            .eval("(y - p) ** 2")
+            .groupby(sub["cell"])
+            .sum()
+        )
+        mean = float((cells["N"] / n_g * cells["p"]).sum())
+        var = (
+            ((cells["N"] / cells["r"]) ** 2 * sq).sum()
+            + (cells["N"] * (cells["p"] - mean) ** 2).sum()
+        ) / n_g**2
+        assert mu[k] == pytest.approx(mean, rel=1e-9)
+        assert cov[k, k] == pytest.approx(var, rel=1e-6)
+    assert abs(cov[0, 1]) < 1e-12  # disjoint cells: the two groups' rates are independent

@@ -283,8 +283,11 @@ def test_weighted_rates_by_hand() -> None:
     np.testing.assert_allclose([one["rate"], one["n_eff"]], [6 / 9, 81 / 13])
 
 
-def test_ipw_rates_are_weighted_rates_of_the_follow_up_weights() -> None:
-    from iopoutcomes.missing import completed_datasets
+def test_ipw_rates_are_weighted_rates_with_sandwich_intervals() -> None:
+    # issue 20: the interval accounts for the follow-up weights being estimated (the
+    # M-estimation sandwich of missing.ipw_sandwich, checked against the post-stratification
+    # closed form in test_missing.py), no longer Kish's effective n of fixed weights
+    from iopoutcomes.missing import completed_datasets, ipw_sandwich
     from iopoutcomes.rates import weighted_rates
 
     rng = np.random.default_rng(3)
@@ -293,15 +296,27 @@ def test_ipw_rates_are_weighted_rates_of_the_follow_up_weights() -> None:
     y = (rng.random(n) < 1 / (1 + np.exp(-(0.2 + 0.7 * age)))).astype(float)
     y[rng.random(n) < 1 / (1 + np.exp(-(-0.7 + 0.9 * age)))] = np.nan
     df = pd.DataFrame({"cohort": np.where(rng.random(n) < 0.5, "IOP", "inpatient"),
-                       "abstinent_6mo": y})  # fmt: skip
-    t = abstinence_rates(df, missing="ipw").table.set_index("group")
-    (cd,) = completed_datasets(df, "abstinent_6mo", "ipw", covariates=("cohort",))
+                       "abstinent_6mo": y, "age": age})  # fmt: skip
+    t = abstinence_rates(df, missing="ipw", covariates=["age"]).table.set_index("group")
+    (cd,) = completed_datasets(df, "abstinent_6mo", "ipw", covariates=("cohort", "age"))
     w = weighted_rates(cd.frame, "abstinent_6mo", cd.weights, ["cohort"]).set_index("cohort")
-    for g in ("IOP", "inpatient"):
-        assert (
-            t.loc[g, ["rate", "ci_low", "ci_high"]].tolist()
-            == w.loc[g, ["rate", "ci_low", "ci_high"]].tolist()
+    groups, mu, cov = ipw_sandwich(df, "abstinent_6mo", "cohort", ["cohort", "age"])
+    z = 1.959963984540054
+    for i, g in enumerate(groups):
+        p = w.loc[g, "rate"]
+        assert t.loc[g, "rate"] == pytest.approx(p, rel=1e-9) and mu[i] == pytest.approx(p)
+        # Wilson (1927) on n = p (1 - p) / V: p * n "events" in n trials
+        n_eff = p * (1 - p) / cov[i, i]
+        centre = (p * n_eff + z * z / 2) / (n_eff + z * z)
+        half = z / (n_eff + z * z) * np.sqrt(p * (1 - p) * n_eff + z * z / 4)
+        assert t.loc[g, ["ci_low", "ci_high"]].tolist() == pytest.approx(
+            [centre - half, centre + half], rel=1e-9
         )
+    # without predictors beyond the group the rule is refused (it would be complete case)
+    with pytest.raises(ParameterError, match="needs predictors"):
+        abstinence_rates(df, missing="ipw")
+    with pytest.raises(ParameterError, match="needs predictors"):
+        abstinence_rates(df, missing="impute")
 
 
 def test_group_counts_weights_refused_on_dask_and_duckdb(frame: pd.DataFrame) -> None:
@@ -358,7 +373,9 @@ def test_ipw_rates_report_extreme_weights() -> None:
     assert any(
         r.startswith(f"abstinent_6mo: missing = ipw: {big} followed-up") for r in res.remarks
     )
-    modest = outcome_rates(df.assign(remote=0.0), "abstinent_6mo", by="cohort", missing="ipw")
+    modest = outcome_rates(
+        df.assign(remote=0.0), "abstinent_6mo", by="cohort", missing="ipw", definition=d
+    )
     assert not any("carry a weight above" in r for r in modest.remarks)
 
 

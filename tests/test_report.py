@@ -584,3 +584,26 @@ def test_sensitivity_paragraph_has_the_tipping_point(
     assert tp.sentence() in tips[0]
     assert "points below the missing inpatient clients" in tips[0] or "holds whatever" in tips[0]
     assert "odds of abstinence are 0.37 times" in tips[0]
+
+def test_imputation_seed_is_derived_from_the_configuration_and_quarter(sample) -> None:
+    # issue 20: a fixed seed reuses the same imputation draws in every report; the report
+    # derives it from its settings and quarter: reproducible, but different across quarters
+    from iopoutcomes.report.build import _Builder
+    from iopoutcomes.report.config import ReportConfig
+
+    cfg = ReportConfig()
+    a = _Builder(sample, "2026Q2", cfg, False).seed
+    assert a == _Builder(sample, "2026Q2", cfg, False).seed
+    assert a != _Builder(sample, "2026Q1", cfg, False).seed
+    other = ReportConfig.from_dict({"comparison": {"margin": 0.05}})
+    assert a != _Builder(sample, "2026Q2", other, False).seed
+
+
+def test_comparison_shows_sensitivity_rows_under_the_new_defaults(report) -> None:
+    # issue 20: the primary rule beside complete case and the Horowitz-Manski worst/best case
+    frame = report.table("comparison").frame
+    analyses = set(frame["analysis"])
+    assert "unadjusted" in analyses and "unadjusted (complete case)" in analyses
+    assert {"unadjusted (worst case)", "unadjusted (best case)"} <= analyses
+    footnote = report.table("comparison").footnote
+    assert "Miettinen-Nurminen 95% CI" in footnote and "Newcombe" not in footnote

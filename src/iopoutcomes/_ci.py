@@ -627,13 +627,18 @@ def odds_ratio(
     """Sample odds ratio ``x1 (n0 - x0) / ((n1 - x1) x0)``.
 
     With ``zero_correction`` (default) 0.5 is added to all four cells of tables with a zero cell
-    (Haldane 1956; Anscombe 1956), the estimate that matches :func:`odds_ratio_ci`'s Woolf
-    interval; otherwise such tables give 0, ``inf`` or ``nan``.
+    (a group with no events or with only events; Haldane 1956; Anscombe 1956), the estimate that
+    matches :func:`odds_ratio_ci`'s Woolf interval; otherwise such tables give 0, ``inf`` or
+    ``nan``. When *both* groups have no events, or both have only events (a zero column
+    margin), the data carry no information on the odds ratio: it is ``nan`` (not estimable)
+    either way, rather than the 0.5-corrected value that merely reflects the group sizes.
 
     >>> float(odds_ratio(56, 70, 48, 80))
     2.6666666666666665
     >>> float(odds_ratio(0, 10, 5, 10))   # (0.5 * 5.5) / (10.5 * 5.5)
     0.047619047619047616
+    >>> float(odds_ratio(0, 15, 0, 18)), float(odds_ratio(12, 12, 30, 30))
+    (nan, nan)
     """
     a1, m1, a0, m0 = _two_groups(x1, n1, x0, n0)
     cells = np.stack([a1, m1 - a1, a0, m0 - a0])
@@ -641,8 +646,14 @@ def odds_ratio(
         cells = np.where(np.any(cells == 0, axis=0), cells + 0.5, cells)
     with np.errstate(divide="ignore", invalid="ignore"):
         value = cells[0] * cells[3] / (cells[1] * cells[2])
-    value = np.where((m1 == 0) | (m0 == 0), np.nan, value)
+    value = np.where((m1 == 0) | (m0 == 0) | _no_odds_information(a1, m1, a0, m0), np.nan, value)
     return _out(np.asarray(value, dtype=float))
+
+
+def _no_odds_information(a1: FloatArray, m1: FloatArray, a0: FloatArray, m0: FloatArray) -> Any:
+    """True where both groups have no events or both have only events (zero column margin)."""
+    events = a1 + a0
+    return (events == 0) | (events == m1 + m0)
 
 
 def odds_ratio_ci(
@@ -661,7 +672,8 @@ def odds_ratio_ci(
     method : {"woolf", "exact"}
         ``"woolf"`` (default): :math:`\exp\{\log\widehat{OR} \pm z\sqrt{1/a + 1/b + 1/c +
         1/d}\}` (Woolf 1955), the Wald interval of a logistic GLM; when a cell is zero, 0.5 is
-        added to all four cells (Haldane-Anscombe). ``"exact"``: conditional exact interval
+        added to all four cells (Haldane-Anscombe); when both groups have no events or both
+        only events the odds ratio is not estimable and the limits are ``nan``. ``"exact"``: conditional exact interval
         (Cornfield), the interval of R's ``fisher.test``, via
         ``scipy.stats.contingency.odds_ratio(kind="conditional")`` (loops over tables).
     confidence_level : float
@@ -687,6 +699,8 @@ def odds_ratio_ci(
             log_or = np.log(cells[0] * cells[3] / (cells[1] * cells[2]))
             se = np.sqrt(np.sum(1.0 / cells, axis=0))
         low, high = np.exp(log_or - z * se), np.exp(log_or + z * se)
+        none = _no_odds_information(a1, m1, a0, m0)
+        low, high = np.where(none, np.nan, low), np.where(none, np.nan, high)
     else:
         from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
 

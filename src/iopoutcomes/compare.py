@@ -1,10 +1,12 @@
 """Compare outcome rates between groups: :func:`compare_rates` -> :class:`Comparison`.
 
 Each non-reference group of ``by`` (for example IOP) is compared with the reference group
-(inpatient): rates with Wilson intervals, the risk difference with the Newcombe hybrid score
-interval (default), the risk ratio and the odds ratio with intervals, a test of no difference
-(named in ``method``), and, with a ``margin``, the equivalence (TOST) and non-inferiority score
-tests with a verdict. Strata (sites) add Cochran-Mantel-Haenszel results; ``adjust`` adds
+(inpatient): rates with Wilson intervals, the risk difference with the Miettinen-Nurminen score
+interval (default), the risk ratio and the odds ratio with intervals, the 'N-1' chi-square test
+of no difference (the score test that interval inverts, so the two never disagree; named in
+``method``), and, with a ``margin``, the non-inferiority (one-sided 2.5%) and equivalence
+(TOST, 5% each) score tests with a verdict. When outcomes are missing, complete-case and
+bounds rows are shown beside the primary missing-data rule. Strata (sites) add Cochran-Mantel-Haenszel results; ``adjust`` adds
 case-mix adjusted rows (g-computation, IPTW) from :mod:`iopoutcomes.adjust`.
 
 All statistics are functions of counts, obtained through :func:`iopoutcomes._counts.group_counts`
@@ -21,7 +23,7 @@ Examples
 >>> cmp = compare_rates(df, margin=0.10)
 >>> row = cmp.to_frame().iloc[0]
 >>> print(f"{row['diff']:.2f} ({row['diff_ci_low']:.3f}, {row['diff_ci_high']:.3f}) {row['verdict']}")
--0.02 (-0.074, 0.035) equivalent
+-0.02 (-0.075, 0.035) equivalent
 """
 
 from __future__ import annotations
@@ -52,11 +54,15 @@ __all__ = ["Comparison", "compare_rates", "VERDICTS", "MISSING_RULES", "TESTS"]
 
 VERDICTS: tuple[str, ...] = ("equivalent", "non-inferior", "inconclusive", "inferior")
 MISSING_RULES: tuple[str, ...] = ("using", "exclude", "bounds", "impute", "ipw")
-TESTS: tuple[str, ...] = ("auto", "chi2", "fisher", "boschloo")
+TESTS: tuple[str, ...] = ("score", "auto", "chi2", "fisher", "boschloo")
 P_ADJUST: tuple[str, ...] = ("holm", "fdr_bh")
 ADJUST_METHODS: dict[str, str] = {"gcomp": "adjusted (g-computation)", "iptw": "adjusted (IPTW)"}
 
 _TEST_NAMES = {
+    "score": (
+        "'N-1' chi-square test (the Miettinen-Nurminen score test of no difference, which the "
+        "default interval inverts)"
+    ),
     "chi2": "Pearson chi-square test (no continuity correction)",
     "fisher": "Fisher's exact test",
     "boschloo": "Boschloo's exact unconditional test",
@@ -135,8 +141,9 @@ def _missing_text(rule: str, outcome: str, higher_is_better: bool) -> str:
         )
     return (
         "Followed-up episodes were weighted by the inverse probability of follow-up (logistic "
-        "model of follow-up on the group and covariates); rates are weighted, and intervals "
-        "and tests are Wald with the Kish effective sample size of the weights"
+        "model of follow-up on the group and covariates); rates are weighted, and their "
+        "variances come from the M-estimation sandwich that stacks the follow-up model, so the "
+        "estimation of the weights is accounted for (Lunceford & Davidian 2004)"
     )
 
 
@@ -206,6 +213,11 @@ _REFERENCES = {
     "manski": "Horowitz JL, Manski CF (2000). Nonparametric analysis of randomized experiments "
     "with missing covariate and outcome data. J Am Stat Assoc 95:77-84.",
     "kish": "Kish L (1965). Survey Sampling. Wiley.",
+    "campbell": "Campbell I (2007). Chi-squared and Fisher-Irwin tests of two-by-two tables "
+    "with small sample recommendations. Stat Med 26:3661-3675.",
+    "ich": "ICH E9 (1998). Statistical principles for clinical trials, section 5.5; ICH E10 "
+    "(2000). Choice of control group, section 1.5.1.4; FDA (2016). Non-inferiority clinical "
+    "trials to establish effectiveness: guidance for industry, section IV.",
 }
 
 
@@ -219,16 +231,18 @@ class Comparison(ResultDisplay):
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per (outcome, group, analysis, missing-data analysis): the columns of
+        One row per (outcome, group, analysis, missing-data analysis), the primary rule's
+        rows first, then (when outcomes are missing and ``sensitivity=True``) the
+        complete-case and bounds rows: the columns of
         ``schema.COMPARISON_COLUMNS`` then ``analysis`` ("unadjusted", "adjusted
         (g-computation)", "adjusted (IPTW)"), ``missing`` (the missing-data analysis: "using",
         "exclude", "impute", "ipw", or under bounds :data:`BOUND_LABELS`: "bounds: all
         missing unfavourable", "bounds: all missing favourable", "bounds: worst case for
         <group>", "bounds: best case for <group>"), ``n_missing``, ``n_missing_ref``,
         ``rate_ci_low``, ``rate_ci_high``, ``rate_ref_ci_low``, ``rate_ref_ci_high`` (intervals
-        for the reported rates: Wilson on counts; Rubin-pooled Wald under impute; Wilson on the
-        Kish effective sample size under ipw, computed by
-        :func:`iopoutcomes.rates.weighted_rates` as in ``outcome_rates``),
+        for the reported rates: Wilson on counts; Rubin-pooled Wald under impute; under ipw
+        Wilson on the effective sample size ``p(1 - p) / V`` of the M-estimation sandwich
+        variance ``V`` (:func:`iopoutcomes.missing.ipw_sandwich`, as in ``outcome_rates``),
         ``confidence_level``, ``interval_method``,
         ``test_method``; with a margin ``margin``, ``equivalence_pvalue``,
         ``noninferiority_pvalue``, ``equivalence_ci_low``, ``equivalence_ci_high`` and
@@ -242,8 +256,8 @@ class Comparison(ResultDisplay):
         DataFrame).
     missing_rule : str
         The missing-data rule applied.
-    confidence_level, interval, test, alternative, margin : as passed to
-        :func:`compare_rates`.
+    confidence_level, interval, test, alternative, margin, equivalence_alpha, covariates :
+        as passed to :func:`compare_rates`.
     higher_is_better : bool
         Direction used by the margin analysis.
     strata, strata_table : str or None, pandas.DataFrame or None
@@ -251,8 +265,10 @@ class Comparison(ResultDisplay):
         group and missing-data analysis): ``n_strata``, ``strata_excluded``,
         ``odds_ratio_mh`` with the Robins-Breslow-Greenland interval, ``diff_mh`` with the
         Sato (1989) interval, ``cmh_statistic``/``cmh_pvalue`` (no continuity correction) and
-        ``cmh_pvalue_corrected``, ``breslow_day_statistic``/``breslow_day_pvalue`` (Tarone
-        corrected).
+        ``cmh_pvalue_corrected`` (``max(|D| - 0.5, 0)^2``, as R's ``mantelhaen.test``),
+        ``breslow_day_statistic``/``breslow_day_pvalue`` (Tarone corrected) on
+        ``breslow_day_df`` degrees of freedom (informative strata - 1: strata with no events
+        or only events carry no information on the odds ratio).
     adjust : tuple of str
         Adjustment covariates (empty when unadjusted).
     balance : pandas.DataFrame or None
@@ -264,26 +280,30 @@ class Comparison(ResultDisplay):
 
     Notes
     -----
-    **Verdict** (only with a ``margin`` ``m > 0``; ``alpha = 1 - confidence_level``; shown
-    for an outcome where higher is better, such as abstinence; with ``higher_is_better=False``
-    the signs flip):
+    **Verdict** (only with a ``margin`` ``m > 0``; ``alpha_ni = (1 - confidence_level) / 2``,
+    0.025 by default; ``alpha_eq = equivalence_alpha``, 0.05 by default; shown for an outcome
+    where higher is better, such as abstinence; with ``higher_is_better=False`` the signs flip):
 
-    * ``equivalent``: both one-sided score tests of the TOST reject at level ``alpha``
-      (``equivalence_pvalue < alpha``): the difference lies within ``(-m, m)``;
-      equivalently (for score intervals exactly, otherwise approximately) the
-      ``1 - 2 alpha`` interval ``[equivalence_ci_low, equivalence_ci_high]`` lies inside the
-      margins (Schuirmann 1987).
+    * ``equivalent``: both one-sided tests of the TOST reject at level ``alpha_eq``
+      (``equivalence_pvalue < alpha_eq``): the difference lies within ``(-m, m)``;
+      equivalently the ``1 - 2 alpha_eq`` (90%) interval ``[equivalence_ci_low,
+      equivalence_ci_high]`` lies inside the margins (Schuirmann 1987).
     * ``non-inferior``: not equivalent, but the one-sided test of ``H0: diff <= -m`` rejects
-      at level ``alpha`` (``noninferiority_pvalue < alpha``): the group is at most ``m``
-      worse, and possibly better by more than ``m``.
-    * ``inferior``: the one-sided test of ``H0: diff >= -m`` rejects at level ``alpha``:
+      at level ``alpha_ni`` (``noninferiority_pvalue < alpha_ni``): the lower limit of the
+      two-sided ``confidence_level`` (95%) interval lies above ``-m`` (ICH E9 section 5.5,
+      ICH E10, FDA 2016 non-inferiority guidance). The group is at most ``m`` worse, and
+      possibly better by more than ``m``.
+    * ``inferior``: the one-sided test of ``H0: diff >= -m`` rejects at level ``alpha_ni``:
       the group is worse than the reference by more than the margin.
     * ``inconclusive``: none of these: the data are compatible with differences inside and
       outside the margin.
 
-    Each one-sided test is at level ``alpha`` (as SAS PROC FREQ's ``RISKDIFF(EQUIV NONINF)``),
-    so the matching interval is the ``1 - 2 alpha`` (90%) interval; for a one-sided 2.5%
-    non-inferiority test (ICH E9) use ``confidence_level=0.975``.
+    The tests are score tests (Miettinen-Nurminen with the default interval, which inverts
+    them exactly; Farrington-Manning with any other interval, which ``"mee"`` inverts; a
+    remark names any mismatch of interval and verdict). Under ``missing="impute"`` and
+    ``"ipw"`` they are Wald tests on the pooled (Rubin) or sandwich estimate and standard
+    error, which the shown Wald intervals invert. The narrative prints every verdict beside
+    the interval that inverts its test, labelled with its level.
 
     Examples
     --------
@@ -292,9 +312,14 @@ class Comparison(ResultDisplay):
     >>> cmp = iop.compare_rates(out)
     >>> print(repr(cmp).splitlines()[0])  # doctest: +ELLIPSIS
     <Comparison: abstinent_6mo by cohort vs inpatient, 1 group(s), ... episodes analysed, missing = using>
-    >>> cmp.to_frame()[["outcome", "group", "reference", "analysis", "missing"]]
-             outcome group  reference    analysis missing
-    0  abstinent_6mo   IOP  inpatient  unadjusted   using
+    >>> cmp.to_frame()[["group", "analysis", "missing"]]  # primary, then sensitivity rows
+      group    analysis                           missing
+    0   IOP  unadjusted                             using
+    1   IOP  unadjusted                           exclude
+    2   IOP  unadjusted  bounds: all missing unfavourable
+    3   IOP  unadjusted    bounds: all missing favourable
+    4   IOP  unadjusted        bounds: worst case for IOP
+    5   IOP  unadjusted         bounds: best case for IOP
     """
 
     table: pd.DataFrame
@@ -304,11 +329,13 @@ class Comparison(ResultDisplay):
     definition: Any = None
     missing_rule: str = "using"
     confidence_level: float = 0.95
-    interval: str = "newcombe"
-    test: str = "auto"
+    interval: str = "miettinen-nurminen"
+    test: str = "score"
     alternative: str = "two-sided"
     margin: float | None = None
     higher_is_better: bool = True
+    equivalence_alpha: float = 0.05
+    covariates: tuple[str, ...] = ()
     strata: str | None = None
     strata_table: pd.DataFrame | None = None
     adjust: tuple[str, ...] = ()
@@ -342,7 +369,7 @@ class Comparison(ResultDisplay):
                 "Wald intervals pooled with Rubin's rules (t reference)"
                 if self.missing_rule == "impute"
                 else "Wilson intervals for the weighted rates and Wald intervals for the "
-                "difference and ratios, on the Kish effective sample size"
+                "difference and ratios, with M-estimation sandwich variances"
             )
             parts = [
                 f"diff = group minus {self.reference!s} rate; {pct} intervals: {how}",
@@ -375,6 +402,11 @@ class Comparison(ResultDisplay):
         return _missing_text(self.missing_rule, self.outcome[0], self.higher_is_better)
 
     def _test_phrase(self) -> str:
+        if self.test == "score":
+            return (
+                "the 'N-1' chi-square test (Pearson's statistic times (N - 1)/N: the "
+                "Miettinen-Nurminen score test of no difference)"
+            )
         if self.test == "auto":
             return (
                 "Pearson chi-square without continuity correction, or Fisher's exact test when "
@@ -401,7 +433,7 @@ class Comparison(ResultDisplay):
         >>> df = pd.DataFrame({"cohort": ["IOP"] * 50 + ["inpatient"] * 50,
         ...                    "abstinent_6mo": [1] * 30 + [0] * 20 + [1] * 31 + [0] * 19})
         >>> print(compare_rates(df, margin=0.10).narrative())  # doctest: +ELLIPSIS
-        At 6 months about 6 in 10 IOP clients (30 of 50) and about 6 in 10 inpatient clients (31 of 50) were abstinent; the difference, -2 points (95% CI -20 to 17), is inconclusive: the 90% CI -18 to 14 reaches beyond ...
+        At 6 months about 6 in 10 IOP clients (30 of 50) and about 6 in 10 inpatient clients (31 of 50) were abstinent; the difference, -2 points (95% CI -21 to 17), is inconclusive against the 10-point margin: the 95% CI reaches -10, so non-inferiority (one-sided at the 2.5% level) is not shown, and the 90% CI -18 to 14 reaches beyond ...
         """
         t = self.table
         pct = f"{100 * self.confidence_level:g}%"
@@ -428,8 +460,44 @@ class Comparison(ResultDisplay):
                 f"difference for {row['group']!s} was {_pts(row['diff'])} points ({pct} CI "
                 f"{_pts(row['diff_ci_low'])} to {_pts(row['diff_ci_high'])})."
             )
+        sentences.extend(self._sensitivity_sentences(primary_missing))
         sentences.extend(self._missing_sentences())
         return " ".join(sentences)
+
+    def _sensitivity_sentences(self, primary: Any) -> list[str]:
+        """The complete-case difference and the Horowitz-Manski bounds beside the primary
+        analysis (the sensitivity rows ``compare_rates`` adds when outcomes are missing)."""
+        if self.missing_rule == "bounds":
+            return []
+        t = self.table[self.table["analysis"] == "unadjusted"]
+        t = t[t["missing"] != primary]
+        if t.empty:
+            return []
+        pct = f"{100 * self.confidence_level:g}%"
+        out = []
+        for (_o, g), rows in t.groupby(["outcome", "group"], sort=False):
+            by_label = {
+                str(m): r for m, (_, r) in zip(rows["missing"], rows.iterrows(), strict=True)
+            }
+            parts = []
+            cc = by_label.get("exclude")
+            if cc is not None:
+                parts.append(
+                    f"counting only clients with an observed outcome (complete case) the "
+                    f"difference for {g!s} is {_pts(cc['diff'])} points ({pct} CI "
+                    f"{_pts(cc['diff_ci_low'])} to {_pts(cc['diff_ci_high'])})"
+                )
+            w = by_label.get(BOUND_LABELS[2].format(group=g))
+            b = by_label.get(BOUND_LABELS[3].format(group=g))
+            if w is not None and b is not None:
+                lo_row, hi_row = (w, b) if self.higher_is_better else (b, w)
+                parts.append(
+                    f"whatever the missing outcomes were, it lies between {_pts(lo_row['diff'])} "
+                    f"and {_pts(hi_row['diff'])} points (Horowitz-Manski bounds)"
+                )
+            if parts:
+                out.append("Sensitivity: " + "; ".join(parts) + ".")
+        return out
 
     def _outcome_verb(self, outcome: str) -> str:
         """What a client with the event did, in words that follow the outcome's meaning.
@@ -483,9 +551,24 @@ class Comparison(ResultDisplay):
         )
 
     def _eq_ci(self, row: pd.Series) -> str:
-        eq_pct = f"{100 * (1 - 2 * (1 - self.confidence_level)):g}%"
+        eq_pct = f"{100 * (1 - 2 * self.equivalence_alpha):g}%"
         return (
             f"{eq_pct} CI {_pts(row['equivalence_ci_low'])} to {_pts(row['equivalence_ci_high'])}"
+        )
+
+    def _both_ci(self, row: pd.Series) -> str:
+        """The interval of the non-inferiority test and that of the TOST, with their levels."""
+        pct = f"{100 * self.confidence_level:g}%"
+        return (
+            f"{pct} CI {_pts(row['diff_ci_low'])} to {_pts(row['diff_ci_high'])}, "
+            f"{self._eq_ci(row)}"
+        )
+
+    def _levels(self) -> tuple[str, str]:
+        """(non-inferiority level, level of each TOST half) as percentages."""
+        return (
+            f"{100 * (1 - self.confidence_level) / 2:g}%",
+            f"{100 * self.equivalence_alpha:g}%",
         )
 
     def _bounds_sentence(self, row: pd.Series, pct: str) -> str:
@@ -514,7 +597,9 @@ class Comparison(ResultDisplay):
         w, b = same.loc[worst_label], same.loc[best_label]
         vw, vb = w["verdict"], b["verdict"]
         m = _pts(self.margin)
-        cases = f"the worst case for {g!s} ({self._eq_ci(w)}) and the best case ({self._eq_ci(b)})"
+        cases = (
+            f"the worst case for {g!s} ({self._both_ci(w)}) and the best case ({self._both_ci(b)})"
+        )
         if vw == "equivalent" and vb == "equivalent":
             verdict = (
                 f"Whatever the missing outcomes were, the difference lies within the {m}-point "
@@ -535,18 +620,25 @@ class Comparison(ResultDisplay):
             verdict = (
                 f"Against the {m}-point margin neither equivalence nor non-inferiority is shown: "
                 f"the result is {vw if vw in VERDICTS else 'not available'} in the worst case "
-                f"for {g!s} ({self._eq_ci(w)}) and {vb if vb in VERDICTS else 'not available'} "
-                f"in the best case ({self._eq_ci(b)})."
+                f"for {g!s} ({self._both_ci(w)}) and "
+                f"{vb if vb in VERDICTS else 'not available'} in the best case "
+                f"({self._both_ci(b)})."
             )
         else:
             verdict = (
                 f"Against the {m}-point margin the verdict depends on the missing outcomes: "
                 f"{vw if vw in VERDICTS else 'not available'} in the worst case for {g!s} "
-                f"({self._eq_ci(w)}) and {vb if vb in VERDICTS else 'not available'} in the "
-                f"best case ({self._eq_ci(b)}), so neither equivalence nor non-inferiority is "
+                f"({self._both_ci(w)}) and {vb if vb in VERDICTS else 'not available'} in the "
+                f"best case ({self._both_ci(b)}), so neither equivalence nor non-inferiority is "
                 "shown without an assumption about them."
             )
-        return f"{head}. {verdict}"
+        ni_lvl, eq_lvl = self._levels()
+        levels = (
+            f" (Non-inferiority one-sided at the {ni_lvl} level, the {100 * self.confidence_level:g}%"
+            f" CI; equivalence by two one-sided tests at the {eq_lvl} level each, the "
+            f"{100 * (1 - 2 * self.equivalence_alpha):g}% CI.)"
+        )
+        return f"{head}. {verdict}{levels}"
 
     def _row_sentence(self, row: pd.Series, pct: str) -> str:
         return self._verdict_text(row, self._head(row, pct))
@@ -566,26 +658,61 @@ class Comparison(ResultDisplay):
         m = _pts(self.margin)
         eq_ci = self._eq_ci(row)
         verdict = row["verdict"]
+        g, ref = row["group"], row["reference"]
+        pct = f"{100 * self.confidence_level:g}%"
+        ni_lvl, eq_lvl = self._levels()
+        p = row["pvalue"]
+        significant = bool(np.isfinite(p) and p < 1 - self.confidence_level)
+        sign = 1.0 if self.higher_is_better else -1.0
+        better = sign * float(row["diff"]) > 0
+        lim_name, lim, other_name, other = (
+            ("lower", row["diff_ci_low"], "upper", row["diff_ci_high"])
+            if self.higher_is_better
+            else ("upper", row["diff_ci_high"], "lower", row["diff_ci_low"])
+        )
+        bad_margin = f"{_pts(-sign * self.margin)}"
+        ni_side, inf_side = ("above", "below") if self.higher_is_better else ("below", "above")
+        sig = (
+            f"; the difference itself is statistically significant ({_p(p)}): {g!s} does "
+            f"{'better' if better else 'worse'} than {ref!s}"
+            if significant
+            else ""
+        )
         if verdict == "equivalent":
             return (
-                head + f", lies within the {m}-point equivalence margin ({eq_ci}; two one-sided "
-                f"tests {_p(row['equivalence_pvalue'])})."
+                head + f", lies within the {m}-point equivalence margin (the {eq_ci} lies "
+                f"inside -{m} to {m}; two one-sided tests at the {eq_lvl} level each, "
+                f"{_p(row['equivalence_pvalue'])}){sig}."
             )
         if verdict == "non-inferior":
             return (
-                head + f", shows {row['group']!s} is not worse than {row['reference']!s} by "
-                f"{m} points or more ({eq_ci}; non-inferiority {_p(row['noninferiority_pvalue'])})"
-                ", but equivalence within the margin is not shown."
+                head + f", shows {g!s} is not worse than {ref!s} by {m} points or more (the "
+                f"{pct} CI's {lim_name} limit, {_pts_fine(lim)}, is {ni_side} {bad_margin}; one-sided "
+                f"non-inferiority test at the {ni_lvl} level, "
+                f"{_p(row['noninferiority_pvalue'])}){sig}, but equivalence within the margin "
+                f"is not shown (the {eq_ci} reaches beyond it)."
             )
         if verdict == "inferior":
             return (
-                head + f", shows {row['group']!s} doing worse than {row['reference']!s} by more "
-                f"than the {m}-point margin ({eq_ci})."
+                head + f", shows {g!s} doing worse than {ref!s} by more than the {m}-point "
+                f"margin (the {pct} CI's {other_name} limit, {_pts_fine(other)}, is {inf_side} "
+                f"{bad_margin}; one-sided test at the {ni_lvl} level)."
+            )
+        if verdict not in VERDICTS:
+            return head + f", could not be judged against the {m}-point margin."
+        if significant:
+            return (
+                head + f", is statistically significant ({_p(p)}): {g!s} does "
+                f"{'better' if better else 'worse'} than {ref!s}. Whether it does worse by "
+                f"more than the {m}-point margin is not shown: the {pct} CI reaches "
+                f"{bad_margin} (one-sided tests at the {ni_lvl} level), so against the margin "
+                "the result is inconclusive."
             )
         return (
-            head + f", is inconclusive: the {eq_ci} reaches beyond the {m}-point margin, so "
-            "these data can show neither equivalence nor non-inferiority; more clients are "
-            "needed."
+            head + f", is inconclusive against the {m}-point margin: the {pct} CI reaches "
+            f"{bad_margin}, so non-inferiority (one-sided at the {ni_lvl} level) is not shown, "
+            f"and the {eq_ci} reaches beyond the margin, so equivalence (two one-sided tests "
+            f"at the {eq_lvl} level each) is not shown; more clients are needed to decide."
         )
 
     def _missing_sentences(self) -> list[str]:
@@ -654,7 +781,12 @@ class Comparison(ResultDisplay):
         if self.missing_rule == "bounds":
             refs.append("manski")
         if self.missing_rule in ("impute", "ipw"):
-            refs = ["rubin"] if self.missing_rule == "impute" else ["kish"]
+            refs = ["rubin"] if self.missing_rule == "impute" else ["lunceford"]
+            model = ", ".join([self.by, *self._model_covariates()])
+            text.append(
+                f"The {'imputation' if self.missing_rule == 'impute' else 'follow-up'} model "
+                f"used {model}."
+            )
             if self.missing_rule == "impute":
                 text.append(
                     "In each imputed data set the rates, the difference, the log risk ratio and "
@@ -664,13 +796,16 @@ class Comparison(ResultDisplay):
                     "Wald intervals, and the difference was tested with the pooled Wald test."
                 )
             else:
+                refs.append("lunceford")
                 text.append(
-                    "Rates are weighted proportions among the followed-up, given with "
-                    f"{lvl} Wilson score intervals (Wilson 1927) on the Kish effective sample "
-                    "size (sum of weights squared over the sum of squared weights); the "
-                    "difference, the log risk ratio and the log odds ratio are given with "
-                    f"{lvl} Wald intervals whose binomial variances use the same effective "
-                    "sample size, and the difference was tested with the Wald test."
+                    "Rates are weighted proportions among the followed-up; their covariance "
+                    "comes from the M-estimation sandwich of the stacked estimating equations "
+                    "of the follow-up model and the weighted means (Lunceford & Davidian "
+                    "2004), which accounts for the weights being estimated. Rates are given "
+                    f"with {lvl} Wilson score intervals (Wilson 1927) on the effective sample "
+                    "size p(1 - p)/variance; the difference, the log risk ratio and the log "
+                    f"odds ratio with {lvl} Wald intervals (delta method), and the difference "
+                    "was tested with the Wald test."
                 )
         else:
             ratio = (
@@ -681,24 +816,46 @@ class Comparison(ResultDisplay):
                 f"Rates are given with {lvl} Wilson score intervals (Wilson 1927). The difference "
                 f"in rates (group minus reference) is given with {_INTERVAL_TEXT[self.interval]}, "
                 f"the risk ratio with the {ratio} interval and the odds ratio with Woolf's logit "
-                "interval (0.5 added to every cell of a table with a zero cell)."
+                "interval (0.5 added to every cell of a table with a zero cell; not estimable "
+                "when both groups have no events or both have only events)."
             )
             text.append(self._test_sentence(refs))
-        if self.margin is not None and self.missing_rule not in ("impute", "ipw"):
-            refs += ["fm", "schuirmann"]
-            alpha = 1 - self.confidence_level
-            var = (
-                "Miettinen-Nurminen"
-                if self.interval == "miettinen-nurminen"
-                else "Farrington-Manning"
-            )
+        if self.margin is not None:
+            refs += ["fm", "schuirmann", "ich"]
+            ni = (1 - self.confidence_level) / 2
+            eq = self.equivalence_alpha
+            if self.missing_rule in ("impute", "ipw"):
+                how = (
+                    "Wald tests on the pooled (impute) or sandwich (ipw) estimate and standard "
+                    "error of the difference, shifted by the margin"
+                )
+            else:
+                var = (
+                    "Miettinen-Nurminen"
+                    if self.interval == "miettinen-nurminen"
+                    else "Farrington-Manning"
+                )
+                how = (
+                    f"{var} score tests of the shifted hypotheses (Farrington & Manning 1990; "
+                    "null-restricted maximum-likelihood proportions from Miettinen & Nurminen "
+                    "1985)"
+                )
             text.append(
-                f"With an equivalence margin of {100 * self.margin:g} percentage points, "
-                f"equivalence was assessed with two one-sided {var} score tests (Farrington & "
-                f"Manning 1990; Schuirmann 1987) and non-inferiority with the one-sided score "
-                f"test, each at level {alpha:g}, with the matching {100 * (1 - 2 * alpha):g}% "
-                "interval; the null-restricted maximum-likelihood proportions were computed "
-                "from Miettinen & Nurminen (1985)."
+                f"With a margin of {100 * self.margin:g} percentage points, non-inferiority was "
+                f"tested one-sided at level {ni:g} (ICH E9/E10, FDA 2016), which is whether the "
+                f"lower limit of the two-sided {lvl} interval lies above minus the margin; "
+                f"equivalence with two one-sided tests (Schuirmann 1987) at level {eq:g} each, "
+                f"the {100 * (1 - 2 * eq):g}% interval lying inside the margins; both with "
+                f"{how}."
+            )
+        if (
+            self.missing_rule not in ("bounds",)
+            and (self.table["missing"] != self.missing_rule).any()
+        ):
+            refs.append("manski")
+            text.append(
+                "As sensitivity analyses, the complete-case comparison and the four bounds "
+                "analyses (Horowitz & Manski 2000) are reported beside the primary one."
             )
         if self.strata is not None:
             refs += ["cochran", "cmh", "rgb", "sato", "breslow_day"]
@@ -725,8 +882,26 @@ class Comparison(ResultDisplay):
                 seen.append(_REFERENCES[r])
         return " ".join(text) + "\n\nReferences\n" + "\n".join(f"- {r}" for r in seen)
 
+    def _model_covariates(self) -> list[str]:
+        d = self.definition
+        return list(
+            dict.fromkeys([*self.covariates, *(getattr(d, "covariates", ()) or ()), *self.adjust])
+        )
+
     def _test_sentence(self, refs: list[str]) -> str:
-        if self.test == "auto":
+        if self.test == "score":
+            refs.append("campbell")
+            test = (
+                "The hypothesis of equal rates was tested with the 'N-1' chi-square test "
+                "(Pearson's statistic times (N - 1)/N; Campbell 2007), the Miettinen-Nurminen "
+                "score test of no difference, so that the test and the "
+                + (
+                    "difference interval always agree"
+                    if self.interval == "miettinen-nurminen"
+                    else "Miettinen-Nurminen interval agree"
+                )
+            )
+        elif self.test == "auto":
             refs.append("fisher")
             test = (
                 "The hypothesis of equal rates was tested with Pearson's chi-square test without "
@@ -790,10 +965,20 @@ class Comparison(ResultDisplay):
         )
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Any:
-        """Forest plot of the differences (``iopoutcomes.plots.plot_comparison``)."""
+        """Forest plot of the differences (``iopoutcomes.plots.plot_comparison``) of the
+        primary missing-data rule (the sensitivity rows are in :meth:`to_frame`)."""
+        import dataclasses
+
         from .plots import plot_comparison
 
-        return plot_comparison(self, ax=ax, **kwargs)
+        rule = self.table["missing"].astype(str)
+        keep = rule.str.startswith("bounds") if self.missing_rule == "bounds" else None
+        if keep is None:
+            keep = rule == self.missing_rule
+        target = self
+        if not bool(keep.all()):
+            target = dataclasses.replace(self, table=self.table[keep.to_numpy()])
+        return plot_comparison(target, ax=ax, **kwargs)
 
 
 # --- text helpers ------------------------------------------------------------------------------
@@ -805,6 +990,14 @@ def _pts(value: float) -> str:
         return "n/a"
     v = math.floor(100 * float(value) + 0.5)
     return str(0 if v == 0 else v)
+
+
+def _pts_fine(value: float) -> str:
+    """Proportion -> percentage points with one decimal ("-9.6"), for a limit beside a margin."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    v = math.floor(1000 * float(value) + 0.5) / 10
+    return f"{0.0 if v == 0 else v:.1f}"
 
 
 def _p(p: float) -> str:
@@ -914,6 +1107,7 @@ def _two_group_rows(
     margin: float | None,
     higher_is_better: bool,
     integer_counts: bool = True,
+    equivalence_alpha: float = 0.05,
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """All contrast statistics for arrays of (x1, n1) versus (x0, n0)."""
     notes: list[str] = []
@@ -963,12 +1157,18 @@ def _two_group_rows(
     xs1, xs0 = np.where(ok, x1, 0.0), np.where(ok, x0, 0.0)
     ns1, ns0 = np.where(ok, n1, 1.0), np.where(ok, n0, 1.0)
     z, p_z = _ci.score_test_diff(xs1, ns1, xs0, ns0, 0.0, alternative)
+    z_mn, p_mn = _ci.score_test_diff(xs1, ns1, xs0, ns0, 0.0, alternative, "miettinen-nurminen")
     pooled = np.where(ok, (x1 + x0) / np.where(ok, n1 + n0, 1), np.nan)
     defined = ok & (pooled > 0) & (pooled < 1)
     chi = chosen == "chi2"
     statistic[chi] = np.where(defined, np.asarray(z, float) ** 2, np.nan)[chi]
     pvalue[chi] = np.where(defined, np.asarray(p_z, float), np.nan)[chi]
-    for i in np.flatnonzero(ok & (chosen != "chi2")):
+    sc = chosen == "score"
+    # every client with the event, or none: the rates are equal and the score statistic's
+    # numerator is 0, so the statistic is 0 and p = 1 (its limit), not missing
+    statistic[sc] = np.where(ok, np.asarray(z_mn, float) ** 2, np.nan)[sc]
+    pvalue[sc] = np.where(ok, np.asarray(p_mn, float), np.nan)[sc]
+    for i in np.flatnonzero(ok & (chosen != "chi2") & (chosen != "score")):
         if not integer_counts:
             chosen[i] = "chi2"
             statistic[i] = float(np.asarray(z)[i] ** 2) if defined[i] else np.nan
@@ -987,7 +1187,11 @@ def _two_group_rows(
     out["_expected_min"] = expected
 
     if margin is not None:
-        alpha = 1.0 - confidence_level
+        # non-inferiority (and inferiority) one-sided at (1 - confidence_level) / 2: the
+        # lower (upper) limit of the two-sided interval (ICH E9/E10, FDA 2016); each half of
+        # the TOST at equivalence_alpha, the 1 - 2 equivalence_alpha interval (Schuirmann 1987)
+        alpha = (1.0 - confidence_level) / 2.0
+        eq_alpha = float(equivalence_alpha)
         variance = (
             "miettinen-nurminen" if interval == "miettinen-nurminen" else "farrington-manning"
         )
@@ -1004,10 +1208,10 @@ def _two_group_rows(
             np.where(ok, np.asarray(v, float), np.nan) for v in (p_ni, p_upper, p_inf)
         )
         p_eq = np.maximum(p_ni, p_upper)
-        lo, hi = _ci.diff_ci(x1, n1, x0, n0, interval, 1.0 - 2.0 * alpha)
+        lo, hi = _ci.diff_ci(x1, n1, x0, n0, interval, 1.0 - 2.0 * eq_alpha)
         lo, hi = np.asarray(lo, float), np.asarray(hi, float)
         verdict = np.where(
-            p_eq < alpha,
+            p_eq < eq_alpha,
             "equivalent",
             np.where(
                 p_ni < alpha, "non-inferior", np.where(p_inf < alpha, "inferior", "inconclusive")
@@ -1021,8 +1225,9 @@ def _two_group_rows(
         out["verdict"] = verdict
         # the interval and the test agree exactly only for the score interval they invert
         inside = (lo > -m) & (hi < m)
-        ni_ci = (lo > -m) if higher_is_better else (hi < m)
-        disagree = ok & (((p_eq < alpha) != inside) | ((p_ni < alpha) != ni_ci))
+        main_lo, main_hi = out["diff_ci_low"], out["diff_ci_high"]
+        ni_ci = (main_lo > -m) if higher_is_better else (main_hi < m)
+        disagree = ok & (((p_eq < eq_alpha) != inside) | ((p_ni < alpha) != ni_ci))
         out["_disagree"] = disagree
     return out, notes
 
@@ -1097,6 +1302,7 @@ def _strata_row(
         "cmh_pvalue_corrected",
         "breslow_day_statistic",
         "breslow_day_pvalue",
+        "breslow_day_df",
     ]
     row.update({k: np.nan for k in keys})
     if not both:
@@ -1122,14 +1328,96 @@ def _strata_row(
         row["odds_ratio_mh_ci_low"], row["odds_ratio_mh_ci_high"] = float(lo), float(hi)
         res = st.test_null_odds(correction=False)
         row["cmh_statistic"], row["cmh_pvalue"] = float(res.statistic), float(res.pvalue)
-        row["cmh_pvalue_corrected"] = float(st.test_null_odds(correction=True).pvalue)
-        if len(both) >= 2:
-            bd = st.test_equal_odds(adjust=True)
-            row["breslow_day_statistic"], row["breslow_day_pvalue"] = (
-                float(bd.statistic),
-                float(bd.pvalue),
-            )
+    row["cmh_pvalue_corrected"] = _cmh_corrected_pvalue(x1, n1, x0, n0)
+    bd_stat, bd_p, bd_df = _breslow_day_tarone(x1, n1, x0, n0, float(row["odds_ratio_mh"]))
+    row["breslow_day_statistic"], row["breslow_day_pvalue"] = bd_stat, bd_p
+    row["breslow_day_df"] = bd_df
+    n_uninformative = len(both) - (bd_df + 1)
+    if n_uninformative > 0:
+        notes.append(
+            f"{n_uninformative} {strata} stratum/strata of {group!s} vs {reference!s} have no "
+            "events or only events in both groups: they carry no information on the odds "
+            "ratio and are not counted in the Breslow-Day degrees of freedom."
+        )
     return row, notes
+
+
+def _cmh_corrected_pvalue(x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray) -> float:
+    """Continuity-corrected Cochran-Mantel-Haenszel p-value, ``max(|D| - 0.5, 0)^2 / V``.
+
+    ``D = sum(a_k - E a_k)`` with ``E a_k = m1 c1 / N`` and the hypergeometric variance
+    ``V = sum(m1 m0 c1 c0 / (N^2 (N - 1)))``. The correction never enlarges the statistic
+    (as R's ``mantelhaen.test(correct=TRUE)``, which drops it when ``|D| < 0.5``);
+    statsmodels' ``test_null_odds(correction=True)`` squares ``|D| - 0.5`` even when negative.
+
+    >>> x1, n1 = np.array([40., 10., 25.]), np.array([50., 50., 50.])
+    >>> x0, n0 = np.array([10., 40., 25.]), np.array([50., 50., 50.])
+    >>> _cmh_corrected_pvalue(x1, n1, x0, n0)   # R mantelhaen.test(correct=TRUE): 1
+    1.0
+    """
+    big_n = n1 + n0
+    c1 = x1 + x0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(big_n > 1, n1 * n0 * c1 * (big_n - c1) / (big_n**2 * (big_n - 1)), 0.0)
+    var = float(np.sum(v))
+    if not var > 0:
+        return float("nan")
+    d = float(np.sum(x1 - n1 * c1 / big_n))
+    stat = max(abs(d) - 0.5, 0.0) ** 2 / var
+    return float(stats.chi2.sf(stat, 1))
+
+
+def _breslow_day_tarone(
+    x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray, odds_ratio: float
+) -> tuple[float, float, int]:
+    """Breslow-Day test of homogeneous odds ratios with Tarone's (1985) correction.
+
+    In stratum k the expected ``a_k`` under the common Mantel-Haenszel odds ratio ``psi`` is
+    the root in ``[max(0, m1 + c1 - N), min(m1, c1)]`` of
+    ``(1 - psi) a^2 + (N - m1 - c1 + psi (m1 + c1)) a - psi m1 c1 = 0`` (``a = m1 c1 / N``
+    when ``psi = 1``) with variance ``1 / (1/a + 1/(m1 - a) + 1/(c1 - a) + 1/(N - m1 - c1 + a))``;
+    ``X2 = sum((a_k - E a_k)^2 / V_k) - (sum a_k - sum E a_k)^2 / sum V_k`` on
+    ``K' - 1`` degrees of freedom, where ``K'`` counts the *informative* strata (some but not
+    all clients with the event): a stratum with no events or only events has variance 0 and
+    no information on the odds ratio (Breslow & Day 1980, section 4.4; Tarone 1985).
+
+    Returns (statistic, p-value, degrees of freedom); NaN when fewer than two strata are
+    informative.
+
+    >>> x1, n1 = np.array([40., 10., 25.]), np.array([50., 50., 50.])
+    >>> x0, n0 = np.array([10., 40., 25.]), np.array([50., 50., 50.])
+    >>> stat, p, df = _breslow_day_tarone(x1, n1, x0, n0, 1.0)   # R by hand: 72 on 2 df
+    >>> round(stat, 9), df
+    (72.0, 2)
+    """
+    big_n = n1 + n0
+    c1 = x1 + x0
+    informative = (c1 > 0) & (c1 < big_n)
+    df = int(informative.sum()) - 1
+    nan = float("nan")
+    if df < 1 or not (np.isfinite(odds_ratio) and odds_ratio > 0):
+        return nan, nan, max(df, 0)
+    a, m1, c, n = x1[informative], n1[informative], c1[informative], big_n[informative]
+    lo, hi = np.maximum(0.0, m1 + c - n), np.minimum(m1, c)
+    qa = 1.0 - odds_ratio
+    qb = n - m1 - c + odds_ratio * (m1 + c)
+    qc = -odds_ratio * m1 * c
+    if abs(qa) < 1e-12:
+        ea = -qc / qb
+    else:
+        disc = np.sqrt(np.maximum(qb**2 - 4.0 * qa * qc, 0.0))
+        q = -0.5 * (qb + np.where(qb >= 0, 1.0, -1.0) * disc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r1, r2 = q / qa, qc / q
+        inside = (r1 >= lo - 1e-9) & (r1 <= hi + 1e-9)
+        ea = np.where(inside, r1, r2)
+    ea = np.clip(ea, lo, hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        va = 1.0 / (1.0 / ea + 1.0 / (m1 - ea) + 1.0 / (c - ea) + 1.0 / (n - m1 - c + ea))
+    if not np.all(np.isfinite(va) & (va > 0)):
+        return nan, nan, df
+    stat = float(np.sum((a - ea) ** 2 / va) - np.sum(a - ea) ** 2 / np.sum(va))
+    return stat, float(stats.chi2.sf(stat, df)), df
 
 
 # --- the public function -----------------------------------------------------------------------
@@ -1147,14 +1435,17 @@ def compare_rates(
     strata: str | None = None,
     cluster: str | None = None,
     missing: str | None = None,
+    covariates: Sequence[str] | None = None,
     confidence_level: float = 0.95,
     interval: Literal[
         "newcombe", "miettinen-nurminen", "mee", "agresti-caffo", "wald"
-    ] = "newcombe",
-    test: Literal["auto", "chi2", "fisher", "boschloo"] = "auto",
+    ] = "miettinen-nurminen",
+    test: Literal["score", "auto", "chi2", "fisher", "boschloo"] = "score",
+    equivalence_alpha: float = 0.05,
     adjust_method: Sequence[str] = ("gcomp", "iptw"),
     p_adjust: Literal["holm", "fdr_bh"] | None = "holm",
     higher_is_better: bool = True,
+    sensitivity: bool = True,
     seed: int = 0,
     delta: float | Mapping[Any, float] | None = None,
 ) -> Comparison:
@@ -1174,8 +1465,11 @@ def compare_rates(
         Reference level of ``by``; every other level is compared with it.
     margin : float, optional
         Equivalence / non-inferiority margin on the difference scale (0.10 = 10 points).
-        Adds the TOST and non-inferiority score tests, the ``1 - 2 alpha`` interval and a
-        ``verdict`` (defined in :class:`Comparison`).
+        Adds the non-inferiority score test (one-sided at ``(1 - confidence_level) / 2``,
+        2.5% by default: the lower limit of the two-sided 95% interval; ICH E9/E10, FDA
+        2016), the two one-sided tests of equivalence (each at ``equivalence_alpha``, with
+        the ``1 - 2 equivalence_alpha`` interval) and a ``verdict`` (defined in
+        :class:`Comparison`).
     alternative : {"two-sided", "less", "greater"}
         Alternative of the test of no difference (``"greater"``: group rate above reference).
         Intervals are always two-sided.
@@ -1194,20 +1488,38 @@ def compare_rates(
         ``"bounds"`` gives four analyses (:data:`BOUND_LABELS`: all missing unfavourable, all
         favourable, and the worst and best case for each group, whose differences are the
         Horowitz-Manski bounds), ``"impute"`` and ``"ipw"`` come from
-        :mod:`iopoutcomes.missing` (Rubin's rules; Kish effective sample size). Only episodes
-        whose follow-up is due and that are eligible by observation time
-        (``eligible_<outcome>``) are analysed (:func:`iopoutcomes.missing.eligible_mask`).
-        An outcome that depends on the length of stay, compared between groups whose stays
-        differ, gets a remark (:func:`iopoutcomes.outcomes.stay_length_remark`).
+        :mod:`iopoutcomes.missing` (Rubin's rules; the M-estimation sandwich for the weights).
+        ``"impute"`` and ``"ipw"`` need predictors of the outcome or of follow-up
+        (``covariates``, the definition's ``covariates`` or ``adjust``) and raise
+        :class:`~iopoutcomes.exceptions.ParameterError` without them. Only episodes whose
+        follow-up is due and that are eligible by observation time (``eligible_<outcome>``)
+        are analysed (:func:`iopoutcomes.missing.eligible_mask`). An outcome that depends on
+        the length of stay, compared between groups whose stays differ, gets a remark
+        (:func:`iopoutcomes.outcomes.stay_length_remark`).
+    covariates : sequence of str, optional
+        Predictors of the missing-data model (imputation model under ``"impute"``, follow-up
+        model under ``"ipw"``), added to the group and to the definition's ``covariates``
+        (and ``adjust``); not used by the other rules.
     confidence_level : float
-        Two-sided level of every interval (default 0.95).
-    interval : {"newcombe", "miettinen-nurminen", "mee", "agresti-caffo", "wald"}
-        Interval for the difference (see :func:`iopoutcomes._ci.diff_ci`).
-    test : {"auto", "chi2", "fisher", "boschloo"}
-        ``"auto"``: Pearson chi-square without continuity correction, unless an expected count
-        is below 5, then Fisher's exact test (scipy, two-sided p-value as R's
-        ``fisher.test``); the test used is named in ``method`` and a remark. ``"boschloo"``:
+        Two-sided level of every interval (default 0.95); non-inferiority is tested one-sided
+        at ``(1 - confidence_level) / 2``.
+    interval : {"miettinen-nurminen", "newcombe", "mee", "agresti-caffo", "wald"}
+        Interval for the difference (see :func:`iopoutcomes._ci.diff_ci`). Default
+        Miettinen-Nurminen: it inverts the default test and the margin tests, so interval,
+        p-value and verdict never disagree. Any other interval is checked against the margin
+        tests (Farrington-Manning, which ``"mee"`` inverts) and a remark names a mismatch.
+    test : {"score", "auto", "chi2", "fisher", "boschloo"}
+        ``"score"`` (default): the 'N-1' chi-square test, Pearson's statistic times
+        ``(N - 1) / N``, i.e. the Miettinen-Nurminen score test of no difference that the
+        default interval inverts (Campbell 2007 recommends it for 2x2 tables down to an
+        expected count of 1). ``"chi2"``: Pearson without continuity correction (the test
+        ``"mee"`` inverts). ``"fisher"``: Fisher's exact test (two-sided p-value as R's
+        ``fisher.test``). ``"auto"``: chi-square, or Fisher when an expected count is below 5
+        (the switch is named in ``method`` and a remark). ``"boschloo"``:
         ``scipy.stats.boschloo_exact`` (two-sided p = twice the smaller one-sided p).
+    equivalence_alpha : float
+        Level of each of the two one-sided tests of equivalence (default 0.05, Schuirmann's
+        convention, with the 90% interval); separate from the non-inferiority level.
     adjust_method : sequence of {"gcomp", "iptw"}
     p_adjust : {"holm", "fdr_bh"} or None
         Multiplicity adjustment across outcomes x groups (within each analysis and missing-data
@@ -1216,8 +1528,15 @@ def compare_rates(
         Direction of the outcome (True for abstinence; False for relapse): decides the margin
         analysis and the unfavourable value a missing outcome takes under ``missing="using"``
         and ``"bounds"``.
+    sensitivity : bool
+        When outcomes are missing, add the complete-case (``missing="exclude"``) and the four
+        bounds rows beside the primary rule's rows (default True; the primary rows come first
+        and the narrative quotes them), and remark when follow-up differs between a group and
+        the reference by more than 10 percentage points.
     seed : int
-        Seed for imputation and bootstrap.
+        Seed for imputation. The same seed gives the same imputations in every call: vary it
+        across repeated analyses (simulations, a report each quarter) so that they do not share
+        one set of draws.
     delta : float or mapping, optional
         With ``missing="impute"`` only: delta-adjusted multiple imputation, a missing-not-at-
         random sensitivity analysis. The imputation model's log-odds of the outcome are shifted
@@ -1242,10 +1561,10 @@ def compare_rates(
     ...                    "abstinent_6mo": [1] * 9 + [0] + [1] * 3 + [0] * 7})
     >>> cmp = compare_rates(df)
     >>> row = cmp.to_frame().iloc[0]
-    >>> print(round(row["diff"], 6), "|", row["method"])
-    0.6 | Fisher's exact test
-    >>> print(f"{cmp.table.loc[0, 'diff_ci_low']:.4f}")   # Newcombe (1998) Table II (b)
-    0.1705
+    >>> print(round(row["diff"], 6), "|", row["method"])  # doctest: +ELLIPSIS
+    0.6 | 'N-1' chi-square test ...
+    >>> print(f"{cmp.table.loc[0, 'diff_ci_low']:.4f}")   # Newcombe (1998) Table II (b), method 6
+    0.1700
     """
     if interval not in _ci.DIFF_METHODS:
         raise ParameterError(
@@ -1269,6 +1588,11 @@ def compare_rates(
         )
     if margin is not None:
         margin = float(margin)
+    if not 0.0 < float(equivalence_alpha) < 0.5:
+        raise ParameterError(
+            "equivalence_alpha must be strictly between 0 and 0.5 (0.05 = each one-sided test "
+            f"at 5%, the 90% interval); received {equivalence_alpha!r}."
+        )
     for m in adjust_method:
         if m not in ADJUST_METHODS:
             raise ParameterError(
@@ -1286,8 +1610,24 @@ def compare_rates(
     if not outcome_list:
         raise ParameterError("outcome is empty; name at least one outcome column.")
     adjust_cols = tuple(adjust or ())
+    model_cols = tuple(covariates or ())
+    if isinstance(covariates, str):
+        model_cols = (covariates,)
     columns = list(frame.columns)
+    predictors = tuple(
+        dict.fromkeys([*model_cols, *(getattr(definition, "covariates", ()) or ()), *adjust_cols])
+    )
+    if missing in ("impute", "ipw") and not [c for c in predictors if c != by]:
+        raise ParameterError(
+            f"missing={missing!r} needs predictors of the outcome or of follow-up, and none "
+            "were given: with the group alone it reduces to the complete-case analysis "
+            "(missing completely at random within each group). Pass covariates=[...] (columns "
+            "that predict being followed up and the outcome), declare covariates on the "
+            "definition, or use missing='exclude' and say it assumes MCAR within group."
+        )
     needed = [*outcome_list, by, *([strata] if strata else []), *adjust_cols]
+    if missing in ("impute", "ipw"):
+        needed += [c for c in model_cols if c not in needed]
     needed += [cluster] if cluster else []
     absent = [c for c in needed if c not in columns]
     if absent:
@@ -1330,6 +1670,9 @@ def compare_rates(
             cluster=cluster,
             seed=seed,
             delta=delta,
+            covariates=model_cols,
+            equivalence_alpha=float(equivalence_alpha),
+            sensitivity=sensitivity,
         )
         blocks.append(block)
         strata_rows.extend(strata_part)
@@ -1367,6 +1710,8 @@ def compare_rates(
         test=test,
         alternative=alternative,
         margin=margin,
+        equivalence_alpha=float(equivalence_alpha),
+        covariates=model_cols,
         higher_is_better=higher_is_better,
         strata=strata,
         strata_table=strata_table,
@@ -1399,6 +1744,32 @@ def _analyses_from_counts(
     return out
 
 
+FOLLOWUP_GAP: float = 0.10
+"""Follow-up rates of a group and the reference differing by more than this get a remark."""
+
+
+def _followup_gap_notes(
+    name: str, counts: pd.DataFrame, by: str, reference: Any, others: list[Any]
+) -> list[str]:
+    """A remark for each group whose follow-up rate differs from the reference's by more than
+    :data:`FOLLOWUP_GAP` (differential loss to follow-up: the missing-data rule matters)."""
+    c = counts.set_index(by)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = 1.0 - c["n_missing"].astype(float) / c["n"].astype(float)
+    ref = float(rate.loc[reference])
+    out = []
+    for g in others:  # a handful of groups
+        gap = float(rate.loc[g]) - ref
+        if np.isfinite(gap) and abs(gap) > FOLLOWUP_GAP:
+            out.append(
+                f"{name}: follow-up differs between {g!s} ({100 * float(rate.loc[g]):.0f}% "
+                f"with an outcome) and {reference!s} ({100 * ref:.0f}%) by more than "
+                f"{100 * FOLLOWUP_GAP:g} percentage points: the missing-data rule can move the "
+                "comparison; compare the complete-case and bounds rows with the primary one."
+            )
+    return out
+
+
 def _one_outcome(
     data: Any,
     name: str,
@@ -1419,6 +1790,9 @@ def _one_outcome(
     cluster: str | None,
     seed: int,
     delta: float | Mapping[Any, float] | None = None,
+    covariates: tuple[str, ...] = (),
+    equivalence_alpha: float = 0.05,
+    sensitivity: bool = False,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]], pd.DataFrame | None, list[str]]:
     remarks: list[str] = []
     counts = group_counts(data, name, by)
@@ -1457,8 +1831,11 @@ def _one_outcome(
             definition,
             confidence_level,
             seed,
-            adjust,
+            (*covariates, *adjust),
             delta,
+            margin=margin,
+            higher_is_better=higher_is_better,
+            equivalence_alpha=equivalence_alpha,
         )
         remarks.extend(notes)
         if test in ("fisher", "boschloo"):
@@ -1467,7 +1844,7 @@ def _one_outcome(
                 f"{name}: test={test!r} was requested, but under missing = {missing} the "
                 "p-value is a Wald test ("
                 + (
-                    "weighted, with the Kish effective sample size"
+                    "weighted, with the M-estimation sandwich variance"
                     if missing == "ipw"
                     else "pooled over the imputations with Rubin's rules"
                 )
@@ -1475,6 +1852,16 @@ def _one_outcome(
             )
         if missing == "ipw":
             remarks.extend(_weight_notes(name, datasets))
+    if sensitivity and int(counts["n_missing"].sum()) > 0:
+        # sensitivity analyses shown by default beside the primary rule: complete case and
+        # the bounds (the analyses a reader needs to judge how much the rule matters)
+        for extra in ("exclude", "bounds"):
+            if extra != missing:
+                analyses = [
+                    *analyses,
+                    *_analyses_from_counts(counts, extra, higher_is_better, by, reference),
+                ]
+        remarks.extend(_followup_gap_notes(name, counts, by, reference, others))
 
     for label, c in analyses:
         c = c.set_index(by)
@@ -1483,7 +1870,7 @@ def _one_outcome(
         n1 = c.loc[others, "n"].to_numpy(float)
         x0 = np.full(len(others), float(ref["x"]))
         n0 = np.full(len(others), float(ref["n"]))
-        integer = missing not in ("ipw",)
+        integer = label != "ipw"
         stats_, notes = _two_group_rows(
             x1,
             n1,
@@ -1496,6 +1883,7 @@ def _one_outcome(
             margin=margin,
             higher_is_better=higher_is_better,
             integer_counts=integer,
+            equivalence_alpha=equivalence_alpha,
         )
         zero_groups = [
             str(g)
@@ -1538,7 +1926,7 @@ def _one_outcome(
             ):
                 block[col] = stats_[col]
             bad = [str(g) for g, d in zip(others, stats_["_disagree"], strict=True) if d]
-            if bad:
+            if bad and label not in pooled:
                 remarks.append(
                     f"{name} ({label.format(group='the group')}): for {', '.join(bad)} the {interval} 1-2alpha interval and the "
                     "score tests disagree at the margin; the verdict follows the tests. Use "
@@ -1620,98 +2008,136 @@ def _completed_analyses(
     seed: int,
     adjust: tuple[str, ...] = (),
     delta: float | Mapping[Any, float] | None = None,
+    *,
+    margin: float | None = None,
+    higher_is_better: bool = True,
+    equivalence_alpha: float = 0.05,
 ) -> tuple[list[tuple[str, pd.DataFrame]], dict[str, dict[str, np.ndarray]], list[str], list[Any]]:
-    """Counts from ``missing.completed_datasets`` and Rubin-pooled (impute) or weighted (ipw)
-    Wald statistics, with intervals for the reported rates; also the completed data sets."""
+    """Counts from ``missing.completed_datasets`` and Rubin-pooled (impute) or M-estimation
+    sandwich (ipw) Wald statistics, with intervals for the reported rates and, with a margin,
+    Wald margin tests and a verdict; also the completed data sets."""
     from . import missing as missing_mod
 
     # The group must be in the imputation / follow-up model: imputing without it pulls the
     # imputed outcomes of both groups towards the common rate and biases the difference
     # towards zero (the imputation model must be congenial with the analysis; Meng 1994).
+    model = tuple(dict.fromkeys([by, *(getattr(definition, "covariates", ()) or ()), *adjust]))
     kwargs: dict[str, Any] = {
-        "covariates": tuple(
-            dict.fromkeys([by, *(getattr(definition, "covariates", ()) or ()), *adjust])
-        ),
+        "covariates": model,
         "n_imputations": int(getattr(definition, "n_imputations", 20) or 20),
         "seed": seed,
     }
+    death_policy = "missing"
     if definition is not None and hasattr(definition, "death_policy"):
-        kwargs["death_policy"] = definition.death_policy
+        kwargs["death_policy"] = death_policy = definition.death_policy
     if delta is not None:
         kwargs |= {"delta": delta, "by": by}
     datasets = missing_mod.completed_datasets(data, name, rule, **kwargs)
     if not datasets:
         raise InsufficientDataError(f"missing={rule!r} produced no completed data for {name!r}.")
     raw = group_counts(data, name, by).set_index(by)
-    est: dict[str, list[np.ndarray]] = {k: [] for k in ("diff", "lrr", "lor", "r1", "r0")}
-    var: dict[str, list[np.ndarray]] = {k: [] for k in ("diff", "lrr", "lor", "r1", "r0")}
-    weighted_counts = []
-    weighted = pd.DataFrame()
-    for ds in datasets:
-        # the rates' own computation (weights 1 for an imputed data set): the same rate and
-        # interval as outcome_rates(..., missing="ipw")
-        weighted = weighted_rates(
-            ds.frame, name, ds.weights, [by], confidence_level=confidence_level
-        ).set_index(by)
-        n_eff = weighted["n_eff"]
-        p = weighted["rate"]
-        p1 = p.loc[others].to_numpy(float)
-        p0 = float(p.loc[reference])
-        m1 = n_eff.loc[others].to_numpy(float)
-        m0 = float(n_eff.loc[reference])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            est["diff"].append(p1 - p0)
-            var["diff"].append(p1 * (1 - p1) / m1 + p0 * (1 - p0) / m0)
-            est["lrr"].append(np.log(p1 / p0))
-            var["lrr"].append((1 - p1) / (m1 * p1) + (1 - p0) / (m0 * p0))
-            est["lor"].append(np.log(p1 / (1 - p1)) - np.log(p0 / (1 - p0)))
-            var["lor"].append(1 / (m1 * p1 * (1 - p1)) + 1 / (m0 * p0 * (1 - p0)))
-        est["r1"].append(p1)
-        est["r0"].append(np.full(len(others), p0))
-        var["r1"].append(p1 * (1 - p1) / m1)
-        var["r0"].append(np.full(len(others), p0 * (1 - p0) / m0))
-        weighted_counts.append((m1, m0))
-    m = len(datasets)
-    z = _ci.z_value(confidence_level)
-    pooled: dict[str, np.ndarray] = {}
+    keys = ("diff", "lrr", "lor", "r1", "r0")
     k = len(others)
+    # per contrast: estimate, standard error and degrees of freedom (inf: normal reference)
+    q_all: dict[str, np.ndarray] = {key: np.full(k, np.nan) for key in keys}
+    se_all: dict[str, np.ndarray] = {key: np.full(k, np.nan) for key in keys}
+    df_all: dict[str, np.ndarray] = {key: np.full(k, np.inf) for key in keys}
+    if rule == "ipw":
+        groups, mu, cov = missing_mod.ipw_sandwich(data, name, by, model, death_policy=death_policy)
+        pos = {g: i for i, g in enumerate(groups)}
+        i0 = pos[reference]
+        for j, g in enumerate(others):  # a handful of groups
+            i1 = pos[g]
+            r1, r0_ = float(mu[i1]), float(mu[i0])
+            v11, v00, v10 = float(cov[i1, i1]), float(cov[i0, i0]), float(cov[i1, i0])
+            grads = {
+                "diff": (1.0, -1.0),
+                "lrr": (1.0 / r1 if r1 > 0 else np.nan, -1.0 / r0_ if r0_ > 0 else np.nan),
+                "lor": (
+                    1.0 / (r1 * (1 - r1)) if 0 < r1 < 1 else np.nan,
+                    -1.0 / (r0_ * (1 - r0_)) if 0 < r0_ < 1 else np.nan,
+                ),
+            }
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q_all["diff"][j] = r1 - r0_
+                q_all["lrr"][j] = np.log(r1 / r0_)
+                q_all["lor"][j] = np.log(r1 / (1 - r1)) - np.log(r0_ / (1 - r0_))
+            for key, (g1, g0) in grads.items():
+                vk = g1 * g1 * v11 + g0 * g0 * v00 + 2 * g1 * g0 * v10
+                se_all[key][j] = math.sqrt(vk) if np.isfinite(vk) and vk >= 0 else np.nan
+            q_all["r1"][j], se_all["r1"][j] = r1, math.sqrt(max(v11, 0.0))
+            q_all["r0"][j], se_all["r0"][j] = r0_, math.sqrt(max(v00, 0.0))
+    else:
+        est: dict[str, list[np.ndarray]] = {key: [] for key in keys}
+        var: dict[str, list[np.ndarray]] = {key: [] for key in keys}
+        for ds in datasets:
+            weighted = weighted_rates(
+                ds.frame, name, None, [by], confidence_level=confidence_level
+            ).set_index(by)
+            n_eff = weighted["n_eff"]
+            p = weighted["rate"]
+            p1 = p.loc[others].to_numpy(float)
+            p0 = float(p.loc[reference])
+            m1 = n_eff.loc[others].to_numpy(float)
+            m0 = float(n_eff.loc[reference])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                est["diff"].append(p1 - p0)
+                var["diff"].append(p1 * (1 - p1) / m1 + p0 * (1 - p0) / m0)
+                est["lrr"].append(np.log(p1 / p0))
+                var["lrr"].append((1 - p1) / (m1 * p1) + (1 - p0) / (m0 * p0))
+                est["lor"].append(np.log(p1 / (1 - p1)) - np.log(p0 / (1 - p0)))
+                var["lor"].append(1 / (m1 * p1 * (1 - p1)) + 1 / (m0 * p0 * (1 - p0)))
+            est["r1"].append(p1)
+            est["r0"].append(np.full(k, p0))
+            var["r1"].append(p1 * (1 - p1) / m1)
+            var["r0"].append(np.full(k, p0 * (1 - p0) / m0))
+        for key in keys:
+            e = np.array(est[key])  # (m, k)
+            v = np.array(var[key])
+            for j in range(k):
+                if not (np.all(np.isfinite(e[:, j])) and np.all(np.isfinite(v[:, j]))):
+                    continue
+                if np.ptp(e[:, j]) == 0 and np.all(v[:, j] == 0):
+                    q_all[key][j], se_all[key][j] = float(e[0, j]), 0.0  # all at 0% or 100%
+                    continue
+                q_all[key][j], se_all[key][j], df_all[key][j] = missing_mod.rubin_pool(
+                    e[:, j], v[:, j]
+                )
+
+    def crit(df: np.ndarray, level: float) -> np.ndarray:
+        normal = float(stats.norm.ppf(0.5 + level / 2))
+        return np.where(np.isfinite(df), stats.t.ppf(0.5 + level / 2, np.minimum(df, 1e12)), normal)
+
+    def tail(t: np.ndarray, df: np.ndarray) -> np.ndarray:
+        """Upper-tail probability of the reference distribution."""
+        return np.where(np.isfinite(df), stats.t.sf(t, np.minimum(df, 1e12)), stats.norm.sf(t))
+
     results = {}
-    for key in ("diff", "lrr", "lor", "r1", "r0"):
-        e = np.array(est[key])  # (m, k)
-        v = np.array(var[key])
-        mean = np.full(k, np.nan)
-        low = np.full(k, np.nan)
-        high = np.full(k, np.nan)
-        pval = np.full(k, np.nan)
-        for j in range(k):
-            if not (np.all(np.isfinite(e[:, j])) and np.all(np.isfinite(v[:, j]))):
-                continue
-            if m > 1 and np.ptp(e[:, j]) == 0 and np.all(v[:, j] == 0):
-                q, se, crit = float(e[0, j]), 0.0, z  # every imputation at 0% or 100%
-            elif m > 1:
-                q, se, df = missing_mod.rubin_pool(e[:, j], v[:, j])
-                crit = float(stats.t.ppf(0.5 + confidence_level / 2, df)) if np.isfinite(df) else z
-                pval[j] = float(2 * stats.t.sf(abs(q / se), df)) if se > 0 else np.nan
-            else:
-                q, se, crit = float(e[0, j]), math.sqrt(float(v[0, j])), z
-                pval[j] = float(2 * stats.norm.sf(abs(q / se))) if se > 0 else np.nan
-            mean[j], low[j], high[j] = q, q - crit * se, q + crit * se
-        results[key] = (mean, low, high, pval)
-    r1 = np.mean(np.array(est["r1"]), axis=0)
-    r0 = np.mean(np.array(est["r0"]), axis=0)
-    pooled = {
-        "rate": r1,
-        "rate_ref": r0,
-        "rate_ci_low": np.clip(results["r1"][1], 0.0, 1.0),
-        "rate_ci_high": np.clip(results["r1"][2], 0.0, 1.0),
-        "rate_ref_ci_low": np.clip(results["r0"][1], 0.0, 1.0),
-        "rate_ref_ci_high": np.clip(results["r0"][2], 0.0, 1.0),
+    for key in keys:
+        qk, sek, dfk = q_all[key], se_all[key], df_all[key]
+        ck = crit(dfk, confidence_level)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pval = np.where(sek > 0, 2 * tail(np.abs(qk / sek), dfk), np.nan)
+        results[key] = (qk, qk - ck * sek, qk + ck * sek, pval)
+    pooled: dict[str, np.ndarray] = {
+        "rate": q_all["r1"],
+        "rate_ref": q_all["r0"],
     }
-    if rule == "ipw":  # one weighted data set: Wilson on the Kish n, as outcome_rates
-        pooled["rate_ci_low"] = weighted.loc[others, "ci_low"].to_numpy(float)
-        pooled["rate_ci_high"] = weighted.loc[others, "ci_high"].to_numpy(float)
-        pooled["rate_ref_ci_low"] = np.full(k, float(weighted.loc[reference, "ci_low"]))
-        pooled["rate_ref_ci_high"] = np.full(k, float(weighted.loc[reference, "ci_high"]))
+    for key, prefix in (("r1", "rate"), ("r0", "rate_ref")):
+        if rule == "ipw":  # Wilson on the sandwich's effective n, as outcome_rates
+            pr, sr = q_all[key], se_all[key]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                n_sandwich = np.where(sr > 0, pr * (1 - pr) / sr**2, np.nan)
+            lo, hi = _ci.proportion_ci(pr * n_sandwich, n_sandwich, "wilson", confidence_level)
+        else:
+            lo, hi = results[key][1], results[key][2]
+        pooled[f"{prefix}_ci_low"] = np.clip(np.asarray(lo, float), 0.0, 1.0)
+        pooled[f"{prefix}_ci_high"] = np.clip(np.asarray(hi, float), 0.0, 1.0)
+    how = (
+        f"Wald test pooled by Rubin's rules ({len(datasets)} imputations)"
+        if rule == "impute"
+        else "Wald test (inverse probability of follow-up weights, M-estimation sandwich)"
+    )
     pooled |= {
         "diff": results["diff"][0],
         "diff_ci_low": results["diff"][1],
@@ -1724,38 +2150,54 @@ def _completed_analyses(
         "odds_ratio_ci_high": np.exp(results["lor"][2]),
         "statistic": np.full(k, np.nan),
         "pvalue": results["diff"][3],
-        "method": np.array(
-            [
-                f"Wald test pooled by Rubin's rules ({m} imputations)"
-                if rule == "impute"
-                else "Wald test (inverse probability of follow-up weights, Kish effective n)"
-            ]
-            * k,
-            dtype=object,
-        ),
+        "method": np.array([how] * k, dtype=object),
         "interval_method": np.array(
-            ["wald (Rubin's rules)" if rule == "impute" else "wald (weighted, Kish n)"] * k,
+            ["wald (Rubin's rules)" if rule == "impute" else "wald (M-estimation sandwich)"] * k,
             dtype=object,
         ),
         "test_method": np.array(["wald"] * k, dtype=object),
     }
-    for col in (
-        "equivalence_pvalue",
-        "noninferiority_pvalue",
-        "equivalence_ci_low",
-        "equivalence_ci_high",
-        "verdict",
-    ):
-        pooled[col] = np.full(k, np.nan) if col != "verdict" else np.array([None] * k, dtype=object)
+    if margin is not None:
+        qd, sed, dfd = q_all["diff"], se_all["diff"], df_all["diff"]
+        mm = float(margin)
+        sign = 1.0 if higher_is_better else -1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # H0: sign * diff <= -m (non-inferiority) and sign * diff >= m (the other half)
+            p_ni = np.where(sed > 0, tail((sign * qd + mm) / sed, dfd), np.nan)
+            p_upper = np.where(sed > 0, tail((mm - sign * qd) / sed, dfd), np.nan)
+            p_inf = np.where(sed > 0, tail(-(sign * qd + mm) / sed, dfd), np.nan)
+        alpha = (1.0 - confidence_level) / 2.0
+        p_eq = np.maximum(p_ni, p_upper)
+        c_eq = crit(dfd, 1.0 - 2.0 * equivalence_alpha)
+        verdict = np.where(
+            p_eq < equivalence_alpha,
+            "equivalent",
+            np.where(
+                p_ni < alpha, "non-inferior", np.where(p_inf < alpha, "inferior", "inconclusive")
+            ),
+        ).astype(object)
+        verdict[~np.isfinite(p_eq)] = None
+        pooled |= {
+            "equivalence_pvalue": p_eq,
+            "noninferiority_pvalue": p_ni,
+            "equivalence_ci_low": qd - c_eq * sed,
+            "equivalence_ci_high": qd + c_eq * sed,
+            "verdict": verdict,
+        }
     # counts for the row: observed events; n = episodes analysed (all due episodes under
     # impute, the followed-up ones under ipw)
+    margin_note = (
+        "; margin verdicts come from Wald tests on the same estimates and standard errors"
+        if margin is not None
+        else ""
+    )
     if rule == "impute":
-        c = raw.assign(x=raw["n_events"], n=raw["n"])
+        counts = raw.assign(x=raw["n_events"], n=raw["n"])
         notes = [
             f"{name}: missing = impute: rates, rate intervals, differences, ratios and odds "
-            f"ratios are Wald estimates pooled with Rubin's rules over {m} imputed data sets; "
-            "n counts every episode analysed (observed and imputed), n_events the observed "
-            "events only; margin verdicts are not computed under this rule."
+            f"ratios are Wald estimates pooled with Rubin's rules over {len(datasets)} imputed "
+            "data sets; n counts every episode analysed (observed and imputed), n_events the "
+            f"observed events only{margin_note}."
         ]
         if delta is not None:
             shift = (
@@ -1769,15 +2211,16 @@ def _completed_analyses(
                 "from the MAR imputation model (Carpenter & Kenward 2013)."
             )
     else:
-        c = raw.assign(x=raw["n_events"], n=raw["n"] - raw["n_missing"])
+        counts = raw.assign(x=raw["n_events"], n=raw["n"] - raw["n_missing"])
         notes = [
             f"{name}: missing = ipw: rates are weighted by the inverse probability of "
-            "follow-up; rate intervals are Wilson intervals and differences, ratios and odds "
-            "ratios Wald intervals, all with the Kish effective sample size of the weights; n "
-            "and n_events count the followed-up episodes; margin verdicts are not computed "
-            "under this rule."
+            "follow-up; their variances and those of the differences, ratios and odds ratios "
+            "come from the M-estimation sandwich that stacks the follow-up model (so the "
+            "weights' estimation is accounted for); rate intervals are Wilson intervals on the "
+            "matching effective sample size, the others Wald; n and n_events count the "
+            f"followed-up episodes{margin_note}."
         ]
-    return [(rule, c.reset_index())], {rule: pooled}, notes, list(datasets)
+    return [(rule, counts.reset_index())], {rule: pooled}, notes, list(datasets)
 
 
 def _weight_notes(name: str, datasets: list[Any]) -> list[str]:

@@ -408,13 +408,30 @@ def compare_over_time(
     vcov = np.asarray(res.cov_params(), dtype=float)  # robust sandwich
     alpha = float(np.asarray(res.model.cov_struct.dep_params).ravel()[0])
     z = float(stats.norm.ppf(0.5 + confidence_level / 2))
-    se_beta = np.sqrt(np.diag(vcov))
+    # A robust variance can be exactly zero: when, in every episode of a group, the outcome is
+    # the same at all timepoints, the within-episode change has no sampling variability and
+    # the sandwich's diagonal for that time effect is 0, computed as a rounding-level negative
+    # (the sqrt then warned "invalid value" and gave NaN). Clip those to 0 and say so.
+    var_beta = np.diag(vcov).copy()
+    tiny = 1e-10 * max(1.0, float(np.max(np.abs(var_beta))))
+    degenerate = var_beta <= tiny
+    se_beta = np.sqrt(np.where(degenerate, 0.0, var_beta))
+    if degenerate.any():
+        remarks.append(
+            "The robust variance of "
+            + ", ".join(str(nm) for nm, d in zip(names, degenerate, strict=True) if d)
+            + " is zero (no variation to estimate it from: e.g. every episode of a group has "
+            "the same outcome at all timepoints); its standard error is 0 and its p-value is "
+            "not available."
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pvalue_beta = np.where(se_beta > 0, 2 * stats.norm.sf(np.abs(beta / se_beta)), np.nan)
     coefficients = pd.DataFrame(
         {
             "term": names,
             "estimate": beta,
             "std_err": se_beta,
-            "pvalue": 2 * stats.norm.sf(np.abs(beta / se_beta)),
+            "pvalue": pvalue_beta,
         }
     )
 
@@ -431,7 +448,7 @@ def compare_over_time(
             p = _expit(xc @ beta)
             rates[gi, ti] = p.mean()
             grads[gi, ti] = ((p * (1 - p))[:, None] * xc).mean(axis=0)
-    se_rate = np.sqrt(np.einsum("gtk,kl,gtl->gt", grads, vcov, grads))
+    se_rate = np.sqrt(np.maximum(np.einsum("gtk,kl,gtl->gt", grads, vcov, grads), 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         logit = np.log(rates / (1 - rates))
         se_logit = se_rate / (rates * (1 - rates))
@@ -446,7 +463,7 @@ def compare_over_time(
         }
     )
     dgrad = grads[1:] - grads[:1]
-    se_diff = np.sqrt(np.einsum("gtk,kl,gtl->gt", dgrad, vcov, dgrad))
+    se_diff = np.sqrt(np.maximum(np.einsum("gtk,kl,gtl->gt", dgrad, vcov, dgrad), 0.0))
     diff = rates[1:] - rates[:1]
     table = pd.DataFrame(
         {
@@ -459,7 +476,11 @@ def compare_over_time(
             "diff_ci_low": (diff - z * se_diff).ravel(),
             "diff_ci_high": (diff + z * se_diff).ravel(),
             "std_err": se_diff.ravel(),
-            "pvalue": (2 * stats.norm.sf(np.abs(diff / se_diff))).ravel(),
+            "pvalue": np.where(
+                se_diff > 0,
+                2 * stats.norm.sf(np.abs(diff / np.where(se_diff > 0, se_diff, 1))),
+                np.nan,
+            ).ravel(),
         }
     )
     table = table.sort_values(["timepoint", "group"], key=_tp_key(tps), kind="stable")

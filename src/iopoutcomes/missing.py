@@ -20,11 +20,14 @@ more *completed* data sets under a declared rule, which rates and comparisons th
     the normal approximation to its posterior, ``beta* ~ N(beta_hat, V_hat)``, and each missing
     outcome from ``Bernoulli(expit(x beta*))``. When covariates are incomplete, chained
     equations (statsmodels ``MICEData``) impute them and the outcome together. Without
-    covariates, the approximate Bayesian bootstrap. Analyse each and pool with
-    :func:`rubin_pool`.
+    covariates, the approximate Bayesian bootstrap (within the groups given as covariates,
+    that is missing completely at random within group; ``compare_rates`` and
+    ``outcome_rates`` refuse ``impute`` and ``ipw`` without predictors beyond the groups).
+    Analyse each and pool with :func:`rubin_pool`.
 ``ipw``
     Inverse probability of follow-up weighting: a logistic model of "outcome observed" on
-    the covariates; observed episodes get stabilised weights ``P(observed) / p_i``.
+    the covariates; observed episodes get stabilised weights ``P(observed) / p_i``. Their
+    variance: :func:`ipw_sandwich` (M-estimation, the follow-up model stacked).
 
 The denominator (:func:`eligible_mask`, shared by rates, comparisons and the GEE): only
 episodes whose follow-up is *due* (window closed by the data-as-of date: ``followup_due_<tp>``
@@ -67,6 +70,7 @@ __all__ = [
     "Eligibility",
     "completed_datasets",
     "eligibility",
+    "ipw_sandwich",
     "eligible_mask",
     "rubin_pool",
     "unfavourable_text",
@@ -508,19 +512,124 @@ def design_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFram
     return x[keep]
 
 
-def _fit_observed_probability(x: pd.DataFrame, observed: npt.NDArray[np.bool_]) -> Any:
-    import statsmodels.api as sm
-
+def _followup_design(x: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Intercept + covariates of the follow-up model (missing-indicator method for incomplete
+    covariates), with linearly dependent columns dropped so that the model is identified."""
     xf = x.copy()
     for c in list(xf.columns):  # missing-indicator method for incomplete covariates
         if xf[c].isna().any():
             xf[f"{c}__missing"] = xf[c].isna().astype(float)
             xf[c] = xf[c].fillna(xf[c].mean())
-    design = sm.add_constant(xf.to_numpy(dtype=float), has_constant="add")
+    design = np.column_stack([np.ones(len(xf)), xf.to_numpy(dtype=float)])
+    keep: list[int] = []
+    for j in range(design.shape[1]):  # a handful of columns, not a loop over episodes
+        if np.linalg.matrix_rank(design[:, [*keep, j]]) == len(keep) + 1:
+            keep.append(j)
+    return design[:, keep]
+
+
+def _fit_observed_probability(x: pd.DataFrame, observed: npt.NDArray[np.bool_]) -> Any:
+    import statsmodels.api as sm
+
+    design = _followup_design(x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = sm.GLM(observed.astype(float), design, family=sm.families.Binomial()).fit()
+        fit = sm.GLM(observed.astype(float), design, family=sm.families.Binomial()).fit(
+            tol=1e-12, maxiter=100
+        )
     return np.asarray(fit.predict(design), dtype=float)
+
+
+def ipw_sandwich(
+    frame: pd.DataFrame,
+    outcome: str,
+    by: str,
+    covariates: Sequence[str],
+    *,
+    death_policy: str = "missing",
+    status_column: str | None = None,
+) -> tuple[list[Any], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    r"""Inverse-probability-of-follow-up weighted rates per group with their M-estimation
+    covariance (the follow-up model's estimation accounted for).
+
+    Stacked estimating equations (Lunceford & Davidian 2004; the construction of the IPTW
+    variance in :mod:`iopoutcomes.adjust`): the follow-up model
+    :math:`\psi_\gamma = D_i (R_i - \pi_i)`, :math:`\pi_i = \operatorname{expit}(D_i\gamma)`,
+    and for each group :math:`g` the weighted mean
+    :math:`\psi_g = 1[G_i = g] R_i (Y_i - \mu_g) / \pi_i`. The covariance is
+    :math:`A^{-1} B A^{-\top}` with :math:`A = \sum \partial\psi/\partial\theta` and
+    :math:`B = \sum \psi\psi^\top`. Unlike a binomial variance on Kish's effective sample size,
+    it accounts for the weights being estimated, and for a follow-up model saturated in
+    the strata it equals the post-stratification variance
+    :math:`N_g^{-2}\{\sum_c (N_c / r_c)^2 \sum_{i \in c, R_i = 1} (Y_i - \hat p_c)^2 +
+    \sum_c N_c (\hat p_c - \hat\mu_g)^2\}`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Episodes with the outcome (missing allowed), ``by`` and the covariates.
+    outcome, by : str
+        Outcome and group columns.
+    covariates : sequence of str
+        The follow-up model's covariates (``by`` is not added: pass it when wanted).
+    death_policy, status_column :
+        As :func:`completed_datasets` (the same denominator).
+
+    Returns
+    -------
+    (groups, means, covariance)
+        The groups in order of appearance, their weighted rates and the covariance matrix of
+        the rates.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"g": ["a"] * 6 + ["b"] * 6,
+    ...                   "site": ["x", "x", "x", "y", "y", "y"] * 2,
+    ...                   "y": [1, 0, None, 1, 1, 0, 0, 1, 1, None, None, 1]})
+    >>> groups, mu, cov = ipw_sandwich(f, "y", "g", ["g", "site"])
+    >>> groups, [round(float(v), 4) for v in mu]
+    (['a', 'b'], [0.606, 0.771])
+    """
+    import statsmodels.api as sm
+
+    for c in [outcome, by, *covariates]:
+        if c not in frame:
+            raise MissingColumnError(
+                f"Column {c!r} is not in the data. Found: {list(frame.columns)}."
+            )
+    mask = eligible_mask(frame, outcome, death_policy=death_policy, status_column=status_column)
+    data = frame.loc[np.asarray(mask, dtype=bool)]
+    y = outcome_as_float(data[outcome]).to_numpy(dtype=float)
+    r = ~np.isnan(y)
+    if not r.any():
+        raise InsufficientDataError(
+            f"Outcome {outcome!r} is missing for every row; missing='ipw' needs observed values."
+        )
+    design = _followup_design(design_matrix(data, covariates))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = sm.GLM(r.astype(float), design, family=sm.families.Binomial()).fit(
+            tol=1e-12, maxiter=100
+        )
+    gamma = np.asarray(fit.params, dtype=float)
+    pi = 1.0 / (1.0 + np.exp(-(design @ gamma)))
+    codes, levels = pd.factorize(data[by])
+    k = len(levels)
+    onehot = (codes[:, None] == np.arange(k)[None, :]).astype(float)  # (n, k)
+    yr = np.where(r, y, 0.0)
+    w = np.where(r, 1.0 / pi, 0.0)
+    mu = (onehot * (w * yr)[:, None]).sum(axis=0) / (onehot * w[:, None]).sum(axis=0)
+    resid = onehot * (yr[:, None] - mu[None, :]) * w[:, None]  # psi_g, zero when unobserved
+    p = design.shape[1]
+    psi = np.column_stack([design * (r - pi)[:, None], resid])
+    a = np.zeros((p + k, p + k))
+    a[:p, :p] = -(design * (pi * (1 - pi))[:, None]).T @ design
+    # d(R / pi)/d gamma = -R (1 - pi) / pi * D
+    a[p:, :p] = -(resid * (1 - pi)[:, None]).T @ design
+    a[p:, p:] = -np.diag((onehot * w[:, None]).sum(axis=0))
+    a_inv = np.linalg.inv(a)
+    cov = a_inv @ (psi.T @ psi) @ a_inv.T
+    return list(levels), mu.astype(float), np.asarray(cov[p:, p:], dtype=float)
 
 
 def _logreg_draws(
@@ -652,7 +761,9 @@ def completed_datasets(
     n_imputations : int
         Number of imputed data sets (``impute``).
     seed : int
-        Seed of the imputation chain.
+        Seed of the imputation chain. The same seed gives the same draws in every call: vary
+        it across repeated analyses (simulations, a report each quarter), whose imputation
+        noise should be independent.
     death_policy : {"missing", "exclude"}
         ``exclude`` drops rows whose status column says ``died`` or ``incarcerated``.
     status_column : str, optional

@@ -5,9 +5,18 @@ is the group non-inferior (at most ``margin`` worse), is it equivalent (within `
 Sizes are per group: ``n_reference`` for the reference group and
 ``n_treatment = ratio * n_reference``.
 
+Defaults match the analysis :func:`iopoutcomes.compare_rates` runs (issue 20): the
+``"score"`` variance (the test of no difference is the pooled-variance score test; margins are
+tested with score tests at the null-restricted proportions), and ``alpha`` by question:
+0.05 two-sided for a difference, 0.025 one-sided for non-inferiority (the lower limit of the
+two-sided 95% interval; ICH E9/E10, FDA 2016) and 0.05 for each of the two one-sided tests of
+equivalence (Schuirmann's 90% interval), as ``compare_rates``' ``confidence_level=0.95`` and
+``equivalence_alpha=0.05``. Under the Wald variance and 3:1 allocation (0.30 vs 0.15) the
+returned sizes gave only 72% exact power for the test the analysis runs.
+
 Two variance conventions (``method``):
 
-``"wald"`` (default)
+``"wald"``
     Chow, Shao and Wang (2008), *Sample Size Calculations in Clinical Research*, 2nd ed.,
     section 4.2: the variance under the alternative, ``p1 q1 / ratio + p0 q0``, is used for both
     the null and the alternative. Difference:
@@ -17,7 +26,7 @@ Two variance conventions (``method``):
     Phi(((m + eps) sqrt(n0) - z_{1-a} sqrt(V)) / sqrt(V)) - 1`` solved for ``n0``, which equals
     Chow et al.'s closed form ``(z_{1-a} + z_{1-b/2})^2 V / (m - |eps|)^2`` when ``eps = 0`` and is
     slightly smaller otherwise (their closed form is conservative).
-``"score"``
+``"score"`` (default)
     The variance under the null is that of the score test the analysis uses: the pooled
     proportion for the difference test (Fleiss 1981 without continuity correction, which is what
     R's ``power.prop.test`` computes) and the Farrington-Manning (1990) null-restricted
@@ -43,10 +52,10 @@ Fleiss JL (1981). Statistical Methods for Rates and Proportions, 2nd ed. Wiley.
 Examples
 --------
 >>> from iopoutcomes.planning import sample_size, power
->>> ss = sample_size(0.60, 0.60, margin=0.10, test="noninferiority")
->>> ss.n_reference, ss.n_treatment       # (1.645 + 0.842)^2 * 0.48 / 0.1^2 = 296.8
-(297, 297)
->>> round(power(0.60, 0.60, 297, margin=0.10, test="noninferiority"), 3)
+>>> ss = sample_size(0.60, 0.60, margin=0.10, test="noninferiority", method="wald")
+>>> ss.alpha, ss.n_reference, ss.n_treatment     # (1.960 + 0.842)^2 * 0.48 / 0.1^2 = 376.8
+(0.025, 377, 377)
+>>> round(power(0.60, 0.60, 377, margin=0.10, test="noninferiority", method="wald"), 3)
 0.8
 """
 
@@ -63,11 +72,26 @@ from . import _ci
 from ._render import ResultDisplay
 from .exceptions import ParameterError
 
-__all__ = ["SampleSize", "power", "sample_size"]
+__all__ = ["SampleSize", "default_alpha", "power", "sample_size"]
 
 TestKind = Literal["difference", "noninferiority", "equivalence"]
 _TESTS = ("difference", "noninferiority", "equivalence")
 _METHODS = ("wald", "score")
+
+MARGIN_TOLERANCE: float = 1e-9
+"""Differences within this of zero or of the margin count as equal to it (floating point)."""
+
+MAX_N_PER_GROUP: float = 1e7
+"""Sizes above this many clients per group are refused as infeasible."""
+
+
+def default_alpha(test: str) -> float:
+    """The level ``compare_rates`` tests at by default, for each question.
+
+    >>> default_alpha("difference"), default_alpha("noninferiority"), default_alpha("equivalence")
+    (0.05, 0.025, 0.05)
+    """
+    return {"difference": 0.05, "noninferiority": 0.025, "equivalence": 0.05}.get(test, 0.05)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -91,9 +115,9 @@ class SampleSize(ResultDisplay):
     >>> import iopoutcomes as iop
     >>> ss = iop.sample_size(0.60, 0.50)
     >>> print(repr(ss).splitlines()[0])
-    <SampleSize: difference (wald), 770 clients (385 + 385) for power 0.8>
+    <SampleSize: difference (score), 776 clients (388 + 388) for power 0.8>
     >>> ss.n_treatment, ss.n_reference, ss.n_total
-    (385, 385, 770)
+    (388, 388, 776)
     >>> ss.to_frame().columns.tolist()[:4]
     ['test', 'p_treatment', 'p_reference', 'margin']
     """
@@ -151,7 +175,7 @@ class SampleSize(ResultDisplay):
         >>> print(sample_size(0.6, 0.6, margin=0.1, test="equivalence").narrative())
         ... # doctest: +NORMALIZE_WHITESPACE
         To show equivalence within 10 percentage points with 80% power, assuming rates of 60%
-        and 60%, about 412 clients per group (824 in all) are needed.
+        and 60%, about 410 clients per group (820 in all) are needed.
         """
         goal = {
             "difference": "detect the difference",
@@ -273,10 +297,10 @@ def power(
     *,
     margin: float | None = None,
     test: TestKind = "difference",
-    alpha: float = 0.05,
+    alpha: float | None = None,
     ratio: float = 1.0,
     alternative: Literal["two-sided", "less", "greater"] = "two-sided",
-    method: Literal["wald", "score"] = "wald",
+    method: Literal["wald", "score"] = "score",
     higher_is_better: bool = True,
 ) -> float:
     """Power of the difference, non-inferiority or equivalence test of two proportions.
@@ -290,16 +314,19 @@ def power(
     margin : float, optional
         Non-inferiority / equivalence margin on the difference scale (0.10 = 10 points).
     test : {"difference", "noninferiority", "equivalence"}
-    alpha : float
-        Level: two-sided for ``difference`` with ``alternative="two-sided"``; one-sided for each
-        test of non-inferiority and equivalence (as :func:`iopoutcomes.compare_rates` with
-        ``confidence_level = 1 - alpha``).
+    alpha : float, optional
+        Level: two-sided for ``difference`` with ``alternative="two-sided"``; one-sided for the
+        non-inferiority test and for each test of equivalence. Default (``None``) as
+        :func:`iopoutcomes.compare_rates` tests: 0.05 for a difference, 0.025 for
+        non-inferiority (``(1 - confidence_level) / 2``), 0.05 for each half of the TOST
+        (``equivalence_alpha``).
     ratio : float
         ``n_treatment / n_reference``.
     alternative : {"two-sided", "less", "greater"}
         For the difference test only.
-    method : {"wald", "score"}
-        Variance convention (module docstring).
+    method : {"score", "wald"}
+        Variance convention (module docstring); ``"score"`` (default) is that of the tests
+        ``compare_rates`` runs.
     higher_is_better : bool
         Direction of the non-inferiority question.
 
@@ -313,6 +340,7 @@ def power(
     0.5201
     """
     p1, p0 = float(p_treatment), float(p_reference)
+    alpha = default_alpha(test) if alpha is None else alpha
     _validate(p1, p0, margin, test, float(alpha), float(ratio), method)
     if alternative not in _ci.ALTERNATIVES:
         raise ParameterError(
@@ -340,11 +368,11 @@ def sample_size(
     *,
     margin: float | None = None,
     test: TestKind = "difference",
-    alpha: float = 0.05,
+    alpha: float | None = None,
     power: float = 0.8,
     ratio: float = 1.0,
     alternative: Literal["two-sided", "less", "greater"] = "two-sided",
-    method: Literal["wald", "score"] = "wald",
+    method: Literal["wald", "score"] = "score",
     higher_is_better: bool = True,
 ) -> SampleSize:
     """Clients needed to detect a difference, or to show non-inferiority or equivalence.
@@ -359,17 +387,20 @@ def sample_size(
     Raises
     ------
     ParameterError
-        Impossible inputs: equal rates for a difference test, a true difference outside the
-        margin for equivalence (no sample size suffices), or worse than the margin for
-        non-inferiority.
+        Impossible inputs: equal rates for a difference test, a true difference at or outside
+        the margin for equivalence (no sample size suffices), or at or worse than the margin
+        for non-inferiority, compared with a tolerance of :data:`MARGIN_TOLERANCE` (so that
+        ``0.6 - 0.5``, which is ``0.0999...`` in floating point, counts as the margin 0.10);
+        and any input needing more than :data:`MAX_N_PER_GROUP` clients per group.
 
     Examples
     --------
-    >>> ss = sample_size(0.6, 0.5, method="score")    # R power.prop.test: n = 387.34
+    >>> ss = sample_size(0.6, 0.5)    # R power.prop.test: n = 387.34
     >>> ss.n_reference, round(ss.n_reference_exact, 2)
     (388, 387.34)
     """
     p1, p0 = float(p_treatment), float(p_reference)
+    alpha = default_alpha(test) if alpha is None else alpha
     target = float(power)
     _validate(p1, p0, margin, test, float(alpha), float(ratio), method)
     if alternative not in _ci.ALTERNATIVES:
@@ -383,7 +414,7 @@ def sample_size(
     zb = stats.norm.ppf(target)
     remarks: list[str] = []
     if test == "difference":
-        if eps == 0:
+        if abs(eps) <= MARGIN_TOLERANCE:
             raise ParameterError(
                 "p_treatment equals p_reference: no sample size detects a zero difference. "
                 "To show the rates are alike use test='equivalence' with a margin."
@@ -399,7 +430,7 @@ def sample_size(
     elif test == "noninferiority":
         m = float(margin)  # type: ignore[arg-type]
         gap = eps + m if higher_is_better else m - eps
-        if gap <= 0:
+        if gap <= MARGIN_TOLERANCE:
             raise ParameterError(
                 "The assumed difference is at or beyond the non-inferiority margin: "
                 "non-inferiority cannot be shown at any sample size."
@@ -409,7 +440,7 @@ def sample_size(
         n0 = (za * sd0 + zb * sd1) ** 2 / gap**2
     else:
         m = float(margin)  # type: ignore[arg-type]
-        if abs(eps) >= m:
+        if abs(eps) >= m - MARGIN_TOLERANCE:
             raise ParameterError(
                 "The assumed difference is at or beyond the equivalence margin: equivalence "
                 "cannot be shown at any sample size."
@@ -426,7 +457,19 @@ def sample_size(
         hi = 10.0
         while gap_fn(hi) < 0:
             hi *= 2.0
-        n0 = float(optimize.brentq(gap_fn, 1e-6, hi, xtol=1e-10, rtol=1e-14))
+            if hi > 4 * MAX_N_PER_GROUP:
+                break
+        n0 = (
+            float(optimize.brentq(gap_fn, 1e-6, hi, xtol=1e-10, rtol=1e-14))
+            if gap_fn(hi) >= 0
+            else math.inf
+        )
+    if not n0 <= MAX_N_PER_GROUP or not ratio * n0 <= MAX_N_PER_GROUP:
+        raise ParameterError(
+            f"The required size exceeds {MAX_N_PER_GROUP:,.0f} clients per group: the assumed "
+            "difference is too close to zero or to the margin for any feasible study. Check "
+            "the rates and the margin."
+        )
     n_ref = int(math.ceil(n0 - 1e-9))
     n_trt = int(math.ceil(ratio * n0 - 1e-9))
     achieved = _power_components(

@@ -38,6 +38,7 @@ from .missing import (
     completed_datasets,
     extreme_weight_remark,
     filter_eligible,
+    ipw_sandwich,
     rubin_pool,
     unfavourable_text,
 )
@@ -290,9 +291,10 @@ def _rubin_rates(
     d: OutcomeDefinition | None,
     confidence_level: float,
     seed: int,
+    covariates: Sequence[str] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Pooled (Rubin, logit scale) rate and limits per group of ``labels_index``."""
-    covs = list(dict.fromkeys([*keys, *(d.covariates if d is not None else ())]))
+    covs = list(dict.fromkeys([*keys, *(d.covariates if d is not None else ()), *covariates]))
     m = d.n_imputations if d is not None else 20
     death = d.death_policy if d is not None else "missing"
     sets = completed_datasets(
@@ -346,8 +348,11 @@ def weighted_rates(
 ) -> pd.DataFrame:
     """Weighted rate per group with its interval on Kish's effective sample size.
 
-    The one computation of weighted rates and their intervals (``missing="ipw"`` in
-    :func:`outcome_rates` and :func:`iopoutcomes.compare.compare_rates`). Among rows with an
+    A design-based summary for known (not estimated) weights; under ``missing="ipw"``
+    :func:`outcome_rates` and :func:`iopoutcomes.compare.compare_rates` take the rates from
+    here but their intervals from the M-estimation sandwich
+    (:func:`iopoutcomes.missing.ipw_sandwich`), which accounts for the weights being
+    estimated (Kish's effective n does not). Among rows with an
     observed outcome ``y`` and weight ``w``: ``rate = sum(w y) / sum(w)``, Kish's (1965)
     effective sample size ``n_eff = (sum w)^2 / sum(w^2)``, and the interval is
     :func:`iopoutcomes._ci.proportion_ci` of ``rate * n_eff`` events in ``n_eff`` trials with
@@ -416,19 +421,40 @@ def _ipw_rates(
     d: OutcomeDefinition | None,
     confidence_level: float,
     method: str,
+    covariates: Sequence[str] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, np.ndarray]:
-    covs = list(dict.fromkeys([*keys, *(d.covariates if d is not None else ())]))
+    """Weighted rates with intervals on the effective sample size ``p (1 - p) / V`` of the
+    M-estimation sandwich variance ``V`` (:func:`iopoutcomes.missing.ipw_sandwich`), which
+    accounts for the follow-up model's estimation."""
+    covs = list(dict.fromkeys([*keys, *(d.covariates if d is not None else ()), *covariates]))
     death = d.death_policy if d is not None else "missing"
     (cd,) = completed_datasets(frame, outcome, "ipw", covariates=covs, death_policy=death)
-    g = weighted_rates(
-        cd.frame, outcome, cd.weights, keys, method=method, confidence_level=confidence_level
-    )
-    merged = labels_index.merge(g, on=keys, how="left") if keys else g
+    label = "__ipw_group__"
+    if keys:
+        key_frame = frame[keys].astype("string")
+        cell = key_frame.iloc[:, 0].str.cat(key_frame[keys[1:]], sep="\x1f")
+        labelled = frame.assign(**{label: cell})
+        wanted = labels_index[keys].astype("string")
+        wanted_cell = wanted.iloc[:, 0].str.cat(wanted[keys[1:]], sep="\x1f")
+    else:
+        labelled = frame.assign(**{label: "all"})
+        wanted_cell = pd.Series(["all"])
+    groups, mu, cov = ipw_sandwich(labelled, outcome, label, covs, death_policy=death)
+    pos = {str(g): i for i, g in enumerate(groups)}
+    idx = np.array([pos.get(str(c), -1) for c in wanted_cell], dtype=int)
+    rate = np.where(idx >= 0, mu[np.maximum(idx, 0)], np.nan)
+    var = np.where(idx >= 0, np.diag(cov)[np.maximum(idx, 0)], np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_eff = np.where(var > 0, rate * (1 - rate) / var, np.nan)
+        low, high = proportion_ci(
+            rate * n_eff, n_eff, method=method, confidence_level=confidence_level
+        )
     return (
-        merged["rate"].to_numpy(float),
-        merged["ci_low"].to_numpy(float),
-        merged["ci_high"].to_numpy(float),
-        f"{method} on the Kish effective sample size, inverse probability of follow-up weights",
+        np.asarray(rate, float),
+        np.asarray(low, float),
+        np.asarray(high, float),
+        f"{method} on the effective sample size of the M-estimation sandwich variance, "
+        "inverse probability of follow-up weights",
         np.asarray(cd.weights, dtype=float),
     )
 
@@ -458,6 +484,7 @@ def _one_outcome(
     method: str,
     seed: int,
     higher_is_better: bool = True,
+    covariates: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, list[str]]:
     cols = _columns(data)
     if outcome not in cols:
@@ -557,7 +584,7 @@ def _one_outcome(
             frame = data.loc[data[keys].notna().all(axis=1)] if keys else data
             if rule == "impute":
                 rate, lo, hi, meth = _rubin_rates(
-                    frame, outcome, keys, labels_index, d, confidence_level, seed
+                    frame, outcome, keys, labels_index, d, confidence_level, seed, covariates
                 )
                 add(n_all, x, rate, lo, hi, meth, None)
                 remarks.append(
@@ -566,7 +593,7 @@ def _one_outcome(
                 )
             else:
                 rate, lo, hi, meth, weights = _ipw_rates(
-                    frame, outcome, keys, labels_index, d, confidence_level, method
+                    frame, outcome, keys, labels_index, d, confidence_level, method, covariates
                 )
                 add(n_all - miss, x, rate, lo, hi, meth, None)
                 remarks.append(
@@ -599,6 +626,7 @@ def outcome_rates(
     by: str | Sequence[str] | None = "cohort",
     *,
     missing: str | None = None,
+    covariates: Sequence[str] | None = None,
     confidence_level: float = 0.95,
     method: str = "wilson",
     definition: OutcomeDefinition | None = None,
@@ -618,6 +646,13 @@ def outcome_rates(
         Grouping columns (None: one group ``"all"``).
     missing : {"using", "exclude", "bounds", "impute", "ipw"}, optional
         Missing-data rule; default the definition's (``"using"`` for a plain DataFrame).
+        ``"impute"`` and ``"ipw"`` need predictors (``covariates`` or the definition's) and
+        raise :class:`~iopoutcomes.exceptions.ParameterError` without them: with the groups
+        alone they reduce to the complete-case rate (missing completely at random within
+        group).
+    covariates : sequence of str, optional
+        Predictors of the imputation (``impute``) or follow-up (``ipw``) model, added to the
+        grouping columns and the definition's ``covariates``.
     confidence_level : float
         Level of the intervals (0.95).
     method : {"wilson", "clopper-pearson", "jeffreys"}
@@ -626,7 +661,8 @@ def outcome_rates(
         For a plain DataFrame: the definition to echo and whose ``death_policy``,
         ``covariates`` and ``n_imputations`` apply.
     seed : int
-        Seed of the imputations (``impute``).
+        Seed of the imputations (``impute``): the same seed gives the same draws in every
+        call, so vary it across repeated analyses (simulations, a report each quarter).
     higher_is_better : bool
         Direction of the outcome. ``missing="using"`` counts a missing outcome as the
         unfavourable value: 0 (not abstinent) when True (default), 1 (e.g. relapsed) when False.
@@ -647,7 +683,9 @@ def outcome_rates(
     Rubin's rules on the logit scale with variance :math:`1/(n p (1-p))` and back-transformed
     (raw scale if a completed data set has a rate of 0 or 1), t reference distribution with
     Rubin's degrees of freedom. ``ipw``: weighted rate among the followed-up; the interval is
-    the chosen method on Kish's effective sample size :math:`(\\sum w)^2 / \\sum w^2`.
+    the chosen method on the effective sample size :math:`p(1-p)/V`, where :math:`V` is the
+    M-estimation sandwich variance that stacks the follow-up model
+    (:func:`iopoutcomes.missing.ipw_sandwich`).
 
     Examples
     --------
@@ -671,6 +709,15 @@ def outcome_rates(
     outcome_list = [outcome] if isinstance(outcome, str) else list(outcome)
     if not outcome_list:
         raise ParameterError("Name at least one outcome column.")
+    model_cols = (covariates,) if isinstance(covariates, str) else tuple(covariates or ())
+    predictors = [*model_cols, *(d.covariates if d is not None else ())]
+    if rule in ("impute", "ipw") and not [c for c in predictors if c not in keys]:
+        raise ParameterError(
+            f"missing={rule!r} needs predictors of the outcome or of follow-up, and none were "
+            "given: with the groups alone it reduces to the complete-case rate (missing "
+            "completely at random within each group). Pass covariates=[...] or a definition "
+            "with covariates, or use missing='exclude' and say it assumes MCAR within group."
+        )
     cols = _columns(data)
     missing_keys = [k for k in keys if k not in cols]
     if missing_keys:
@@ -681,7 +728,16 @@ def outcome_rates(
     remarks: list[str] = []
     for name in outcome_list:  # a handful of outcomes
         t, r = _one_outcome(
-            data, name, keys, rule, d, float(confidence_level), method, seed, higher_is_better
+            data,
+            name,
+            keys,
+            rule,
+            d,
+            float(confidence_level),
+            method,
+            seed,
+            higher_is_better,
+            model_cols,
         )
         tables.append(t)
         remarks.extend(r)
@@ -715,13 +771,15 @@ def abstinence_rates(
     timepoints: Sequence[str] | str = ("6mo",),
     missing: str | None = None,
     *,
+    covariates: Sequence[str] | None = None,
     confidence_level: float = 0.95,
     method: str = "wilson",
     definition: OutcomeDefinition | None = None,
     seed: int = 0,
     higher_is_better: bool = True,
 ) -> RateTable:
-    """Abstinence rates at follow-up timepoints: :func:`outcome_rates` on ``abstinent_<tp>``.
+    """Abstinence rates at follow-up timepoints: :func:`outcome_rates` on ``abstinent_<tp>``
+    (parameters as there; ``covariates`` are the missing-data model's predictors).
 
     Examples
     --------
@@ -737,6 +795,7 @@ def abstinence_rates(
         [f"abstinent_{tp}" for tp in tps],
         by,
         missing=missing,
+        covariates=covariates,
         confidence_level=confidence_level,
         method=method,
         definition=definition,

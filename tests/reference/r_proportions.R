@@ -98,7 +98,12 @@ out('# --- strata (sites): mantelhaen.test on a 2 x 2 x K array; rows = group (I
 out('# columns = (abstinent, not abstinent); array(c(x1, x0, n1 - x1, n0 - x0, ...), c(2, 2, K))')
 strata_sets <- list(
   SITES3 = c(20, 40, 25, 45,  30, 50, 18, 35,  12, 30, 15, 25),
-  SITES_ZERO = c(0, 8, 3, 9,  14, 20, 9, 20,  25, 40, 20, 42,  7, 7, 5, 6)
+  SITES_ZERO = c(0, 8, 3, 9,  14, 20, 9, 20,  25, 40, 20, 42,  7, 7, 5, 6),
+  # issue 20: the Mantel-Haenszel odds ratio is exactly 1 and |sum(a - E a)| = 0 < 0.5
+  SITES_OR1 = c(40, 50, 10, 50,  10, 50, 40, 50,  25, 50, 25, 50),
+  # issue 20: six informative sites, one with no events and one with only events in both groups
+  SITES_EMPTY = c(5, 20, 2, 18,  8, 15, 9, 16,  12, 25, 4, 22,  3, 10, 6, 12,  9, 14, 10, 20,
+                  6, 30, 11, 28,  0, 7, 0, 9,  5, 5, 6, 6)
 )
 for (nm in names(strata_sets)) {
   v <- matrix(strata_sets[[nm]], nrow = 4)
@@ -119,20 +124,24 @@ out('')
 out('# Breslow-Day homogeneity statistic by direct computation (expected cell from uniroot, variance')
 out('# from the four fitted cells) and Tarone (1985) correction:')
 out('# bd <- function(arr) { or <- mantelhaen.test(arr)$estimate; X2 <- 0; sa <- 0; se <- 0; sv <- 0')
-out('#   for (k in 1:dim(arr)[3]) { t <- arr[, , k]; m1 <- sum(t[1, ]); c1 <- sum(t[, 1]); N <- sum(t)')
+out('#   K1 <- -1; for (k in 1:dim(arr)[3]) { t <- arr[, , k]; m1 <- sum(t[1, ]); c1 <- sum(t[, 1]); N <- sum(t)')
+out('#     if (c1 == 0 || c1 == N) next  # no events or only events: no information on the odds ratio')
+out('#     K1 <- K1 + 1  # degrees of freedom: informative strata - 1')
 out('#     fq <- function(a) a * (N - m1 - c1 + a) - or * (m1 - a) * (c1 - a)')
 out('#     ea <- uniroot(fq, c(max(0, m1 + c1 - N), min(m1, c1)), tol = 1e-15)$root')
 out('#     va <- 1 / (1 / ea + 1 / (m1 - ea) + 1 / (c1 - ea) + 1 / (N - m1 - c1 + ea))')
 out('#     X2 <- X2 + (t[1, 1] - ea)^2 / va; sa <- sa + t[1, 1]; se <- se + ea; sv <- sv + va }')
-out('#   tar <- X2 - (sa - se)^2 / sv; K1 <- dim(arr)[3] - 1')
+out('#   tar <- X2 - (sa - se)^2 / sv')
 out('#   c(X2, pchisq(X2, K1, lower.tail = FALSE), tar, pchisq(tar, K1, lower.tail = FALSE)) }')
 bd <- function(arr) { or <- mantelhaen.test(arr)$estimate; X2 <- 0; sa <- 0; se <- 0; sv <- 0
-  for (k in 1:dim(arr)[3]) { t <- arr[, , k]; m1 <- sum(t[1, ]); c1 <- sum(t[, 1]); N <- sum(t)
+  K1 <- -1; for (k in 1:dim(arr)[3]) { t <- arr[, , k]; m1 <- sum(t[1, ]); c1 <- sum(t[, 1]); N <- sum(t)
+    if (c1 == 0 || c1 == N) next
+    K1 <- K1 + 1
     fq <- function(a) a * (N - m1 - c1 + a) - or * (m1 - a) * (c1 - a)
     ea <- uniroot(fq, c(max(0, m1 + c1 - N), min(m1, c1)), tol = 1e-15)$root
     va <- 1 / (1 / ea + 1 / (m1 - ea) + 1 / (c1 - ea) + 1 / (N - m1 - c1 + ea))
     X2 <- X2 + (t[1, 1] - ea)^2 / va; sa <- sa + t[1, 1]; se <- se + ea; sv <- sv + va }
-  tar <- X2 - (sa - se)^2 / sv; K1 <- dim(arr)[3] - 1
+  tar <- X2 - (sa - se)^2 / sv
   c(X2, pchisq(X2, K1, lower.tail = FALSE), tar, pchisq(tar, K1, lower.tail = FALSE)) }
 out('# Mantel-Haenszel risk difference with the Sato (1989) variance, by direct computation:')
 out('# sato <- function(arr) { x1 <- arr[1, 1, ]; n1 <- x1 + arr[1, 2, ]; x0 <- arr[2, 1, ]')
@@ -150,6 +159,8 @@ for (nm in names(strata_sets)) {
   cells <- as.vector(rbind(v[1, ], v[3, ], v[2, ] - v[1, ], v[4, ] - v[3, ]))
   arr <- array(cells, c(2, 2, ncol(v)))
   out(sprintf("%s_BRESLOW_DAY = %s  # bd(arr): (X2, p, Tarone X2, Tarone p)", nm, f(bd(arr))))
+  out(sprintf("%s_BRESLOW_DAY_DF = %d  # informative strata - 1", nm,
+              sum(apply(arr, 3, function(t) sum(t[, 1]) > 0 && sum(t[, 1]) < sum(t))) - 1L))
   out(sprintf("%s_MH_RD_SATO = %s  # sato(arr): (RD_MH, low, high)", nm, f(sato(arr))))
 }
 out('')

@@ -121,16 +121,39 @@ SITES_ZERO_COUNTS = (  # (x1, n1, x0, n0) per stratum
 # arr <- array(c(0, 3, 8, 6, 14, 9, 6, 11, 25, 20, 15, 22, 7, 5, 0, 1), c(2, 2, 4))
 SITES_ZERO_MH_CORRECT_FALSE = (2.5583087285799859, 0.10971590064366947, 1.7282333193237223, 0.87967903170564743, 3.3953184040654865,)  # mantelhaen.test(arr, correct=FALSE)[c('statistic', 'p.value', 'estimate', 'conf.int')]
 SITES_ZERO_MH_CORRECT_TRUE = (2.0403905405538914, 0.15317031679761262, 1.7282333193237223, 0.87967903170564743, 3.3953184040654865,)  # mantelhaen.test(arr, correct=TRUE)[c('statistic', 'p.value', 'estimate', 'conf.int')]
+SITES_OR1_COUNTS = (  # (x1, n1, x0, n0) per stratum
+    (40, 50, 10, 50),
+    (10, 50, 40, 50),
+    (25, 50, 25, 50),
+)
+# arr <- array(c(40, 10, 10, 40, 10, 40, 40, 10, 25, 25, 25, 25), c(2, 2, 3))
+SITES_OR1_MH_CORRECT_FALSE = (0, 1, 1, 0.66599201694951238, 1.5015194995585184,)  # mantelhaen.test(arr, correct=FALSE)[c('statistic', 'p.value', 'estimate', 'conf.int')]
+SITES_OR1_MH_CORRECT_TRUE = (0, 1, 1, 0.66599201694951238, 1.5015194995585184,)  # mantelhaen.test(arr, correct=TRUE)[c('statistic', 'p.value', 'estimate', 'conf.int')]
+SITES_EMPTY_COUNTS = (  # (x1, n1, x0, n0) per stratum
+    (5, 20, 2, 18),
+    (8, 15, 9, 16),
+    (12, 25, 4, 22),
+    (3, 10, 6, 12),
+    (9, 14, 10, 20),
+    (6, 30, 11, 28),
+    (0, 7, 0, 9),
+    (5, 5, 6, 6),
+)
+# arr <- array(c(5, 2, 15, 16, 8, 9, 7, 7, 12, 4, 13, 18, 3, 6, 7, 6, 9, 10, 5, 10, 6, 11, 24, 17, 0, 0, 7, 9, 5, 6, 0, 0), c(2, 2, 8))
+SITES_EMPTY_MH_CORRECT_FALSE = (0.27686571567111767, 0.59876293524480451, 1.1578312686660543, 0.66856855480435939, 2.0051395433832986,)  # mantelhaen.test(arr, correct=FALSE)[c('statistic', 'p.value', 'estimate', 'conf.int')]
+SITES_EMPTY_MH_CORRECT_TRUE = (0.14870732468522838, 0.69977375838741263, 1.1578312686660543, 0.66856855480435939, 2.0051395433832986,)  # mantelhaen.test(arr, correct=TRUE)[c('statistic', 'p.value', 'estimate', 'conf.int')]
 
 # Breslow-Day homogeneity statistic by direct computation (expected cell from uniroot, variance
 # from the four fitted cells) and Tarone (1985) correction:
 # bd <- function(arr) { or <- mantelhaen.test(arr)$estimate; X2 <- 0; sa <- 0; se <- 0; sv <- 0
-#   for (k in 1:dim(arr)[3]) { t <- arr[, , k]; m1 <- sum(t[1, ]); c1 <- sum(t[, 1]); N <- sum(t)
+#   K1 <- -1; for (k in 1:dim(arr)[3]) { t <- arr[, , k]; m1 <- sum(t[1, ]); c1 <- sum(t[, 1]); N <- sum(t)
+#     if (c1 == 0 || c1 == N) next  # no events or only events: no information on the odds ratio
+#     K1 <- K1 + 1  # degrees of freedom: informative strata - 1
 #     fq <- function(a) a * (N - m1 - c1 + a) - or * (m1 - a) * (c1 - a)
 #     ea <- uniroot(fq, c(max(0, m1 + c1 - N), min(m1, c1)), tol = 1e-15)$root
 #     va <- 1 / (1 / ea + 1 / (m1 - ea) + 1 / (c1 - ea) + 1 / (N - m1 - c1 + ea))
 #     X2 <- X2 + (t[1, 1] - ea)^2 / va; sa <- sa + t[1, 1]; se <- se + ea; sv <- sv + va }
-#   tar <- X2 - (sa - se)^2 / sv; K1 <- dim(arr)[3] - 1
+#   tar <- X2 - (sa - se)^2 / sv
 #   c(X2, pchisq(X2, K1, lower.tail = FALSE), tar, pchisq(tar, K1, lower.tail = FALSE)) }
 # Mantel-Haenszel risk difference with the Sato (1989) variance, by direct computation:
 # sato <- function(arr) { x1 <- arr[1, 1, ]; n1 <- x1 + arr[1, 2, ]; x0 <- arr[2, 1, ]
@@ -139,9 +162,17 @@ SITES_ZERO_MH_CORRECT_TRUE = (2.0403905405538914, 0.15317031679761262, 1.7282333
 #   Q <- (x1 * (n0 - x0) + x0 * (n1 - x1)) / (2 * N); v <- (rd * sum(P) + sum(Q)) / sum(w)^2
 #   c(rd, rd - qnorm(0.975) * sqrt(v), rd + qnorm(0.975) * sqrt(v)) }
 SITES3_BRESLOW_DAY = (2.7343342914255033, 0.25482782811830768, 2.7342658612411705, 0.25483654722509497,)  # bd(arr): (X2, p, Tarone X2, Tarone p)
+SITES3_BRESLOW_DAY_DF = 2  # informative strata - 1
 SITES3_MH_RD_SATO = (-0.038610038610038602, -0.17055163154690245, 0.093331554326825231,)  # sato(arr): (RD_MH, low, high)
 SITES_ZERO_BRESLOW_DAY = (6.4188740272039562, 0.092917408353329303, 6.416795472215199, 0.093002277679411299,)  # bd(arr): (X2, p, Tarone X2, Tarone p)
+SITES_ZERO_BRESLOW_DAY_DF = 3  # informative strata - 1
 SITES_ZERO_MH_RD_SATO = (0.12318842686827565, -0.027279551705921765, 0.27365640544247305,)  # sato(arr): (RD_MH, low, high)
+SITES_OR1_BRESLOW_DAY = (72, 2.3195228302435696e-16, 72, 2.3195228302435696e-16,)  # bd(arr): (X2, p, Tarone X2, Tarone p)
+SITES_OR1_BRESLOW_DAY_DF = 2  # informative strata - 1
+SITES_OR1_MH_RD_SATO = (0, -0.12600805447352315, 0.12600805447352315,)  # sato(arr): (RD_MH, low, high)
+SITES_EMPTY_BRESLOW_DAY = (9.8181123922288371, 0.08055608070273354, 9.8177185774604023, 0.080567970555710772,)  # bd(arr): (X2, p, Tarone X2, Tarone p)
+SITES_EMPTY_BRESLOW_DAY_DF = 5  # informative strata - 1
+SITES_EMPTY_MH_RD_SATO = (0.029359254973085523, -0.080447231671374048, 0.13916574161754511,)  # sato(arr): (RD_MH, low, high)
 
 # --- power.prop.test (Fleiss 1981 without continuity correction; pooled variance under H0)
 POWER_PROP_TEST_N = {  # (p1, p2, power) -> n per group

@@ -89,6 +89,14 @@ REFERENCES: tuple[str, ...] = (
     "J Am Stat Assoc 1927;22:209-212.",
     "Newcombe RG. Interval estimation for the difference between independent proportions. "
     "Stat Med 1998;17:873-890.",
+    "Miettinen O, Nurminen M. Comparative analysis of two rates. Stat Med 1985;4:213-226.",
+    "Campbell I. Chi-squared and Fisher-Irwin tests of two-by-two tables with small sample "
+    "recommendations. Stat Med 2007;26:3661-3675.",
+    "Schuirmann DJ. A comparison of the two one-sided tests procedure and the power approach "
+    "for assessing the equivalence of average bioavailability. J Pharmacokinet Biopharm "
+    "1987;15:657-680; ICH E9 (1998) section 5.5 and FDA (2016) non-inferiority guidance.",
+    "Horowitz JL, Manski CF. Nonparametric analysis of randomized experiments with missing "
+    "covariate and outcome data. J Am Stat Assoc 2000;95:77-84.",
     "Laney DB. Improved control charts for attributes. Quality Engineering 2002;14:531-537.",
     "Anhøj J, Olesen AV. Run charts revisited. PLoS One 2014;9(11):e113825.",
     "Spiegelhalter DJ. Funnel plots for comparing institutional performance. Stat Med "
@@ -440,6 +448,19 @@ class _Builder:
             self.snapshot = records
 
     # -- setup ----------------------------------------------------------------------------
+
+    @property
+    def seed(self) -> int:
+        """Seed of the imputations, derived from the configuration and the quarter.
+
+        The same report (same settings, same quarter) reproduces its numbers; reports for
+        other quarters or settings use different draws (a fixed seed would reuse one set of
+        imputation draws in every report).
+        """
+        import hashlib
+
+        text = f"{self.period}|{self.as_of}|{self.config!r}"
+        return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big")
 
     def _definition(self) -> OutcomeDefinition:
         try:
@@ -1068,7 +1089,9 @@ class _Builder:
             self.abstinence_parts[tp] = part
             extra = None
             if rule not in ("using", "exclude"):
-                extra = outcome_rates(sub, f"abstinent_{tp}", by="cohort", missing=rule).table
+                extra = outcome_rates(
+                    sub, f"abstinent_{tp}", by="cohort", missing=rule, seed=self.seed
+                ).table
                 extra = extra.set_index(extra["group"].astype(str))
             for group in using.index:
                 ev, n, rate, lo, hi, why = _rate_cells(
@@ -1188,14 +1211,7 @@ class _Builder:
                 margin=self.config.margin,
                 adjust=adjust or None,
                 missing=self.definition.missing,
-            )
-            cc = compare_rates(
-                sub,
-                outcome,
-                by="cohort",
-                reference=ref,
-                margin=self.config.margin,
-                missing="exclude",
+                seed=self.seed,
             )
         except IopOutcomesError as exc:
             self.omitted.append(f"The cohort comparison could not be computed: {exc}")
@@ -1204,9 +1220,27 @@ class _Builder:
         self.comparison = main
         rows = []
         publishable: dict[str, bool] = {}
-        for source, label in ((main, None), (cc, "complete case")):
+        # compare_rates adds the sensitivity rows (complete case, bounds) when outcomes are
+        # missing; the report shows the primary rule, complete case and the Horowitz-Manski
+        # worst and best cases (the two "all missing" rows are not bounds for the difference)
+        sensitivity = {"exclude": "complete case"}
+        for source, label in ((main, None),):
             t = source.to_frame()
             for _, r in t.iterrows():
+                row_rule = str(r["missing"])
+                primary_row = row_rule == main.missing_rule or (
+                    main.missing_rule == "bounds" and row_rule.startswith("bounds")
+                )
+                if primary_row:
+                    label = None
+                elif row_rule in sensitivity:
+                    label = sensitivity[row_rule]
+                elif row_rule.startswith("bounds: worst case"):
+                    label = "worst case"
+                elif row_rule.startswith("bounds: best case"):
+                    label = "best case"
+                else:
+                    continue
                 group = str(r["group"])
                 ok = part is not None and all(
                     not bool(part.hidden.loc[g].any())
@@ -1240,8 +1274,11 @@ class _Builder:
             f"{timepoint_text(tp).capitalize()} abstinence: each cohort vs {ref}",
             frame,
             footnote=(
-                f"diff = cohort minus {ref} (percentage points), Newcombe 95% CI; equivalence "
-                f"margin ±{100 * self.config.margin:g} points with two one-sided tests (90% CI); "
+                f"diff = cohort minus {ref} (percentage points), Miettinen-Nurminen 95% CI "
+                "(the 'N-1' chi-square p-value and the non-inferiority test, one-sided at 2.5%, "
+                f"invert it); equivalence margin ±{100 * self.config.margin:g} points with two "
+                "one-sided tests at 5% each (90% CI); complete case and worst/best case "
+                "(Horowitz-Manski bounds): sensitivity analyses of missing outcomes; "
                 "adjusted rows: case-mix adjusted (g-computation, IPTW) for "
                 + (", ".join(adjust) if adjust else "no covariates (none configured)")
                 + ". Hidden when a count behind the comparison is suppressed."
@@ -1249,14 +1286,8 @@ class _Builder:
         )
         text: list[str] = []
         if all(publishable.values()):
+            # the narrative quotes the complete-case difference and the bounds itself
             text.append(main.narrative())
-            cc_row = cc.to_frame().iloc[0]
-            text.append(
-                f"Sensitivity: counting only clients with an observed outcome (complete case), "
-                f"the difference is {100 * _f(cc_row['diff']):+.0f} points (95% CI "
-                f"{100 * _f(cc_row['diff_ci_low']):+.0f} to "
-                f"{100 * _f(cc_row['diff_ci_high']):+.0f}); verdict: {cc_row.get('verdict')}."
-            )
             from ..sensitivity import report_sentences  # tipping point + delta imputation
 
             text.extend(report_sentences(sub, outcome, reference=ref, margin=self.config.margin))
@@ -1609,7 +1640,7 @@ class _Builder:
             rule = "exclude"
         mask = mask & self.table["_site"].notna().to_numpy(bool)
         sub = self._pooled_sites(self._subset(mask))
-        rt = outcome_rates(sub, outcome, by="_site", missing=rule).table
+        rt = outcome_rates(sub, outcome, by="_site", missing=rule, seed=self.seed).table
         rt = rt.set_index(rt["group"].astype(str))
         counts = pd.DataFrame(
             {"events": rt["n_events"], "non_events": rt["n"] - rt["n_events"]}
