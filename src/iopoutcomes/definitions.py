@@ -51,6 +51,7 @@ SUBSTANCES: tuple[str, ...] = ("any", "alcohol", "drugs")
 OUT_OF_WINDOW_OPTIONS: tuple[str, ...] = ("count", "missing")
 MISSING_DAYS_OPTIONS: tuple[str, ...] = ("using", "skip")
 ANCHORS: tuple[str, ...] = ("admission", "discharge")
+CALENDAR_KINDS: tuple[str, ...] = ("daily", "screens")
 MILESTONE_KINDS: tuple[str, ...] = ("discharge_reason", "calendar", "improved", "flag")
 
 DAYS_PER_MONTH = 30.4375
@@ -396,6 +397,11 @@ class OutcomeDefinition:
         Named weekly-pattern definitions (``iopoutcomes.patterns``) joined to the episode table.
     version : str
         Version tag of the definition, printed in reports.
+    calendar : {"daily", "screens"}
+        What the use calendar is: ``daily`` (every day recorded, e.g. timeline follow-back) or
+        ``screens`` (urine screens on some days): sustained abstinence then follows the weekly
+        screen rule of :mod:`iopoutcomes._screens` (stated with its reference in
+        :meth:`describe`), and outcomes that need every day are not computable (missing).
 
     Examples
     --------
@@ -423,6 +429,7 @@ class OutcomeDefinition:
     covariates: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     version: str = "1"
+    calendar: Literal["daily", "screens"] = "daily"
 
     def __post_init__(self) -> None:
         _check_option("missing", self.missing, MISSING_RULES)
@@ -431,6 +438,7 @@ class OutcomeDefinition:
         _check_option("substance", self.substance, SUBSTANCES)
         _check_option("out_of_window", self.out_of_window, OUT_OF_WINDOW_OPTIONS)
         _check_option("missing_days", self.missing_days, MISSING_DAYS_OPTIONS)
+        _check_option("calendar", self.calendar, CALENDAR_KINDS)
         if isinstance(self.timepoints, str):
             raise ParameterError("timepoints must be a sequence of labels, not a single string.")
         tps = tuple(str(t) for t in self.timepoints)
@@ -533,6 +541,10 @@ class OutcomeDefinition:
                 f"calendar days without a record {'count as use' if self.missing_days == 'using' else 'skipped'}",
                 f"definition version {self.version}",
             ]
+            if self.calendar == "screens":
+                from ._screens import screen_rule_text
+
+                parts[-2] = screen_rule_text(self.sustained_days)
             return "; ".join(parts)
         return f"{self.label(outcome)}, {rule}"
 
