@@ -293,6 +293,10 @@ episode_key = ["Client ID", "Episode #"]
 "Admit Date" = "admission_date"
 "Discharge Date" = "discharge_date"
 "Discharge Reason" = "discharge_reason"
+"Age" = "age"
+"Sex" = "sex"
+"Primary Substance" = "primary_substance"
+"Severity" = "severity"
 
 [input.episodes.codes.cohort]
 "Intensive Outpatient" = "IOP"

@@ -257,13 +257,10 @@ def _table_input(table: str, raw: Mapping[str, Any], where: str) -> TableInput:
     if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
         raise ConfigError(f"{name} sheet must be a sheet name or a 0-based position.")
     columns = {str(k): str(v) for k, v in _mapping(raw.get("columns", {}), name).items()}
-    canonical = set(TABLES[table].names)
-    bad = sorted({v for v in columns.values() if v not in canonical})
+    bad = sorted({v for v in columns.values() if not v.strip()})
     if bad:
-        raise ConfigError(
-            f"{name} columns: {bad} are not canonical {table} columns. "
-            f"Canonical: {list(TABLES[table].names)}."
-        )
+        raise ConfigError(f"{name} columns: a column is mapped to an empty name.")
+    # names that are not canonical columns are kept as covariates (age, sex, ...)
     codes: dict[str, dict[str, str]] = {}
     for col, mapping in _mapping(raw.get("codes", {}), name).items():
         codes[str(col)] = {str(k): str(v) for k, v in _mapping(mapping, f"{name} codes").items()}
@@ -645,6 +642,13 @@ def _clean(table: str, spec: TableInput, settings: ExportInput) -> _Table:
             parsed = pd.to_datetime(frame[col], format=spec.date_format, errors="coerce")
             iso = parsed.dt.strftime("%Y-%m-%d").astype(object)
             frame[col] = iso.where(parsed.notna(), frame[col])
+    # other columns (covariates) are numbers when every value is one, as a CSV reader infers
+    for col in frame.columns:
+        if _kind(table, str(col)) is not None:
+            continue
+        numeric = pd.to_numeric(frame[col], errors="coerce")
+        if int(numeric.notna().sum()) == int(frame[col].notna().sum()):
+            frame[col] = numeric
     out.frame = frame
     return out
 

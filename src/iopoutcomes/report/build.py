@@ -60,7 +60,7 @@ from .. import __version__
 from ..benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark, position
 from ..definitions import OutcomeDefinition, timepoint_text
 from ..exceptions import ConfigError, InsufficientDataError, IopOutcomesError, ParameterError
-from ..schema import MILESTONE_MEASURES, REJECTION_REASONS
+from ..schema import EXPORT_REJECTION_REASONS, MILESTONE_MEASURES, REJECTION_REASONS
 from .config import PROFILES, ReportConfig, load_config
 from .model import Kpi, ReportFigure, ReportSection, ReportTable
 from .periods import quarter_freq, quarter_period, quarters_of
@@ -438,6 +438,9 @@ class _Builder:
                     "only (no calendar dates), so the report covers all episodes."
                 )
             self.snapshot = records
+        from .program import check_program  # refusals; the program's declared timepoints
+
+        self.snapshot = check_program(self.snapshot, self.definition, config, self.period)
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -446,6 +449,9 @@ class _Builder:
             base = OutcomeDefinition.from_dict(dict(self.config.definition))
         except IopOutcomesError as exc:
             raise ConfigError(f"[definition] is not a valid outcome definition: {exc}") from None
+        from .program import program_definition  # the program's [input] timepoints, calendar
+
+        base = program_definition(self.config, base)
         return base.replace(fiscal_year_start_month=self.config.fiscal_year_start_month)
 
     def _benchmark(self) -> Benchmark:
@@ -1594,7 +1600,10 @@ class _Builder:
                 {
                     "table": rc["table"].astype(str).to_numpy(),
                     "reason": rc["reason"].astype(str).to_numpy(),
-                    "meaning": [REJECTION_REASONS.get(str(r), "") for r in rc["reason"]],
+                    "meaning": [
+                        REJECTION_REASONS.get(str(r)) or EXPORT_REJECTION_REASONS.get(str(r), "")
+                        for r in rc["reason"]
+                    ],
                     "rows": _int_col(part.shown(i, "rows") for i in counts.index),
                 }
             )

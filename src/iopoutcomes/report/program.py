@@ -1,0 +1,148 @@
+"""The program's own settings in the report: its timepoints, calendar kind and refusals.
+
+A program declares the follow-ups it collects (``[input] timepoints`` with their windows, or
+``[definition] timepoints``) and what its use calendar is (``[input.use_days] kind``). The report
+then uses exactly these: a GPRA program with intake, discharge and 6-month interviews gets no
+1-month row. Settings that match no data are refused (:class:`~iopoutcomes.ConfigError` or
+:class:`~iopoutcomes.InsufficientDataError`, exit status 2 on the command line) with the setting
+named and what was found, instead of a report whose numbers and reasons are wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pandas as pd
+
+from ..definitions import OutcomeDefinition
+from ..exceptions import ConfigError, InsufficientDataError
+from .config import ReportConfig
+
+__all__ = ["check_program", "program_definition"]
+
+
+def program_definition(config: ReportConfig, base: OutcomeDefinition) -> OutcomeDefinition:
+    """``base`` with the ``[input]`` timepoints, windows and calendar kind applied.
+
+    ``[definition]`` settings win over ``[input]`` ones. A ``daily`` calendar read from exports
+    skips days without a record (a missing day is missing, not use) unless ``[definition]
+    missing_days`` says otherwise.
+
+    Examples
+    --------
+    >>> cfg = ReportConfig.from_dict({"input": {"timepoints": ["intake", "discharge", "6mo"],
+    ...                               "episodes": {"files": "a.csv"}}})
+    >>> program_definition(cfg, OutcomeDefinition()).outcome_timepoints
+    ('discharge', '6mo')
+    """
+    inp = config.export_input()
+    if inp is None:
+        return base
+    user = dict(config.definition)
+    over: dict[str, Any] = {}
+    if inp.timepoints and "timepoints" not in user:
+        over["timepoints"] = tuple(inp.timepoints)
+    given = dict(user.get("windows", {}))
+    windows = {k: w for k, w in inp.windows.items() if k not in given}
+    if windows:
+        over["windows"] = windows
+    if inp.calendar is not None and "calendar" not in user:
+        over["calendar"] = inp.calendar
+    if inp.calendar == "daily" and "missing_days" not in user:
+        over["missing_days"] = "skip"
+    return base.replace(**over) if over else base
+
+
+def _declared(config: ReportConfig) -> tuple[str, tuple[str, ...]] | None:
+    if "timepoints" in config.definition:
+        return "[definition] timepoints", tuple(str(t) for t in config.definition["timepoints"])
+    inp = config.export_input()
+    if inp is not None and inp.timepoints:
+        return "[input] timepoints", tuple(inp.timepoints)
+    return None
+
+
+def check_program(
+    records: Any,
+    definition: OutcomeDefinition,
+    config: ReportConfig,
+    period: pd.Period | None,
+) -> Any:
+    """Refuse settings that match no data; return the records with the program's timepoints.
+
+    Raises
+    ------
+    InsufficientDataError
+        The quarter ends before the first admission; a table read has no accepted row.
+    ConfigError
+        A declared timepoint has no follow-up row; ``substance``, ``verify`` or the calendar
+        kind needs data the records do not have.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> cfg = ReportConfig.from_dict({"definition": {"substance": "alcohol"}})
+    >>> check_program(iop.load_sample(), OutcomeDefinition(substance="alcohol"), cfg, None)
+    Traceback (most recent call last):
+    ...
+    iopoutcomes.exceptions.ConfigError: [definition] substance = 'alcohol' matches no data: ...
+    """
+    from ..exports import require_rows
+
+    require_rows(records, [t for t in ("episodes", "followups", "use_days")
+                           if t in dict(records.read_counts)])  # fmt: skip
+    eps = records.episodes
+    if period is not None and len(eps) and "admission_date" in eps:
+        first = pd.to_datetime(eps["admission_date"]).min()
+        if pd.notna(first) and period.end_time.normalize() < first:
+            first_q = pd.Period(first, freq=period.freq)
+            raise InsufficientDataError(
+                f"quarter {period} (--quarter) ends before the first admission in the data "
+                f"(in {first_q}); the report would only give false reasons. Choose a quarter "
+                f"from {first_q} on."
+            )
+    fu = records.followups
+    declared = _declared(config)
+    if declared is not None:
+        setting, labels = declared
+        known = tuple(getattr(records, "timepoints", labels))
+        found = sorted(set(fu["timepoint"].dropna().astype(str))) if len(fu) else []
+        absent = [t for t in labels if t != "intake" and t not in found]
+        if len(fu) and absent:
+            raise ConfigError(
+                f"{setting}: {absent} match no follow-up row (timepoints found in the "
+                f"follow-ups: {found}). Remove them or map the interview labels with "
+                "[input.followups] codes.timepoint."
+            )
+        undeclared = [t for t in labels if t not in known]
+        if undeclared and not len(fu):
+            raise ConfigError(f"{setting}: {undeclared} are not timepoints of these records.")
+        records = dataclasses.replace(records, timepoints=labels)
+    if definition.substance != "any" and len(fu):
+        column = f"days_{definition.substance}_past30"
+        has_col = column in fu and bool(fu[column].notna().any())
+        ud = records.use_days
+        has_cal = "substance" in ud and bool(ud["substance"].notna().any())
+        if not has_col and not has_cal:
+            raise ConfigError(
+                f"[definition] substance = {definition.substance!r} matches no data: the "
+                f"follow-ups have no {column} values and the calendar no substance column, so "
+                "every outcome would be missing. Map that column ([input.followups] columns) "
+                "or use substance = 'any'."
+            )
+    if definition.verify == "uds":
+        has_fu = "uds_result" in fu and bool(fu["uds_result"].notna().any())
+        ud = records.use_days
+        has_ud = "source" in ud and bool((ud["source"].astype("string") == "uds").any())
+        if not has_fu and not has_ud:
+            raise ConfigError(
+                "[definition] verify = 'uds' matches no data: no follow-up has a uds_result "
+                "and no calendar row has source = 'uds'."
+            )
+    if definition.calendar == "screens" and not len(records.use_days):
+        raise ConfigError(
+            "[input.use_days] kind = 'screens' (or [definition] calendar) matches no data: "
+            "no use-day row was read."
+        )
+    return records
