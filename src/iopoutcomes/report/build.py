@@ -440,7 +440,9 @@ class _Builder:
             self.snapshot = records
         from .program import check_program  # refusals; the program's declared timepoints
 
-        self.snapshot = check_program(self.snapshot, self.definition, config, self.period)
+        self.snapshot = check_program(
+            self.snapshot, self.definition, config, self.period, full=records
+        )
 
     # -- setup ----------------------------------------------------------------------------
 

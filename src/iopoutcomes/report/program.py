@@ -68,6 +68,7 @@ def check_program(
     definition: OutcomeDefinition,
     config: ReportConfig,
     period: pd.Period | None,
+    full: Any = None,
 ) -> Any:
     """Refuse settings that match no data; return the records with the program's timepoints.
 
@@ -90,9 +91,8 @@ def check_program(
     """
     from ..exports import require_rows
 
-    require_rows(records, [t for t in ("episodes", "followups", "use_days")
-                           if t in dict(records.read_counts)])  # fmt: skip
-    eps = records.episodes
+    whole = records if full is None else full  # ``records`` may be a snapshot at the quarter
+    eps = whole.episodes
     if period is not None and len(eps) and "admission_date" in eps:
         first = pd.to_datetime(eps["admission_date"]).min()
         if pd.notna(first) and period.end_time.normalize() < first:
@@ -102,6 +102,8 @@ def check_program(
                 f"(in {first_q}); the report would only give false reasons. Choose a quarter "
                 f"from {first_q} on."
             )
+    require_rows(whole, [t for t in ("episodes", "followups", "use_days")
+                         if t in dict(whole.read_counts)])  # fmt: skip
     fu = records.followups
     declared = _declared(config)
     if declared is not None:
