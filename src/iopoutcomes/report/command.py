@@ -116,9 +116,10 @@ def run_report(
 
             records = load_sample()
         elif settings.input and (episodes is None or export_options):
-            from ..exports import read_exports
+            from ..exports import read_exports, require_rows
 
             records = read_exports(settings.export_input())
+            require_rows(records, list(records.read_counts))
         else:
             if episodes is None:
                 click.echo(
