@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..definitions import OutcomeDefinition
 from ..exceptions import ConfigError, InsufficientDataError
 from .config import ReportConfig
 
-__all__ = ["check_program", "program_definition"]
+__all__ = ["GPRA_RULE_TEXT", "check_program", "gpra_followup_counts", "program_definition"]
 
 
 def program_definition(config: ReportConfig, base: OutcomeDefinition) -> OutcomeDefinition:
@@ -148,3 +149,66 @@ def check_program(
             "no use-day row was read."
         )
     return records
+
+
+# --- the funder's follow-up rule, beside the library's ------------------------------------
+
+GPRA_RULE_TEXT = (
+    "GPRA/SPARS rule: a 6-month follow-up counts when it was conducted 5 to 8 months (calendar "
+    "months) after the intake (admission) date; it is due once that window has closed (intake "
+    "+ 8 months on or before the data-as-of date); clients who died are removed from the "
+    "denominator, as SPARS does; incarcerated clients and every other interview not conducted "
+    "stay in it."
+)
+"""How :func:`gpra_followup_counts` counts (printed under the table and in the methods)."""
+
+
+def gpra_followup_counts(
+    episodes: pd.DataFrame, followups: pd.DataFrame, as_of: pd.Timestamp, by: str = "cohort"
+) -> pd.DataFrame:
+    """6-month follow-ups by the GPRA/SPARS rule (:data:`GPRA_RULE_TEXT`), per group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``by``: ``conducted_in_window``, ``not_conducted`` (their sum is the number
+        due) and ``died_excluded``.
+
+    Examples
+    --------
+    >>> eps = pd.DataFrame({"episode_id": ["a", "b", "c", "d"], "cohort": "IOP",
+    ...                     "admission_date": pd.to_datetime(["2024-01-31"] * 3 + ["2024-06-01"])})
+    >>> fu = pd.DataFrame({"episode_id": ["a", "b", "c"], "timepoint": "6mo",
+    ...                    "status": ["completed", "completed", "died"],
+    ...                    "assessment_date": pd.to_datetime(["2024-06-30", "2024-10-01", None])})
+    >>> gpra_followup_counts(eps, fu, pd.Timestamp("2024-12-31")).loc["IOP"].to_dict()
+    {'conducted_in_window': 1, 'not_conducted': 1, 'died_excluded': 1}
+
+    (``a``: conducted on the day the window opens, 5 months after 31 January = 30 June;
+    ``b``: after the window; ``c``: died, out of the denominator; ``d``: window still open.)
+    """
+    adm = pd.to_datetime(episodes["admission_date"]).reset_index(drop=True)
+    opens = adm + pd.DateOffset(months=5)
+    closes = adm + pd.DateOffset(months=8)
+    due = (closes <= as_of).fillna(False).to_numpy(bool)
+    six = followups.loc[followups["timepoint"].astype(str) == "6mo"]
+    pos = pd.Index(episodes["episode_id"].astype(str)).get_indexer(six["episode_id"].astype(str))
+    ok = pos >= 0
+    n = len(episodes)
+    status = np.full(n, "", dtype=object)
+    date = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    status[pos[ok]] = six["status"].astype(str).to_numpy(object)[ok]
+    date.iloc[pos[ok]] = pd.to_datetime(six["assessment_date"]).to_numpy()[ok]
+    died = status == "died"
+    inside = ((date >= opens) & (date <= closes)).fillna(False).to_numpy(bool)
+    conducted = (status == "completed") & inside
+    counted = due & ~died
+    frame = pd.DataFrame(
+        {
+            by: episodes[by].astype(str).to_numpy(),
+            "conducted_in_window": (counted & conducted).astype("int64"),
+            "not_conducted": (counted & ~conducted).astype("int64"),
+            "died_excluded": (due & died).astype("int64"),
+        }
+    )
+    return frame.groupby(by, sort=True).sum()
