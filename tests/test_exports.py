@@ -62,8 +62,19 @@ def test_accepted_rows_equal_truth_and_rejected_are_the_planted_rows(
     mine = eps.assign(episode_id=eps["episode_id"].astype(str)).set_index("episode_id")
     theirs = truth.assign(episode_id=truth["episode_id"].astype(str).map(to_truth))
     theirs = theirs.set_index("episode_id")
-    for col in ("patient_id", "cohort", "level_of_care", "asam_code", "site", "admission_date",
-                "discharge_date", "discharge_reason", "discharge_day", "age", "severity"):
+    for col in (
+        "patient_id",
+        "cohort",
+        "level_of_care",
+        "asam_code",
+        "site",
+        "admission_date",
+        "discharge_date",
+        "discharge_reason",
+        "discharge_day",
+        "age",
+        "severity",
+    ):
         pd.testing.assert_series_equal(
             mine[col].sort_index(), theirs[col].sort_index(), check_dtype=False, check_names=False
         )
@@ -72,23 +83,47 @@ def test_accepted_rows_equal_truth_and_rejected_are_the_planted_rows(
     assert len(recs.followups) == len(fu_truth)
     a = recs.followups.assign(episode_id=recs.followups["episode_id"].astype(str))
     b = fu_truth.assign(episode_id=fu_truth["episode_id"].map(to_truth))
-    cols = ["episode_id", "timepoint", "status", "assessment_date", "days_used_past30",
-            "uds_result", "wellbeing", "housing_stable", "assessment_day"]
+    cols = [
+        "episode_id",
+        "timepoint",
+        "status",
+        "assessment_date",
+        "days_used_past30",
+        "uds_result",
+        "wellbeing",
+        "housing_stable",
+        "assessment_day",
+    ]
     a = a[cols].sort_values(["episode_id", "timepoint"]).reset_index(drop=True)
     b = b[cols].sort_values(["episode_id", "timepoint"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
     # screens: the truth's urine-screen days, linked to the same episodes by client and date
     ud_truth = sample.use_days[sample.use_days["source"] == "uds"]
     assert len(recs.use_days) == len(ud_truth)
-    pairs_a = sorted(zip(recs.use_days["episode_id"].astype(str), recs.use_days["day"],
-                         recs.use_days["used"].astype(bool), strict=True))
-    pairs_b = sorted(zip(ud_truth["episode_id"].map(to_truth), ud_truth["day"],
-                         ud_truth["used"].astype(bool), strict=True))
+    pairs_a = sorted(
+        zip(
+            recs.use_days["episode_id"].astype(str),
+            recs.use_days["day"],
+            recs.use_days["used"].astype(bool),
+            strict=True,
+        )
+    )
+    pairs_b = sorted(
+        zip(
+            ud_truth["episode_id"].map(to_truth),
+            ud_truth["day"],
+            ud_truth["used"].astype(bool),
+            strict=True,
+        )
+    )
     assert pairs_a == pairs_b
     # counts and stamp refer to the export
     assert dict(recs.read_counts) == {"episodes": 604, "followups": 1630, "use_days": 3393}
-    assert set(recs.sources.values()) == {"admissions.xlsx", "gpra_interviews.csv",
-                                           "lab_screens.csv"}
+    assert set(recs.sources.values()) == {
+        "admissions.xlsx",
+        "gpra_interviews.csv",
+        "lab_screens.csv",
+    }
     import hashlib
 
     digest = hashlib.sha256((export_dir / "admissions.xlsx").read_bytes()).hexdigest()
@@ -99,14 +134,21 @@ def test_init_check_report_on_the_export_match_the_canonical_report(
     export_dir: Path, sample: iop.Records, tmp_path: Path
 ) -> None:
     runner = CliRunner()
-    files = [str(export_dir / n) for n in ("admissions.xlsx", "gpra_interviews.csv",
-                                           "lab_screens.csv")]
+    files = [
+        str(export_dir / n) for n in ("admissions.xlsx", "gpra_interviews.csv", "lab_screens.csv")
+    ]
     res = runner.invoke(cli, ["init", *files, "--out", str(tmp_path / "init.toml")])
     assert res.exit_code == 0, res.output
     text = (tmp_path / "init.toml").read_text()
-    for line in ('"Left AMA" = "dropped_out"', '"6 Month Follow-up" = "6mo"',
-                 "header_row = 4", "episode_key = ['Client ID', 'Episode #']",
-                 'kind = "screens"', 'missing_codes = "gpra"', '# "Dilute" = ""  # UNMAPPED'):
+    for line in (
+        '"Left AMA" = "dropped_out"',
+        '"6 Month Follow-up" = "6mo"',
+        "header_row = 4",
+        "episode_key = ['Client ID', 'Episode #']",
+        'kind = "screens"',
+        'missing_codes = "gpra"',
+        '# "Dilute" = ""  # UNMAPPED',
+    ):
         assert line in text
     # counts only: no client identifier or date of the export is printed
     assert sample.episodes["patient_id"].iloc[0] not in res.output
@@ -116,36 +158,59 @@ def test_init_check_report_on_the_export_match_the_canonical_report(
     assert "admissions.xlsx   604       600         4" in res.output
     # the report on the raw export ...
     cfg = load_config(export_dir / "program.toml")
-    rep = iop.quarterly_report(read_exports(cfg.export_input()), quarter="2026Q2", config=cfg,
-                               progress=False)
+    rep = iop.quarterly_report(
+        read_exports(cfg.export_input()), quarter="2026Q2", config=cfg, progress=False
+    )
     # ... equals the report on the canonical sample restricted to the same data
     fu = sample.followups[sample.followups["timepoint"].isin(GPRA_TIMEPOINTS)]
     ud = sample.use_days[sample.use_days["source"] == "uds"].assign(source=pd.NA)
-    canon = dataclasses.replace(sample, followups=fu.reset_index(drop=True),
-                                use_days=ud.reset_index(drop=True),
-                                timepoints=tuple(GPRA_TIMEPOINTS))
-    cfg2 = ReportConfig.from_dict({"report": {"title": cfg.title}, "definition": {
-        "timepoints": list(GPRA_TIMEPOINTS), "calendar": "screens"}})
+    canon = dataclasses.replace(
+        sample,
+        followups=fu.reset_index(drop=True),
+        use_days=ud.reset_index(drop=True),
+        timepoints=tuple(GPRA_TIMEPOINTS),
+    )
+    cfg2 = ReportConfig.from_dict(
+        {
+            "report": {"title": cfg.title},
+            "definition": {"timepoints": list(GPRA_TIMEPOINTS), "calendar": "screens"},
+        }
+    )
     rep2 = iop.quarterly_report(canon, quarter="2026Q2", config=cfg2, progress=False)
     a = {t.key: t.frame for s in rep.sections for t in s.tables}
     b = {t.key: t.frame for s in rep2.sections for t in s.tables}
     assert set(a) - set(b) == {"rejected_rows"}
     assert not any(k.endswith("1mo") for k in a)
     for key in set(a) & set(b) - {"stamp"}:
-        pd.testing.assert_frame_equal(a[key].reset_index(drop=True),
-                                      b[key].reset_index(drop=True), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            a[key].reset_index(drop=True), b[key].reset_index(drop=True), check_dtype=False
+        )
     # data quality counts the export's rejections; the stamp hashes the export files
     rej = a["rejected_rows"]
     assert int(pd.to_numeric(rej["rows"], errors="coerce").fillna(0).sum()) <= 9
     assert set(rej["reason"]) == set(pd.read_csv(export_dir / "planted.csv")["reason"])
-    assert set(rep.stamp["input_files"]) == {"episodes (admissions.xlsx)",
-                                             "followups (gpra_interviews.csv)",
-                                             "use_days (lab_screens.csv)"}
+    assert set(rep.stamp["input_files"]) == {
+        "episodes (admissions.xlsx)",
+        "followups (gpra_interviews.csv)",
+        "use_days (lab_screens.csv)",
+    }
     assert rep.stamp["rows_rejected"] == 9
     # and the command line writes it
-    res = runner.invoke(cli, ["report", "--config", str(export_dir / "program.toml"),
-                              "--quarter", "2026Q2", "--format", "csv", "--no-progress",
-                              "--out", str(tmp_path / "rep")])
+    res = runner.invoke(
+        cli,
+        [
+            "report",
+            "--config",
+            str(export_dir / "program.toml"),
+            "--quarter",
+            "2026Q2",
+            "--format",
+            "csv",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "rep"),
+        ],
+    )
     assert res.exit_code == 0, res.output
 
 
@@ -167,36 +232,82 @@ def _config(export_dir: Path, tmp_path: Path, extra: str = "", replace: tuple = 
 
 
 def test_refuses_quarter_before_the_data(export_dir: Path, tmp_path: Path) -> None:
-    code, out = _run(["report", "--config", str(export_dir / "program.toml"), "--quarter",
-                      "2023Q1", "--no-progress", "--out", str(tmp_path / "r")])
+    code, out = _run(
+        [
+            "report",
+            "--config",
+            str(export_dir / "program.toml"),
+            "--quarter",
+            "2023Q1",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
     assert code == 2
     assert "quarter 2023Q1 (--quarter) ends before the first admission" in out
 
 
 def test_refuses_timepoint_that_matches_no_data(export_dir: Path, tmp_path: Path) -> None:
-    cfg = _config(export_dir, tmp_path, "\n[definition]\ntimepoints = [\"intake\", \"1mo\", "
-                  "\"6mo\"]\n")
-    code, out = _run(["report", "--config", str(cfg), "--quarter", "2026Q2", "--no-progress",
-                      "--out", str(tmp_path / "r")])
+    cfg = _config(export_dir, tmp_path, '\n[definition]\ntimepoints = ["intake", "1mo", "6mo"]\n')
+    code, out = _run(
+        [
+            "report",
+            "--config",
+            str(cfg),
+            "--quarter",
+            "2026Q2",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
     assert code == 2
     assert "[definition] timepoints: ['1mo'] match no follow-up row" in out
 
 
 def test_refuses_outcome_setting_that_matches_no_data(export_dir: Path, tmp_path: Path) -> None:
-    cfg = _config(export_dir, tmp_path, "\n[definition]\nsubstance = \"alcohol\"\n")
-    code, out = _run(["report", "--config", str(cfg), "--quarter", "2026Q2", "--no-progress",
-                      "--out", str(tmp_path / "r")])
+    cfg = _config(export_dir, tmp_path, '\n[definition]\nsubstance = "alcohol"\n')
+    code, out = _run(
+        [
+            "report",
+            "--config",
+            str(cfg),
+            "--quarter",
+            "2026Q2",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
     assert code == 2
     assert "[definition] substance = 'alcohol' matches no data" in out
 
 
 def test_refuses_required_table_empty_after_mapping(export_dir: Path, tmp_path: Path) -> None:
     # a wrong date format: every admission date is unparseable, no episode is accepted
-    cfg = _config(export_dir, tmp_path, replace=(
-        ('[input.episodes]\nfiles = "admissions.xlsx"',
-         '[input.episodes]\nfiles = "admissions.xlsx"\ndate_format = "%d.%m.%Y"'),))
-    code, out = _run(["report", "--config", str(cfg), "--quarter", "2026Q2", "--no-progress",
-                      "--out", str(tmp_path / "r")])
+    cfg = _config(
+        export_dir,
+        tmp_path,
+        replace=(
+            (
+                '[input.episodes]\nfiles = "admissions.xlsx"',
+                '[input.episodes]\nfiles = "admissions.xlsx"\ndate_format = "%d.%m.%Y"',
+            ),
+        ),
+    )
+    code, out = _run(
+        [
+            "report",
+            "--config",
+            str(cfg),
+            "--quarter",
+            "2026Q2",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
     assert code == 2
     assert "The required episodes table is empty after mapping: 604 rows read, 0 accepted" in out
     code, out = _run(["check", "--config", str(cfg)])
@@ -205,14 +316,16 @@ def test_refuses_required_table_empty_after_mapping(export_dir: Path, tmp_path: 
 
 def test_gpra_program_gets_no_one_month_row(export_dir: Path) -> None:
     cfg = load_config(export_dir / "program.toml")
-    rep = iop.quarterly_report(read_exports(cfg.export_input()), quarter="2026Q2", config=cfg,
-                               progress=False)
+    rep = iop.quarterly_report(
+        read_exports(cfg.export_input()), quarter="2026Q2", config=cfg, progress=False
+    )
     tables = {t.key: t.frame for s in rep.sections for t in s.tables}
     assert set(tables["abstinence"]["timepoint"].astype(str)) == {"discharge", "6mo"}
     assert set(tables["out_of_window"]["timepoint"].astype(str)) <= {"discharge", "6mo"}
     # records declaring the default timepoints get a 1-month row of "missed" interviews ...
-    recs = dataclasses.replace(read_exports(cfg.export_input()),
-                               timepoints=iop.schema.DEFAULT_TIMEPOINTS)
+    recs = dataclasses.replace(
+        read_exports(cfg.export_input()), timepoints=iop.schema.DEFAULT_TIMEPOINTS
+    )
     plain = iop.quarterly_report(recs, quarter="2026Q2", config=ReportConfig(), progress=False)
     plain_tables = {t.key: t.frame for s in plain.sections for t in s.tables}
     assert "1mo" in set(plain_tables["abstinence"]["timepoint"].astype(str))
@@ -227,7 +340,7 @@ def test_linking_followups_by_client_and_date(tmp_path: Path) -> None:
     (tmp_path / "adm.csv").write_text(
         "Client,Admit,Discharge,Program\n"
         "A,2024-01-01,2024-02-01,IOP\n"
-        "A,2024-03-01,2024-04-01,IOP\n"   # overlaps A's first 6-month window? no: see below
+        "A,2024-03-01,2024-04-01,IOP\n"  # overlaps A's first 6-month window? no: see below
         "B,2024-01-10,2024-02-10,IOP\n"
         "C,2024-01-10,2024-02-10,IOP\n"
         "C,2024-01-20,2024-02-20,IOP\n"
@@ -250,18 +363,34 @@ def test_linking_followups_by_client_and_date(tmp_path: Path) -> None:
         "D,6mo,completed,2024-07-20,0\n"
         "B,6mo,completed,2024-03-01,0\n"
     )
-    recs = read_exports({
-        "timepoints": ["intake", "discharge", "6mo"],
-        "episodes": {"files": "adm.csv", "columns": {"Client": "patient_id", "Admit":
-                     "admission_date", "Discharge": "discharge_date", "Program": "cohort"},
-                     "episode_key": ["Client", "Admit"]},
-        "followups": {"files": "gpra.csv", "columns": {"Client": "patient_id", "Type":
-                      "timepoint", "Status": "status", "Date": "assessment_date",
-                      "Days": "days_used_past30"}},
-    }, base_dir=tmp_path)
+    recs = read_exports(
+        {
+            "timepoints": ["intake", "discharge", "6mo"],
+            "episodes": {
+                "files": "adm.csv",
+                "columns": {
+                    "Client": "patient_id",
+                    "Admit": "admission_date",
+                    "Discharge": "discharge_date",
+                    "Program": "cohort",
+                },
+                "episode_key": ["Client", "Admit"],
+            },
+            "followups": {
+                "files": "gpra.csv",
+                "columns": {
+                    "Client": "patient_id",
+                    "Type": "timepoint",
+                    "Status": "status",
+                    "Date": "assessment_date",
+                    "Days": "days_used_past30",
+                },
+            },
+        },
+        base_dir=tmp_path,
+    )
     fu = recs.followups.sort_values("assessment_day")
-    assert fu["episode_id"].astype(str).tolist() == ["A|2024-01-01", "A|2024-01-01",
-                                                     "B|2024-01-10"]
+    assert fu["episode_id"].astype(str).tolist() == ["A|2024-01-01", "A|2024-01-01", "B|2024-01-10"]
     rej = recs.rejected[["row", "reason"]].to_dict("records")
     assert rej == [
         {"row": 4, "reason": "ambiguous_episode_link"},
@@ -274,15 +403,24 @@ def test_linking_followups_by_client_and_date(tmp_path: Path) -> None:
 
 def test_screen_rule_by_hand() -> None:
     """Weekly screen rule checked by hand: 5 clean consecutive weeks = sustained 30 days."""
-    eps = pd.DataFrame({"patient_id": ["a", "b", "c"], "episode_id": ["a", "b", "c"],
-                        "cohort": "IOP", "admission_date": "2024-01-01",
-                        "discharge_date": "2024-03-31"})
+    eps = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c"],
+            "episode_id": ["a", "b", "c"],
+            "cohort": "IOP",
+            "admission_date": "2024-01-01",
+            "discharge_date": "2024-03-31",
+        }
+    )
     days = {  # day numbers of negative screens; b has a gap in week 2, c has no screen
         "a": [1, 8, 15, 22, 29],
         "b": [1, 8, 22, 29, 36, 43],
     }
-    rows = [(e, (pd.Timestamp("2024-01-01") + pd.Timedelta(days=d)).strftime("%Y-%m-%d"), 0)
-            for e, ds in days.items() for d in ds]
+    rows = [
+        (e, (pd.Timestamp("2024-01-01") + pd.Timedelta(days=d)).strftime("%Y-%m-%d"), 0)
+        for e, ds in days.items()
+        for d in ds
+    ]
     ud = pd.DataFrame(rows, columns=["episode_id", "date", "used"])
     recs = iop.read_records(eps, use_days=ud, data_as_of="2024-12-31")
     eo = iop.episode_outcomes(recs, iop.OutcomeDefinition(calendar="screens"))
@@ -290,8 +428,7 @@ def test_screen_rule_by_hand() -> None:
     # a: weeks 0-4 each screened and negative -> 5 weeks = ceil(30/7) -> True
     # b: weeks 0,1 then gap at week 2, then weeks 3-6 (4 weeks) -> longest run 4 -> False
     # c: no screen -> not computable (missing), never False
-    assert t.loc["a", "sustained_30d_in_treatment"] is True or bool(
-        t.loc["a", "sustained_30d_in_treatment"])
+    assert bool(t.loc["a", "sustained_30d_in_treatment"])
     assert not bool(t.loc["b", "sustained_30d_in_treatment"])
     assert pd.isna(t.loc["c", "sustained_30d_in_treatment"])
     # coverage of a: 5 of 13 weeks (91 days of stay -> ceil(91/7) = 13)

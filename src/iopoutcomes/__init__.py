@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .compare import Comparison, compare_rates
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window
+    from .exports import ExportInput, read_exports
     from .longitudinal import OverTimeComparison, compare_over_time
     from .missing import completed_datasets, rubin_pool
     from .outcomes import EpisodeOutcomes, episode_outcomes
@@ -138,6 +139,9 @@ _LAZY: dict[str, str] = {
     "QuarterlyReport": "report",
     "ReportConfig": "report",
     "load_config": "report",
+    # an agency's own exports (EHR spreadsheets, GPRA interviews, lab files)
+    "read_exports": "exports",
+    "ExportInput": "exports",
 }
 
 # submodules reachable as attributes (``iop.benchmarks.MCCARTY_2014``, ``iop.plots.plot_km``)
@@ -151,6 +155,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "ctn0094",
         "definitions",
         "exceptions",
+        "exports",
         "longitudinal",
         "missing",
         "outcomes",

@@ -108,15 +108,75 @@ def write_example_exports(records: Any, folder: str | Path) -> dict[str, Any]:
     )
     body = body.astype(object).where(body.notna(), None)
     rows = body.to_numpy(object).tolist()
-    bad_rows = [
-        (["X901", 1, "Intensive Outpatient", "2.1", "Site A", "02/30/2025", None, None, 40,
-          "male", "alcohol", 4.0], "unparseable_date"),
-        (["X902", 1, "Intensive Outpatient", "9.9", "Site A", "03/02/2025", None, None, 41,
-          "female", "opioids", 5.0], "unknown_level_of_care"),
-        (["X903", 1, "Residential 3.5", "3.5", "Site B", "03/10/2025", pd.Timestamp("2025-03-01"),
-          "Completed Treatment", 35, "male", "stimulants", 6.0], "discharge_before_admission"),
-        ([None, 1, "Intensive Outpatient", "2.1", "Site C", "04/01/2025", None, None, 29,
-          "female", "alcohol", 3.0], "missing_required_value"),
+    bad_rows: list[tuple[list[Any], str]] = [
+        (
+            [
+                "X901",
+                1,
+                "Intensive Outpatient",
+                "2.1",
+                "Site A",
+                "02/30/2025",
+                None,
+                None,
+                40,
+                "male",
+                "alcohol",
+                4.0,
+            ],
+            "unparseable_date",
+        ),
+        (
+            [
+                "X902",
+                1,
+                "Intensive Outpatient",
+                "9.9",
+                "Site A",
+                "03/02/2025",
+                None,
+                None,
+                41,
+                "female",
+                "opioids",
+                5.0,
+            ],
+            "unknown_level_of_care",
+        ),
+        (
+            [
+                "X903",
+                1,
+                "Residential 3.5",
+                "3.5",
+                "Site B",
+                "03/10/2025",
+                pd.Timestamp("2025-03-01"),
+                "Completed Treatment",
+                35,
+                "male",
+                "stimulants",
+                6.0,
+            ],
+            "discharge_before_admission",
+        ),
+        (
+            [
+                None,
+                1,
+                "Intensive Outpatient",
+                "2.1",
+                "Site C",
+                "04/01/2025",
+                None,
+                None,
+                29,
+                "female",
+                "alcohol",
+                3.0,
+            ],
+            "missing_required_value",
+        ),
     ]
     # planted rows go after data rows 100, 200, 300 and 400; a blank line after data row 250
     layout: list[tuple[list[Any] | None, str | None]] = []
@@ -135,12 +195,16 @@ def write_example_exports(records: Any, folder: str | Path) -> dict[str, Any]:
     ws.append(["Report run 07/02/2026 by EHR reporting module"])
     ws.append([])
     ws.append(header)
-    for k, (row, reason) in enumerate(layout):
-        ws.append([] if row is None else [None if v is None else v for v in row])
-        if reason is not None:
+    for k, (cells, why) in enumerate(layout):
+        ws.append([] if cells is None else list(cells))
+        if why is not None:
             planted.append(
-                {"table": "episodes", "source": "admissions.xlsx",
-                 "row": TITLE_ROWS + 2 + k, "reason": reason}
+                {
+                    "table": "episodes",
+                    "source": "admissions.xlsx",
+                    "row": TITLE_ROWS + 2 + k,
+                    "reason": why,
+                }
             )
     ws.append([])
     ws.append([f"Total records: {len(rows)}"])
@@ -183,9 +247,10 @@ def write_example_exports(records: Any, folder: str | Path) -> dict[str, Any]:
             "Interview Status": fu["status"].astype(str).map(STATUS_WORDING),
             "Interview Date": _us(fu["assessment_date"]).fillna(""),
             "Days Used Past 30": item(days),
-            "UDS Result": fu["uds_result"].astype(object).map(
-                {"negative": "Negative", "positive": "Positive", "missing": "Missing"}
-            ).fillna(""),
+            "UDS Result": fu["uds_result"]
+            .astype(object)
+            .map({"negative": "Negative", "positive": "Positive", "missing": "Missing"})
+            .fillna(""),
             "Wellbeing": item(fu["wellbeing"]),
             "Relationships": item(fu["relationships"]),
             "Coping": item(fu["coping"]),
@@ -196,12 +261,60 @@ def write_example_exports(records: Any, folder: str | Path) -> dict[str, Any]:
     )
     lines = gpra.astype(object).to_numpy().tolist()
     fu_bad = [
-        (["X999", 1, "6 Month Follow-up", "Conducted", "09/01/2025", "3", "", "20", "20", "20",
-          "Yes", "No", "No"], "unknown_episode"),
-        ([client.iloc[0], 1, "3 Month Follow-up", "Conducted", "04/01/2024", "2", "", "20", "20",
-          "20", "Yes", "No", "No"], "unknown_timepoint"),
-        (["X998", 1, "Intake", "Conducted", "01/05/2025", "45", "", "20", "20", "20", "Yes",
-          "No", "No"], "days_used_out_of_range"),
+        (
+            [
+                "X999",
+                1,
+                "6 Month Follow-up",
+                "Conducted",
+                "09/01/2025",
+                "3",
+                "",
+                "20",
+                "20",
+                "20",
+                "Yes",
+                "No",
+                "No",
+            ],
+            "unknown_episode",
+        ),
+        (
+            [
+                client.iloc[0],
+                1,
+                "3 Month Follow-up",
+                "Conducted",
+                "04/01/2024",
+                "2",
+                "",
+                "20",
+                "20",
+                "20",
+                "Yes",
+                "No",
+                "No",
+            ],
+            "unknown_timepoint",
+        ),
+        (
+            [
+                "X998",
+                1,
+                "Intake",
+                "Conducted",
+                "01/05/2025",
+                "45",
+                "",
+                "20",
+                "20",
+                "20",
+                "Yes",
+                "No",
+                "No",
+            ],
+            "days_used_out_of_range",
+        ),
     ]
     with open(out / "gpra_interviews.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -215,8 +328,12 @@ def write_example_exports(records: Any, folder: str | Path) -> dict[str, Any]:
                 writer.writerow(bad)
                 line += 1
                 planted.append(
-                    {"table": "followups", "source": "gpra_interviews.csv", "row": line,
-                     "reason": reason}
+                    {
+                        "table": "followups",
+                        "source": "gpra_interviews.csv",
+                        "row": line,
+                        "reason": reason,
+                    }
                 )
 
     # -- lab_screens.csv ------------------------------------------------------------------
@@ -247,8 +364,12 @@ def write_example_exports(records: Any, folder: str | Path) -> dict[str, Any]:
                 writer.writerow(bad)
                 line += 1
                 planted.append(
-                    {"table": "use_days", "source": "lab_screens.csv", "row": line,
-                     "reason": reason}
+                    {
+                        "table": "use_days",
+                        "source": "lab_screens.csv",
+                        "row": line,
+                        "reason": reason,
+                    }
                 )
         writer.writerow([])
         writer.writerow(["End of report"])

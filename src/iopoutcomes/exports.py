@@ -241,7 +241,9 @@ def _table_input(table: str, raw: Mapping[str, Any], where: str) -> TableInput:
     name = f"{where}[input.{table}]"
     unknown = set(raw) - set(_TABLE_KEYS)
     if unknown:
-        raise ConfigError(f"{name}: unknown key(s) {sorted(unknown)}. Valid: {sorted(_TABLE_KEYS)}.")
+        raise ConfigError(
+            f"{name}: unknown key(s) {sorted(unknown)}. Valid: {sorted(_TABLE_KEYS)}."
+        )
     files = raw.get("files", ())
     files = (files,) if isinstance(files, str) else tuple(str(f) for f in files)
     if not files:
@@ -250,9 +252,9 @@ def _table_input(table: str, raw: Mapping[str, Any], where: str) -> TableInput:
         raise ConfigError(f"{name}: give header_row or skip_rows, not both.")
     header = raw.get("header_row", int(raw.get("skip_rows", 0)) + 1)
     footer = raw.get("skip_footer", 0)
-    for key, value, low in (("header_row", header, 1), ("skip_footer", footer, 0)):
+    for setting, value, low in (("header_row", header, 1), ("skip_footer", footer, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(f"{name} {key} must be a whole number >= {low}.")
+            raise ConfigError(f"{name} {setting} must be a whole number >= {low}.")
     sheet = raw.get("sheet")
     if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
         raise ConfigError(f"{name} sheet must be a sheet name or a 0-based position.")
@@ -275,9 +277,10 @@ def _table_input(table: str, raw: Mapping[str, Any], where: str) -> TableInput:
             codecs.lookup(str(enc))
         except LookupError:
             raise ConfigError(f"{name} encoding is not an encoding Python knows.") from None
-    key = raw.get("episode_key")
-    if key is not None:
-        key = (key,) if isinstance(key, str) else tuple(str(k) for k in key)
+    given_key = raw.get("episode_key")
+    key: tuple[str, ...] | None = None
+    if given_key is not None:
+        key = (given_key,) if isinstance(given_key, str) else tuple(str(k) for k in given_key)
         if not key:
             raise ConfigError(f"{name} episode_key must name one or more export columns.")
     kind = raw.get("kind")
@@ -285,9 +288,7 @@ def _table_input(table: str, raw: Mapping[str, Any], where: str) -> TableInput:
         raise ConfigError(
             f"{name} kind is a setting of [input.use_days] only, one of {list(CALENDAR_KINDS)}."
         )
-    return TableInput(
-        files, sheet, int(header), int(footer), columns, codes, fmt, enc, key, kind
-    )
+    return TableInput(files, sheet, int(header), int(footer), columns, codes, fmt, enc, key, kind)
 
 
 def _missing_codes(value: Any, where: str) -> tuple[str, ...]:
@@ -561,7 +562,9 @@ def _clean(table: str, spec: TableInput, settings: ExportInput) -> _Table:
     frame = pd.concat([s.frame for s in sheets], ignore_index=True) if sheets else pd.DataFrame()
     where = pd.DataFrame(
         {
-            "source": np.concatenate([np.full(len(s.rows), s.source, dtype=object) for s in sheets]),
+            "source": np.concatenate(
+                [np.full(len(s.rows), s.source, dtype=object) for s in sheets]
+            ),
             "row": np.concatenate([s.rows for s in sheets]),
         }
     )
@@ -591,9 +594,8 @@ def _clean(table: str, spec: TableInput, settings: ExportInput) -> _Table:
         absent = [c for c in key_cols if c not in frame.columns]
         if not absent:
             parts = frame[key_cols].astype("string")
-            key = parts[key_cols[0]].str.cat(
-                [parts[c] for c in key_cols[1:]], sep=_KEY_SEP
-            )  # missing in any part -> missing
+            others: Any = [parts[c] for c in key_cols[1:]]
+            key = parts[key_cols[0]].str.cat(others, sep=_KEY_SEP)  # missing part -> missing
             frame = frame.drop(columns=[c for c in key_cols if spec.columns.get(c) is None])
             frame["episode_id"] = key.astype(object).where(key.notna(), None)
         elif table == "episodes":
@@ -670,7 +672,7 @@ def _link_followups(
             "patient_id": episodes["patient_id"].astype("string").str.strip(),
             "episode_id": episodes["episode_id"].astype("string"),
             "admission": pd.to_datetime(episodes["admission_date"], errors="coerce"),
-            "discharge": pd.to_datetime(episodes.get("discharge_date"), errors="coerce")
+            "discharge": pd.to_datetime(episodes["discharge_date"], errors="coerce")
             if "discharge_date" in episodes
             else pd.NaT,
         }
@@ -683,7 +685,7 @@ def _link_followups(
             "timepoint": frame["timepoint"].astype("string").str.strip().str.lower()
             if "timepoint" in frame
             else pd.NA,
-            "date": pd.to_datetime(frame.get("assessment_date"), errors="coerce")
+            "date": pd.to_datetime(frame["assessment_date"], errors="coerce")
             if "assessment_date" in frame
             else pd.NaT,
         }
@@ -879,8 +881,8 @@ def read_exports(
     counts = dict(recs.read_counts)
     if extra_rejected:
         more = pd.concat(extra_rejected, ignore_index=True)
-        for t, k in more["table"].value_counts().items():
-            counts[str(t)] = counts.get(str(t), 0) + int(k)
+        for name, k in more["table"].value_counts().items():
+            counts[str(name)] = counts.get(str(name), 0) + int(k)
         order = {t: i for i, t in enumerate(TABLE_NAMES)}
         rejected = pd.concat([rejected, more], ignore_index=True)
         rejected = (

@@ -155,6 +155,8 @@ class Proposal:
             for src, (distinct, empty) in t.counts.items():
                 canon, how = t.columns.get(src, ("", ""))
                 target = f"-> {canon} ({how})" if canon else "(not mapped)"
+                if t.episode_key and src in t.episode_key:
+                    target = (target + ", " if canon else "") + "part of episode_key"
                 lines.append(f"  {src!r:<28} {target:<40} {distinct:,} distinct, {empty:,} empty")
             for col, values in t.unmapped.items():
                 lines.append(f"  {col}: {len(values)} value(s) not mapped (listed in the file)")
@@ -268,8 +270,8 @@ def _map_columns(table: str, names: list[str]) -> dict[str, tuple[str, str]]:
     taken: set[str] = set()
     for name in names:
         n = _norm(name)
-        if n == _norm(name) and name in TABLES[table].names:
-            out[name], how = (name, "exact"), "exact"
+        if name in TABLES[table].names:
+            out[name] = (name, "exact")
         elif n in lookup and lookup[n] not in taken:
             out[name] = (lookup[n], "known name")
         else:

@@ -2353,7 +2353,9 @@ def read_records(
     sources = {t: raws[t].source for t in raws}
     stamps = {t: raw.file for t, raw in raws.items() if raw.file is not None}
     if source_rows is not None or source_files is not None:
-        rejected = _relabel_rows(rejected, source_rows or {}, {t: len(f) for t, f in frames.items()})
+        rejected = _relabel_rows(
+            rejected, source_rows or {}, {t: len(f) for t, f in frames.items()}
+        )
         _relabel_files(source_files or {}, sources, stamps)
 
     if as_of is None:

@@ -108,9 +108,9 @@ def run_report(
         from .config import load_config
 
         settings = load_config(config)
-        files = {"episodes": episodes, "followups": followups, "use_days": use_days}
+        given = {"episodes": episodes, "followups": followups, "use_days": use_days}
         if export_options and not demo:
-            settings = with_cli_input(settings, files, export_options)
+            settings = with_cli_input(settings, given, export_options)
         if demo:
             from ..simulate import load_sample
 
@@ -169,9 +169,7 @@ def run_report(
     return EXIT_OK
 
 
-def with_cli_input(
-    settings: Any, files: dict[str, Path | None], options: dict[str, Any]
-) -> Any:
+def with_cli_input(settings: Any, files: dict[str, Path | None], options: dict[str, Any]) -> Any:
     """The configuration with an ``[input]`` section for files and options of the command line.
 
     Table options (``columns``, ``codes``, ``date_format``, ...) apply to every file given;

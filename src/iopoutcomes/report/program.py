@@ -97,7 +97,7 @@ def check_program(
     if period is not None and len(eps) and "admission_date" in eps:
         first = pd.to_datetime(eps["admission_date"]).min()
         if pd.notna(first) and period.end_time.normalize() < first:
-            first_q = pd.Period(first, freq=period.freq)
+            first_q = pd.Timestamp(first).to_period(period.freqstr)
             raise InsufficientDataError(
                 f"quarter {period} (--quarter) ends before the first admission in the data "
                 f"(in {first_q}); the report would only give false reasons. Choose a quarter "
@@ -192,7 +192,8 @@ def gpra_followup_counts(
     closes = adm + pd.DateOffset(months=8)
     due = (closes <= as_of).fillna(False).to_numpy(bool)
     six = followups.loc[followups["timepoint"].astype(str) == "6mo"]
-    pos = pd.Index(episodes["episode_id"].astype(str)).get_indexer(six["episode_id"].astype(str))
+    ids = pd.Index(episodes["episode_id"].astype(str))
+    pos = ids.get_indexer(pd.Index(six["episode_id"].astype(str)))
     ok = pos >= 0
     n = len(episodes)
     status = np.full(n, "", dtype=object)
