@@ -434,3 +434,90 @@ def test_screen_rule_by_hand() -> None:
     # coverage of a: 5 of 13 weeks (91 days of stay -> ceil(91/7) = 13)
     assert t.loc["a", "screen_coverage_in_treatment"] == pytest.approx(5 / 13, rel=1e-12)
     assert any("Ling W" in r for r in eo.remarks)
+
+
+def test_report_options_read_raw_exports_without_a_config(tmp_path: Path) -> None:
+    """The [input] keys as options of `report`: title rows, US dates, codes, composite key."""
+    sample = iop.simulate_records(n=300, seed=3)
+    eps = sample.episodes
+    number = eps.groupby("patient_id").cumcount() + 1
+    us = pd.to_datetime(eps["admission_date"]).dt.strftime("%m/%d/%Y")
+    dis = pd.to_datetime(eps["discharge_date"]).dt.strftime("%m/%d/%Y")
+    exp = pd.DataFrame(
+        {
+            "Client ID": eps["patient_id"],
+            "Episode #": number,
+            "Program": eps["cohort"].map({"IOP": "Intensive Outpatient", "inpatient": "Inpt"}),
+            "Admit Date": us,
+            "Discharge Date": dis,
+            "Reason": eps["discharge_reason"],
+            "Site": eps["site"],
+        }
+    )
+    (tmp_path / "adm.csv").write_text(
+        "Agency export\n" + exp.to_csv(index=False, lineterminator="\n")
+    )
+    key = dict(zip(eps["episode_id"], exp["Client ID"] + "|" + number.astype(str), strict=True))
+    fu = sample.followups
+    fexp = pd.DataFrame(
+        {
+            "Client ID": fu["episode_id"].map(key).str.split("|").str[0],
+            "Episode #": fu["episode_id"].map(key).str.split("|").str[1],
+            "timepoint": fu["timepoint"],
+            "status": fu["status"],
+            "assessment_date": pd.to_datetime(fu["assessment_date"]).dt.strftime("%m/%d/%Y"),
+            "days_used_past30": fu["days_used_past30"].astype("Float64").fillna(-9),
+        }
+    )
+    (tmp_path / "fu.csv").write_text("Interviews\n" + fexp.to_csv(index=False, lineterminator="\n"))
+    columns = {
+        "episodes": {
+            "Client ID": "patient_id",
+            "Program": "cohort",
+            "Admit Date": "admission_date",
+            "Discharge Date": "discharge_date",
+            "Reason": "discharge_reason",
+            "Site": "site",
+        },
+        "followups": {"Client ID": "patient_id"},
+    }
+    codes = {"episodes": {"cohort": {"Intensive Outpatient": "IOP", "Inpt": "inpatient"}}}
+    (tmp_path / "columns.json").write_text(__import__("json").dumps(columns))
+    (tmp_path / "codes.json").write_text(__import__("json").dumps(codes))
+    code, out = _run(
+        [
+            "report",
+            "--episodes", str(tmp_path / "adm.csv"),
+            "--followups", str(tmp_path / "fu.csv"),
+            "--header-row", "2",
+            "--date-format", "%m/%d/%Y",
+            "--episode-key", "Client ID,Episode #",
+            "--missing-codes", "gpra",
+            "--columns-json", str(tmp_path / "columns.json"),
+            "--codes-json", str(tmp_path / "codes.json"),
+            "--quarter", "2026Q2", "--format", "json", "--no-progress",
+            "--out", str(tmp_path / "r"),
+        ]
+    )  # fmt: skip
+    assert code == 0, out
+    import json
+
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    stamp = report["stamp"]
+    assert stamp["rows_read"] == {"episodes": 300, "followups": len(fu)}
+    assert stamp["rows_rejected"] == 0
+    assert set(stamp["input_files"]) == {"episodes (adm.csv)", "followups (fu.csv)"}
+    # same numbers as the canonical records (the -9 codes were the missing days of use)
+    rep = iop.quarterly_report(sample, quarter="2026Q2", progress=False)
+    canonical = {t.key: t.frame for s in rep.sections for t in s.tables}
+    for key in ("followup_by_cohort", "abstinence", "flow_quarter"):
+        got = pd.DataFrame(report["tables"][key]["rows"], columns=report["tables"][key]["columns"])
+        want = canonical[key].astype(object).where(canonical[key].notna(), None)
+        assert got.shape == want.shape, key
+        for column in got.columns:
+            a, b = got[column], want[column]
+            num_a, num_b = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
+            if num_b.notna().any():
+                assert num_a.tolist() == pytest.approx(num_b.tolist(), rel=1e-12, nan_ok=True)
+            else:
+                assert a.astype(str).tolist() == b.astype(str).tolist(), (key, column)
