@@ -521,3 +521,100 @@ def test_report_options_read_raw_exports_without_a_config(tmp_path: Path) -> Non
                 assert num_a.tolist() == pytest.approx(num_b.tolist(), rel=1e-12, nan_ok=True)
             else:
                 assert a.astype(str).tolist() == b.astype(str).tolist(), (key, column)
+
+
+def test_read_records_hook_relabels_rows_sources_and_hashes(tmp_path: Path) -> None:
+    import hashlib
+
+    eps = pd.DataFrame(
+        {
+            "patient_id": ["1", "2", "3"],
+            "episode_id": ["a", "b", "c"],
+            "cohort": "IOP",
+            "admission_date": ["2024-01-02", "x", "2024-01-05"],
+        }
+    )
+    one, two = tmp_path / "jan.xlsx", tmp_path / "feb.xlsx"
+    one.write_bytes(b"first export")
+    two.write_bytes(b"second export")
+    where = pd.DataFrame({"source": ["jan.xlsx", "feb.xlsx", "feb.xlsx"], "row": [5, 5, 6]})
+    recs = iop.read_records(
+        eps, source_rows={"episodes": where}, source_files={"episodes": [one, two]}
+    )
+    assert recs.rejected[["source", "row"]].to_dict("records") == [{"source": "feb.xlsx", "row": 5}]
+    assert dict(recs.file_hashes) == {
+        "episodes/jan.xlsx": hashlib.sha256(b"first export").hexdigest(),
+        "episodes/feb.xlsx": hashlib.sha256(b"second export").hexdigest(),
+    }
+    assert recs.sources["episodes"] == "jan.xlsx, feb.xlsx"
+    with pytest.raises(iop.RowValidationError, match="row 5"):
+        iop.read_records(eps, strict=True, source_rows={"episodes": [4, 5, 6]})
+    with pytest.raises(iop.ParameterError, match="one row number per row"):
+        iop.read_records(eps, source_rows={"episodes": [4, 5]})
+
+
+def test_files_glob_reads_several_exports_with_their_own_row_numbers(tmp_path: Path) -> None:
+    header = "Client,Admit,Program\n"
+    (tmp_path / "adm_2024a.csv").write_text("Title\n" + header + "A,2024-01-02,IOP\nB,bad,IOP\n")
+    (tmp_path / "adm_2024b.csv").write_text("Title\n" + header + "C,2024-02-02,IOP\n\nD,x,IOP\n")
+    recs = read_exports(
+        {
+            "episodes": {
+                "files": "adm_*.csv",
+                "skip_rows": 1,
+                "episode_key": ["Client"],
+                "columns": {"Client": "patient_id", "Admit": "admission_date", "Program": "cohort"},
+            }
+        },
+        base_dir=tmp_path,
+    )
+    assert recs.rejected[["source", "row"]].to_dict("records") == [
+        {"source": "adm_2024a.csv", "row": 4},
+        {"source": "adm_2024b.csv", "row": 5},
+    ]
+    assert recs.read_counts["episodes"] == 4  # the blank line is not a row
+    assert len(recs.file_hashes) == 2
+
+
+def test_refuses_quarter_after_the_data(export_dir: Path, tmp_path: Path) -> None:
+    code, out = _run(
+        ["report", "--config", str(export_dir / "program.toml"), "--quarter", "2030Q1",
+         "--no-progress", "--out", str(tmp_path / "r")]
+    )  # fmt: skip
+    assert code == 2
+    assert "The data end before quarter 2030Q1 starts" in out
+
+
+def test_gpra_rule_table_against_a_hand_count(sample: iop.Records) -> None:
+    """GPRA/SPARS counts recomputed row by row with calendar-month arithmetic (dateutil)."""
+    from dateutil.relativedelta import relativedelta
+
+    rep = iop.quarterly_report(sample, quarter="2026Q2", progress=False)
+    table = {t.key: t.frame for s in rep.sections for t in s.tables}["followup_gpra_rule"]
+    iop_row = table.set_index("cohort").loc["IOP"]
+    # the same episodes as the library's table: 6-month windows (day 243) closing 2025Q3-2026Q2
+    eps = sample.episodes
+    close = pd.to_datetime(eps["admission_date"]) + pd.Timedelta(days=243)
+    cohort = eps.loc[
+        (close >= pd.Timestamp("2025-07-01")) & (close <= pd.Timestamp("2026-06-30"))
+        & (eps["cohort"] == "IOP")
+    ]  # fmt: skip
+    six = sample.followups.loc[sample.followups["timepoint"] == "6mo"].set_index("episode_id")
+    due = conducted = died = 0
+    for episode_id, admitted in zip(cohort["episode_id"], cohort["admission_date"], strict=True):
+        start = admitted.date() + relativedelta(months=5)
+        end = admitted.date() + relativedelta(months=8)
+        if end > pd.Timestamp("2026-06-30").date():
+            continue
+        status = six["status"].get(episode_id)
+        if status == "died":
+            died += 1
+            continue
+        due += 1
+        when = six["assessment_date"].get(episode_id)
+        if status == "completed" and start <= when.date() <= end:
+            conducted += 1
+    assert died == 0  # the IOP row is published only without small death counts
+    assert int(iop_row["due"]) == due
+    assert int(iop_row["conducted_in_window"]) == conducted
+    assert float(iop_row["rate"]) == pytest.approx(conducted / due, rel=1e-12)

@@ -2285,6 +2285,9 @@ def read_records(
 
     def settle(ok: np.ndarray, rejected_rows: pd.DataFrame) -> None:
         if strict and len(rejected_rows):
+            if source_rows:  # the export's row number, as in ``rejected``
+                sizes = {t: len(f) for t, f in frames.items()}
+                rejected_rows = _relabel_rows(rejected_rows, source_rows, sizes)
             _raise_first(rejected_rows)
         parts.append(rejected_rows)
 
