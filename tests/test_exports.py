@@ -618,3 +618,61 @@ def test_gpra_rule_table_against_a_hand_count(sample: iop.Records) -> None:
     assert int(iop_row["due"]) == due
     assert int(iop_row["conducted_in_window"]) == conducted
     assert float(iop_row["rate"]) == pytest.approx(conducted / due, rel=1e-12)
+
+
+def test_calendar_rows_outside_every_window_or_tied_are_rejected(tmp_path: Path) -> None:
+    (tmp_path / "adm.csv").write_text(
+        "Client,Ep,Admit,Discharge,Program\n"
+        "A,1,2024-01-01,2024-02-01,IOP\n"
+        "B,1,2024-01-01,2024-02-01,IOP\n"
+        "B,2,2024-01-01,2024-03-01,IOP\n"  # same admission day: screens after it are ambiguous
+        "C,1,2024-01-01,,IOP\n"  # still in care: open window
+    )
+    # rows: A on day 0 of the window; A 179 days after discharge (last day: 2024-07-29);
+    # A 180 days after (outside); B tied; C a year later (open); E no episode; bad date
+    (tmp_path / "lab.csv").write_text(
+        "Client,Collected,Result\n"
+        "A,2024-01-01,0\nA,2024-07-29,0\nA,2024-07-30,0\nB,2024-01-05,1\n"
+        "C,2025-01-01,0\nE,2024-01-05,0\nA,2024-13-01,0\n"
+    )
+    recs = read_exports(
+        {
+            "episodes": {
+                "files": "adm.csv",
+                "episode_key": ["Client", "Ep"],
+                "columns": {
+                    "Client": "patient_id",
+                    "Admit": "admission_date",
+                    "Discharge": "discharge_date",
+                    "Program": "cohort",
+                },
+            },
+            "use_days": {
+                "files": "lab.csv",
+                "kind": "screens",
+                "columns": {"Client": "patient_id", "Collected": "date", "Result": "used"},
+            },
+        },
+        base_dir=tmp_path,
+    )
+    got = recs.rejected.loc[recs.rejected["table"] == "use_days", ["row", "reason"]]
+    assert got.to_dict("records") == [
+        {"row": 4, "reason": "no_episode_link"},
+        {"row": 5, "reason": "ambiguous_episode_link"},
+        {"row": 7, "reason": "unknown_patient"},
+        {"row": 8, "reason": "unparseable_date"},
+    ]
+    assert len(recs.use_days) == 3 and recs.read_counts["use_days"] == 7
+
+
+def test_missing_column_names_the_export_and_the_setting(tmp_path: Path) -> None:
+    (tmp_path / "adm.csv").write_text("Client,Admit\nA,2024-01-01\n")
+    settings = {
+        "episodes": {
+            "files": "adm.csv",
+            "columns": {"Client": "patient_id", "Admit": "admission_date"},
+            "episode_key": ["Client"],
+        }
+    }
+    with pytest.raises(iop.MissingColumnError, match=r"\[input.episodes\] \(adm.csv\)"):
+        read_exports(settings, base_dir=tmp_path)

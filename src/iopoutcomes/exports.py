@@ -65,6 +65,7 @@ from .schema import EXPORT_REJECTION_REASONS, REJECTED_COLUMNS, TABLES
 
 __all__ = [
     "CALENDAR_KINDS",
+    "CALENDAR_WINDOW_DAYS",
     "MISSING_CODE_PRESETS",
     "ExportInput",
     "ExportSheet",
@@ -774,6 +775,82 @@ def _link_followups(
     return rejected
 
 
+CALENDAR_WINDOW_DAYS: Final[int] = 180
+"""Days after discharge a calendar row (use day, urine screen) can still belong to an episode
+(the default of ``OutcomeDefinition.after_discharge_days``)."""
+
+
+def _check_calendar_links(ud: _Table, episodes: pd.DataFrame) -> pd.DataFrame:
+    """Reject calendar rows (by client and date) that no episode's window covers, or two do.
+
+    The row goes to the client's episode with the latest admission on or before the date (as
+    :func:`~iopoutcomes.read_records` resolves it), provided the date is within that episode's
+    window (admission to discharge + :data:`CALENDAR_WINDOW_DAYS` - 1; open while in care);
+    rows whose client has no episode, or whose date does not parse, are left to
+    ``read_records`` (``unknown_patient``, ``unparseable_date``).
+    """
+    frame = ud.frame
+    n = len(frame)
+    discharge = (
+        pd.to_datetime(episodes["discharge_date"], format="%Y-%m-%d", errors="coerce")
+        if "discharge_date" in episodes
+        else pd.Series(pd.NaT, index=episodes.index)
+    )
+    eps = pd.DataFrame(
+        {
+            "patient_id": episodes["patient_id"].astype("string").str.strip(),
+            "admission": pd.to_datetime(
+                episodes["admission_date"], format="%Y-%m-%d", errors="coerce"
+            ),
+            "discharge": discharge,
+        }
+    ).dropna(subset=["patient_id", "admission"])
+    rows = pd.DataFrame(
+        {
+            "_i": np.arange(n),
+            "patient_id": frame["patient_id"].astype("string").str.strip(),
+            "date": pd.to_datetime(frame["date"], format="%Y-%m-%d", errors="coerce"),
+        }
+    ).dropna(subset=["patient_id", "date"])
+    pairs = rows.merge(eps, on="patient_id", how="inner")
+    pairs = pairs.loc[(pairs["admission"] <= pairs["date"]).to_numpy(bool)]
+    latest = pairs.groupby("_i")["admission"].transform("max")
+    nearest = pairs.loc[(pairs["admission"] == latest).to_numpy(bool)]
+    n_nearest = np.bincount(nearest["_i"].to_numpy(np.int64), minlength=n)
+    end = nearest["discharge"] + pd.Timedelta(days=CALENDAR_WINDOW_DAYS - 1)
+    covered = (nearest["discharge"].isna() | (nearest["date"] <= end)).to_numpy(bool)
+    outside = np.zeros(n, dtype=bool)
+    outside[nearest["_i"].to_numpy(np.int64)[~covered]] = True
+    ambiguous = n_nearest > 1
+    outside &= ~ambiguous
+    bad = ambiguous | outside
+    idx = np.flatnonzero(bad)
+    reason = np.where(ambiguous[idx], "ambiguous_episode_link", "no_episode_link")
+    detail = np.where(
+        ambiguous[idx],
+        " (two episodes of the client start on the same day)",
+        f" (the date is more than {CALENDAR_WINDOW_DAYS} days after the discharge of the "
+        "client's last episode before it)",
+    )
+    messages = [
+        f"date: {EXPORT_REJECTION_REASONS[str(r)]}{d}" for r, d in zip(reason, detail, strict=True)
+    ]
+    rejected = pd.DataFrame(
+        {
+            "table": "use_days",
+            "source": ud.where["source"].to_numpy(object)[idx],
+            "row": ud.where["row"].to_numpy(np.int64)[idx],
+            "column": "date",
+            "reason": reason.astype(object),
+            "message": messages,
+        },
+        columns=list(REJECTED_COLUMNS),
+    )
+    ud.frame = frame.loc[~bad].reset_index(drop=True)
+    ud.where = ud.where.loc[~bad].reset_index(drop=True)
+    return rejected
+
+
 # --- the reader ------------------------------------------------------------------------------
 
 
@@ -813,8 +890,11 @@ def read_exports(
     one episode whose window for the row's timepoint covers the date; a row whose date falls in
     the windows of several episodes, or an undated row (an interview not conducted) of a
     client with several episodes, is rejected ``ambiguous_episode_link``; one that fits no
-    episode ``no_episode_link``. Use-day rows without an episode key go to the episode with the
-    latest admission on or before the day (as :func:`~iopoutcomes.read_records` does).
+    episode ``no_episode_link``. Use-day rows without an episode key go to the client's episode
+    with the latest admission on or before the day (as :func:`~iopoutcomes.read_records` does)
+    when the day is within that episode's window (admission to :data:`CALENDAR_WINDOW_DAYS`
+    days after discharge); a later day is rejected ``no_episode_link``, a day whose latest
+    episodes start on the same day ``ambiguous_episode_link``.
 
     Examples
     --------
@@ -854,6 +934,13 @@ def read_exports(
                         pass
         if "episode_id" not in fu.frame and "patient_id" in fu.frame:
             extra_rejected.append(_link_followups(fu, cleaned["episodes"].frame, windows))
+    ud = cleaned.get("use_days")
+    if (
+        ud is not None
+        and "episode_id" not in ud.frame
+        and {"patient_id", "date"} <= set(ud.frame.columns)
+    ):
+        extra_rejected.append(_check_calendar_links(ud, cleaned["episodes"].frame))
     frames = {t: c.frame for t, c in cleaned.items()}
     for t, c in cleaned.items():
         if t != "episodes" and len(c.frame) == 0:
@@ -862,15 +949,23 @@ def read_exports(
                 f"({len(extra_rejected[0]) if extra_rejected else 0:,} rejected); check "
                 "episode_key or the dates."
             )
-    recs = read_records(
-        frames["episodes"],
-        frames.get("followups"),
-        frames.get("use_days"),
-        timepoints=labels,
-        data_as_of=data_as_of if data_as_of is not None else settings.data_as_of,
-        source_rows={t: c.where for t, c in cleaned.items()},
-        source_files={t: c.paths for t, c in cleaned.items()},
-    )
+    try:
+        recs = read_records(
+            frames["episodes"],
+            frames.get("followups"),
+            frames.get("use_days"),
+            timepoints=labels,
+            data_as_of=data_as_of if data_as_of is not None else settings.data_as_of,
+            source_rows={t: c.where for t, c in cleaned.items()},
+            source_files={t: c.paths for t, c in cleaned.items()},
+        )
+    except SchemaError as exc:  # name the export files and the setting, not a DataFrame
+        text = str(exc)
+        for t, c in cleaned.items():
+            names = ", ".join(p.name for p in c.paths)
+            text = text.replace(f"The {t} table (DataFrame)", f"[input.{t}] ({names}): the table")
+        text = text.replace("read_records(..., columns=", "the columns setting (")
+        raise type(exc)(text) from None
     rejected = recs.rejected.copy()
     for t, spec in settings.tables.items():
         if spec.date_format:  # the dates were read in the table's own format, not ISO
