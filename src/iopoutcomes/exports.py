@@ -217,6 +217,32 @@ class ExportInput:
             as_of = str(as_of)
         return cls(tables, codes, labels, windows, as_of, Path(base_dir))
 
+    def definition_settings(self) -> dict[str, Any]:
+        """``OutcomeDefinition`` settings the program declared here (timepoints, windows, calendar).
+
+        A ``daily`` calendar skips days without a record (``missing_days="skip"``: a missing day
+        is missing, not use). The report applies these unless ``[definition]`` sets them.
+
+        Examples
+        --------
+        >>> from iopoutcomes import OutcomeDefinition
+        >>> inp = ExportInput.from_dict({"timepoints": ["intake", "6mo"], "episodes": {
+        ...     "files": "a.csv"}, "use_days": {"files": "lab.csv", "kind": "screens"}})
+        >>> d = OutcomeDefinition(**inp.definition_settings())
+        >>> d.outcome_timepoints, d.calendar
+        (('6mo',), 'screens')
+        """
+        out: dict[str, Any] = {}
+        if self.timepoints:
+            out["timepoints"] = tuple(self.timepoints)
+        if self.windows:
+            out["windows"] = dict(self.windows)
+        if self.calendar is not None:
+            out["calendar"] = self.calendar
+            if self.calendar == "daily":
+                out["missing_days"] = "skip"
+        return out
+
     def paths(self, table: str) -> list[Path]:
         """The files of ``table`` (globs expanded, sorted); a pattern matching none raises."""
         out: list[Path] = []

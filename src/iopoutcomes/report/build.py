@@ -2065,6 +2065,15 @@ class _Builder:
         ]
         if self.primary == "6mo" and self.calendar:
             out.append(f"Funder rule (table followup_gpra_rule): {GPRA_RULE_TEXT}")
+        if d.calendar == "screens" and "screen_coverage_in_treatment" in self.eo.table:
+            from .._screens import screen_rule_text
+
+            coverage = pd.to_numeric(self.eo.table["screen_coverage_in_treatment"])
+            out.append(
+                screen_rule_text(d.sustained_days)
+                + f" Coverage: in the median episode {_pct(float(coverage.median()))} of the "
+                "weeks in treatment have a screen."
+            )
         return out
 
     def _methods(self) -> ReportSection:

@@ -41,17 +41,10 @@ def program_definition(config: ReportConfig, base: OutcomeDefinition) -> Outcome
     if inp is None:
         return base
     user = dict(config.definition)
-    over: dict[str, Any] = {}
-    if inp.timepoints and "timepoints" not in user:
-        over["timepoints"] = tuple(inp.timepoints)
-    given = dict(user.get("windows", {}))
-    windows = {k: w for k, w in inp.windows.items() if k not in given}
-    if windows:
-        over["windows"] = windows
-    if inp.calendar is not None and "calendar" not in user:
-        over["calendar"] = inp.calendar
-    if inp.calendar == "daily" and "missing_days" not in user:
-        over["missing_days"] = "skip"
+    over = {k: v for k, v in inp.definition_settings().items() if k not in user}
+    if "windows" in over:  # windows the user gave in [definition] win, one by one
+        given = dict(user.get("windows", {}))
+        over["windows"] = {k: w for k, w in over["windows"].items() if k not in given}
     return base.replace(**over) if over else base
 
 
