@@ -676,3 +676,11 @@ def test_missing_column_names_the_export_and_the_setting(tmp_path: Path) -> None
     }
     with pytest.raises(iop.MissingColumnError, match=r"\[input.episodes\] \(adm.csv\)"):
         read_exports(settings, base_dir=tmp_path)
+
+
+def test_screens_declared_daily_get_a_warning_remark(export_dir: Path, tmp_path: Path) -> None:
+    cfg = _config(export_dir, tmp_path, replace=(('kind = "screens"', 'kind = "daily"'),))
+    recs = read_exports(load_config(cfg).export_input())
+    assert any("declare [input.use_days] kind = 'screens'" in r for r in recs.remarks)
+    code, out = _run(["check", "--config", str(cfg)])
+    assert code == 0 and "only 4% of the days" in out

@@ -1029,6 +1029,16 @@ def read_exports(
             )
     if settings.calendar is not None:
         remarks.append(f"use_days: calendar kind {settings.calendar}.")
+    if settings.calendar == "daily" and len(recs.use_days):
+        days = recs.use_days[["episode_id", "day"]].dropna()
+        span = days.groupby("episode_id", observed=True)["day"].agg(["min", "max", "nunique"])
+        covered = float(span["nunique"].sum()) / float((span["max"] - span["min"] + 1).sum())
+        if covered < 0.5:
+            remarks.append(
+                f"use_days: declared a daily calendar, but only {covered:.0%} of the days "
+                "between each episode's first and last record have a record; if these are urine "
+                "screens on some days, declare [input.use_days] kind = 'screens'."
+            )
     return dataclasses.replace(
         recs, rejected=rejected, read_counts=counts, remarks=tuple(remarks), provenance="export"
     )
