@@ -38,7 +38,6 @@ cell values or identifiers.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as _dt
 import glob
@@ -46,6 +45,7 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Final
 
@@ -406,40 +406,15 @@ def _cell_text(value: Any) -> str | None:
     return None if text in _MISSING_TEXT else text
 
 
-def _raw_rows(path: Path, sheet: str | int | None, encoding: str) -> list[list[Any]]:
+def _raw_grid(path: Path, sheet: str | int | None, encoding: str) -> pd.DataFrame:
+    """Every physical row of an export (one DataFrame row each) with its raw cells."""
     lower = path.name.lower()
     if not path.exists():
         raise FileReadError(f"The export file {path.name!r} does not exist.")
     if lower.endswith(_EXCEL):
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl/zipfile raise many types for broken workbooks
-            raise FileReadError(
-                f"The export file {path.name!r} could not be read as an Excel workbook "
-                f"({type(exc).__name__})."
-            ) from None
-        try:
-            if sheet is None:
-                ws = book.worksheets[0]
-            elif isinstance(sheet, int):
-                if not 0 <= sheet < len(book.worksheets):
-                    raise ConfigError(
-                        f"sheet = {sheet}: {path.name!r} has {len(book.worksheets)} sheet(s) "
-                        "(positions start at 0)."
-                    )
-                ws = book.worksheets[sheet]
-            else:
-                if sheet not in book.sheetnames:
-                    raise ConfigError(
-                        f"sheet: {path.name!r} has no sheet of that name; its sheets are "
-                        f"{book.sheetnames}."
-                    )
-                ws = book[sheet]
-            return [list(r) for r in ws.iter_rows(values_only=True)]
-        finally:
-            book.close()
+        rows = _excel_rows(path, sheet)
+        width = max((len(r) for r in rows), default=0)
+        return pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
     if lower.endswith(_CSV) or lower.endswith(".csv.gz"):
         try:
             data = path.read_bytes()
@@ -457,12 +432,76 @@ def _raw_rows(path: Path, sheet: str | int | None, encoding: str) -> list[list[A
             raise ConfigError(f"encoding {encoding!r} is not an encoding Python knows.") from None
         if text.startswith("\ufeff"):
             text = text[1:]
+        if not text.strip():
+            return pd.DataFrame(dtype=object)
         delimiter = "\t" if lower.endswith(".tsv") else ","
-        # one list per physical line, so that row numbers are the lines a spreadsheet shows
-        return [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+        # as many columns as the widest line could have (a quoted delimiter only adds an empty
+        # column); blank lines are kept, so row numbers are the lines a spreadsheet shows
+        width = max(map(str.count, text.splitlines(), repeat(delimiter)), default=0) + 1
+        try:
+            return pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                header=None,
+                names=range(width),
+                dtype=str,
+                keep_default_na=False,
+                na_values=[],
+                skip_blank_lines=False,
+                engine="c",
+            ).astype(object)
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise FileReadError(
+                f"The export file {path.name!r} could not be parsed as CSV "
+                f"({type(exc).__name__}); check the delimiter and quoting."
+            ) from None
     raise FileReadError(
         f"The export file {path.name!r} is neither Excel (.xlsx) nor CSV; save it as one of these."
     )
+
+
+def _excel_rows(path: Path, sheet: str | int | None) -> list[list[Any]]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl/zipfile raise many types for broken workbooks
+        raise FileReadError(
+            f"The export file {path.name!r} could not be read as an Excel workbook "
+            f"({type(exc).__name__})."
+        ) from None
+    try:
+        if sheet is None:
+            ws = book.worksheets[0]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(book.worksheets):
+                raise ConfigError(
+                    f"sheet = {sheet}: {path.name!r} has {len(book.worksheets)} sheet(s) "
+                    "(positions start at 0)."
+                )
+            ws = book.worksheets[sheet]
+        else:
+            if sheet not in book.sheetnames:
+                raise ConfigError(
+                    f"sheet: {path.name!r} has no sheet of that name; its sheets are "
+                    f"{book.sheetnames}."
+                )
+            ws = book[sheet]
+        return [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def _text_grid(grid: pd.DataFrame, excel: bool) -> pd.DataFrame:
+    """Raw cells -> trimmed text (None = missing), one column at a time."""
+    if excel:  # typed cells (dates, numbers): openpyxl already spent a Python step per cell
+        return grid.apply(lambda col: col.map(_cell_text)).astype(object)
+    out = {}
+    for k in grid.columns:  # CSV: every cell is text, trimmed and matched vectorised
+        col = grid[k].astype("string").str.strip()
+        col = col.mask(col.isin(list(_MISSING_TEXT)))
+        out[k] = col.astype(object).where(col.notna(), None)
+    return pd.DataFrame(out, index=grid.index)
 
 
 def read_export_table(
@@ -504,15 +543,13 @@ def read_export_table(
     (['Client ID', 'Admit'], [4, 6], 1, 1)
     """
     p = Path(path)
-    rows = _raw_rows(p, sheet, encoding)
-    if len(rows) < header_row:
+    grid = _raw_grid(p, sheet, encoding)
+    if len(grid) < header_row:
         raise EmptyFileError(
-            f"The export file {p.name!r} has {len(rows)} row(s), so no header at header_row = "
+            f"The export file {p.name!r} has {len(grid)} row(s), so no header at header_row = "
             f"{header_row}."
         )
-    width = max((len(r) for r in rows), default=0)
-    grid = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
-    text = grid.apply(lambda col: col.map(_cell_text)).astype(object)
+    text = _text_grid(grid, excel=p.name.lower().endswith(_EXCEL))
     header = text.iloc[header_row - 1]
     names = [str(h) if h is not None else "" for h in header.tolist()]
     keep = [i for i, n in enumerate(names) if n]

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .exports import _kind, _raw_rows, read_export_table
+from .exports import _EXCEL, _kind, _raw_grid, _text_grid, read_export_table
 from .schema import TABLES
 
 __all__ = ["Proposal", "TableProposal", "propose_input"]
@@ -214,27 +215,32 @@ class Proposal:
 
 
 def _header_row(rows: list[list[Any]]) -> int:
-    head = rows[:50]
-    filled = [sum(1 for v in r if v not in (None, "")) for r in head]
+    """The first row (1-based) as full as the fullest and made of names, not numbers."""
+    filled = [sum(1 for v in r if v is not None) for r in rows]
     top = max(filled, default=0)
-    for i, (r, k) in enumerate(zip(head, filled, strict=True)):
-        texts = [v for v in r if isinstance(v, str) and v.strip()]
-        if top and k >= 0.8 * top and len(texts) == k:
+    for i, (r, k) in enumerate(zip(rows, filled, strict=True)):
+        names = [v for v in r if v is not None and not _is_number(str(v))]
+        if top and k >= 0.8 * top and len(names) == k:
             return i + 1
     return 1
 
 
-def _footer(rows: list[list[Any]], width: int) -> int:
-    n = 0
-    for r in reversed(rows):
-        k = sum(1 for v in r if v not in (None, ""))
-        if k == 0:
-            continue
-        if width >= 3 and k <= 1:
-            n += 1
-            continue
-        break
-    return n
+def _footer(filled: Any, width: int) -> int:
+    """Trailing non-blank lines with at most one cell (blank lines between them ignored)."""
+    k = np.asarray(filled)
+    nonblank = k[k > 0]
+    if width < 3 or not len(nonblank):
+        return 0
+    short = nonblank[::-1] <= 1
+    return int(len(short)) if bool(short.all()) else int(np.argmin(short))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _date_format(values: pd.Series) -> str | None:
@@ -288,10 +294,12 @@ def _map_columns(table: str, names: list[str]) -> dict[str, tuple[str, str]]:
 
 
 def _propose_one(path: Path) -> TableProposal:
-    rows = _raw_rows(path, None, "utf-8")
+    text = _text_grid(_raw_grid(path, None, "utf-8"), path.name.lower().endswith(_EXCEL))
+    rows = text.head(50).to_numpy(object).tolist()
     header = _header_row(rows)
-    width = len([v for v in rows[header - 1] if v not in (None, "")]) if rows else 0
-    footer = _footer(rows[header:], width)
+    filled = text.notna().sum(axis=1).to_numpy()
+    width = int(filled[header - 1]) if len(filled) >= header else 0
+    footer = _footer(filled[header:], width)
     sheet = read_export_table(path, header_row=header, skip_footer=footer)
     frame = sheet.frame
     names = [str(c) for c in frame.columns]
