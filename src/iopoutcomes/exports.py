@@ -1082,7 +1082,10 @@ def read_exports(
 
 
 def require_rows(records: Any, tables: Sequence[str] = ("episodes",)) -> None:
-    """Refuse records whose required tables have no accepted row (the setting to check named).
+    """Refuse records whose tables have no accepted row (the setting to check named).
+
+    Episodes are required; a follow-up or use-day table that was given but of which no row was
+    accepted is refused too (its outcomes would silently be missing).
 
     Raises
     ------
@@ -1105,8 +1108,9 @@ def require_rows(records: Any, tables: Sequence[str] = ("episodes",)) -> None:
                 if len(top)
                 else "none accepted"
             )
+            what = "required" if table == "episodes" else "given"
             raise InsufficientDataError(
-                f"The required {table} table is empty after mapping: {read:,} rows read, 0 "
+                f"The {what} {table} table is empty after mapping: {read:,} rows read, 0 "
                 f"accepted, {why}. Check [input.{table}] columns, codes, date_format and "
                 "episode_key (iopoutcomes check --config shows the counts)."
             )
