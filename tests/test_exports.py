@@ -684,3 +684,82 @@ def test_screens_declared_daily_get_a_warning_remark(export_dir: Path, tmp_path:
     assert any("declare [input.use_days] kind = 'screens'" in r for r in recs.remarks)
     code, out = _run(["check", "--config", str(cfg)])
     assert code == 0 and "only 4% of the days" in out
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"episodes": {"files": "a.csv", "headr_row": 2}}, r"\[input.episodes\]: unknown key"),
+        ({"episodes": {"files": "a.csv", "header_row": 0}}, r"header_row must be a whole number"),
+        (
+            {"episodes": {"files": "a.csv", "header_row": 2, "skip_rows": 1}},
+            r"give header_row or skip_rows, not both",
+        ),
+        ({"episodes": {"files": "a.csv", "kind": "screens"}}, r"kind is a setting of"),
+        ({"missing_codes": "spars", "episodes": {"files": "a.csv"}}, r"missing_codes takes"),
+        ({"episodes": {"files": "a.csv", "date_format": "MM/DD/YYYY"}}, r"date_format must be"),
+        ({"followups": {"files": "f.csv"}}, r"needs an \[input.episodes\] table"),
+        ({"episodes": {}}, r"\[input.episodes\] files"),
+        ({"timepoints": ["intake", "followup"], "episodes": {"files": "a.csv"}}, r"timepoints"),
+    ],
+)
+def test_input_settings_errors_name_the_setting(settings: dict, message: str) -> None:
+    with pytest.raises(iop.ConfigError, match=message):
+        ReportConfig.from_dict({"input": settings})
+
+
+def test_sheet_by_name_and_encoding_per_table(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    book.active.append(["not the data"])
+    ws = book.create_sheet("Admissions")
+    ws.append(["Client", "Admit", "Program", "Site"])
+    ws.append(["A", "2024-01-02", "IOP", "Main"])
+    book.save(tmp_path / "adm.xlsx")
+    (tmp_path / "fu.csv").write_bytes(
+        "Client,Type,Status,Date,Days,Site note\nA,6mo,completed,2024-07-01,0,Café\n".encode(
+            "cp1252"
+        )
+    )
+    base = {
+        "episodes": {
+            "files": "adm.xlsx",
+            "sheet": "Admissions",
+            "episode_key": ["Client"],
+            "columns": {"Client": "patient_id", "Admit": "admission_date", "Program": "cohort"},
+        },
+        "followups": {
+            "files": "fu.csv",
+            "encoding": "cp1252",
+            "episode_key": ["Client"],
+            "columns": {
+                "Type": "timepoint",
+                "Status": "status",
+                "Date": "assessment_date",
+                "Days": "days_used_past30",
+            },
+        },
+    }
+    recs = read_exports(base, base_dir=tmp_path)
+    assert len(recs.episodes) == 1 and len(recs.followups) == 1
+    assert recs.followups["Site note"].iloc[0] == "Café"
+    bad = {**base, "episodes": {**base["episodes"], "sheet": "Admits"}}
+    with pytest.raises(iop.ConfigError, match=r"its sheets are \['Notes', 'Admissions'\]"):
+        read_exports(bad, base_dir=tmp_path)
+    utf8 = {**base, "followups": {**base["followups"], "encoding": "utf-8"}}
+    with pytest.raises(iop.FileReadError, match="is not valid utf-8 text"):
+        read_exports(utf8, base_dir=tmp_path)
+
+
+def test_refuses_input_timepoint_that_matches_no_data(export_dir: Path, tmp_path: Path) -> None:
+    cfg = _config(
+        export_dir,
+        tmp_path,
+        replace=(("6mo = {anchor", '12mo = {anchor = "admission", start_day = 335, end_day = 426}'
+                  "\n6mo = {anchor"),),
+    )  # fmt: skip
+    code, out = _run(["check", "--config", str(cfg)])
+    assert code == 2
+    assert "[input] timepoints: ['12mo'] match no follow-up row" in out
