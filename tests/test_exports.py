@@ -195,6 +195,9 @@ def test_init_check_report_on_the_export_match_the_canonical_report(
         "use_days (lab_screens.csv)",
     }
     assert rep.stamp["rows_rejected"] == 9
+    quality = next(s for s in rep.sections if s.key == "quality")
+    assert "episodes 604 / 600 / 4" in quality.paragraphs[0]
+    assert any("skipped 2 blank line(s) and 1 footer line(s)" in p for p in quality.paragraphs)
     # and the command line writes it
     res = runner.invoke(
         cli,

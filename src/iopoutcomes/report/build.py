@@ -1700,6 +1700,8 @@ class _Builder:
             )
             + "."
         )
+        if getattr(self.records, "provenance", "") == "export":  # how the exports were read
+            paragraphs.extend(str(r) for r in getattr(self.records, "remarks", ()))
         if self.primary is not None:
             tables.append(self._missingness())
             tables.append(self._out_of_window())
