@@ -244,6 +244,7 @@ def test_delta_adjusted_imputation() -> None:
     with pytest.raises(ParameterError):
         completed_datasets(f, "y", "impute", delta={"IOP": 1.0}, **kw)  # no by=
 
+
 def test_ipw_sandwich_equals_the_post_stratification_variance() -> None:
     """issue 20: IPW intervals from the M-estimation sandwich (follow-up model stacked).
 

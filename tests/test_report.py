@@ -585,6 +585,7 @@ def test_sensitivity_paragraph_has_the_tipping_point(
     assert "points below the missing inpatient clients" in tips[0] or "holds whatever" in tips[0]
     assert "odds of abstinence are 0.37 times" in tips[0]
 
+
 def test_imputation_seed_is_derived_from_the_configuration_and_quarter(sample) -> None:
     # issue 20: a fixed seed reuses the same imputation draws in every report; the report
     # derives it from its settings and quarter: reproducible, but different across quarters

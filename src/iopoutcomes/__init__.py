@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     )
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window
+    from .exports import ExportInput, read_exports
     from .longitudinal import OverTimeComparison, compare_over_time
     from .manuscript import MethodsReport, methods_report
     from .missing import completed_datasets, rubin_pool
@@ -172,6 +173,9 @@ _LAZY: dict[str, str] = {
     "RMSTResult": "survival",
     "methods_report": "manuscript",
     "MethodsReport": "manuscript",
+    # an agency's own exports (EHR spreadsheets, GPRA interviews, lab files)
+    "read_exports": "exports",
+    "ExportInput": "exports",
 }
 
 # submodules reachable as attributes (``iop.benchmarks.MCCARTY_2014``, ``iop.plots.plot_km``)
@@ -186,6 +190,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "ctn0094",
         "definitions",
         "exceptions",
+        "exports",
         "longitudinal",
         "missing",
         "outcomes",

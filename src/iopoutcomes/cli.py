@@ -1,4 +1,4 @@
-"""Command-line interface: ``iopoutcomes validate | simulate | report``.
+"""Command-line interface: ``iopoutcomes validate | simulate | report | init | check``.
 
 The CLI is thin: each command parses its options, calls the public API and prints. Errors the
 library raises on purpose (:class:`~iopoutcomes.IopOutcomesError`) become one line
@@ -382,6 +382,87 @@ def simulate(n: int, seed: int, out: Path) -> None:
         rows = len(getattr(recs, table))
         click.echo(f"{path.name}: {rows:,} rows")
     click.echo(f"Wrote {len(written)} files to {out}.")
+
+
+# --- init / check (a guided first run on an agency's own exports) ---------------------------
+
+
+@cli.command("init")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="TOML file to write.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@handle_errors
+def init_command(files: tuple[Path, ...], out: Path, force: bool) -> None:
+    """Propose a configuration for EXPORT FILES: headers, mapping, value codes.
+
+    Prints counts only (never a value of an identifier or date column) and writes --out with
+    every guess commented and every value it could not map listed.
+    """
+    from .proposal import propose_input
+
+    if Path(out).exists() and not force:
+        raise ParameterError(f"--out: {Path(out).name!r} exists; use --force to overwrite it.")
+    proposal = propose_input(list(files))
+    click.echo(proposal.describe())
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(proposal.to_toml(), encoding="utf-8")
+    click.echo("")
+    click.echo(
+        f"Wrote {Path(out).name}: review the lines marked GUESS and UNMAPPED, then run "
+        f"`iopoutcomes check --config {Path(out).name}`."
+    )
+
+
+@cli.command("check")
+@click.option("--config", type=click.Path(path_type=Path), required=True, help="TOML file.")
+@click.option("--data-as-of", help="Date the data are complete up to (YYYY-MM-DD).")
+@click.option(
+    "--rejected-out",
+    type=click.Path(path_type=Path),
+    help="Write the rejected rows (file, row number, column, reason; no values) to this CSV.",
+)
+@handle_errors
+def check_command(config: Path, data_as_of: str | None, rejected_out: Path | None) -> None:
+    """Show what --config's [input] would read, accept and reject per table (no report)."""
+    from .exports import read_exports
+    from .report.config import load_config
+    from .report.program import check_program, program_definition
+    from .schema import EXPORT_REJECTION_REASONS, REJECTION_REASONS
+
+    settings = load_config(config)
+    inp = settings.export_input()
+    if inp is None:
+        raise ParameterError(
+            f"--config: {Path(config).name!r} has no [input] section; `iopoutcomes init` "
+            "proposes one."
+        )
+    recs = read_exports(inp, data_as_of=data_as_of)
+    click.echo(recs.summary().to_string(index=False))
+    counts = recs.rejection_counts()
+    meaning = {**REJECTION_REASONS, **EXPORT_REJECTION_REASONS}
+    if len(counts):
+        click.echo("")
+        click.echo("Rejected rows by reason:")
+        for row in counts.itertuples(index=False):
+            click.echo(
+                f"  {row.table:<10} {row.reason:<28} {row.count:>8,}  "
+                f"{meaning.get(str(row.reason), '')}"
+            )
+    for remark in recs.remarks:
+        click.echo(f"note: {remark}")
+    from .definitions import OutcomeDefinition
+
+    definition = program_definition(settings, OutcomeDefinition.from_dict(settings.definition))
+    check_program(recs, definition, settings, None)
+    click.echo("")
+    click.echo(
+        f"Timepoints {', '.join(definition.timepoints)}; calendar {definition.calendar}; data "
+        f"as of {'none' if recs.data_as_of is None else f'{recs.data_as_of:%Y-%m-%d}'}."
+    )
+    if rejected_out is not None:
+        Path(rejected_out).parent.mkdir(parents=True, exist_ok=True)
+        recs.rejected.to_csv(rejected_out, index=False, lineterminator="\n")
+        click.echo(f"Rejected rows written to {Path(rejected_out).name}.")
 
 
 # --- report --------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ SUBSTANCES: tuple[str, ...] = ("any", "alcohol", "drugs")
 OUT_OF_WINDOW_OPTIONS: tuple[str, ...] = ("count", "missing")
 MISSING_DAYS_OPTIONS: tuple[str, ...] = ("using", "skip")
 ANCHORS: tuple[str, ...] = ("admission", "discharge")
+CALENDAR_KINDS: tuple[str, ...] = ("daily", "screens")
 MILESTONE_KINDS: tuple[str, ...] = ("discharge_reason", "calendar", "improved", "flag")
 CONTROLLED_ENVIRONMENT_OPTIONS: tuple[str, ...] = ("exclude", "missing", "count")
 """How days in a controlled environment enter the comparable window (see
@@ -461,6 +462,11 @@ class OutcomeDefinition:
         Named weekly-pattern definitions (``iopoutcomes.patterns``) joined to the episode table.
     version : str
         Version tag of the definition, printed in reports.
+    calendar : {"daily", "screens"}
+        What the use calendar is: ``daily`` (every day recorded, e.g. timeline follow-back) or
+        ``screens`` (urine screens on some days): sustained abstinence then follows the weekly
+        screen rule of :mod:`iopoutcomes._screens` (stated with its reference in
+        :meth:`describe`), and outcomes that need every day are not computable (missing).
 
     Examples
     --------
@@ -490,6 +496,7 @@ class OutcomeDefinition:
     version: str = "1"
     comparable_window: Window = DEFAULT_COMPARABLE_WINDOW
     controlled_environment: Literal["exclude", "missing", "count"] = "exclude"
+    calendar: Literal["daily", "screens"] = "daily"
 
     def __post_init__(self) -> None:
         _check_option("missing", self.missing, MISSING_RULES)
@@ -502,6 +509,7 @@ class OutcomeDefinition:
             "controlled_environment", self.controlled_environment, CONTROLLED_ENVIRONMENT_OPTIONS
         )
         object.__setattr__(self, "comparable_window", _as_window(self.comparable_window))
+        _check_option("calendar", self.calendar, CALENDAR_KINDS)
         if isinstance(self.timepoints, str):
             raise ParameterError("timepoints must be a sequence of labels, not a single string.")
         tps = tuple(str(t) for t in self.timepoints)
@@ -812,6 +820,10 @@ class OutcomeDefinition:
                 }[self.controlled_environment],
                 f"definition version {self.version}",
             ]
+            if self.calendar == "screens":
+                from ._screens import screen_rule_text
+
+                parts[-2] = screen_rule_text(self.sustained_days)
             return "; ".join(parts)
         return f"{self.label(outcome)}, {rule}"
 

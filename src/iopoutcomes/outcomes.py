@@ -1148,7 +1148,20 @@ def episode_outcomes(
 
     # calendar
     has_calendar = len(records.use_days) > 0
-    if has_calendar:
+    if has_calendar and d.calendar == "screens":
+        # urine screens on some days: the weekly rule of iopoutcomes._screens (never a run of
+        # days, where every day without a screen would count as use)
+        from ._screens import screen_outcomes
+
+        e, day, used = _calendar_days(records.use_days, ep_pos, d)
+        cols, notes = screen_outcomes(
+            e, day, used, n, discharge_day, as_of, d.sustained_days,
+            d.after_discharge_days, d.sustained_name,
+        )  # fmt: skip
+        for name, value in cols.items():
+            put(name, value)
+        remarks.extend(notes)
+    elif has_calendar:
         controlled = (
             episodes["level_of_care"]
             .astype("string")

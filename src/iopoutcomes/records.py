@@ -2111,6 +2111,8 @@ def read_records(
     timepoints: Sequence[str] | None = None,
     data_as_of: str | pd.Timestamp | None = None,
     encoding: str = "utf-8",
+    source_rows: Mapping[str, Any] | None = None,
+    source_files: Mapping[str, Any] | None = None,
 ) -> Records:
     """Read and validate follow-up records into typed canonical tables.
 
@@ -2140,6 +2142,17 @@ def read_records(
         Date the data are complete up to; defaults to the latest date in the accepted tables.
     encoding : str, default "utf-8"
         Text encoding of CSV files (e.g. ``"cp1252"`` for many Windows exports).
+    source_rows, source_files : dict, optional
+        Hook for readers of raw exports (:mod:`iopoutcomes.exports`), which clean an export into
+        DataFrames first, so that everything the records say about their input refers to the
+        original export. ``source_rows`` maps a table to where each of its DataFrame's rows came
+        from: a sequence of row numbers as the spreadsheet shows them (one per row), or a
+        DataFrame with columns ``source`` (file name) and ``row``; ``rejected`` then carries
+        these instead of DataFrame positions. ``source_files`` maps a table to the export
+        file(s) it was read from (a path or a list of paths): ``sources`` names them and
+        ``file_hashes`` hashes them (keyed ``table`` for one file, ``table/file name`` for
+        several) instead of reporting ``"DataFrame"`` without a hash. Both only relabel: which
+        rows are accepted or rejected does not change.
 
     Returns
     -------
@@ -2272,6 +2285,9 @@ def read_records(
 
     def settle(ok: np.ndarray, rejected_rows: pd.DataFrame) -> None:
         if strict and len(rejected_rows):
+            if source_rows:  # the export's row number, as in ``rejected``
+                sizes = {t: len(f) for t, f in frames.items()}
+                rejected_rows = _relabel_rows(rejected_rows, source_rows, sizes)
             _raise_first(rejected_rows)
         parts.append(rejected_rows)
 
@@ -2337,6 +2353,13 @@ def read_records(
         tables["use_days"] = _empty_table("use_days")
     rejected = pd.concat(parts, ignore_index=True)[list(REJECTED_COLUMNS)]
     rejected = rejected.astype({"row": "int64"})
+    sources = {t: raws[t].source for t in raws}
+    stamps = {t: raw.file for t, raw in raws.items() if raw.file is not None}
+    if source_rows is not None or source_files is not None:
+        rejected = _relabel_rows(
+            rejected, source_rows or {}, {t: len(f) for t, f in frames.items()}
+        )
+        _relabel_files(source_files or {}, sources, stamps)
 
     if as_of is None:
         as_of = _latest_date(tables)
@@ -2353,14 +2376,56 @@ def read_records(
         use_days=tables["use_days"],
         rejected=rejected,
         read_counts={t: len(frames[t]) for t in frames},
-        sources={t: raws[t].source for t in raws},
+        sources=sources,
         timepoints=tps,
         time_basis="calendar",
         data_as_of=as_of,
-        file_hashes=FileHashes({t: raw.file for t, raw in raws.items() if raw.file is not None}),
+        file_hashes=FileHashes(stamps),
         provenance="canonical",
         remarks=tuple(remarks),
     )
+
+
+# --- hook for raw-export readers (source_rows= / source_files=) ---------------------------
+
+
+def _relabel_rows(
+    rejected: pd.DataFrame, source_rows: Mapping[str, Any], n_rows: Mapping[str, int]
+) -> pd.DataFrame:
+    """Replace DataFrame row numbers (and sources) by the export's, per ``source_rows``."""
+    out = rejected.copy()
+    for table, where in source_rows.items():
+        if table not in n_rows:
+            continue
+        frame = where if isinstance(where, pd.DataFrame) else pd.DataFrame({"row": where})
+        if len(frame) != n_rows[table] or "row" not in frame:
+            raise ParameterError(
+                f"source_rows[{table!r}] must give one row number per row of the {table} table "
+                f"({n_rows[table]:,} rows); got {len(frame):,}."
+            )
+        mine = (out["table"] == table).to_numpy(bool)
+        position = out.loc[mine, "row"].to_numpy(np.int64) - 1
+        out.loc[mine, "row"] = frame["row"].to_numpy(np.int64)[position]
+        if "source" in frame:
+            out.loc[mine, "source"] = frame["source"].astype(str).to_numpy(object)[position]
+    return out.astype({"row": "int64"})
+
+
+def _relabel_files(
+    source_files: Mapping[str, Any], sources: dict[str, str], stamps: dict[str, _FileStamp]
+) -> None:
+    """Name and stamp (for hashing) the export files a table was read from."""
+    for table, given in source_files.items():
+        if table not in sources:
+            continue
+        paths = [Path(p) for p in ([given] if isinstance(given, str | os.PathLike) else given)]
+        stamps.pop(table, None)
+        sources[table] = ", ".join(p.name for p in paths)
+        for path in paths:
+            key = table if len(paths) == 1 else f"{table}/{path.name}"
+            stamps[key] = _FileStamp.of(path)
+            if len(paths) > 1:
+                sources[key] = path.name
 
 
 def _raise_first(rejected: pd.DataFrame) -> None:

@@ -55,6 +55,7 @@ __all__ = [
     "COMPARISON_COLUMNS",
     "REJECTED_COLUMNS",
     "ELIGIBILITY_COLUMNS",
+    "EXPORT_REJECTION_REASONS",
 ]
 
 TimeBasis = Literal["calendar", "study_day"]
@@ -240,6 +241,14 @@ REJECTION_REASONS: Final[dict[str, str]] = {
     "duplicate_followup": "the (episode_id, timepoint) pair occurs more than once",
     "assessment_date_without_completion": "an assessment date is given for a non-completed status",
 }
+
+EXPORT_REJECTION_REASONS: Final[dict[str, str]] = {
+    "no_episode_link": "the row has no episode key and fits no episode of the client",
+    "ambiguous_episode_link": "the row has no episode key and fits several episodes of the client",
+}
+"""Reasons for rows that ``read_exports`` rejects while linking an export to episodes
+(interviews by client and date); kept apart from :data:`REJECTION_REASONS`, which are the
+reasons of ``read_records`` in its order of precedence."""
 
 REJECTED_COLUMNS: Final[tuple[str, ...]] = ("table", "source", "row", "column", "reason", "message")
 """Columns of ``Records.rejected``: never the offending value (privacy)."""

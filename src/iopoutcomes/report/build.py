@@ -60,7 +60,7 @@ from .. import __version__
 from ..benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark, position
 from ..definitions import OutcomeDefinition, timepoint_text
 from ..exceptions import ConfigError, InsufficientDataError, IopOutcomesError, ParameterError
-from ..schema import MILESTONE_MEASURES, REJECTION_REASONS
+from ..schema import EXPORT_REJECTION_REASONS, MILESTONE_MEASURES, REJECTION_REASONS
 from .config import PROFILES, ReportConfig, load_config
 from .model import Kpi, ReportFigure, ReportSection, ReportTable
 from .periods import quarter_freq, quarter_period, quarters_of
@@ -407,6 +407,11 @@ def _rate_cells(
     return ev, den, rate, low, high, ""
 
 
+def part_died(n: int, k: int) -> int | None:
+    """Deaths removed from a denominator: shown unless a small cell (1..k-1)."""
+    return None if 0 < n < k else n
+
+
 def _int_col(values: Iterable[int | None]) -> pd.Series:
     return pd.Series(list(values), dtype="Int64")
 
@@ -446,6 +451,11 @@ class _Builder:
                     "only (no calendar dates), so the report covers all episodes."
                 )
             self.snapshot = records
+        from .program import check_program  # refusals; the program's declared timepoints
+
+        self.snapshot = check_program(
+            self.snapshot, self.definition, config, self.period, full=records
+        )
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -467,6 +477,9 @@ class _Builder:
             base = OutcomeDefinition.from_dict(dict(self.config.definition))
         except IopOutcomesError as exc:
             raise ConfigError(f"[definition] is not a valid outcome definition: {exc}") from None
+        from .program import program_definition  # the program's [input] timepoints, calendar
+
+        base = program_definition(self.config, base)
         return base.replace(fiscal_year_start_month=self.config.fiscal_year_start_month)
 
     def _benchmark(self) -> Benchmark:
@@ -973,6 +986,9 @@ class _Builder:
             self.omitted.append(
                 f"Follow-up rates by site are omitted: no '{self.config.site_column}' column."
             )
+        gpra = self._gpra_followup()
+        if gpra is not None:
+            tables.insert(1, gpra)
         paragraphs = []
         if self.period is not None:
             qt = self._quarter_followup()
@@ -996,6 +1012,69 @@ class _Builder:
             )
         return ReportSection(
             "followup", title, tuple(paragraphs), (), tuple(tables), tuple(figures)
+        )
+
+    def _gpra_followup(self) -> ReportTable | None:
+        """The 6-month follow-up rate by the GPRA/SPARS rule, beside the library's own table."""
+        from .._ci import proportion_ci
+        from .program import GPRA_RULE_TEXT, gpra_followup_counts
+
+        if self.primary != "6mo" or not self.calendar or self.as_of is None:
+            self.omitted.append(
+                "The GPRA/SPARS follow-up rate is omitted: it is defined for 6-month follow-ups "
+                "of calendar-dated records."
+            )
+            return None
+        mask = self._cohort_mask(self.primary)
+        counts = gpra_followup_counts(
+            self.table.loc[mask], self.snapshot.followups, pd.Timestamp(self.as_of)
+        )
+        counts = counts.reindex(self.cohorts, fill_value=0)
+        part = self.log.add(
+            "followup_gpra_rule", suppress_partition(counts[["conducted_in_window",
+                                                             "not_conducted"]], self.k)
+        )  # fmt: skip
+        rows = []
+        for group in [*counts.index, TOTAL]:
+            x = part.values.loc[group, "conducted_in_window"]
+            n_due = part.values.loc[group, TOTAL]
+            lo, hi = proportion_ci(x, n_due, "wilson")
+            rate = x / n_due if n_due else float("nan")
+            ev, den, rate, lo, hi, why = _rate_cells(
+                part, group, ["conducted_in_window"], None, rate, _f(lo), _f(hi), self.min_den
+            )
+            died = int(counts["died_excluded"].sum() if group == TOTAL
+                       else counts.loc[group, "died_excluded"])  # fmt: skip
+            if 0 < died < self.k:
+                # the difference with the library table's "due" would reveal a small count of
+                # deaths: the row is not published
+                ev, den, rate, lo, hi = None, None, float("nan"), float("nan"), float("nan")
+                why = f"deaths 1-{self.k - 1} (would be recoverable from the table above)"
+            rows.append(
+                {
+                    "cohort": "All" if group == TOTAL else str(group),
+                    "due": den,
+                    "conducted_in_window": ev,
+                    "died_excluded": part_died(died, self.k),
+                    "rate": rate,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "target": self.config.followup_target,
+                    "suppressed": bool(part.hidden.loc[group].any()) or bool(why),
+                    "suppression": why,
+                }
+            )
+        frame = pd.DataFrame(rows)
+        for column in ("due", "conducted_in_window", "died_excluded"):
+            frame[column] = frame[column].astype("Int64")
+        return ReportTable(
+            "followup_gpra_rule",
+            f"6-month follow-up rate by the GPRA/SPARS rule, {self._period_text()} (for "
+            "reconciliation with the funder's numbers)",
+            frame,
+            footnote=GPRA_RULE_TEXT
+            + " Same episodes as the table above (windows closed in the lookback quarters); "
+            "the rate above uses the library's rule (see the methods).",
         )
 
     def _quarter_counts(self, kind: str) -> tuple[Partition, pd.DataFrame, list[str]] | None:
@@ -1728,7 +1807,10 @@ class _Builder:
                 {
                     "table": rc["table"].astype(str).to_numpy(),
                     "reason": rc["reason"].astype(str).to_numpy(),
-                    "meaning": [REJECTION_REASONS.get(str(r), "") for r in rc["reason"]],
+                    "meaning": [
+                        REJECTION_REASONS.get(str(r)) or EXPORT_REJECTION_REASONS.get(str(r), "")
+                        for r in rc["reason"]
+                    ],
                     "rows": _int_col(part.shown(i, "rows") for i in counts.index),
                 }
             )
@@ -1752,6 +1834,8 @@ class _Builder:
             )
             + "."
         )
+        if getattr(self.records, "provenance", "") == "export":  # how the exports were read
+            paragraphs.extend(str(r) for r in getattr(self.records, "remarks", ()))
         if self.primary is not None:
             tables.append(self._missingness())
             tables.append(self._out_of_window())
@@ -2100,6 +2184,34 @@ class _Builder:
             for g in groups
         )
 
+    def _followup_rules_text(self) -> list[str]:
+        """Which follow-up rule each follow-up table uses (issue 14: reconciliation)."""
+        from .program import GPRA_RULE_TEXT
+
+        d = self.definition
+        deaths = (
+            "died and incarcerated clients count as not followed up"
+            if d.death_policy == "missing"
+            else "died and incarcerated clients are removed from the denominator"
+        )
+        out = [
+            "Library rule (tables followup_by_cohort, followup_by_site, followup_by_quarter, "
+            "flow_followup and the follow-up trend): the definition's window of the timepoint; "
+            f"{deaths} (death_policy = {d.death_policy})."
+        ]
+        if self.primary == "6mo" and self.calendar:
+            out.append(f"Funder rule (table followup_gpra_rule): {GPRA_RULE_TEXT}")
+        if d.calendar == "screens" and "screen_coverage_in_treatment" in self.eo.table:
+            from .._screens import screen_rule_text
+
+            coverage = pd.to_numeric(self.eo.table["screen_coverage_in_treatment"])
+            out.append(
+                screen_rule_text(d.sustained_days)
+                + f" Coverage: in the median episode {_pct(float(coverage.median()))} of the "
+                "weeks in treatment have a screen."
+            )
+        return out
+
     def _methods(self) -> ReportSection:
         d = self.definition
         paragraphs = [
@@ -2119,6 +2231,7 @@ class _Builder:
             [
                 "Follow-up rate (GPRA): follow-ups conducted inside their window / follow-ups due "
                 "(window closed); open windows are pending and outside the denominator.",
+                *self._followup_rules_text(),
                 "Outcome cohort: episodes whose follow-up window closed in the lookback quarters "
                 "ending with the reporting quarter; the records are taken as they stood at the "
                 "end of the quarter.",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -66,6 +67,7 @@ def run_report(
     out: Path,
     demo: bool = False,
     progress: bool = True,
+    export_options: dict[str, Any] | None = None,
 ) -> int:
     """Read the records, build the report and write it; return the exit status.
 
@@ -87,6 +89,12 @@ def run_report(
         Use the shipped sample (``load_sample``) instead of files.
     progress : bool
         Progress bar on stderr (only on a terminal).
+    export_options : dict, optional
+        ``[input]`` keys given on the command line (``date_format``, ``encoding``, ``columns``,
+        ``codes``, ``timepoints``, ``missing_codes``, ``episode_key``, ``sheet``,
+        ``header_row``, ``skip_footer``, ``kind``): the files are then read as raw exports
+        (:func:`~iopoutcomes.exports.read_exports`). Without files, a configuration's
+        ``[input]`` section names them.
 
     Returns
     -------
@@ -97,14 +105,27 @@ def run_report(
 
     try:
         wanted = _formats(formats)
+        from .config import load_config
+
+        settings = load_config(config)
+        given = {"episodes": episodes, "followups": followups, "use_days": use_days}
+        if export_options and not demo:
+            settings = with_cli_input(settings, given, export_options)
         if demo:
             from ..simulate import load_sample
 
             records = load_sample()
+        elif settings.input and (episodes is None or export_options):
+            from ..exports import read_exports, require_rows
+
+            records = read_exports(settings.export_input())
+            require_rows(records, list(records.read_counts))
         else:
             if episodes is None:
                 click.echo(
-                    "error: give --episodes (and --followups) or --demo for the sample.", err=True
+                    "error: give --episodes (and --followups), a --config with an [input] "
+                    "section, or --demo for the sample.",
+                    err=True,
                 )
                 return EXIT_INPUT
             from ..records import read_records
@@ -113,7 +134,7 @@ def run_report(
         from .build import quarterly_report
 
         result = quarterly_report(
-            records, quarter=quarter, config=config, profile=profile, progress=progress
+            records, quarter=quarter, config=settings, profile=profile, progress=progress
         )
     except SuppressionAuditError as exc:
         click.echo(f"error: suppression audit failed, no report written: {exc}", err=True)
@@ -148,6 +169,116 @@ def run_report(
     return EXIT_OK
 
 
+def with_cli_input(settings: Any, files: dict[str, Path | None], options: dict[str, Any]) -> Any:
+    """The configuration with an ``[input]`` section for files and options of the command line.
+
+    Table options (``columns``, ``codes``, ``date_format``, ...) apply to every file given;
+    ``columns``/``codes`` may be keyed by table. Settings of the configuration's own
+    ``[input]`` section are kept unless the command line sets them.
+    """
+    import dataclasses
+
+    from ..exports import TABLE_NAMES
+
+    table_keys = ("columns", "codes", "date_format", "encoding", "episode_key", "sheet",
+                  "header_row", "skip_footer")  # fmt: skip
+    data: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v
+                            for k, v in dict(settings.input).items()}  # fmt: skip
+    for key in ("missing_codes", "timepoints", "data_as_of"):
+        if options.get(key) is not None:
+            data[key] = options[key]
+    for table in TABLE_NAMES:
+        path = files.get(table)
+        part = dict(data.get(table, {}))
+        if path is not None:
+            part["files"] = str(Path(path).resolve())
+        if "files" not in part:
+            continue
+        for key in table_keys:
+            value = options.get(key)
+            if value is None:
+                continue
+            if key in ("columns", "codes") and set(value) <= set(TABLE_NAMES):
+                value = value.get(table)
+                if value is None:
+                    continue
+            part[key] = value
+        if table == "use_days" and options.get("kind") is not None:
+            part["kind"] = options["kind"]
+        data[table] = part
+    from .config import ReportConfig
+
+    checked = ReportConfig.from_dict({"input": data}, source="command line")
+    return dataclasses.replace(
+        settings, input=checked.input, input_base=settings.input_base or str(Path.cwd())
+    )
+
+
+def export_options(
+    date_format: str | None,
+    encoding: str | None,
+    columns_json: Path | None,
+    codes_json: Path | None,
+    timepoints: str | None,
+    missing_codes: str | None,
+    episode_key: str | None,
+    sheet: str | None,
+    header_row: int | None,
+    skip_footer: int | None,
+    kind: str | None,
+) -> dict[str, Any]:
+    """Collect the export options of ``report``/``check`` (``{}`` when none is given)."""
+    from ..cli import _read_json_option
+
+    out: dict[str, Any] = {
+        "date_format": date_format,
+        "encoding": encoding,
+        "columns": _read_json_option(columns_json, "--columns-json"),
+        "codes": _read_json_option(codes_json, "--codes-json"),
+        "timepoints": [t.strip() for t in timepoints.split(",") if t.strip()]
+        if timepoints
+        else None,
+        "missing_codes": [m.strip() for m in missing_codes.split(",") if m.strip()]
+        if missing_codes
+        else None,
+        "episode_key": [k.strip() for k in episode_key.split(",") if k.strip()]
+        if episode_key
+        else None,
+        "sheet": (int(sheet) if sheet.isdigit() else sheet) if sheet else None,
+        "header_row": header_row,
+        "skip_footer": skip_footer,
+        "kind": kind,
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def export_option_decorators(func: Any) -> Any:
+    """The command-line twins of the ``[input]`` keys (shared by ``report`` and ``check``)."""
+    options = [
+        click.option("--date-format", help="strptime format of the export's dates."),
+        click.option("--encoding", help="Encoding of CSV exports (e.g. cp1252)."),
+        click.option("--columns-json", type=click.Path(path_type=Path),
+                     help="JSON: export column -> canonical column (optionally per table)."),
+        click.option("--codes-json", type=click.Path(path_type=Path),
+                     help="JSON: per column, export value -> canonical value."),
+        click.option("--timepoints", help="The program's timepoints, comma-separated."),
+        click.option("--missing-codes",
+                     help="Codes read as missing, comma-separated; 'gpra' = -7,-8,-9."),
+        click.option("--episode-key",
+                     help="Export columns that together identify an episode, comma-separated."),
+        click.option("--sheet", help="Excel sheet name or 0-based position."),
+        click.option("--header-row", type=click.IntRange(min=1),
+                     help="Row number of the header as the spreadsheet shows it."),
+        click.option("--skip-footer", type=click.IntRange(min=0),
+                     help="Footer lines below the data."),
+        click.option("--calendar-kind", "kind", type=click.Choice(["daily", "screens"]),
+                     help="What the use-days file is: daily records or urine screens."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @click.command("report")
 @click.option("--episodes", type=click.Path(path_type=Path), help="Episodes file.")
 @click.option("--followups", type=click.Path(path_type=Path), help="Follow-ups file.")
@@ -169,6 +300,7 @@ def run_report(
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--demo", is_flag=True, help="Run on the shipped sample (load_sample()).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@export_option_decorators
 def report(
     episodes: Path | None,
     followups: Path | None,
@@ -180,6 +312,7 @@ def report(
     out: Path,
     demo: bool,
     no_progress: bool,
+    **export: Any,
 ) -> None:
     """Write the quarterly outcome report (HTML, PDF, XLSX, CSV, JSON) into --out.
 
@@ -197,8 +330,19 @@ def report(
         out=out,
         demo=demo,
         progress=not no_progress,
+        export_options=_cli_export_options(export),
     )
     raise SystemExit(code)
+
+
+def _cli_export_options(export: dict[str, Any]) -> dict[str, Any]:
+    from ..exceptions import IopOutcomesError
+
+    try:
+        return export_options(**export)
+    except IopOutcomesError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_INPUT) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,6 +42,14 @@ Example ``report.toml`` (every key optional; the values shown are the defaults):
     citation = "..."
     year = 2014
 
+    [input]                       # optional: read the agency's own exports (see
+    missing_codes = "gpra"        # iopoutcomes.exports; `iopoutcomes init` writes this part)
+    timepoints = ["intake", "discharge", "6mo"]
+    [input.episodes]
+    files = "admissions.xlsx"
+    header_row = 4
+    columns = {"Client ID" = "patient_id"}
+
     [[changelog]]                 # optional: definition / instrument changes, printed in the
     date = "2023-01-21"           # methods appendix; a change inside the trend window starts
     version = "2"                 # a new SPC phase (e.g. the new CSAT GPRA tool)
@@ -54,7 +62,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -119,6 +127,8 @@ class ReportConfig:
     site_groups: Mapping[str, str] = field(default_factory=dict)
     benchmarks: tuple[BenchmarkSetting, ...] = ()
     changelog: tuple[ChangeEntry, ...] = ()
+    input: Mapping[str, Any] = field(default_factory=dict)
+    input_base: str = ""  # folder of the config file: [input] paths are relative to it
 
     # TOML section -> {toml key: attribute}
     _LAYOUT: ClassVar[dict[str, dict[str, str]]] = {
@@ -171,7 +181,7 @@ class ReportConfig:
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> ReportConfig:
         """Build a config from a parsed TOML mapping, rejecting unknown sections and keys."""
         kwargs: dict[str, Any] = {}
-        known_sections = {*cls._LAYOUT, "definition", "benchmarks", "changelog"}
+        known_sections = {*cls._LAYOUT, "definition", "benchmarks", "changelog", "input"}
         for section, content in data.items():
             if section not in known_sections:
                 raise ConfigError(
@@ -182,6 +192,12 @@ class ReportConfig:
                 if not isinstance(content, Mapping):
                     raise ConfigError(f"{source}: [definition] must be a table of settings.")
                 kwargs["definition"] = dict(content)
+                continue
+            if section == "input":
+                from ..exports import ExportInput
+
+                ExportInput.from_dict(content, source=source)  # errors name the setting
+                kwargs["input"] = dict(content)
                 continue
             if section == "benchmarks":
                 kwargs["benchmarks"] = tuple(_benchmark(b, source) for b in _as_list(content))
@@ -209,7 +225,24 @@ class ReportConfig:
         out["changelog"] = [asdict(c) for c in self.changelog]
         out["site_groups"] = dict(self.site_groups)
         out["definition"] = dict(self.definition)
+        out.pop("input_base")  # where the file lies is not a setting (the hash ignores it)
+        if not self.input:
+            out.pop("input")
         return out
+
+    def export_input(self) -> Any:
+        """The ``[input]`` section as :class:`~iopoutcomes.exports.ExportInput` (None if absent).
+
+        Examples
+        --------
+        >>> ReportConfig().export_input() is None
+        True
+        """
+        if not self.input:
+            return None
+        from ..exports import ExportInput
+
+        return ExportInput.from_dict(self.input, base_dir=self.input_base or ".")
 
     def hash(self) -> str:
         """SHA-256 of the canonical JSON form of the settings (stamped on every report)."""
@@ -331,4 +364,7 @@ def load_config(path: str | Path | None) -> ReportConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: not valid TOML ({exc}).") from None
-    return ReportConfig.from_dict(data, source=path.name)
+    config = ReportConfig.from_dict(data, source=path.name)
+    if config.input:
+        config = replace(config, input_base=str(path.resolve().parent))
+    return config
