@@ -20,6 +20,8 @@ from iopoutcomes.exceptions import ParameterError
 from iopoutcomes.schema import TIPPING_DELTA_COLUMNS, TIPPING_POINT_COLUMNS
 from iopoutcomes.sensitivity import tipping_point
 
+COVARIATES = ["age", "sex", "severity"]  # predictors of the imputation model (issue 20: required)
+
 
 def small_frame() -> pd.DataFrame:
     """IOP 15/25 observed abstinent + 5 missing; inpatient 10/24 + 4 missing (as the R data)."""
@@ -155,10 +157,13 @@ def test_delta_zero_reproduces_mar_imputation(sample_outcomes: object) -> None:
         reference="inpatient",
         method="delta",
         deltas=[-60.0, -1.0, 0.0, 1.0],
+        covariates=COVARIATES,
     )
     tab = tp.to_frame()
     assert tuple(tab.columns) == TIPPING_DELTA_COLUMNS
-    mar = iop.compare_rates(sample_outcomes, "abstinent_6mo", missing="impute").table.iloc[0]
+    mar = iop.compare_rates(
+        sample_outcomes, "abstinent_6mo", missing="impute", covariates=COVARIATES
+    ).table.iloc[0]
     cell = tab[(tab.delta_group == 0) & (tab.delta_reference == 0)].iloc[0]
     for col in ("diff", "diff_ci_low", "diff_ci_high", "pvalue"):
         assert cell[col] == pytest.approx(mar[col], rel=1e-12), col
@@ -171,7 +176,11 @@ def test_delta_zero_reproduces_mar_imputation(sample_outcomes: object) -> None:
     assert np.all(np.diff(at0["diff"].to_numpy()) < 0)
     # compare_rates(missing="impute", delta=...) is the same imputation
     shifted = iop.compare_rates(
-        sample_outcomes, "abstinent_6mo", missing="impute", delta={"IOP": 1.0, "inpatient": -1.0}
+        sample_outcomes,
+        "abstinent_6mo",
+        missing="impute",
+        covariates=COVARIATES,
+        delta={"IOP": 1.0, "inpatient": -1.0},
     )
     cell = tab[(tab.delta_group == 1) & (tab.delta_reference == -1)].iloc[0]
     assert cell["diff"] == pytest.approx(shifted.table["diff"].iloc[0], rel=1e-12)
@@ -235,8 +244,8 @@ def test_lower_is_better_corners_and_sentence() -> None:
     (m_group, m_reference) corner; the four corners are compare_rates' bounds rows."""
     f = small_frame().rename(columns={"abstinent_6mo": "relapse_6mo"})
     tp = tipping_point(f, "relapse_6mo", by="cohort", higher_is_better=False, margin=0.15)
-    bounds = iop.compare_rates(
-        f, "relapse_6mo", missing="bounds", higher_is_better=False
+    bounds = iop.compare_rates(  # the same interval as the grid (tipping_point's default)
+        f, "relapse_6mo", missing="bounds", higher_is_better=False, interval="newcombe"
     ).table.set_index("missing")
     corners = tp.corners()
     assert (int(corners["using"]["k_group"]), int(corners["using"]["k_reference"])) == (5, 4)

@@ -819,13 +819,17 @@ def report_sentences(
     reference: Any = "inpatient",
     margin: float | None = None,
     delta: float = -1.0,
+    covariates: Sequence[str] = (),
 ) -> list[str]:
     """Sentences for the report's sensitivity paragraph: tipping point and a delta analysis.
 
     For each group against the reference: the :meth:`TippingPoint.sentence` of the integer
     grid, and the difference under delta-adjusted imputation in which the missing clients of
     the group have log-odds of the outcome ``delta`` below missing at random (the reference's
-    missing left at MAR). Groups whose tipping point cannot be computed are skipped.
+    missing left at MAR). The imputation model uses ``covariates`` (besides the group); without
+    them the delta analysis is not run (imputing from the group alone is the complete-case
+    analysis) and the sentence says so. Groups whose tipping point cannot be computed are
+    skipped.
 
     Examples
     --------
@@ -850,9 +854,21 @@ def report_sentences(
         except IopOutcomesError:
             continue
         text = f"Tipping point ({grp} vs {reference}): {tp.sentence()}"
+        if not covariates:
+            out.append(
+                text + " (No delta-adjusted imputation was run: no covariates are configured "
+                "to impute the missing outcomes from.)"
+            )
+            continue
         try:
             table = compare_rates(
-                outcomes, outcome, by=by, reference=reference, missing="impute", delta={grp: delta}
+                outcomes,
+                outcome,
+                by=by,
+                reference=reference,
+                missing="impute",
+                covariates=list(covariates),
+                delta={grp: delta},
             ).table
             row = table[table["group"] == grp].iloc[0]
             text += (

@@ -1369,7 +1369,11 @@ class _Builder:
             text.append(main.narrative())
             from ..sensitivity import report_sentences  # tipping point + delta imputation
 
-            text.extend(report_sentences(sub, outcome, reference=ref, margin=self.config.margin))
+            text.extend(
+                report_sentences(
+                    sub, outcome, reference=ref, margin=self.config.margin, covariates=adjust
+                )
+            )
             figure = comparison_figure(frame, tp)
         else:
             text.append(
