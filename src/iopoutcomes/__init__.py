@@ -43,6 +43,16 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .compare import Comparison, compare_rates
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window
+    from .instruments import (
+        InstrumentScores,
+        ReliableChange,
+        bam,
+        barc10,
+        gad7,
+        phq9,
+        reliable_change,
+        score_instrument,
+    )
     from .longitudinal import OverTimeComparison, compare_over_time
     from .missing import completed_datasets, rubin_pool
     from .outcomes import EpisodeOutcomes, episode_outcomes
@@ -99,6 +109,15 @@ _LAZY: dict[str, str] = {
     "PatternDefinition": "patterns",
     "completed_datasets": "missing",
     "rubin_pool": "missing",
+    # standard instruments and reliable change
+    "phq9": "instruments",
+    "gad7": "instruments",
+    "bam": "instruments",
+    "barc10": "instruments",
+    "score_instrument": "instruments",
+    "InstrumentScores": "instruments",
+    "reliable_change": "instruments",
+    "ReliableChange": "instruments",
     # rates, benchmarks, comparisons
     "outcome_rates": "rates",
     "abstinence_rates": "rates",
@@ -150,6 +169,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "compare",
         "ctn0094",
         "definitions",
+        "instruments",
         "exceptions",
         "longitudinal",
         "missing",
