@@ -804,3 +804,65 @@ def test_ipw_reports_extreme_weights_and_a_replaced_exact_test() -> None:
     )
     assert any("test='fisher' was requested" in r and "Kish" in r for r in cmp.remarks)
     assert (cmp.table["test_method"] == "wald").all()
+
+
+# --- length-of-stay-dependent outcomes (issue 21) ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stay_length() -> object:
+    import iopoutcomes as iop
+
+    return iop.episode_outcomes(iop.simulate_records(n=600, seed=7, scenario="stay_length"))
+
+
+def test_in_treatment_milestone_flagged_comparable_not(stay_length: object) -> None:
+    import iopoutcomes as iop
+
+    for outcome in (
+        "sustained_30d_in_treatment",
+        "milestone_sustained_abstinence",
+        "completed_program",
+    ):
+        cmp = iop.compare_rates(stay_length, outcome, by="cohort", reference="inpatient")
+        flagged = [r for r in cmp.remarks if "depends on length of stay" in r]
+        assert len(flagged) == 1, outcome
+        assert "compare sustained_30d_comparable (days 1 to 90 after discharge" in flagged[0]
+        assert (
+            "of inpatient episodes are not eligible (observed < 30 days in treatment)"
+            in (flagged[0])
+        )
+    for outcome in ("sustained_30d_comparable", "abstinent_6mo", "treatment_completed"):
+        cmp = iop.compare_rates(stay_length, outcome, by="cohort", reference="inpatient")
+        assert not [r for r in cmp.remarks if "depends on length of stay" in r], outcome
+
+
+def test_stay_length_remark_thresholds() -> None:
+    from iopoutcomes.definitions import OutcomeDefinition
+    from iopoutcomes.outcomes import stay_length_remark
+
+    d = OutcomeDefinition()
+    name = "sustained_30d_in_treatment"
+
+    def frame(stays_a: list[int], stays_b: list[int]) -> pd.DataFrame:
+        stays = stays_a + stays_b
+        return pd.DataFrame(
+            {
+                "cohort": ["A"] * len(stays_a) + ["B"] * len(stays_b),
+                "discharge_day": stays,
+                f"eligible_{name}": [s + 1 >= 30 for s in stays],
+            }
+        )
+
+    # medians 60 vs 40 (gap 20 < 30) and everyone eligible: no remark
+    assert stay_length_remark(frame([60] * 5, [40] * 5), name, "cohort", "B", d) == []
+    # medians 75 vs 40: gap 35 > 30-day run
+    text = stay_length_remark(frame([75] * 5, [40] * 5), name, "cohort", "B", d)
+    assert len(text) == 1 and "median stay A 75 days vs B 40 days" in text[0]
+    # 1 of 5 (20%) not eligible: not above 20%; 2 of 5 (40%): above
+    assert stay_length_remark(frame([40] * 5, [20] + [40] * 4), name, "cohort", "B", d) == []
+    text = stay_length_remark(frame([40] * 5, [20, 20, 40, 40, 40]), name, "cohort", "B", d)
+    assert "40% of B episodes are not eligible" in text[0]
+    # outcomes that do not depend on the stay, or a plain table without a definition: nothing
+    assert stay_length_remark(frame([75] * 5, [20] * 5), "abstinent_6mo", "cohort", "B", d) == []
+    assert stay_length_remark(frame([75] * 5, [20] * 5), name, "cohort", "B", None) == []

@@ -150,3 +150,124 @@ def test_milestone_validation() -> None:
         OutcomeDefinition(milestones=(DEFAULT_MILESTONES[0], DEFAULT_MILESTONES[0]))
     d = OutcomeDefinition(milestones=({"name": "job", "kind": "flag", "measure": "employed"},))
     assert d.milestones[0] == Milestone("job", "flag", measure="employed")
+
+
+# --- definition text rendered from values; eligibility (issue 21) --------------------------------
+
+TEMPLATE_NAMES = ("{", "}", "sustained_days", "min_change", "after_discharge_days", "_days")
+
+
+@pytest.mark.parametrize("milestone", [m.name for m in DEFAULT_MILESTONES])
+@pytest.mark.parametrize(
+    ("sustained_days", "min_change", "scale"), [(30, 1.0, ""), (45, 2.5, "0-40 BAM score")]
+)
+def test_every_milestone_text_shows_its_values(
+    milestone: str, sustained_days: int, min_change: float, scale: str
+) -> None:
+    base = OutcomeDefinition()
+    ms = tuple(
+        Milestone(**{**m.to_dict(), "min_change": min_change, "scale": scale, "values": m.values})
+        if m.kind == "improved"
+        else m
+        for m in base.milestones
+    )
+    d = base.replace(milestones=ms, sustained_days=sustained_days)
+    m = next(x for x in d.milestones if x.name == milestone)
+    text = d.milestone_text(milestone)
+    label = d.label(f"milestone_{milestone}")
+    assert label == f"Milestone: {text}"
+    for name in TEMPLATE_NAMES:
+        assert name not in text
+    if m.kind == "calendar":
+        # the default calendar milestone follows the definition's run length
+        assert m.measure == f"sustained_{sustained_days}d_in_treatment"
+        assert f"a run of at least {sustained_days} consecutive abstinent calendar days" in text
+        assert d.required_days(f"milestone_{milestone}") == sustained_days
+    if m.kind == "improved":
+        unit = "point" if min_change == 1.0 else "points"
+        assert f"at least {min_change:g} {unit} above intake" in text
+        assert (f"on the {scale}" if scale else "on the measure's own scale") in text
+    if m.kind in ("discharge_reason", "flag"):
+        assert text == m.description  # given in words, without numbers
+
+
+def test_sustained_milestone_follows_the_run_length() -> None:
+    d = OutcomeDefinition(sustained_days=45)
+    ms = Milestone("sustained_abstinence", "calendar", measure=f"{d.sustained_name}_in_treatment")
+    d = d.replace(milestones=(ms,))
+    assert d.milestone_text(ms) == (
+        "a run of at least 45 consecutive abstinent calendar days between admission and discharge"
+    )
+    assert d.required_days("milestone_sustained_abstinence") == 45
+    assert d.not_eligible_text("completed_program") == (
+        "not eligible (observed < 45 days in treatment)"
+    )
+
+
+def test_description_placeholders_are_rendered_and_checked() -> None:
+    ms = Milestone(
+        "reduced_craving",
+        "improved",
+        measure="craving",
+        min_change=2,
+        description="craving score {timepoint} at least {min_change} better ({scale})",
+        scale="0-10 craving scale",
+    )
+    d = OutcomeDefinition(milestones=(ms,))
+    assert d.milestone_text(ms) == (
+        "craving score at discharge at least 2 better (on the 0-10 craving scale)"
+    )
+    with pytest.raises(ParameterError, match="placeholders"):
+        Milestone("x", "flag", measure="employed", description="at least {threshold}")
+    # literal braces are written doubled
+    assert Milestone("x", "flag", measure="employed", description="a {{b}}").description
+
+
+def test_every_label_and_description_without_template_names() -> None:
+    d = OutcomeDefinition(sustained_days=21, after_discharge_days=120)
+    outcomes = [
+        *d.eligibility_outcomes,
+        "longest_abstinent_run_in_treatment",
+        "longest_abstinent_run_comparable",
+        *(f"abstinent_{tp}" for tp in d.outcome_timepoints),
+    ]
+    texts = [d.describe(), *(d.label(o) for o in outcomes), *(d.describe(o) for o in outcomes)]
+    texts += [d.not_eligible_text(o) for o in d.eligibility_outcomes]
+    for text in texts:
+        for name in TEMPLATE_NAMES:
+            assert name not in text, (name, text)
+    assert "21 consecutive days within days 1 to 90 after discharge" in d.label(
+        "sustained_21d_comparable"
+    )
+    assert d.not_eligible_text("continuous_abstinence_after_discharge") == (
+        "not eligible (observed < 120 days after discharge by the data-as-of date)"
+    )
+
+
+def test_comparable_window_and_controlled_environment_settings() -> None:
+    d = OutcomeDefinition()
+    assert d.comparable_window == Window("discharge", 1, 90)
+    assert d.controlled_environment == "exclude"
+    assert d.comparable_name == "sustained_30d_comparable"
+    e = d.replace(
+        comparable_window={"anchor": "admission", "start_day": 1, "end_day": 180},
+        controlled_environment="count",
+    )
+    assert e.comparable_window == Window("admission", 1, 180)
+    assert OutcomeDefinition.from_dict(e.to_dict()) == e
+    assert e.to_dict()["comparable_window"] == {
+        "anchor": "admission",
+        "start_day": 1,
+        "end_day": 180,
+    }
+    assert "controlled-environment days counted as abstinent" in e.describe()
+    with pytest.raises(ParameterError):
+        OutcomeDefinition(controlled_environment="ignore")  # type: ignore[arg-type]
+    # which outcomes depend on the length of stay, and which need observation time
+    assert d.length_of_stay_dependent("milestone_sustained_abstinence")
+    assert not d.length_of_stay_dependent("sustained_30d_after_discharge")
+    assert not d.length_of_stay_dependent("abstinent_6mo")
+    assert d.required_days("treatment_completed") is None
+    no_calendar = d.replace(milestones=(DEFAULT_MILESTONES[0],))
+    assert not no_calendar.length_of_stay_dependent("completed_program")
+    assert "completed_program" not in no_calendar.eligibility_outcomes

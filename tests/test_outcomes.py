@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iopoutcomes.definitions import OutcomeDefinition
+from iopoutcomes.definitions import OutcomeDefinition, Window
 from iopoutcomes.outcomes import EpisodeOutcomes, episode_outcomes
 from iopoutcomes.records import Records, read_records
 from iopoutcomes.simulate import simulate_records
@@ -278,9 +278,11 @@ def test_after_discharge(calendar_records: Records) -> None:
     assert t.loc["E4", "first_use_after_discharge_event"] == False  # noqa: E712 - censored
     # E0: calendar ends on the discharge day: 1 observed day
     assert t.loc["E0", "first_use_after_discharge_time"] == 1
-    # 30-day sustained: E3 can never reach 30 in a 10-day window -> False; E4 incomplete -> NA
+    # 30-day sustained in a 10-day window: no episode can reach 30, so none is eligible
+    # (observed < 30 days) and the outcome is NA, not a failure (issue 21)
     t30 = episode_outcomes(calendar_records, after_discharge_days=10).table.set_index("episode_id")
-    assert t30.loc["E3", "sustained_30d_after_discharge"] == False  # noqa: E712
+    assert pd.isna(t30.loc["E3", "sustained_30d_after_discharge"])
+    assert not t30["eligible_sustained_30d_after_discharge"].any()
     assert pd.isna(t30.loc["E4", "sustained_30d_after_discharge"])
     assert pd.isna(t30.loc["E5", "first_use_after_discharge_time"])
 
@@ -528,3 +530,147 @@ def test_display_ctn0094_without_followups(ctn0094_dir: Path) -> None:
     text = repr(out)
     assert "calendar, milestone and pattern outcomes" in text
     assert "lee2018_relapse_event" in text and "Inpatient BUP" in text
+
+
+# --- observation-time eligibility (issue 21) -----------------------------------------------------
+
+
+def test_in_treatment_eligibility_day_counting() -> None:
+    # The engine numbers days from the admission date (day 0) and counts the discharge day in
+    # the stay: a stay with discharge_day = d is observed for d + 1 calendar days (days 0..d).
+    # So an episode discharged on its 29th calendar day in care (discharge_day 28: days 0..28)
+    # cannot hold a 30-day run and is not eligible; one discharged on its 30th day
+    # (discharge_day 29: days 0..29) can and is eligible, as is discharge_day 30.
+    days = [28, 29, 30]
+    rows = [(f"E{i}", d, 0) for i, dd in enumerate(days) for d in range(dd + 60)]
+    rec = _read(_episodes(3, list(days)), None, _calendar(rows), _date(400))
+    out = episode_outcomes(rec)
+    t = out.table
+    assert t["eligible_sustained_30d_in_treatment"].tolist() == [False, True, True]
+    # abstinent every day: the eligible stays meet the 30-day run (29 + 1 = 30 days)
+    assert t["longest_abstinent_run_in_treatment"].tolist() == [29, 30, 31]
+    assert t["sustained_30d_in_treatment"].tolist() == [pd.NA, True, True]
+    # the milestone built on it and completed_program inherit the eligibility
+    assert t["eligible_milestone_sustained_abstinence"].tolist() == [False, True, True]
+    assert t["milestone_sustained_abstinence"].isna().tolist() == [True, False, False]
+    assert t["eligible_completed_program"].tolist() == [False, True, True]
+    assert pd.isna(t.loc[0, "completed_program"])
+    assert any(
+        r.startswith(
+            "sustained_30d_in_treatment: 1 of 3 episodes are not eligible (observed < "
+            "30 days in treatment)"
+        )
+        for r in out.remarks
+    )
+    # rates leave the ineligible episode out instead of counting it as a failure
+    from iopoutcomes import outcome_rates
+
+    rates = outcome_rates(out, "sustained_30d_in_treatment", by=None).table.iloc[0]
+    assert (rates["n"], rates["n_events"], rates["n_not_eligible"]) == (2, 2, 1)
+
+
+def test_after_discharge_eligibility_by_data_as_of() -> None:
+    # discharged on day 10; data complete up to day 38 (days 10..38 = 29 days observed after
+    # discharge) or day 39 (30 days): the 30-day run needs 30 observed days
+    rows = [("E0", d, 0) for d in range(60)]
+    for as_of, expected in ((38, False), (39, True)):
+        t = episode_outcomes(_read(_episodes(1, [10]), None, _calendar(rows), _date(as_of))).table
+        assert t["eligible_sustained_30d_after_discharge"].tolist() == [expected]
+        # the whole 180-day window is needed for continuous abstinence / point prevalence
+        assert t["eligible_continuous_abstinence_after_discharge"].tolist() == [False]
+
+
+def test_eligibility_counts_equal_an_independent_computation(simulated: Records) -> None:
+    out = episode_outcomes(simulated)
+    t = out.table
+    ep = simulated.episodes.set_index("episode_id").loc[t["episode_id"]]
+    adm = pd.to_datetime(ep["admission_date"]).to_numpy()
+    dis = pd.to_datetime(ep["discharge_date"]).to_numpy()
+    as_of = np.datetime64(pd.Timestamp(simulated.data_as_of))
+    one = np.timedelta64(1, "D")
+    in_care = pd.isna(dis)
+    # in treatment: admission to discharge (or to data_as_of while in care), both included
+    stay = np.where(in_care, (as_of - adm) / one, (dis - adm) / one) + 1
+    # after discharge: discharge day to the earlier of day 179 after it and data_as_of
+    after = np.where(in_care, 0, np.minimum(179, (as_of - dis) / one) + 1)
+    # comparable window: days 1..90 after discharge, closed by data_as_of
+    closed = ~in_care & ((dis + 90 * one) <= as_of)
+    expected = {
+        "sustained_30d_in_treatment": stay >= 30,
+        "sustained_30d_after_discharge": after >= 30,
+        "continuous_abstinence_after_discharge": after >= 180,
+        "point_prevalence_30d_after_discharge": after >= 180,
+        "sustained_30d_comparable": closed,
+        "milestone_sustained_abstinence": stay >= 30,
+        "completed_program": stay >= 30,
+    }
+    for name, flags in expected.items():
+        got = t[f"eligible_{name}"].to_numpy(dtype=bool)
+        assert (got == flags).all(), name
+        by_cohort = pd.Series(~flags).groupby(t["cohort"].to_numpy()).sum()
+        # the counts reach the rate table unchanged, and the denominator leaves them out
+        from iopoutcomes import outcome_rates
+
+        rt = outcome_rates(out, name, by="cohort").table.set_index("group")
+        for cohort, k in by_cohort.items():
+            assert rt.loc[cohort, "n_not_eligible"] == k
+            assert rt.loc[cohort, "n"] == int((t["cohort"] == cohort).sum()) - k
+        # not eligible never carries a value
+        assert t.loc[~flags, name].isna().all()
+
+
+def _controlled_records(level: str) -> Records:
+    # discharged on day 10 from a 24-hour setting (days 0..9 controlled); use on day 5 (in
+    # the controlled period) and day 22; calendar days 0..50
+    rows = [("E0", d, int(d in (5, 22))) for d in range(51)]
+    return _read(_episodes(1, [10], level_of_care=[level]), None, _calendar(rows), _date(400))
+
+
+@pytest.mark.parametrize(
+    ("rule", "days", "longest", "eligible", "value"),
+    [
+        # exclude: days 1..9 leave the window (10..40 remain: 31 observed days); runs 10..21
+        # (12) and 23..40 (18)
+        ("exclude", 21, 18, True, False),
+        ("exclude", 35, 18, False, pd.NA),  # 31 < 35 observed days: not eligible
+        # missing: days 1..9 have no record and count as use (missing_days="using"); 40
+        # observed days
+        ("missing", 21, 18, True, False),
+        ("missing", 35, 18, True, False),
+        # count: days 1..9 abstinent (the day-5 use in care does not count): run 1..21 = 21
+        ("count", 21, 21, True, True),
+        ("count", 35, 21, True, False),
+    ],
+)
+def test_controlled_environment_rules_by_hand(
+    rule: str, days: int, longest: int, eligible: bool, value: object
+) -> None:
+    d = OutcomeDefinition(
+        comparable_window=Window("admission", 1, 40),
+        controlled_environment=rule,
+        sustained_days=days,
+    )
+    t = episode_outcomes(_controlled_records("inpatient"), d).table
+    name = d.comparable_name
+    assert t["longest_abstinent_run_comparable"].tolist() == [longest]
+    assert t[f"eligible_{name}"].tolist() == [eligible]
+    assert t[name].tolist() == [value]
+    # IOP days are not in a controlled environment: the rule changes nothing (runs 1..4, 6..21,
+    # 23..40 -> 18; 40 observed days)
+    iop_t = episode_outcomes(_controlled_records("IOP"), d).table
+    assert iop_t["longest_abstinent_run_comparable"].tolist() == [18]
+    assert iop_t[f"eligible_{name}"].tolist() == [True]
+
+
+def test_controlled_days_removed_join_the_days_around_them() -> None:
+    # window from 5 days before admission: with "exclude" the days before admission and the
+    # days after discharge join (the controlled days neither break nor extend the run)
+    rows = [("E0", d, int(d == 20)) for d in range(-5, 40)]
+    rec = _read(
+        _episodes(1, [10], level_of_care=["residential"]), None, _calendar(rows), _date(400)
+    )
+    d = OutcomeDefinition(comparable_window=Window("admission", -5, 30), sustained_days=12)
+    t = episode_outcomes(rec, d).table
+    # -5..-1 (5 days) + 10..19 (10 days) = 15; then use on 20; 21..30 = 10
+    assert t["longest_abstinent_run_comparable"].tolist() == [15]
+    assert t["sustained_12d_comparable"].tolist() == [True]

@@ -1046,3 +1046,20 @@ def test_dollar_signs_in_group_names_are_drawn_literally() -> None:
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert any(name in label for label in labels)
     plt.close(fig)
+
+
+def test_plot_milestones_labels_not_eligible_counts(ax: Axes) -> None:
+    # issue 21: run milestones say how many episodes were not eligible (observed too few days)
+    t = pd.DataFrame(
+        {
+            "group": ["IOP", "inpatient", "IOP", "inpatient"],
+            "outcome": ["milestone_sustained_abstinence"] * 2 + ["milestone_employed"] * 2,
+            "n": [120, 20, 150, 90],
+            "rate": [0.6, 0.5, 0.5, 0.4],
+            "ci_low": [0.5, 0.3, 0.42, 0.3],
+            "ci_high": [0.7, 0.7, 0.58, 0.5],
+            "n_not_eligible": [30, 70, 0, 0],
+        }
+    )
+    plots.plot_milestones(t, ax=ax)
+    assert sorted(x.get_text() for x in ax.texts) == ["30 not eligible", "70 not eligible"]

@@ -360,3 +360,64 @@ def test_ipw_rates_report_extreme_weights() -> None:
     )
     modest = outcome_rates(df.assign(remote=0.0), "abstinent_6mo", by="cohort", missing="ipw")
     assert not any("carry a weight above" in r for r in modest.remarks)
+
+
+# --- observation-time eligibility (issue 21) -----------------------------------------------------
+
+
+def _eligibility_frame() -> pd.DataFrame:
+    # IOP: 6 eligible (4 met, 1 not, 1 unknown) + 2 not eligible; inpatient: 3 eligible
+    # (1 met, 2 not) + 5 not eligible. Hand counts below.
+    return pd.DataFrame(
+        {
+            "cohort": ["IOP"] * 8 + ["inpatient"] * 8,
+            "sustained_30d_in_treatment": pd.array(
+                [True, True, True, True, False, None, None, None]
+                + [True, False, False, None, None, None, None, None],
+                dtype="boolean",
+            ),
+            "eligible_sustained_30d_in_treatment": [True] * 6
+            + [False] * 2
+            + [True] * 3
+            + [False] * 5,
+        }
+    )
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "dask"])
+def test_not_eligible_leave_the_denominator_on_every_engine(engine: str) -> None:
+    f = _eligibility_frame()
+    data: object = f
+    if engine == "duckdb":
+        duckdb = pytest.importorskip("duckdb")
+        data = duckdb.from_df(
+            f.assign(sustained_30d_in_treatment=f["sustained_30d_in_treatment"].astype(float))
+        )
+    elif engine == "dask":
+        dd = pytest.importorskip("dask.dataframe")
+        data = dd.from_pandas(
+            f.assign(sustained_30d_in_treatment=f["sustained_30d_in_treatment"].astype(float)),
+            npartitions=2,
+        )
+    d = OutcomeDefinition()
+    for rule, n_iop, n_inp, rate_iop in (("using", 6, 3, 4 / 6), ("exclude", 5, 3, 4 / 5)):
+        t = outcome_rates(
+            data, "sustained_30d_in_treatment", by="cohort", missing=rule, definition=d
+        ).table.set_index("group")
+        assert (t.loc["IOP", "n"], t.loc["inpatient", "n"]) == (n_iop, n_inp)
+        assert t.loc["IOP", "rate"] == pytest.approx(rate_iop, rel=1e-12)
+        assert (t.loc["IOP", "n_not_eligible"], t.loc["inpatient", "n_not_eligible"]) == (2, 5)
+        assert (t.loc["IOP", "n_events"], t.loc["inpatient", "n_events"]) == (4, 1)
+    rt = outcome_rates(data, "sustained_30d_in_treatment", by="cohort", definition=d)
+    assert any(
+        "7 episodes not eligible (observed < 30 days in treatment) were left out" in r
+        for r in rt.remarks
+    )
+
+
+def test_not_eligible_column_only_for_outcomes_with_eligibility() -> None:
+    f = _eligibility_frame().assign(abstinent_6mo=[1, 0] * 8)
+    t = outcome_rates(f, ["abstinent_6mo", "sustained_30d_in_treatment"], by="cohort").table
+    assert list(t.columns[-1:]) == ["n_not_eligible"]
+    assert t.loc[t["outcome"] == "abstinent_6mo", "n_not_eligible"].tolist() == [0, 0]
+    assert "n_not_eligible" not in outcome_rates(f, "abstinent_6mo", by="cohort").table

@@ -406,3 +406,157 @@ def test_html_renders_in_headless_chromium(report: iop.QuarterlyReport, tmp_path
     assert shot.stat().st_size > 10_000
     assert "iopoutcomes" not in html.read_text()[:0]  # the page is self-contained:
     assert not re.search(r"""(src|href)=["']https?:""", html.read_text())
+
+
+# --- milestones on equal terms (issue 21) --------------------------------------------------------
+
+# Definition settings whose names must never appear in report prose (the snake_case ones: the
+# others are ordinary words such as "missing" or "version"), plus template braces and "_days".
+TEMPLATE_NAMES = (
+    "{",
+    "}",
+    "_days",
+    *sorted(
+        {
+            f.name
+            for cls in (iop.OutcomeDefinition, iop.Milestone)
+            for f in dataclasses.fields(cls)
+            if "_" in f.name
+        }
+    ),
+)
+
+
+def _prose_hits(text: str, headers: set[str]) -> list[str]:
+    """Template names in one piece of text. The canonical input-table name ``use_days`` (in the
+    provenance stamp) is a table name, not a template; a bare table column header (an exact
+    cell, or a PDF line without sentence punctuation) is a column name, not prose."""
+    text = text.replace("use_days", "")
+    if not text.strip() or text.strip() in headers:
+        return []
+    if text.lstrip().startswith("{"):
+        try:
+            json.loads(text)  # structured provenance in the stamp sheet, not prose
+            return []
+        except ValueError:
+            pass
+    hits = []
+    for name in TEMPLATE_NAMES:
+        pattern = (
+            re.escape(name)
+            if not name[0].isalpha()
+            else rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])"
+        )
+        for m in re.finditer(pattern, text):
+            is_header_line = not re.search(r"[.;:=]", text) and name in headers
+            if not is_header_line:
+                hits.append(f"{name!r} in {text[max(0, m.start() - 60) : m.end() + 60]!r}")
+    return hits
+
+
+def test_no_template_names_in_any_output_format(
+    report: iop.QuarterlyReport, tmp_path: Path
+) -> None:
+    formats = ["html", "xlsx", "csv", "json"]
+    pdf = shutil.which("pdftotext") is not None
+    try:
+        import weasyprint  # noqa: F401
+    except ImportError:  # pragma: no cover - the pdf extra is part of the test setup
+        pdf = False
+    if pdf:
+        formats.append("pdf")
+    files = report.write(tmp_path, tuple(formats))
+    headers = {str(c) for t in report.tables for c in t.frame.columns}
+    texts: dict[str, list[str]] = {}
+    html_text = files["html"].read_text("utf-8")
+    html_text = re.sub(r"<(style|script|svg)\b.*?</\1>", " ", html_text, flags=re.S)
+    import html as html_module
+
+    texts["html"] = html_module.unescape(re.sub(r"<[^>]+>", "\n", html_text)).split("\n")
+    from openpyxl import load_workbook
+
+    book = load_workbook(files["xlsx"])
+    texts["xlsx"] = [
+        c
+        for ws in book.worksheets
+        for row in ws.iter_rows(values_only=True)
+        for c in row
+        if isinstance(c, str)
+    ]
+    csv_cells = []
+    for key, path in files.items():
+        if key.startswith("csv/"):
+            csv_cells += [
+                c
+                for row in pd.read_csv(path, dtype=str).itertuples(index=False)
+                for c in row
+                if isinstance(c, str)
+            ]
+    texts["csv"] = csv_cells
+
+    def strings(o: object) -> list[str]:
+        if isinstance(o, str):
+            return [o]
+        if isinstance(o, dict):
+            return [s for v in o.values() for s in strings(v)]
+        if isinstance(o, list):
+            return [s for v in o for s in strings(v)]
+        return []
+
+    texts["json"] = strings(json.loads(files["json"].read_text("utf-8")))
+    if pdf:
+        out = subprocess.run(
+            ["pdftotext", "-layout", str(files["pdf"]), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        texts["pdf"] = out.splitlines()
+    assert set(texts) == set(formats)
+    # the milestone definitions are in the outputs, rendered with their values
+    assert any(
+        "a run of at least 30 consecutive abstinent calendar days" in t for t in texts["json"]
+    )
+    assert any("at least 1 point above intake" in t for t in texts["csv"])
+    hits = {
+        fmt: [h for t in items for h in _prose_hits(t, headers)] for fmt, items in texts.items()
+    }
+    assert hits == {fmt: [] for fmt in formats}
+
+
+def test_in_treatment_milestones_per_cohort_comparable_compared(
+    report: iop.QuarterlyReport, sample: iop.Records
+) -> None:
+    section = next(s for s in report.sections if s.key == "milestones")
+    d = iop.OutcomeDefinition()
+    why = [p for p in section.paragraphs if "not compared between cohorts" in p]
+    assert len(why) == 1 and "at least 30 days" in why[0]
+    milestones = report.table("milestones").frame
+    # in-treatment milestones are rates per cohort: no difference column anywhere in the table
+    assert not {"diff", "diff_ci_low", "diff_ci_high"} & set(milestones.columns)
+    # the only cohort comparison of a milestone is on the comparable definition
+    compared = report.table("milestone_comparison").frame
+    assert set(compared["milestone"]) == {d.label(d.comparable_name)}
+    assert set(compared["group"]) == {"IOP"} and set(compared["reference"]) == {"inpatient"}
+    # not-eligible counts equal an independent count on the episodes discharged in the lookback
+    # (stay = discharge_day + 1 calendar days, admission day 0 and discharge day included)
+    out = iop.episode_outcomes(sample)
+    t = out.table
+    lookback = set(report.table("milestones").frame["cohort"])  # cohorts shown
+    q = pd.PeriodIndex(pd.to_datetime(t["discharge_date"]), freq="Q").astype(str)
+    period = [str(p) for p in pd.period_range("2025Q3", "2026Q2", freq="Q")]
+    mine = t.loc[q.isin(period)]
+    expected = (mine["discharge_day"].astype(float) + 1 < 30).groupby(mine["cohort"]).sum()
+    row = milestones.loc[milestones["outcome"] == "milestone_sustained_abstinence"].set_index(
+        "cohort"
+    )
+    for cohort in lookback:
+        shown = row.loc[cohort, "not_eligible"]
+        if not pd.isna(shown):
+            assert int(shown) == int(expected[cohort])
+    # other milestones have no observation-time requirement
+    assert (
+        milestones.loc[milestones["outcome"] == "milestone_housing_stable", "not_eligible"]
+        .isna()
+        .all()
+    )

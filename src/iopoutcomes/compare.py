@@ -41,6 +41,7 @@ from ._counts import group_counts, is_dask, is_duckdb, outcome_as_float
 from ._render import ResultDisplay
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import filter_eligible, unfavourable_text
+from .outcomes import stay_length_remark
 from .rates import weighted_rates
 from .schema import COMPARISON_COLUMNS
 
@@ -817,7 +818,7 @@ def _eligible(frame: Any, outcome: str, definition: Any, rule: str) -> tuple[Any
     death_policy = (
         getattr(definition, "death_policy", "missing") if definition is not None else "missing"
     )
-    data, elig = filter_eligible(frame, outcome, death_policy=death_policy)
+    data, elig = filter_eligible(frame, outcome, death_policy=death_policy, definition=definition)
     return data, elig.remarks(rule)
 
 
@@ -1144,7 +1145,10 @@ def compare_rates(
         favourable, and the worst and best case for each group, whose differences are the
         Horowitz-Manski bounds), ``"impute"`` and ``"ipw"`` come from
         :mod:`iopoutcomes.missing` (Rubin's rules; Kish effective sample size). Only episodes
-        whose follow-up is due are analysed (:func:`iopoutcomes.missing.eligible_mask`).
+        whose follow-up is due and that are eligible by observation time
+        (``eligible_<outcome>``) are analysed (:func:`iopoutcomes.missing.eligible_mask`).
+        An outcome that depends on the length of stay, compared between groups whose stays
+        differ, gets a remark (:func:`iopoutcomes.outcomes.stay_length_remark`).
     confidence_level : float
         Two-sided level of every interval (default 0.95).
     interval : {"newcombe", "miettinen-nurminen", "mee", "agresti-caffo", "wald"}
@@ -1239,6 +1243,8 @@ def compare_rates(
     strata_rows: list[dict[str, Any]] = []
     balance_frames: list[pd.DataFrame] = []
     for name in outcome_list:
+        # length-of-stay-dependent outcomes between groups whose stays differ: say so
+        remarks.extend(stay_length_remark(frame, name, by, reference, definition))
         data, notes = _eligible(frame, name, definition, missing)
         remarks.extend(notes)
         block, strata_part, balance, more = _one_outcome(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import string
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ from .exceptions import DefinitionWarning, ParameterError
 from .schema import DEFAULT_TIMEPOINTS
 
 __all__ = [
+    "CONTROLLED_ENVIRONMENT_OPTIONS",
+    "CONTROLLED_LEVELS",
+    "DEFAULT_COMPARABLE_WINDOW",
     "DEFAULT_MILESTONES",
     "DEFAULT_WINDOWS",
     "MISSING_RULES",
@@ -52,6 +56,12 @@ OUT_OF_WINDOW_OPTIONS: tuple[str, ...] = ("count", "missing")
 MISSING_DAYS_OPTIONS: tuple[str, ...] = ("using", "skip")
 ANCHORS: tuple[str, ...] = ("admission", "discharge")
 MILESTONE_KINDS: tuple[str, ...] = ("discharge_reason", "calendar", "improved", "flag")
+CONTROLLED_ENVIRONMENT_OPTIONS: tuple[str, ...] = ("exclude", "missing", "count")
+"""How days in a controlled environment enter the comparable window (see
+:class:`OutcomeDefinition`, ``controlled_environment``)."""
+CONTROLLED_LEVELS: tuple[str, ...] = ("residential", "inpatient", "detox")
+"""Levels of care whose days in treatment are days in a controlled environment (24-hour
+settings, ASAM 3.x-4: access to alcohol and drugs is restricted)."""
 
 DAYS_PER_MONTH = 30.4375
 """Mean Gregorian month (365.25 / 12 days), used to turn month windows into day windows."""
@@ -169,6 +179,21 @@ def timepoint_text(timepoint: str) -> str:
     return f"{m.group(1)}-{'month' if m.group(2) == 'mo' else 'week'}"
 
 
+def _at_text(timepoint: str) -> str:
+    """'at discharge', 'at intake', 'at the 1-month follow-up'."""
+    if re.fullmatch(r"\d+(mo|wk)", timepoint):
+        return f"at the {timepoint_text(timepoint)} follow-up"
+    return f"at {timepoint}"
+
+
+def _number_text(value: float) -> str:
+    """1.0 -> '1', 1.5 -> '1.5' (no trailing zeros, no exponent for ordinary thresholds)."""
+    return f"{float(value):g}"
+
+
+_DESCRIPTION_FIELDS = ("sustained_days", "min_change", "scale", "measure", "timepoint", "baseline")
+
+
 @dataclass(frozen=True)
 class Milestone:
     """One completion milestone with its operational definition.
@@ -193,7 +218,13 @@ class Milestone:
     values : tuple of str
         Discharge reasons that meet the milestone (``discharge_reason`` only).
     description : str
-        The operational definition in words (shown in reports).
+        The operational definition in your own words, shown in reports as given. Leave it
+        empty (the default milestones do) to have it written from the milestone's values by
+        :meth:`OutcomeDefinition.milestone_text` (run length, change threshold and scale).
+    scale : str
+        The scale of ``measure`` in words, for ``improved`` (e.g. ``"0-40 score"``); shown
+        after the change threshold ("at least 2 points on the 0-40 score"). Empty: "on the
+        measure's own scale".
 
     Examples
     --------
@@ -216,6 +247,7 @@ class Milestone:
     min_change: float = 1.0
     values: tuple[str, ...] = ("completed",)
     description: str = ""
+    scale: str = ""
 
     def __post_init__(self) -> None:
         _check_option("milestone kind", self.kind, MILESTONE_KINDS)
@@ -227,6 +259,20 @@ class Milestone:
         if self.kind != "discharge_reason" and not self.measure:
             raise ParameterError(f"Milestone kind {self.kind!r} needs a measure column name.")
         object.__setattr__(self, "values", tuple(self.values))
+        try:
+            fields = [
+                f for _, f, _, _ in string.Formatter().parse(self.description) if f is not None
+            ]
+        except ValueError:
+            fields = ["{"]
+        unknown = [f for f in fields if f not in _DESCRIPTION_FIELDS]
+        if unknown:
+            raise ParameterError(
+                "A milestone description may hold the placeholders "
+                f"{['{' + f + '}' for f in _DESCRIPTION_FIELDS]} only; it has "
+                f"{len(unknown)} other brace expression(s). Write literal braces as '{{{{' "
+                "and '}}}}'."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """TOML-compatible mapping (no ``None`` values)."""
@@ -242,31 +288,12 @@ DEFAULT_MILESTONES: tuple[Milestone, ...] = (
         values=("completed",),
         description="discharged with reason 'completed' (treatment plan completed)",
     ),
-    Milestone(
-        "sustained_abstinence",
-        "calendar",
-        measure="sustained_30d_in_treatment",
-        description="a run of at least sustained_days consecutive abstinent calendar days "
-        "between admission and discharge",
-    ),
-    Milestone(
-        "improved_wellbeing",
-        "improved",
-        measure="wellbeing",
-        description="well-being score at discharge at least min_change above intake",
-    ),
-    Milestone(
-        "improved_relationships",
-        "improved",
-        measure="relationships",
-        description="relationships score at discharge at least min_change above intake",
-    ),
-    Milestone(
-        "improved_coping",
-        "improved",
-        measure="coping",
-        description="coping score at discharge at least min_change above intake",
-    ),
+    # calendar and improved milestones are described from their values by
+    # OutcomeDefinition.milestone_text (run length, change threshold and scale)
+    Milestone("sustained_abstinence", "calendar", measure="sustained_30d_in_treatment"),
+    Milestone("improved_wellbeing", "improved", measure="wellbeing"),
+    Milestone("improved_relationships", "improved", measure="relationships"),
+    Milestone("improved_coping", "improved", measure="coping"),
     Milestone(
         "housing_stable",
         "flag",
@@ -288,7 +315,28 @@ DEFAULT_MILESTONES: tuple[Milestone, ...] = (
     ),
 )
 """Default IOP completion milestones (issue 3 §1); a milestone whose data are absent from the
-records is left out of ``milestones_met``/``completed_program`` with a remark."""
+records is left out of ``milestones_met``/``completed_program`` with a remark. The
+``sustained_abstinence`` milestone follows the definition's ``sustained_days`` (it reads
+``sustained_<N>d_in_treatment``)."""
+
+_DEFAULT_SUSTAINED = DEFAULT_MILESTONES[1]
+
+
+DEFAULT_COMPARABLE_WINDOW = Window("discharge", 1, 90)
+"""Default comparable window: days 1-90 after the discharge date, the same 90 days at home for
+every setting (the first 90 days after treatment represent a year of post-treatment drinking:
+Gioia, Sobell, Sobell and Simco, *Psychology of Addictive Behaviors*; see docs/definitions.md)."""
+
+MEASURE_TEXT: Mapping[str, str] = MappingProxyType(
+    {
+        "wellbeing": "well-being score",
+        "relationships": "relationships score",
+        "coping": "coping score",
+        "housing_stable": "stable housing",
+        "employed": "employed or in education",
+        "aftercare_attended": "aftercare participation",
+    }
+)
 
 
 def _as_window(value: Any) -> Window:
@@ -381,6 +429,23 @@ class OutcomeDefinition:
     missing_days : {"using", "skip"}
         Days inside a calendar window with no record: count as use (default) or are skipped
         (neither break nor extend a run).
+    comparable_window : Window
+        The window of the comparable sustained-abstinence outcome
+        (``sustained_<N>d_comparable``), anchored on an event common to every setting, so that
+        settings whose stays differ in length are compared over the same days. Default
+        :data:`DEFAULT_COMPARABLE_WINDOW`: days 1-90 after discharge. ``Window("admission", 1,
+        180)`` gives days 1-180 after admission, where ``controlled_environment`` decides how
+        days in residential/inpatient care count. An episode is eligible when the window has
+        closed by the data-as-of date and at least ``sustained_days`` of it count as observed.
+    controlled_environment : {"exclude", "missing", "count"}
+        Days in a controlled environment (days in treatment at a level of care in
+        :data:`CONTROLLED_LEVELS`) inside the comparable window: ``exclude`` (default) removes
+        them from the calendar, so they neither extend nor break a run and do not count as
+        observed days; ``missing`` treats them as days without a record (``missing_days``
+        decides); ``count`` counts them as abstinent days. The default follows the Addiction
+        Severity Index, which records controlled-environment days as a separate item so that
+        use is read against the days a person could use (McLellan et al. 1992; see
+        docs/definitions.md).
     milestones : tuple of Milestone
         Completion milestones (:data:`DEFAULT_MILESTONES`).
     completion_rule : "all" or int
@@ -423,6 +488,8 @@ class OutcomeDefinition:
     covariates: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     version: str = "1"
+    comparable_window: Window = DEFAULT_COMPARABLE_WINDOW
+    controlled_environment: Literal["exclude", "missing", "count"] = "exclude"
 
     def __post_init__(self) -> None:
         _check_option("missing", self.missing, MISSING_RULES)
@@ -431,6 +498,10 @@ class OutcomeDefinition:
         _check_option("substance", self.substance, SUBSTANCES)
         _check_option("out_of_window", self.out_of_window, OUT_OF_WINDOW_OPTIONS)
         _check_option("missing_days", self.missing_days, MISSING_DAYS_OPTIONS)
+        _check_option(
+            "controlled_environment", self.controlled_environment, CONTROLLED_ENVIRONMENT_OPTIONS
+        )
+        object.__setattr__(self, "comparable_window", _as_window(self.comparable_window))
         if isinstance(self.timepoints, str):
             raise ParameterError("timepoints must be a sequence of labels, not a single string.")
         tps = tuple(str(t) for t in self.timepoints)
@@ -453,7 +524,13 @@ class OutcomeDefinition:
         fy = self.fiscal_year_start_month
         if isinstance(fy, bool) or not isinstance(fy, int) or not 1 <= fy <= 12:
             raise ParameterError("fiscal_year_start_month must be a month number 1..12.")
-        object.__setattr__(self, "milestones", tuple(_as_milestone(m) for m in self.milestones))
+        milestones = tuple(_as_milestone(m) for m in self.milestones)
+        # the default sustained-abstinence milestone reads the definition's own run column
+        own = Milestone(
+            "sustained_abstinence", "calendar", measure=f"{self.sustained_name}_in_treatment"
+        )
+        milestones = tuple(own if m == _DEFAULT_SUSTAINED else m for m in milestones)
+        object.__setattr__(self, "milestones", milestones)
         names = [m.name for m in self.milestones]
         if len(set(names)) != len(names):
             raise ParameterError("Two milestones share a name; milestone names must be unique.")
@@ -506,7 +583,202 @@ class OutcomeDefinition:
         """Stem of the sustained-abstinence columns (``sustained_30d`` by default)."""
         return f"sustained_{self.sustained_days}d"
 
+    @property
+    def comparable_name(self) -> str:
+        """Name of the comparable sustained-abstinence column (``sustained_30d_comparable``)."""
+        return f"{self.sustained_name}_comparable"
+
+    # -- observation-time eligibility ---------------------------------------------------------
+
+    def required_days(self, outcome: str) -> int | None:
+        """Days an episode must be observed in ``outcome``'s window to be eligible for it.
+
+        ``None`` for outcomes without an observation-time requirement (follow-up abstinence,
+        discharge reason, ...). Run outcomes need ``sustained_days``; continuous abstinence and
+        the point prevalence need the whole after-discharge window; a calendar milestone needs
+        what its measure needs; ``completed_program`` the most any of its milestones needs.
+
+        >>> d = OutcomeDefinition()
+        >>> d.required_days("sustained_30d_in_treatment"), d.required_days("abstinent_6mo")
+        (30, None)
+        >>> d.required_days("milestone_sustained_abstinence"), d.required_days("completed_program")
+        (30, 30)
+        """
+        stem = self.sustained_name
+        if outcome in (f"{stem}_in_treatment", f"{stem}_after_discharge", self.comparable_name):
+            return self.sustained_days
+        if outcome in (
+            "continuous_abstinence_after_discharge",
+            "point_prevalence_30d_after_discharge",
+        ):
+            return self.after_discharge_days
+        if outcome == "completed_program":
+            days = [self.required_days(f"milestone_{m.name}") for m in self.milestones]
+            known = [d for d in days if d is not None]
+            return max(known) if known else None
+        ms = self._milestone_of(outcome)
+        if ms is not None and ms.kind == "calendar" and ms.measure != outcome:
+            return self.required_days(str(ms.measure))
+        return None
+
+    @property
+    def eligibility_outcomes(self) -> tuple[str, ...]:
+        """Outcome columns that get an ``eligible_<outcome>`` column (observation time).
+
+        >>> OutcomeDefinition().eligibility_outcomes[:2]
+        ('sustained_30d_in_treatment', 'sustained_30d_after_discharge')
+        """
+        stem = self.sustained_name
+        names = [
+            f"{stem}_in_treatment",
+            f"{stem}_after_discharge",
+            self.comparable_name,
+            "continuous_abstinence_after_discharge",
+            "point_prevalence_30d_after_discharge",
+            *(f"milestone_{m.name}" for m in self.milestones),
+            "completed_program",
+        ]
+        return tuple(n for n in names if self.required_days(n) is not None)
+
+    def length_of_stay_dependent(self, outcome: str) -> bool:
+        """True for an outcome whose chance depends on the length of stay: an abstinent run
+        counted between admission and discharge, a milestone built on one, and
+        ``completed_program`` when one of its milestones is.
+
+        >>> d = OutcomeDefinition()
+        >>> [d.length_of_stay_dependent(o) for o in
+        ...  ("sustained_30d_in_treatment", "sustained_30d_comparable", "completed_program")]
+        [True, False, True]
+        """
+        if outcome == "completed_program":
+            return any(
+                self.length_of_stay_dependent(f"milestone_{m.name}") for m in self.milestones
+            )
+        ms = self._milestone_of(outcome)
+        if ms is not None and ms.kind == "calendar" and ms.measure != outcome:
+            return self.length_of_stay_dependent(str(ms.measure))
+        return outcome.endswith("_in_treatment") and self.required_days(outcome) is not None
+
+    def not_eligible_text(self, outcome: str) -> str:
+        """Why an episode is not eligible for ``outcome``, in words with the values.
+
+        >>> OutcomeDefinition().not_eligible_text("sustained_30d_in_treatment")
+        'not eligible (observed < 30 days in treatment)'
+        >>> print(OutcomeDefinition().not_eligible_text("sustained_30d_comparable")[:63])
+        not eligible (window days 1 to 90 after discharge not closed by
+        """
+        n = self.sustained_days
+        stem = self.sustained_name
+        by_as_of = "after discharge by the data-as-of date"
+        if outcome == f"{stem}_in_treatment":
+            why = f"observed < {n} days in treatment"
+        elif outcome == f"{stem}_after_discharge":
+            why = f"observed < {n} days {by_as_of}"
+        elif outcome == self.comparable_name:
+            outside = (
+                " outside a controlled environment"
+                if self.controlled_environment == "exclude"
+                else ""
+            )
+            why = (
+                f"window {self.window_text(self.comparable_window)} not closed by the "
+                f"data-as-of date, or observed < {n} days in it{outside}"
+            )
+        elif outcome in (
+            "continuous_abstinence_after_discharge",
+            "point_prevalence_30d_after_discharge",
+        ):
+            why = f"observed < {self.after_discharge_days} days {by_as_of}"
+        elif outcome == "completed_program":
+            parts = [
+                self.not_eligible_text(f"milestone_{m.name}")[len("not eligible (") : -1]
+                for m in self.milestones
+                if self.required_days(f"milestone_{m.name}") is not None
+            ]
+            why = "; ".join(dict.fromkeys(parts)) or "observed too few days"
+        else:
+            ms = self._milestone_of(outcome)
+            if ms is not None and ms.kind == "calendar" and ms.measure != outcome:
+                return self.not_eligible_text(str(ms.measure))
+            required = self.required_days(outcome)
+            why = f"observed < {required} days" if required else "observed too few days"
+        return f"not eligible ({why})"
+
+    @staticmethod
+    def window_text(window: Window) -> str:
+        """A window in words.
+
+        >>> OutcomeDefinition.window_text(Window("discharge", 1, 90))
+        'days 1 to 90 after discharge'
+        """
+        return f"days {window.start_day} to {window.end_day} after {window.anchor}"
+
+    def _milestone_of(self, outcome: str) -> Milestone | None:
+        m = re.fullmatch(r"milestone_(.+)", outcome)
+        if m is None:
+            return None
+        for ms in self.milestones:
+            if ms.name == m.group(1):
+                return ms
+        return None
+
     # -- text --------------------------------------------------------------------------------
+
+    def milestone_text(self, milestone: Milestone | str) -> str:
+        """The operational definition of a milestone in words, with its values.
+
+        A milestone's own ``description`` is used as given (``{sustained_days}``,
+        ``{min_change}``, ``{scale}``, ``{measure}``, ``{timepoint}`` and ``{baseline}`` are
+        replaced by their values); without one, the text is written from the milestone's kind
+        and values: the run length, the change threshold and the scale.
+
+        >>> d = OutcomeDefinition()
+        >>> d.milestone_text("sustained_abstinence")
+        'a run of at least 30 consecutive abstinent calendar days between admission and discharge'
+        >>> d.milestone_text("improved_wellbeing")
+        "well-being score at discharge at least 1 point above intake (on the measure's own scale)"
+        """
+        ms = (
+            milestone
+            if isinstance(milestone, Milestone)
+            else self._milestone_of(f"milestone_{milestone}")
+        )
+        if ms is None:
+            raise ParameterError(
+                "No milestone of that name in the definition; name one of "
+                f"{[m.name for m in self.milestones]}."
+            )
+        change = _number_text(ms.min_change)
+        unit = "point" if change == "1" else "points"
+        scale = f"on the {ms.scale}" if ms.scale else "on the measure's own scale"
+        if ms.description:
+            values = {
+                "sustained_days": str(self.sustained_days),
+                "min_change": change,
+                "scale": scale,
+                "measure": MEASURE_TEXT.get(str(ms.measure), str(ms.measure)),
+                "timepoint": _at_text(ms.timepoint),
+                "baseline": _at_text(ms.baseline),
+            }
+            return ms.description.format_map(values) if "{" in ms.description else ms.description
+        what = MEASURE_TEXT.get(str(ms.measure), f"{str(ms.measure).replace('_', ' ')} score")
+        if ms.kind == "discharge_reason":
+            return "discharged with reason " + " or ".join(f"'{v}'" for v in ms.values)
+        if ms.kind == "calendar":
+            run = re.fullmatch(r"sustained_(\d+)d_in_treatment", str(ms.measure))
+            if run is not None:  # the run length is the one of the column the milestone reads
+                return (
+                    f"a run of at least {run.group(1)} consecutive abstinent calendar "
+                    "days between admission and discharge"
+                )
+            text = self.label(str(ms.measure))
+            return text[:1].lower() + text[1:]
+        if ms.kind == "improved":
+            return (
+                f"{what} {_at_text(ms.timepoint)} at least {change} {unit} above "
+                f"{_at_text(ms.baseline).removeprefix('at ')} ({scale})"
+            )
+        return f"{what} reported {_at_text(ms.timepoint)}"
 
     def _scope(self) -> str:
         return {"any": "", "alcohol": " from alcohol", "drugs": " from drugs"}[self.substance]
@@ -531,6 +803,13 @@ class OutcomeDefinition:
                 "out-of-window assessments "
                 + ("counted" if self.out_of_window == "count" else "treated as missing"),
                 f"calendar days without a record {'count as use' if self.missing_days == 'using' else 'skipped'}",
+                f"comparable window {self.window_text(self.comparable_window)}, "
+                "controlled-environment days "
+                + {
+                    "exclude": "excluded",
+                    "missing": "treated as days without a record",
+                    "count": "counted as abstinent",
+                }[self.controlled_environment],
                 f"definition version {self.version}",
             ]
             return "; ".join(parts)
@@ -574,13 +853,18 @@ class OutcomeDefinition:
             "treatment_completed": "Treatment completed (discharge reason)",
             "milestones_met": "Milestones met",
         }
+        labels[self.comparable_name] = (
+            f"Abstinent for at least {n} consecutive days within "
+            f"{self.window_text(self.comparable_window)} (the same window for every setting)"
+        )
+        labels["longest_abstinent_run_comparable"] = (
+            f"Longest run of abstinent days in {self.window_text(self.comparable_window)}"
+        )
         if outcome in labels:
             return labels[outcome]
-        m = re.fullmatch(r"milestone_(.+)", outcome)
-        if m:
-            for ms in self.milestones:
-                if ms.name == m.group(1):
-                    return f"Milestone: {ms.description or ms.name}"
+        ms = self._milestone_of(outcome)
+        if ms is not None:
+            return f"Milestone: {self.milestone_text(ms)}"
         m = re.fullmatch(r"followup_(.+)", outcome)
         if m:
             return f"Followed up in window at {timepoint_text(m.group(1))}"
@@ -601,6 +885,8 @@ class OutcomeDefinition:
             value = getattr(self, f.name)
             if f.name == "windows":
                 value = {k: w.to_dict() for k, w in value.items()}
+            elif f.name == "comparable_window":
+                value = value.to_dict()
             elif f.name == "milestones":
                 value = [m.to_dict() for m in value]
             elif isinstance(value, tuple):

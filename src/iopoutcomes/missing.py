@@ -178,6 +178,12 @@ class Eligibility:
     n_deaths_counted : int
         Due episodes died/incarcerated kept and handled by the missing-data rule.
     death_policy : str
+    n_not_eligible : int
+        Episodes whose ``eligible_<outcome>`` column is False: observed too few days in the
+        outcome's window (e.g. a stay shorter than a 30-day run); neither successes nor
+        failures.
+    not_eligible_text : str
+        Why, in words with the values ("not eligible (observed < 30 days in treatment)").
     """
 
     mask: Any
@@ -188,6 +194,8 @@ class Eligibility:
     n_excluded_deaths: int = 0
     n_deaths_counted: int = 0
     death_policy: str = "missing"
+    n_not_eligible: int = 0
+    not_eligible_text: str = "not eligible (observed too few days in the outcome's window)"
 
     def remarks(self, rule: str | None = None) -> list[str]:
         """The standard remarks, worded the same in rates, comparisons and the GEE."""
@@ -212,6 +220,11 @@ class Eligibility:
                 "status was died or incarcerated were left out of the denominator "
                 "(death_policy = exclude)."
             )
+        if self.n_not_eligible:
+            out.append(
+                f"{self.outcome}: {self.n_not_eligible} episodes {self.not_eligible_text} were "
+                "left out of the denominator (neither successes nor failures)."
+            )
         if self.n_deaths_counted and rule is not None:
             out.append(
                 f"{self.outcome}: {self.n_deaths_counted} episodes whose {when} follow-up status "
@@ -225,20 +238,39 @@ def _as_int(value: Any) -> int:
     return int(value.compute() if hasattr(value, "compute") else value)
 
 
+def _eligible_column(columns: Sequence[str], outcome: str) -> str | None:
+    """``eligible_<outcome>`` when the table has it (observation-time eligibility)."""
+    name = f"eligible_{outcome}"
+    return name if name in set(map(str, columns)) else None
+
+
+def _not_eligible_text(outcome: str, definition: Any) -> str:
+    text = getattr(definition, "not_eligible_text", None)
+    if text is not None:
+        return str(text(outcome))
+    return Eligibility.not_eligible_text
+
+
 def eligibility(
     frame: Any,
     outcome: str,
     *,
     death_policy: str = "missing",
     status_column: str | None = None,
+    definition: Any = None,
 ) -> Eligibility:
-    """The denominator rule for an ``abstinent_<tp>``-style outcome, with its counts.
+    """The denominator rule for an outcome, with its counts.
 
     An episode is in the denominator when its follow-up is *due*: its window closed by the
     data-as-of date (``followup_due_<tp>`` when the column exists; otherwise the follow-up
     status is not ``pending``), minus episodes whose status is died or incarcerated when
-    ``death_policy="exclude"``. A table without those columns keeps every row. Works on pandas
-    and Dask frames (see :func:`filter_eligible` for DuckDB relations too).
+    ``death_policy="exclude"``, minus episodes *not eligible* by observation time: when the
+    table has ``eligible_<outcome>`` (run and window outcomes of
+    :func:`~iopoutcomes.outcomes.episode_outcomes`), rows where it is False (e.g. a stay
+    shorter than a 30-day run in treatment) are neither successes nor failures. A table without
+    those columns keeps every row. Works on pandas and Dask frames (see :func:`filter_eligible`
+    for DuckDB relations too). This is the one denominator rule of rates, comparisons and the
+    GEE.
 
     Parameters
     ----------
@@ -248,6 +280,9 @@ def eligibility(
     death_policy : {"missing", "exclude"}
     status_column : str, optional
         The follow-up status column when it is not ``followup_status_<tp>``.
+    definition : OutcomeDefinition, optional
+        Words the not-eligible remark with the definition's values (``observed < 30 days in
+        treatment``).
 
     Returns
     -------
@@ -269,8 +304,23 @@ def eligibility(
     tp, status_col, due_col = _timepoint_columns([str(c) for c in frame.columns], outcome)
     status_col = _status_column(frame, outcome, status_column) if status_column else status_col
     index_true = frame[outcome].isna() | ~frame[outcome].isna()  # all True, engine-native
+    elig_col = _eligible_column(list(frame.columns), outcome)
+    observed_enough = (
+        frame[elig_col].fillna(True).astype(bool)  # missing flag: no requirement known
+        if elig_col is not None
+        else index_true
+    )
+    n_not_eligible = _as_int((~observed_enough).sum()) if elig_col is not None else 0
+    not_eligible_text = _not_eligible_text(outcome, definition)
     if status_col is None and due_col is None:
-        return Eligibility(index_true, outcome, tp, death_policy=death_policy)
+        return Eligibility(
+            observed_enough,
+            outcome,
+            tp,
+            death_policy=death_policy,
+            n_not_eligible=n_not_eligible,
+            not_eligible_text=not_eligible_text,
+        )
     status = frame[status_col].astype("string") if status_col is not None else None
     if due_col is not None:
         due_raw = frame[due_col].astype("boolean")
@@ -290,7 +340,9 @@ def eligibility(
         assessed = assessed | (status == "completed").fillna(False).astype(bool)
     not_due = ~due
     excluded = due & dead if death_policy == "exclude" else ~index_true
-    mask = due & ~excluded
+    mask = due & ~excluded & observed_enough
+    if elig_col is not None:
+        n_not_eligible = _as_int((due & ~excluded & ~observed_enough).sum())
     return Eligibility(
         mask=mask,
         outcome=outcome,
@@ -298,8 +350,12 @@ def eligibility(
         n_not_due=_as_int(not_due.sum()),
         n_not_due_assessed=_as_int((not_due & assessed).sum()),
         n_excluded_deaths=_as_int(excluded.sum()),
-        n_deaths_counted=_as_int((due & dead).sum()) if death_policy == "missing" else 0,
+        n_deaths_counted=_as_int((due & dead & observed_enough).sum())
+        if death_policy == "missing"
+        else 0,
         death_policy=death_policy,
+        n_not_eligible=n_not_eligible,
+        not_eligible_text=not_eligible_text,
     )
 
 
@@ -309,6 +365,7 @@ def eligible_mask(
     *,
     death_policy: str = "missing",
     status_column: str | None = None,
+    definition: Any = None,
 ) -> Any:
     """Boolean Series: episodes in the denominator of ``outcome`` (see :func:`eligibility`).
 
@@ -319,7 +376,13 @@ def eligible_mask(
     >>> eligible_mask(f, "abstinent_6mo").tolist()   # no due column: status != pending
     [True, False, True]
     """
-    return eligibility(frame, outcome, death_policy=death_policy, status_column=status_column).mask
+    return eligibility(
+        frame,
+        outcome,
+        death_policy=death_policy,
+        status_column=status_column,
+        definition=definition,
+    ).mask
 
 
 def filter_eligible(
@@ -328,19 +391,38 @@ def filter_eligible(
     *,
     death_policy: str = "missing",
     status_column: str | None = None,
+    definition: Any = None,
 ) -> tuple[Any, Eligibility]:
     """The rows of ``data`` in the denominator and the :class:`Eligibility` behind them.
 
     pandas, Dask and DuckDB inputs give the same rows and counts (DuckDB through SQL).
     """
     if type(data).__module__.startswith("duckdb"):
-        return _filter_duckdb(data, outcome, death_policy, status_column)
-    e = eligibility(data, outcome, death_policy=death_policy, status_column=status_column)
+        return _filter_duckdb(data, outcome, death_policy, status_column, definition)
+    e = eligibility(
+        data,
+        outcome,
+        death_policy=death_policy,
+        status_column=status_column,
+        definition=definition,
+    )
+    if type(data).__module__.startswith("dask"):
+        # filter each pandas partition with the same rule: dask-expr's projection pushdown
+        # mishandles a filter whose predicate reads a column a later projection drops
+
+        def keep(part: pd.DataFrame) -> pd.DataFrame:
+            return part[
+                eligibility(
+                    part, outcome, death_policy=death_policy, status_column=status_column
+                ).mask
+            ]
+
+        return data.map_partitions(keep, meta=data._meta), e
     return data[e.mask], e
 
 
 def _filter_duckdb(
-    rel: Any, outcome: str, death_policy: str, status_column: str | None
+    rel: Any, outcome: str, death_policy: str, status_column: str | None, definition: Any = None
 ) -> tuple[Any, Eligibility]:
     if death_policy not in ("missing", "exclude"):
         raise ParameterError("death_policy must be 'missing' or 'exclude'.")
@@ -352,8 +434,22 @@ def _filter_duckdb(
                 f"status_column {status_column!r} is not in the data. Found: {cols}."
             )
         status_col = status_column
+    elig_col = _eligible_column(cols, outcome)
+    enough = f'COALESCE(CAST("{elig_col}" AS BOOLEAN), TRUE)' if elig_col else "TRUE"
+    text = _not_eligible_text(outcome, definition)
     if status_col is None and due_col is None:
-        return rel, Eligibility(None, outcome, tp, death_policy=death_policy)
+        if elig_col is None:
+            return rel, Eligibility(None, outcome, tp, death_policy=death_policy)
+        sql = f"SELECT SUM(CASE WHEN NOT ({enough}) THEN 1 ELSE 0 END) FROM eligible_relation"
+        (k,) = rel.query("eligible_relation", sql).fetchall()[0]
+        return rel.filter(enough), Eligibility(
+            None,
+            outcome,
+            tp,
+            death_policy=death_policy,
+            n_not_eligible=int(k or 0),
+            not_eligible_text=text,
+        )
     st = f'CAST("{status_col}" AS VARCHAR)' if status_col else None
     not_pending = f"COALESCE({st} <> 'pending', TRUE)" if st else "TRUE"
     due = f'COALESCE(CAST("{due_col}" AS BOOLEAN), {not_pending})' if due_col else not_pending
@@ -367,10 +463,12 @@ def _filter_duckdb(
         f"SELECT SUM(CASE WHEN NOT ({due}) THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN NOT ({due}) AND {assessed} THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN {excluded} THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN ({due}) AND ({dead}) THEN 1 ELSE 0 END) FROM eligible_relation"
+        f"SUM(CASE WHEN ({due}) AND ({dead}) AND ({enough}) THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN ({due}) AND NOT ({excluded}) AND NOT ({enough}) THEN 1 ELSE 0 END) "
+        "FROM eligible_relation"
     )
-    a, b, c, d = (int(v or 0) for v in rel.query("eligible_relation", sql).fetchall()[0])
-    kept = rel.filter(f"({due}) AND NOT ({excluded})")
+    a, b, c, d, k = (int(v or 0) for v in rel.query("eligible_relation", sql).fetchall()[0])
+    kept = rel.filter(f"({due}) AND NOT ({excluded}) AND ({enough})")
     return kept, Eligibility(
         None,
         outcome,
@@ -380,6 +478,8 @@ def _filter_duckdb(
         n_excluded_deaths=c,
         n_deaths_counted=d if death_policy == "missing" else 0,
         death_policy=death_policy,
+        n_not_eligible=k,
+        not_eligible_text=text,
     )
 
 

@@ -29,15 +29,26 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ._counts import is_dask, is_duckdb
 from ._render import ResultDisplay, escape, frame_to_html, frame_to_text
-from .definitions import OutcomeDefinition, timepoint_text
+from .definitions import CONTROLLED_LEVELS, OutcomeDefinition, timepoint_text
 from .exceptions import ParameterError
 from .schema import FOLLOWUP_STATUSES
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["FOLLOWUP_OUTCOME_STATUSES", "EpisodeOutcomes", "episode_outcomes"]
+__all__ = [
+    "FOLLOWUP_OUTCOME_STATUSES",
+    "STAY_NOT_ELIGIBLE_SHARE",
+    "EpisodeOutcomes",
+    "episode_outcomes",
+    "stay_length_remark",
+]
+
+STAY_NOT_ELIGIBLE_SHARE = 0.20
+"""Share of a group not eligible for an in-treatment run above which comparing groups on it is
+flagged (:func:`stay_length_remark`)."""
 
 FOLLOWUP_OUTCOME_STATUSES: tuple[str, ...] = (*FOLLOWUP_STATUSES, "pending", "missed")
 """Values of ``followup_status_<tp>``: the data's statuses plus ``pending`` (no row, window
@@ -118,6 +129,8 @@ class EpisodeOutcomes(ResultDisplay):
         for where in ("in_treatment", "after_discharge"):
             kinds[f"longest_abstinent_run_{where}"] = "calendar"
             kinds[f"{d.sustained_name}_{where}"] = "calendar"
+        kinds[d.comparable_name] = "calendar"
+        kinds["longest_abstinent_run_comparable"] = "calendar"
         for name in (
             "continuous_abstinence_after_discharge",
             "point_prevalence_30d_after_discharge",
@@ -646,12 +659,84 @@ class _Calendar:
         return _WindowStats(longest, n_recorded, n_use, first, complete, obs_end, has_data)
 
 
+def _collapse(e: IntArray, day: IntArray, used: BoolArray) -> tuple[IntArray, IntArray, BoolArray]:
+    """Sort calendar rows by (episode, day) and merge rows of one day (use if any says use)."""
+    if len(e) == 0:
+        return e, day, used
+    dmin = int(day.min())
+    span = int(day.max()) - dmin + 1
+    key = e * span + (day - dmin)
+    order = np.argsort(key, kind="stable")
+    key, u = key[order], used[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    starts = np.flatnonzero(first)
+    u = np.logical_or.reduceat(u, starts)
+    key = key[starts]
+    return key // span, key % span + dmin, u
+
+
+def _controlled_calendar(
+    e: IntArray,
+    day: IntArray,
+    used: BoolArray,
+    ctl_end: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    rule: str,
+) -> tuple[IntArray, IntArray, BoolArray, Any]:
+    """The calendar with days ``0 .. ctl_end - 1`` (days in a controlled environment) handled
+    by ``rule``, and a function mapping window limits onto its day numbers.
+
+    ``exclude`` removes those days from the timeline (later days move back, so the days before
+    and after join: the removed days neither break nor extend a run); ``missing`` drops their
+    rows (days without a record); ``count`` makes every controlled day of ``lo..hi`` an
+    abstinent day.
+    """
+    big = float(np.iinfo(np.int32).max)
+    length = np.where(np.isnan(ctl_end), 0.0, np.minimum(ctl_end, big))
+    length_i = length.astype(np.int64)
+    row_len = length_i[e] if len(e) else np.zeros(0, dtype=np.int64)
+    in_ctl = (day >= 0) & (day < row_len)
+
+    def identity(x: FloatArray, end: bool = False) -> FloatArray:
+        return x
+
+    if rule == "count":
+        used = np.where(in_ctl, False, used)
+        first = np.maximum(np.nan_to_num(lo, nan=big), 0.0)
+        last = np.minimum(np.nan_to_num(hi, nan=-big), length - 1.0)
+        count = np.clip(last - first + 1.0, 0.0, None).astype(np.int64)
+        if int(count.sum()):
+            ep = np.repeat(np.arange(len(count), dtype=np.int64), count)
+            offset = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(
+                np.cumsum(count) - count, count
+            )
+            extra = np.repeat(first.astype(np.int64), count) + offset
+            e, day, used = _collapse(
+                np.r_[e, ep], np.r_[day, extra], np.r_[used, np.zeros(len(ep), dtype=bool)]
+            )
+        return e, day, used, identity
+    keep = ~in_ctl
+    e, day, used = e[keep], day[keep], used[keep]
+    if rule == "missing":
+        return e, day, used, identity
+    row_len = row_len[keep]
+    day = np.where(day >= row_len, day - row_len, day)
+
+    def compress(x: FloatArray, end: bool = False) -> FloatArray:
+        inside = -1.0 if end else 0.0
+        return np.where(x < 0, x, np.where(x < length, inside, x - length))
+
+    return e, day, used, compress
+
+
 def _calendar_outcomes(
     records: Any,
     d: OutcomeDefinition,
     ep_pos: pd.Index,
     discharge_day: FloatArray,
     as_of: FloatArray,
+    controlled: BoolArray | None = None,
 ) -> dict[str, Any]:
     n = len(ep_pos)
     e, day, used = _calendar_days(records.use_days, ep_pos, d)
@@ -660,32 +745,55 @@ def _calendar_outcomes(
     stem = d.sustained_name
     k = d.sustained_days
 
-    def sustained(st: _WindowStats) -> pd.arrays.BooleanArray:
+    def sustained(st: _WindowStats, eligible: BoolArray | None = None) -> pd.arrays.BooleanArray:
         hit = st.longest >= k
-        return _bool_array(hit, st.has_data & (hit | st.complete))
+        known = st.has_data & (hit | st.complete)
+        if eligible is not None:
+            known = known & eligible
+        return _bool_array(hit, known)
 
+    # Observation time of each window by design (stay, window and data-as-of date; not the
+    # calendar's own end, which is loss to follow-up and handled by the missing-data rule).
+    # Day numbers count from the admission date (day 0); a window's limits are inclusive, so a
+    # window from day a to day b observes b - a + 1 days.
+    in_care = np.isnan(discharge_day)
+    t_end = np.where(in_care, np.inf, discharge_day)
+    t_seen = np.where(
+        in_care, np.where(np.isfinite(as_of), as_of, cal.last_day), np.fmin(discharge_day, as_of)
+    )
+    t_days = np.nan_to_num(t_seen + 1.0, nan=0.0)
+    eligible_t = t_days >= k
     # in treatment: admission (day 0) to discharge (open-ended while still in care)
-    t_end = np.where(np.isnan(discharge_day), np.inf, discharge_day)
     st = cal.window(np.zeros(n), t_end, as_of)
     cols["longest_abstinent_run_in_treatment"] = pd.array(st.longest, dtype="Float64").astype(
         "Int64"
     )
-    cols[f"{stem}_in_treatment"] = sustained(st)
+    cols[f"{stem}_in_treatment"] = sustained(st, eligible_t)
+    cols[f"eligible_{stem}_in_treatment"] = pd.array(eligible_t, dtype="boolean")
     # after discharge: after_discharge_days days starting on the discharge date
     a_start = discharge_day
     a_end = discharge_day + d.after_discharge_days - 1
+    a_days = np.nan_to_num(np.fmin(a_end, as_of) - a_start + 1.0, nan=0.0)
+    eligible_a = a_days >= k
+    eligible_full = a_days >= d.after_discharge_days
     st = cal.window(a_start, a_end, as_of, first_use=True)
     cols["longest_abstinent_run_after_discharge"] = pd.array(st.longest, dtype="Float64").astype(
         "Int64"
     )
-    cols[f"{stem}_after_discharge"] = sustained(st)
+    cols[f"{stem}_after_discharge"] = sustained(st, eligible_a)
+    cols[f"eligible_{stem}_after_discharge"] = pd.array(eligible_a, dtype="boolean")
     full = (
         st.n_recorded == d.after_discharge_days if d.missing_days == "using" else st.n_recorded > 0
     )
     # "using": a complete window is always decided (unrecorded days are use); "skip": needs a
     # recorded day
     decided = st.complete & (True if d.missing_days == "using" else st.n_recorded > 0)
-    cols["continuous_abstinence_after_discharge"] = _bool_array(full & (st.n_use == 0), decided)
+    cols["continuous_abstinence_after_discharge"] = _bool_array(
+        full & (st.n_use == 0), decided & eligible_full
+    )
+    cols["eligible_continuous_abstinence_after_discharge"] = pd.array(
+        eligible_full, dtype="boolean"
+    )
     event = ~np.isnan(st.first_use)
     time = np.where(event, st.first_use - a_start, st.obs_end - a_start + 1)
     time = np.where((st.has_data & (st.obs_end >= a_start)) | event, time, np.nan)
@@ -697,7 +805,40 @@ def _calendar_outcomes(
     p_len = a_end - p_start + 1
     p_full = pp.n_recorded == p_len if d.missing_days == "using" else pp.n_recorded > 0
     p_decided = pp.complete & (True if d.missing_days == "using" else pp.n_recorded > 0)
-    cols["point_prevalence_30d_after_discharge"] = _bool_array(p_full & (pp.n_use == 0), p_decided)
+    cols["point_prevalence_30d_after_discharge"] = _bool_array(
+        p_full & (pp.n_use == 0), p_decided & eligible_full
+    )
+    cols["eligible_point_prevalence_30d_after_discharge"] = pd.array(eligible_full, dtype="boolean")
+    # comparable window: the same days, anchored on an event every setting has
+    w = d.comparable_window
+    base = discharge_day if w.anchor == "discharge" else np.zeros(n)
+    c_start = base + w.start_day
+    c_end = base + w.end_day
+    # days in a controlled environment: days 0 .. discharge - 1 of a 24-hour level of care
+    ctl = np.zeros(n, dtype=bool) if controlled is None else controlled
+    ctl_end = np.where(
+        ctl,
+        np.where(in_care, np.where(np.isfinite(as_of), as_of + 1.0, np.inf), discharge_day),
+        0.0,
+    )
+    c_seen = np.fmin(c_end, as_of)
+    overlap = np.clip(np.fmin(c_seen, ctl_end - 1.0) - np.fmax(c_start, 0.0) + 1.0, 0.0, None)
+    overlap = np.nan_to_num(overlap, nan=0.0)
+    c_days = np.nan_to_num(c_seen - c_start + 1.0, nan=0.0)
+    if d.controlled_environment == "exclude":
+        c_days = c_days - overlap
+    eligible_c = ~np.isnan(c_start) & (c_end <= as_of) & (c_days >= k)
+    if bool((overlap > 0).any()):
+        e2, day2, used2, shift = _controlled_calendar(
+            e, day, used, ctl_end, c_start, c_end, d.controlled_environment
+        )
+        cal_c = _Calendar(e2, day2, used2, n, d.missing_days)
+        st = cal_c.window(shift(c_start), shift(c_end, True), shift(as_of, True))
+    else:
+        st = cal.window(c_start, c_end, as_of)
+    cols["longest_abstinent_run_comparable"] = pd.array(st.longest, dtype="Float64").astype("Int64")
+    cols[d.comparable_name] = sustained(st, eligible_c)
+    cols[f"eligible_{d.comparable_name}"] = pd.array(eligible_c, dtype="boolean")
     return cols
 
 
@@ -728,6 +869,7 @@ def _milestone_columns(
     n = len(ep_pos)
     cols: dict[str, Any] = {}
     dropped: list[str] = []
+    eligible: dict[str, BoolArray] = {}
     reason = (
         table["discharge_reason"].astype("string")
         if "discharge_reason" in table
@@ -759,6 +901,10 @@ def _milestone_columns(
             dropped.append(ms.name)
             continue
         cols[f"milestone_{ms.name}"] = _bool_array(value == 1.0, ~np.isnan(value))
+        # a milestone read from a calendar outcome inherits that outcome's eligibility
+        if ms.kind == "calendar" and f"eligible_{ms.measure}" in table:
+            eligible[ms.name] = table[f"eligible_{ms.measure}"].to_numpy(dtype=bool, na_value=True)
+            cols[f"eligible_milestone_{ms.name}"] = pd.array(eligible[ms.name], dtype="boolean")
     used = [m for m in d.milestones if m.name not in dropped]
     if used:
         vals = np.column_stack(
@@ -770,7 +916,15 @@ def _milestone_columns(
         k = min(k, len(used))
         met = n_true >= k
         cols["milestones_met"] = pd.array(n_true.astype(np.int64), dtype="Int64")
-        cols["completed_program"] = _bool_array(met, met | (n_true + n_na < k))
+        known = met | (n_true + n_na < k)
+        program_eligible = [eligible[m.name] for m in used if m.name in eligible]
+        if program_eligible:
+            # eligible only when every length-dependent milestone could be met
+            ok = np.logical_and.reduce(program_eligible)
+            cols["completed_program"] = _bool_array(met, known & ok)
+            cols["eligible_completed_program"] = pd.array(ok, dtype="boolean")
+        else:
+            cols["completed_program"] = _bool_array(met, known)
     else:
         cols["milestones_met"] = pd.array(np.zeros(n, dtype=np.int64), dtype="Int64")
         cols["completed_program"] = _bool_array(np.zeros(n, bool), np.zeros(n, bool))
@@ -809,10 +963,12 @@ def episode_outcomes(
         ``longest_abstinent_run_in_treatment``, ``sustained_30d_in_treatment``,
         ``longest_abstinent_run_after_discharge``, ``sustained_30d_after_discharge``,
         ``continuous_abstinence_after_discharge``, ``point_prevalence_30d_after_discharge``,
-        ``first_use_after_discharge_time``, ``first_use_after_discharge_event``; milestones:
+        ``first_use_after_discharge_time``, ``first_use_after_discharge_event``,
+        ``longest_abstinent_run_comparable``, ``sustained_30d_comparable``; milestones:
         ``treatment_completed``, ``milestone_<name>``, ``milestones_met``,
-        ``completed_program``; and the named weekly-pattern outcomes when
-        ``definition.patterns`` is set.
+        ``completed_program``; ``eligible_<outcome>`` beside every run or window outcome
+        (:attr:`OutcomeDefinition.eligibility_outcomes`); and the named weekly-pattern
+        outcomes when ``definition.patterns`` is set.
 
     Notes
     -----
@@ -848,6 +1004,27 @@ def episode_outcomes(
     ``missing_days="using"`` makes an unrecorded day a use day); without use it is the number
     of observed days and ``first_use_after_discharge_event`` is False (censored). Episodes
     without any calendar row in scope get NA.
+
+    *Observation-time eligibility* (issue 21): ``eligible_<outcome>`` is True when the episode
+    was observed long enough in the outcome's window to meet it
+    (:meth:`OutcomeDefinition.required_days`): a stay of at least ``sustained_days`` days for a
+    run in treatment (days are counted from the admission date, day 0, to the discharge day,
+    both included: ``discharge_day + 1`` days; to the data-as-of date while in care), at least
+    ``sustained_days`` days after discharge by the data-as-of date for the after-discharge
+    run, the whole after-discharge window for continuous abstinence and the point prevalence,
+    a comparable window closed by the data-as-of date with at least ``sustained_days``
+    observed days. Observation time is by design (stay, window, data-as-of date), not the
+    calendar's end (loss to follow-up is missing data). A not-eligible episode gets NA in the
+    outcome column; rates and comparisons leave it out of the denominator and count it as
+    not eligible (:func:`iopoutcomes.missing.eligibility`), never as a failure.
+
+    *Comparable window* (``definition.comparable_window``, default days 1-90 after
+    discharge): ``sustained_<N>d_comparable`` looks for the run in a window anchored on an
+    event every setting has. Days in a controlled environment (days 0 to discharge - 1 of a
+    level of care in :data:`~iopoutcomes.definitions.CONTROLLED_LEVELS`) inside it are
+    removed from the calendar (``controlled_environment="exclude"``: they neither break nor
+    extend a run and are not observed days), become days without a record (``"missing"``) or
+    count as abstinent (``"count"``).
 
     *Milestones* (``definition.milestones``): each gives ``milestone_<name>`` (NA where its
     data are missing); ``milestones_met`` counts those met; ``completed_program`` is True with
@@ -972,7 +1149,16 @@ def episode_outcomes(
     # calendar
     has_calendar = len(records.use_days) > 0
     if has_calendar:
-        for name, value in _calendar_outcomes(records, d, ep_pos, discharge_day, as_of).items():
+        controlled = (
+            episodes["level_of_care"]
+            .astype("string")
+            .isin(list(CONTROLLED_LEVELS))
+            .to_numpy(dtype=bool, na_value=False)
+            if "level_of_care" in episodes
+            else None
+        )
+        calendar_cols = _calendar_outcomes(records, d, ep_pos, discharge_day, as_of, controlled)
+        for name, value in calendar_cols.items():
             put(name, value)
     # milestones need the calendar columns
     if "discharge_reason" in episodes:
@@ -1007,6 +1193,15 @@ def episode_outcomes(
             put(str(c), pat[c].to_numpy())
         if new:
             table = pd.concat([table, pd.DataFrame(new, index=table.index)], axis=1)
+    for name in d.eligibility_outcomes:
+        flag = f"eligible_{name}"
+        if flag in table.columns and name in table.columns:
+            n_not = int((~table[flag].to_numpy(dtype=bool, na_value=True)).sum())
+            if n_not:
+                remarks.append(
+                    f"{name}: {n_not} of {n:,} episodes are {d.not_eligible_text(name)}; they "
+                    "are left out of its denominator, not counted as failures."
+                )
     if kept:
         remarks.append(
             "Episode columns kept as given by the source (not recomputed): "
@@ -1033,3 +1228,69 @@ def episode_outcomes(
         records_summary=summary,
         remarks=tuple(remarks),
     )
+
+
+def stay_length_remark(
+    frame: Any, outcome: str, by: str, reference: Any, definition: OutcomeDefinition | None
+) -> list[str]:
+    """A remark when groups are compared on a length-of-stay-dependent outcome unfairly.
+
+    For an outcome counted between admission and discharge (a run of ``sustained_days`` in
+    treatment, a milestone built on it, ``completed_program`` with such a milestone; see
+    :meth:`~iopoutcomes.definitions.OutcomeDefinition.length_of_stay_dependent`), the groups'
+    chances differ with their stays. The remark is given when the median stay
+    (``discharge_day``) of a group differs from the reference group's by more than the run
+    length, or when more than :data:`STAY_NOT_ELIGIBLE_SHARE` (20%) of a group is not eligible
+    (``eligible_<outcome>`` False). Otherwise, or for other outcomes, the list is empty.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"cohort": ["IOP"] * 4 + ["inpatient"] * 4,
+    ...                   "discharge_day": [40, 45, 50, 60, 14, 19, 20, 35],
+    ...                   "eligible_sustained_30d_in_treatment": [True] * 4 + [False] * 3 + [True]})
+    >>> text = stay_length_remark(f, "sustained_30d_in_treatment", "cohort", "inpatient",
+    ...                           OutcomeDefinition())
+    >>> print(text[0][:78])
+    sustained_30d_in_treatment depends on length of stay (a run of 30 days counted
+    """
+    d = definition
+    if not isinstance(d, OutcomeDefinition) or not d.length_of_stay_dependent(outcome):
+        return []
+    flag = f"eligible_{outcome}"
+    columns = [str(c) for c in frame.columns]
+    wanted = [c for c in (by, "discharge_day", flag) if c in columns]
+    if by not in wanted or len(wanted) == 1:
+        return []
+    if is_duckdb(frame):
+        sub = frame.project(", ".join(f'"{c}"' for c in wanted)).df()
+    else:
+        sub = frame[wanted]
+        sub = sub.compute() if is_dask(sub) else sub
+    sub = sub.loc[sub[by].notna()]
+    n = d.required_days(outcome) or d.sustained_days
+    reasons: list[str] = []
+    if "discharge_day" in sub:
+        med = pd.to_numeric(sub["discharge_day"], errors="coerce").groupby(sub[by]).median()
+        if reference in med.index and np.isfinite(med.loc[reference]):
+            for g, m in med.items():
+                if g != reference and np.isfinite(m) and abs(m - med.loc[reference]) > n:
+                    reasons.append(
+                        f"median stay {g} {m:g} days vs {reference} {med.loc[reference]:g} days "
+                        f"(differ by more than the {n}-day run)"
+                    )
+    if flag in sub:
+        not_ok = ~sub[flag].astype("boolean").fillna(True).astype(bool)
+        share = not_ok.groupby(sub[by]).mean()
+        for g, v in share.items():
+            if v > STAY_NOT_ELIGIBLE_SHARE:
+                reasons.append(f"{100 * v:.0f}% of {g} episodes are {d.not_eligible_text(outcome)}")
+    if not reasons:
+        return []
+    return [
+        f"{outcome} depends on length of stay (a run of {n} days counted between admission and "
+        f"discharge), and the groups' stays differ: {'; '.join(reasons)}. A difference between "
+        "the groups reflects how long they stayed as much as how they did; compare "
+        f"{d.comparable_name} ({d.window_text(d.comparable_window)}, the same window for every "
+        "setting) instead."
+    ]

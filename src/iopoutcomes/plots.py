@@ -716,6 +716,8 @@ def plot_milestones(rate_table_or_outcomes: Any, *, ax: Axes | None = None, **kw
     rate_table_or_outcomes : RateTable or pandas.DataFrame
         A rate table whose ``outcome`` column holds milestone names (``milestone_<name>`` or
         plain names), with ``group``/``cohort``, ``n``, ``rate``, ``ci_low``, ``ci_high``.
+        With ``n_not_eligible`` (run milestones: episodes observed too few days, left out of
+        ``n``), each point is labelled "k not eligible".
         An episode-outcomes object is first turned into such a table with
         ``iopoutcomes.rates.outcome_rates`` over its ``milestone_*`` columns.
     ax : matplotlib Axes, optional
@@ -789,6 +791,20 @@ def plot_milestones(rate_table_or_outcomes: Any, *, ax: Axes | None = None, **kw
         )
         for yi in y[sel & hidden]:
             _note_suppressed(ax, float(yi), horizontal=True)
+        if "n_not_eligible" in frame:  # observed too few days: neither met nor not met
+            k = _num(frame["n_not_eligible"])
+            for lo_i, hi_i, yi, ki in zip(low[show], high[show], y[show], k[show], strict=True):
+                if np.isfinite(ki) and ki > 0:
+                    right = hi_i < 0.8  # beside the interval, on the side with room
+                    ax.text(
+                        float(hi_i) + 0.02 if right else float(lo_i) - 0.02,
+                        float(yi),
+                        f"{int(ki)} not eligible",
+                        color=_GREY,
+                        fontsize="x-small",
+                        va="center",
+                        ha="left" if right else "right",
+                    )
     ax.set_yticks(
         [pos[m] for m in milestones], [_wrap(_milestone_text(result, m), 30) for m in milestones]
     )

@@ -41,7 +41,7 @@ from .missing import (
     rubin_pool,
     unfavourable_text,
 )
-from .schema import DEFAULT_TIMEPOINTS, RATE_COLUMNS
+from .schema import DEFAULT_TIMEPOINTS, ELIGIBILITY_COLUMNS, RATE_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -127,7 +127,11 @@ class RateTable(ResultDisplay):
         ``n_missing``, ``rate``, ``ci_low``, ``ci_high``, ``method``) then ``missing`` (the
         rule). ``n`` is the denominator of ``rate``: the episodes whose follow-up is due
         (:func:`iopoutcomes.missing.eligible_mask`; windows still open are not counted), minus
-        died/incarcerated under ``death_policy="exclude"``. ``n_missing`` counts those whose
+        died/incarcerated under ``death_policy="exclude"``, minus episodes *not eligible* by
+        observation time (``eligible_<outcome>`` False: e.g. a stay shorter than a 30-day run),
+        counted per group in the extra column ``n_not_eligible`` when any outcome has an
+        eligibility column (:data:`~iopoutcomes.schema.ELIGIBILITY_COLUMNS`; neither successes
+        nor failures). ``n_missing`` counts those whose
         outcome was missing (counted as the unfavourable value under ``using``: not abstinent,
         or relapsed with ``higher_is_better=False``, and then included in ``n_events`` for an
         event outcome; left out under ``exclude``, imputed under ``impute``, represented
@@ -429,6 +433,21 @@ def _ipw_rates(
     )
 
 
+def _not_eligible_counts(data: Any, outcome: str, keys: list[str]) -> pd.DataFrame | None:
+    """Per group: episodes whose ``eligible_<outcome>`` is False (observed too few days), or
+    None when the table has no eligibility column for the outcome. Any engine (group_counts)."""
+    flag = f"eligible_{outcome}"
+    if flag not in _columns(data):
+        return None
+    if keys:
+        counts = group_counts(data, flag, keys)
+    else:
+        tmp = data.assign(_all="all") if not is_duckdb(data) else data.project("*, 'all' AS _all")
+        counts = group_counts(tmp, flag, "_all").drop(columns="_all")
+    counts[ELIGIBILITY_COLUMNS[0]] = counts["n"] - counts["n_events"] - counts["n_missing"]
+    return counts
+
+
 def _one_outcome(
     data: Any,
     outcome: str,
@@ -449,7 +468,8 @@ def _one_outcome(
     tp = _timepoint_of(outcome, d)
     remarks: list[str] = []
     death_policy = d.death_policy if d is not None else "missing"
-    data, elig = filter_eligible(data, outcome, death_policy=death_policy)
+    not_eligible = _not_eligible_counts(data, outcome, keys)
+    data, elig = filter_eligible(data, outcome, death_policy=death_policy, definition=d)
     remarks.extend(elig.remarks(rule))
     if keys and isinstance(data, pd.DataFrame):
         n_no_group = int(data[keys].isna().any(axis=1).sum())
@@ -558,6 +578,12 @@ def _one_outcome(
                 if extreme is not None:
                     remarks.append(extreme)
     table = pd.DataFrame(rows)
+    if not_eligible is not None:
+        labels = _group_labels(not_eligible, keys) if keys else pd.Series(["all"], dtype="string")
+        per_group = dict(zip(labels.astype(str), not_eligible["n_not_eligible"], strict=True))
+        table[ELIGIBILITY_COLUMNS[0]] = (
+            table["group"].astype(str).map(per_group).fillna(0).astype("int64")
+        )
     small = table.loc[table["n"] < MIN_N_FOR_RATE, "group"].drop_duplicates()
     if len(small):
         remarks.append(
@@ -661,7 +687,11 @@ def outcome_rates(
         remarks.extend(r)
     table = pd.concat(tables, ignore_index=True)
     lead = [*RATE_COLUMNS, "missing"] + (["bound"] if "bound" in table else [])
+    lead += [c for c in ELIGIBILITY_COLUMNS if c in table]
     table = table[lead]
+    for c in ELIGIBILITY_COLUMNS:
+        if c in table:  # outcomes without an observation-time requirement: 0 not eligible
+            table[c] = table[c].fillna(0).astype("int64")
     table["timepoint"] = table["timepoint"].astype("string")
     table["group"] = table["group"].astype("string")
     for c in ("n", "n_events", "n_missing"):

@@ -54,6 +54,7 @@ __all__ = [
     "RATE_COLUMNS",
     "COMPARISON_COLUMNS",
     "REJECTED_COLUMNS",
+    "ELIGIBILITY_COLUMNS",
 ]
 
 TimeBasis = Literal["calendar", "study_day"]
@@ -284,3 +285,8 @@ COMPARISON_COLUMNS: Final[tuple[str, ...]] = (
 )
 """Leading ``Comparison.to_frame()`` columns (a margin adds ``equivalence_pvalue``,
 ``noninferiority_pvalue``, ``verdict``; several outcomes add ``pvalue_adj``)."""
+
+ELIGIBILITY_COLUMNS: Final[tuple[str, ...]] = ("n_not_eligible",)
+"""Extra ``RateTable`` column for run and window outcomes: episodes not eligible (observed fewer
+days in the outcome's window than it needs, e.g. a stay shorter than a 30-day run), left out of
+``n``; neither successes nor failures."""

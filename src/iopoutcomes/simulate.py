@@ -87,6 +87,7 @@ from .schema import DEFAULT_TIMEPOINTS
 __all__ = [
     "SAMPLE_N",
     "SAMPLE_SEED",
+    "SCENARIOS",
     "SimulationTruth",
     "load_sample",
     "simulate_records",
@@ -106,6 +107,9 @@ FOLLOWUP_TARGET_DAYS: Mapping[str, int] = {"1mo": 30, "3mo": 91, "6mo": 182, "12
 """Target assessment day after admission of each post-admission follow-up."""
 
 _FOLLOWUPS: tuple[str, ...] = ("1mo", "3mo", "6mo", "12mo")
+SCENARIOS: tuple[str, ...] = ("default", "stay_length")
+"""Scenarios of :func:`simulate_records` (``stay_length``: identical after-discharge process in
+both settings, stays of different length)."""
 _PRE_DAYS = 30  # latent process starts 30 days before admission (intake past-30-day window)
 _LATE_MAX = 45  # latest out-of-window assessment: window end + 45 days
 _UDS_DAYS = 3  # a urine screen detects use in the last 3 days
@@ -394,6 +398,22 @@ def _resolve_parameters(n: int, seed: int, **kw: Any) -> dict[str, Any]:
         "calendar_days_after_discharge", kw["calendar_days_after_discharge"], low=0, high=730
     )
     p["readmission_share"] = _check_share("readmission_share", kw["readmission_share"], high=0.5)
+    scenario = kw.get("scenario", "default")
+    if scenario not in SCENARIOS:
+        raise ParameterError(f"scenario must be one of {list(SCENARIOS)}.")
+    if scenario == "stay_length":
+        if p["effect_iop_logodds"] != 0.0:
+            raise ParameterError(
+                "scenario='stay_length' makes the after-discharge process identical in both "
+                "settings, so effect_iop_logodds must be 0."
+            )
+        if p["confounding_strength"] not in (0.0, 1.0):
+            raise ParameterError(
+                "scenario='stay_length' assigns the setting at random (confounding_strength "
+                "0); leave confounding_strength at its default or pass 0."
+            )
+        p["confounding_strength"] = 0.0
+        p["scenario"] = scenario  # only recorded when not the default (sample unchanged)
     return p
 
 
@@ -419,6 +439,7 @@ def simulate_tables(
     uds_underreport: float = 0.1,
     calendar_days_after_discharge: int = 180,
     readmission_share: float = 0.08,
+    scenario: str = "default",
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, SimulationTruth]:
     """Generate the three raw tables and the truth, without validation.
 
@@ -455,6 +476,7 @@ def simulate_tables(
         uds_underreport=uds_underreport,
         calendar_days_after_discharge=calendar_days_after_discharge,
         readmission_share=readmission_share,
+        scenario=scenario,
     )
     return _generate(p)
 
@@ -636,13 +658,18 @@ def _generate(
     zeros = np.zeros(n, dtype=np.int64)
     pre_seg = _clip(pre, np.full(n, -_PRE_DAYS), zeros, shift=-_PRE_DAYS)
     world: list[_Segments] = []
+    stay_length = p.get("scenario") == "stay_length"
     for w, setting in enumerate(("IOP", "inpatient")):
         los = course[setting]["los"]
+        after_w = after[w]
+        if stay_length:  # the same process on the discharge clock in both settings
+            ep_a, st_a, en_a, us_a = after_w
+            after_w = (ep_a, st_a + los[ep_a], en_a + los[ep_a], us_a)
         world.append(
             _concat(
                 pre_seg,
                 _clip(treat[w], zeros, los),
-                _clip(after[w], los, np.full(n, horizon)),
+                _clip(after_w, los, np.full(n, horizon)),
             )
         )
     observed = _concat(_select(world[0], iop), _select(world[1], ~iop))
@@ -971,9 +998,20 @@ def _generate(
         remarks=(
             f"Latent daily use from {_PRE_DAYS} days before admission to day {horizon}.",
             "Setting is unconfounded given age, sex, primary_substance, severity and site.",
-        ),
+        )
+        + (_STAY_LENGTH_TRUTH if p.get("scenario") == "stay_length" else ()),
     )
     return episodes, followups, use_days, truth
+
+
+_STAY_LENGTH_TRUTH: tuple[str, ...] = (
+    "Scenario stay_length: the after-discharge abstinence process is identical in both "
+    "settings (the same draws on the discharge clock, no setting effect, setting assigned at "
+    "random); only the stays differ in length (IOP 42-70 days planned, inpatient 14-35).",
+    "True IOP - inpatient difference of any outcome on a window anchored at discharge (e.g. "
+    "sustained abstinence in days 1-90 after discharge): 0. In-treatment milestones differ "
+    "with the stays, not with the settings' effect.",
+)
 
 
 def _calendar(
@@ -1047,6 +1085,7 @@ def simulate_records(
     uds_underreport: float = 0.1,
     calendar_days_after_discharge: int = 180,
     readmission_share: float = 0.08,
+    scenario: str = "default",
 ) -> Records:
     """Simulate IOP vs inpatient follow-up records with known truth.
 
@@ -1096,6 +1135,17 @@ def simulate_records(
         Length of the daily use calendar after the discharge date.
     readmission_share : float, default 0.08
         Share of episodes that are a patient's second admission.
+    scenario : {"default", "stay_length"}, default "default"
+        ``"stay_length"`` (opt-in; issue 21): the after-discharge abstinence process is
+        identical in both settings and only the stays differ in length. The after-treatment
+        process runs on the *discharge* clock (day 0 = discharge date, starting abstinent), with
+        the same random draws in both settings, no setting effect (``effect_iop_logodds`` must
+        be 0) and the setting assigned at random (``confounding_strength`` is set to 0; another
+        non-zero value than the default raises). Any outcome on a window anchored at discharge
+        (e.g. the comparable window, days 1-90 after discharge) then has a true IOP - inpatient
+        difference of 0, while in-treatment milestones differ with the stays (IOP 42-70 days
+        planned, inpatient 14-35). ``truth.parameters["scenario"]`` and ``truth.remarks`` say
+        so. The default scenario draws exactly what earlier versions drew.
 
     Returns
     -------
@@ -1131,6 +1181,7 @@ def simulate_records(
         uds_underreport=uds_underreport,
         calendar_days_after_discharge=calendar_days_after_discharge,
         readmission_share=readmission_share,
+        scenario=scenario,
     )
     records = read_records(
         episodes,

@@ -1292,6 +1292,11 @@ class _Builder:
         if len(sub.table) == 0:
             self.omitted.append(f"Milestones are omitted: no {who}.")
             return ReportSection("milestones", title, (f"No {who}.",))
+        d = self.definition
+        # the comparable milestone (same window for every setting) is shown with the others
+        comparable = d.comparable_name
+        if comparable in t.columns and t[comparable].notna().any():
+            names.append(comparable)
         rt = outcome_rates(sub, names, by="cohort", missing="exclude").table
         rows = []
         for name in names:
@@ -1305,6 +1310,9 @@ class _Builder:
                     "unknown": r["n_missing"],
                 }
             ).astype("int64")
+            has_eligibility = f"eligible_{name}" in t.columns and "n_not_eligible" in r
+            if has_eligibility:  # not eligible: observed too few days (issue 21)
+                counts["not_eligible"] = r["n_not_eligible"].astype("int64")
             part = self.log.add("milestones", suppress_partition(counts, self.k))
             for group in r.index:
                 ev, n, rate, lo, hi, why = _rate_cells(
@@ -1323,6 +1331,9 @@ class _Builder:
                         "outcome": name,
                         "cohort": group,
                         "episodes": part.shown(group, TOTAL),
+                        "not_eligible": part.shown(group, "not_eligible")
+                        if has_eligibility
+                        else None,
                         "known": n,
                         "met": ev,
                         "rate": rate,
@@ -1334,12 +1345,12 @@ class _Builder:
                     }
                 )
         frame = pd.DataFrame(rows)
-        for c in ("episodes", "known", "met"):
+        for c in ("episodes", "not_eligible", "known", "met"):
             frame[c] = frame[c].astype("Int64")
         self.milestone_frame = frame
         described = [
-            f"{m.name}: {m.description}"
-            for m in self.definition.milestones
+            f"{m.name}: {d.milestone_text(m)}"
+            for m in d.milestones
             if f"milestone_{m.name}" in names
         ]
         table = ReportTable(
@@ -1348,22 +1359,111 @@ class _Builder:
             frame,
             footnote=(
                 "Rate = met / clients with the milestone's data (unknown left out); Wilson 95% "
-                "CI. Definitions: "
+                "CI. Not eligible = observed fewer days than the milestone needs (e.g. a stay "
+                f"shorter than {d.sustained_days} days for a {d.sustained_days}-day run in "
+                "treatment): left out of the rate, neither met nor not met. Definitions: "
                 + "; ".join(described)
                 + ". Completed program: "
-                + self.definition.label("completed_program")
+                + d.label("completed_program")
+                + ". "
+                + d.label(comparable)
                 + "."
             ),
         )
+        paragraphs = [f"Milestones are counted for {who}."]
+        stay_dependent = [n for n in names if d.length_of_stay_dependent(n)]
+        if stay_dependent:
+            paragraphs.append(
+                "Milestones counted during treatment are shown for each cohort but not "
+                f"compared between cohorts, because a run of {d.sustained_days} abstinent days "
+                f"between admission and discharge is only possible in a stay of at least "
+                f"{d.sustained_days} days, and stays differ in length between settings."
+            )
+        tables: list[ReportTable] = [table]
+        compared = self._comparable_milestone(sub)
+        if compared is not None:
+            tables.append(compared[0])
+            paragraphs.append(compared[1])
         fig = milestones_figure(frame)
         return ReportSection(
             "milestones",
             title,
-            (f"Milestones are counted for {who}.",),
+            tuple(paragraphs),
             (),
-            (table,),
+            tuple(tables),
             (fig,) if fig is not None else (),
         )
+
+    def _comparable_milestone(self, sub: Any) -> tuple[ReportTable, str] | None:
+        """Cohorts compared on the comparable milestone (the same window for every setting)."""
+        from ..compare import compare_rates
+
+        d = self.definition
+        name = d.comparable_name
+        ref = self.config.reference_cohort
+        frame = getattr(self, "milestone_frame", None)
+        if (
+            frame is None
+            or name not in set(frame["outcome"])
+            or ref not in self.cohorts
+            or len(self.cohorts) < 2
+        ):
+            return None
+        try:
+            cmp = compare_rates(sub, name, by="cohort", reference=ref, missing="exclude")
+        except IopOutcomesError as exc:
+            self.omitted.append(f"The comparable milestone could not be compared: {exc}")
+            return None
+        mine = frame.loc[frame["outcome"] == name].set_index(
+            frame.loc[frame["outcome"] == name, "cohort"].astype(str)
+        )
+        rows = []
+        for _, r in cmp.to_frame().iterrows():
+            group = str(r["group"])
+            ok = all(g in mine.index and not bool(mine.loc[g, "suppressed"]) for g in (group, ref))
+            nan = float("nan")
+            rows.append(
+                {
+                    "milestone": d.label(name),
+                    "group": group,
+                    "reference": str(r["reference"]),
+                    "diff": _f(r["diff"]) if ok else nan,
+                    "diff_ci_low": _f(r["diff_ci_low"]) if ok else nan,
+                    "diff_ci_high": _f(r["diff_ci_high"]) if ok else nan,
+                    "pvalue": _f(r.get("pvalue")) if ok else nan,
+                    "suppressed": not ok,
+                }
+            )
+        table = ReportTable(
+            "milestone_comparison",
+            f"{d.label(name)}: each cohort vs {ref}",
+            pd.DataFrame(rows),
+            footnote=(
+                f"diff = cohort minus {ref} (percentage points), Newcombe 95% CI, among "
+                "eligible clients with the outcome known (complete case). The window is "
+                f"{d.window_text(d.comparable_window)} for every setting. Hidden when a count "
+                "behind the comparison is suppressed."
+            ),
+        )
+        shown = [r for r in rows if not r["suppressed"]]
+        if shown:
+            text = (
+                "On the same window for every setting ("
+                + d.window_text(d.comparable_window)
+                + "), "
+                + "; ".join(
+                    f"{r['group']} minus {ref} is {100 * _f(r['diff']):+.0f} points (95% CI "
+                    f"{100 * _f(r['diff_ci_low']):+.0f} to {100 * _f(r['diff_ci_high']):+.0f})"
+                    for r in shown
+                )
+                + "."
+            )
+        else:
+            text = (
+                "The cohorts' comparison on the comparable milestone is not shown because a "
+                "count behind it is suppressed (small numbers)."
+            )
+        return table, text
 
     # -- section 7: trends ----------------------------------------------------------------
 
@@ -1709,9 +1809,9 @@ class _Builder:
             }
         )
         handling = (
-            "still give an outcome (out_of_window = count)"
+            "still give an outcome (the definition counts out-of-window assessments)"
             if self.definition.out_of_window == "count"
-            else "are treated as missing (out_of_window = missing)"
+            else "are treated as missing (the definition's out-of-window rule)"
         )
         return ReportTable(
             "out_of_window",

@@ -170,7 +170,9 @@ def milestones_figure(frame: pd.DataFrame) -> ReportFigure | None:
     """Milestone rates per cohort from the suppressed milestone table."""
     from ..plots import plot_milestones
 
-    data = _rate_frame(frame.rename(columns={"cohort": "group", "known": "n"}))
+    data = _rate_frame(
+        frame.rename(columns={"cohort": "group", "known": "n", "not_eligible": "n_not_eligible"})
+    )
     if (~data["suppressed"]).sum() == 0:
         return None
     n_items = data["outcome"].nunique()
