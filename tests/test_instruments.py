@@ -373,3 +373,113 @@ def test_plot_draws_band_and_cutoff() -> None:
     assert len(ax1.lines) == 3 + 2  # no-change line, band edges, cut-off lines
     assert ax1.get_xlabel() == "phq9_total at intake"
     plt.close(fig)
+
+
+# --- simulated instruments, scoring into the records, milestones from instruments -----------------
+
+
+@pytest.fixture(scope="module")
+def scored_records() -> object:
+    recs = iop.simulate_records(n=300, seed=11, instruments=True)
+    for name, kw in (("phq9", {}), ("gad7", {}), ("barc10", {}), ("bam", {"version": "likert"})):
+        recs = iop.score_followups(recs, name, **kw)
+    return recs
+
+
+def test_simulated_instruments_leave_every_other_column_unchanged() -> None:
+    plain = iop.simulate_records(n=120, seed=4)
+    with_items = iop.simulate_records(n=120, seed=4, instruments=True)
+    pd.testing.assert_frame_equal(plain.episodes, with_items.episodes)
+    pd.testing.assert_frame_equal(plain.followups, with_items.followups[plain.followups.columns])
+    pd.testing.assert_frame_equal(plain.use_days, with_items.use_days)
+    assert {"phq9_9", "gad7_7", "barc10_10", "bam_16"} <= set(with_items.followups.columns)
+    assert with_items.truth.parameters["instruments"] is True
+    assert "instruments" not in plain.truth.parameters
+
+
+def test_simulated_scores_track_use(scored_records: object) -> None:
+    f = scored_records.followups  # type: ignore[attr-defined]
+    done = f[(f["status"] == "completed") & (f["timepoint"] == "6mo")]
+
+    def corr(score: str) -> float:
+        pair = done[["days_used_past30", score]].astype(float).dropna()
+        return float(np.corrcoef(pair.to_numpy().T)[0, 1])
+
+    # distress rises and recovery capital falls with days used (the simulator's model)
+    assert corr("phq9_total") > 0.3
+    assert corr("barc10_total") < -0.2
+    means = f.groupby("timepoint")["phq9_total"].mean()
+    assert means["intake"] > means["discharge"] + 2
+    # items exist only for completed assessments
+    assert f.loc[f["status"] != "completed", "phq9_1"].isna().all()
+
+
+def test_score_followups_adds_columns_and_counts_rejections() -> None:
+    recs = iop.simulate_records(n=60, seed=2, instruments=True)
+    f = recs.followups.copy()
+    f.loc[f.index[0], "phq9_1"] = 9
+    bad = dataclasses_replace(recs, followups=f)
+    scored = iop.score_followups(bad, "phq9")
+    assert "phq9_total" in scored.followups and "phq9_total" not in recs.followups
+    assert any("1 item value(s) outside 0-3" in r for r in scored.remarks)
+    again = iop.score_followups(scored, "phq9")  # re-scoring replaces, never duplicates
+    assert list(again.followups.columns).count("phq9_total") == 1
+
+
+def dataclasses_replace(obj: object, **kw: object) -> object:
+    import dataclasses
+
+    return dataclasses.replace(obj, **kw)  # type: ignore[type-var]
+
+
+def test_instrument_milestones_equal_an_independent_computation(scored_records: object) -> None:
+    ms = iop.INSTRUMENT_MILESTONES
+    d = iop.OutcomeDefinition(milestones=tuple(ms.values()))
+    out = iop.episode_outcomes(scored_records, definition=d).to_frame()
+    f = scored_records.followups  # type: ignore[attr-defined]
+    done = f[f["status"] == "completed"]
+
+    def at(tp: str, col: str) -> pd.Series:
+        return done[done["timepoint"] == tp].set_index("episode_id")[col].astype(float)
+
+    ep = out.set_index("episode_id")
+    drop = at("intake", "phq9_total") - at("discharge", "phq9_total")
+    want = (drop >= 6).reindex(ep.index)
+    got = ep["milestone_phq9_reliable_improvement"]
+    known = drop.reindex(ep.index).notna()
+    assert (got[known].astype(bool) == want[known]).all()
+    assert got[~known].isna().all()
+    barc = at("6mo", "barc10_total").reindex(ep.index)
+    got_b = ep["milestone_barc10_recovery_capital"]
+    assert (got_b[barc.notna()].astype(bool) == (barc[barc.notna()] >= 47)).all()
+    use = at("discharge", "bam_use").reindex(ep.index)
+    got_u = ep["milestone_bam_no_use"]
+    assert (got_u[use.notna()].astype(bool) == (use[use.notna()] <= 0)).all()
+    # the rate of a measured milestone compares between cohorts like any outcome
+    cmp = iop.compare_rates(
+        out, "milestone_phq9_reliable_improvement", by="cohort", reference="inpatient"
+    )
+    assert len(cmp.to_frame()) >= 1
+
+
+def test_instrument_milestone_texts_show_their_values() -> None:
+    d = iop.OutcomeDefinition(milestones=tuple(iop.INSTRUMENT_MILESTONES.values()))
+    texts = {m.name: d.milestone_text(m) for m in d.milestones}
+    assert texts["phq9_reliable_improvement"].startswith(
+        "PHQ-9 depression score at discharge at least 6 points below intake"
+    )
+    assert texts["barc10_recovery_capital"].startswith(
+        "BARC-10 recovery capital score at the 6-month follow-up of 47 or more"
+    )
+    assert texts["bam_no_use"].startswith("BAM Use subscale at discharge of 0 or less")
+    for text in texts.values():
+        assert "{" not in text and "min_change" not in text and "threshold" not in text
+
+
+def test_threshold_milestone_needs_a_threshold_and_round_trips() -> None:
+    with pytest.raises(ParameterError, match="threshold"):
+        iop.Milestone("x", "threshold", measure="barc10_total")
+    m = iop.INSTRUMENT_MILESTONES["bam_no_use"]
+    d = iop.OutcomeDefinition(milestones=(m,))
+    back = iop.OutcomeDefinition.from_dict(d.to_dict())
+    assert back.milestones == (m,)

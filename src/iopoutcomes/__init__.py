@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window
     from .instruments import (
+        INSTRUMENT_MILESTONES,
         InstrumentScores,
         ReliableChange,
         bam,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
         gad7,
         phq9,
         reliable_change,
+        score_followups,
         score_instrument,
     )
     from .longitudinal import OverTimeComparison, compare_over_time
@@ -115,6 +117,8 @@ _LAZY: dict[str, str] = {
     "bam": "instruments",
     "barc10": "instruments",
     "score_instrument": "instruments",
+    "score_followups": "instruments",
+    "INSTRUMENT_MILESTONES": "instruments",
     "InstrumentScores": "instruments",
     "reliable_change": "instruments",
     "ReliableChange": "instruments",

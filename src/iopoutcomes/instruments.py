@@ -57,6 +57,7 @@ import pandas as pd
 from scipy import stats
 
 from ._render import ResultDisplay
+from .definitions import Milestone
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ __all__ = [
     "CHANGE_PRESETS",
     "INSTRUMENTS",
     "ChangePreset",
+    "INSTRUMENT_MILESTONES",
     "InstrumentScores",
     "InstrumentSpec",
     "ReliableChange",
@@ -75,6 +77,7 @@ __all__ = [
     "gad7",
     "phq9",
     "reliable_change",
+    "score_followups",
     "score_instrument",
 ]
 
@@ -582,6 +585,101 @@ def barc10(
     (50, '47 or more (sustained-remission cut-off)')
     """
     return score_instrument(data, "barc10", items=items)
+
+
+def score_followups(
+    records: Any,
+    instrument: str,
+    *,
+    version: str | None = None,
+    items: Sequence[str] | Mapping[int, str] | None = None,
+    min_items: int | Mapping[str, int] | None = None,
+) -> Any:
+    """Records whose follow-ups carry an instrument's scores beside its items.
+
+    The scored columns (``phq9_total``, ``phq9_severity``, ...) become follow-up measures like
+    any other: milestones (:data:`INSTRUMENT_MILESTONES`), rates and comparisons read them.
+    Rejected item values are counted in the returned records' remarks (row numbers of the
+    follow-ups table and reasons in ``InstrumentScores.rejected``; never the values).
+
+    Parameters
+    ----------
+    records : Records
+        From :func:`~iopoutcomes.read_records` (or :func:`~iopoutcomes.load_sample`).
+    instrument, version, items, min_items
+        As in :func:`score_instrument`.
+
+    Returns
+    -------
+    Records
+        A copy with the score columns added to (or replaced in) ``followups``.
+
+    Examples
+    --------
+    >>> import iopoutcomes as iop
+    >>> recs = iop.simulate_records(n=40, seed=3, instruments=True)
+    >>> scored = iop.score_followups(recs, "phq9")
+    >>> "phq9_total" in scored.followups, "phq9_total" in recs.followups
+    (True, False)
+    """
+    import dataclasses
+
+    result = score_instrument(
+        records.followups, instrument, version=version, items=items, min_items=min_items
+    )
+    scores = result.scores.drop(columns=[c for c in ID_COLUMNS if c in result.scores.columns])
+    followups = records.followups.drop(
+        columns=[c for c in scores.columns if c in records.followups]
+    )
+    followups = pd.concat([followups, scores], axis=1)
+    remarks = tuple(records.remarks)
+    if len(result.rejected):
+        remarks += (
+            f"{result.instrument.title}: {len(result.rejected)} item value(s) outside "
+            f"{result.instrument.item_min}-{result.instrument.item_max} were treated as "
+            "unanswered.",
+        )
+    return dataclasses.replace(records, followups=followups, remarks=remarks)
+
+
+INSTRUMENT_MILESTONES: Mapping[str, Milestone] = {
+    "phq9_reliable_improvement": Milestone(
+        "phq9_reliable_improvement",
+        "improved",
+        measure="phq9_total",
+        min_change=6,
+        higher_is_better=False,
+        scale="PHQ-9 total (0-27; NHS Talking Therapies reliable improvement)",
+    ),
+    "gad7_reliable_improvement": Milestone(
+        "gad7_reliable_improvement",
+        "improved",
+        measure="gad7_total",
+        min_change=4,
+        higher_is_better=False,
+        scale="GAD-7 total (0-21; NHS Talking Therapies reliable improvement)",
+    ),
+    "barc10_recovery_capital": Milestone(
+        "barc10_recovery_capital",
+        "threshold",
+        measure="barc10_total",
+        timepoint="6mo",
+        threshold=47,
+        scale="BARC-10 total (10-60; the sustained-remission cut-off, Vilsaint et al. 2017)",
+    ),
+    "bam_no_use": Milestone(
+        "bam_no_use",
+        "threshold",
+        measure="bam_use",
+        threshold=0,
+        higher_is_better=False,
+        scale="BAM Use subscale (no alcohol or drug use in the past 30 days)",
+    ),
+}
+"""Milestones measured by instruments: well-being (PHQ-9, GAD-7 reliable improvement by
+discharge), recovery capital (BARC-10 at or above 47 at 6 months) and no use (BAM Use subscale
+0 at discharge). Add them to ``OutcomeDefinition(milestones=...)`` after
+:func:`score_followups`."""
 
 
 # --- reliable change ----------------------------------------------------------------------------
