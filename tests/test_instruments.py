@@ -371,7 +371,7 @@ def test_plot_draws_band_and_cutoff() -> None:
     labels = [t.get_text() for t in ax1.get_legend().get_texts()]
     assert labels == ["recovered (2)", "improved (2)", "unchanged (1)", "deteriorated (1)"]
     assert len(ax1.lines) == 3 + 2  # no-change line, band edges, cut-off lines
-    assert ax1.get_xlabel() == "phq9_total at intake"
+    assert ax1.get_xlabel() == "PHQ-9 depression score at intake"
     plt.close(fig)
 
 

@@ -2100,9 +2100,12 @@ def plot_reliable_change(result: Any, *, ax: Axes | None = None, **kwargs: Any) 
     ax.set_xlim(lims)
     ax.set_ylim(lims)
     ax.set_aspect("equal", adjustable="box")
+    from .definitions import MEASURE_TEXT
+
     better = "higher" if result.higher_is_better else "lower"
-    ax.set_xlabel(f"{result.measure} at {result.baseline}")
-    ax.set_ylabel(f"{result.measure} at {result.followup}")
+    measure = MEASURE_TEXT.get(result.measure, result.measure)
+    ax.set_xlabel(f"{measure} at {result.baseline}")
+    ax.set_ylabel(f"{measure} at {result.followup}")
     ax.set_title(
         f"Reliable change ({better} is better; dashed: ±{band:.3g} points)", fontsize="medium"
     )

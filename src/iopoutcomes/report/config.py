@@ -42,6 +42,10 @@ Example ``report.toml`` (every key optional; the values shown are the defaults):
     citation = "..."
     year = 2014
 
+    [measures]                    # standardized instruments in the follow-ups (PHQ-9, GAD-7,
+    bam_version = ""              # BARC-10 found by their item columns); BAM needs its version:
+                                  # "likert" (VA BAM-R, items 0-4) or "days" (items 0-30)
+
     [[changelog]]                 # optional: definition / instrument changes, printed in the
     date = "2023-01-21"           # methods appendix; a change inside the trend window starts
     version = "2"                 # a new SPC phase (e.g. the new CSAT GPRA tool)
@@ -119,6 +123,7 @@ class ReportConfig:
     site_groups: Mapping[str, str] = field(default_factory=dict)
     benchmarks: tuple[BenchmarkSetting, ...] = ()
     changelog: tuple[ChangeEntry, ...] = ()
+    bam_version: str = ""
 
     # TOML section -> {toml key: attribute}
     _LAYOUT: ClassVar[dict[str, dict[str, str]]] = {
@@ -136,6 +141,7 @@ class ReportConfig:
         "targets": {"followup_rate": "followup_target"},
         "comparison": {"margin": "margin", "adjust": "adjust"},
         "sites": {"column": "site_column", "groups": "site_groups"},
+        "measures": {"bam_version": "bam_version"},
     }
 
     def __post_init__(self) -> None:
@@ -164,6 +170,11 @@ class ReportConfig:
                 date.fromisoformat(c.date)
             except ValueError:
                 problems.append("each [[changelog]] date must be an ISO date (YYYY-MM-DD)")
+        if self.bam_version not in ("", "likert", "days"):
+            problems.append(
+                'measures.bam_version must be "likert" or "days" (the BAM version your '
+                "program uses; the two score differently)"
+            )
         if problems:
             raise ConfigError("Invalid report configuration: " + "; ".join(problems) + ".")
 
@@ -282,6 +293,7 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "adjust": (list,),
     "site_column": (str,),
     "site_groups": (dict,),
+    "bam_version": (str,),
 }
 
 
