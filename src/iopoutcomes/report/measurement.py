@@ -167,11 +167,13 @@ def _completion_table(
     order = list(dict.fromkeys(scored["timepoint"].astype(str)))
     for key in keys:
         done = scored[_score_column(key)].notna()
-        by_tp = done.groupby(scored["timepoint"].astype(str)).agg(["sum", "size"])
+        timepoint = scored["timepoint"].astype(str)
+        n_scored_by = done.groupby(timepoint).sum().to_dict()
+        n_by = timepoint.value_counts().to_dict()
         for tp in order:
-            if tp not in by_tp.index:
+            if tp not in n_by:
                 continue
-            n_scored, n = int(by_tp.loc[tp, "sum"]), int(by_tp.loc[tp, "size"])
+            n_scored, n = int(n_scored_by[tp]), int(n_by[tp])
             rows.append({"scored": n_scored, "not_scored": n - n_scored})
             index.append(f"{_SHORT[key]} | {tp}")
     counts = pd.DataFrame(rows, index=index).astype("int64")
