@@ -51,6 +51,18 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window
     from .exports import ExportInput, read_exports
+    from .instruments import (
+        INSTRUMENT_MILESTONES,
+        InstrumentScores,
+        ReliableChange,
+        bam,
+        barc10,
+        gad7,
+        phq9,
+        reliable_change,
+        score_followups,
+        score_instrument,
+    )
     from .longitudinal import OverTimeComparison, compare_over_time
     from .manuscript import MethodsReport, methods_report
     from .missing import completed_datasets, rubin_pool
@@ -117,6 +129,17 @@ _LAZY: dict[str, str] = {
     "PatternDefinition": "patterns",
     "completed_datasets": "missing",
     "rubin_pool": "missing",
+    # standard instruments and reliable change
+    "phq9": "instruments",
+    "gad7": "instruments",
+    "bam": "instruments",
+    "barc10": "instruments",
+    "score_instrument": "instruments",
+    "score_followups": "instruments",
+    "INSTRUMENT_MILESTONES": "instruments",
+    "InstrumentScores": "instruments",
+    "reliable_change": "instruments",
+    "ReliableChange": "instruments",
     # rates, benchmarks, comparisons
     "outcome_rates": "rates",
     "abstinence_rates": "rates",
@@ -189,6 +212,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "competing",
         "ctn0094",
         "definitions",
+        "instruments",
         "exceptions",
         "exports",
         "longitudinal",

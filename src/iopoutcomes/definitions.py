@@ -56,7 +56,7 @@ OUT_OF_WINDOW_OPTIONS: tuple[str, ...] = ("count", "missing")
 MISSING_DAYS_OPTIONS: tuple[str, ...] = ("using", "skip")
 ANCHORS: tuple[str, ...] = ("admission", "discharge")
 CALENDAR_KINDS: tuple[str, ...] = ("daily", "screens")
-MILESTONE_KINDS: tuple[str, ...] = ("discharge_reason", "calendar", "improved", "flag")
+MILESTONE_KINDS: tuple[str, ...] = ("discharge_reason", "calendar", "improved", "flag", "threshold")
 CONTROLLED_ENVIRONMENT_OPTIONS: tuple[str, ...] = ("exclude", "missing", "count")
 """How days in a controlled environment enter the comparable window (see
 :class:`OutcomeDefinition`, ``controlled_environment``)."""
@@ -203,19 +203,27 @@ class Milestone:
     ----------
     name : str
         Short snake_case name; the episode column is ``milestone_<name>``.
-    kind : {"discharge_reason", "calendar", "improved", "flag"}
+    kind : {"discharge_reason", "calendar", "improved", "flag", "threshold"}
         ``discharge_reason``: the discharge reason is one of ``values``.
         ``calendar``: the boolean episode outcome column ``measure`` (e.g.
         ``sustained_30d_in_treatment``) is True.
-        ``improved``: ``measure`` at ``timepoint`` minus ``measure`` at ``baseline`` is at least
-        ``min_change`` (on the user's own scale).
+        ``improved``: ``measure`` changed from ``baseline`` to ``timepoint`` by at least
+        ``min_change`` in the better direction (``higher_is_better``; on the user's own scale,
+        e.g. a drop of 6 on the PHQ-9 total, the NHS Talking Therapies reliable improvement).
         ``flag``: ``measure`` at ``timepoint`` is 1/True (e.g. ``housing_stable``).
+        ``threshold``: ``measure`` at ``timepoint`` is at least ``threshold`` (at most, when
+        ``higher_is_better`` is False), e.g. BARC-10 total 47 or more at 6 months, BAM Use 0
+        at discharge.
     measure : str, optional
         The follow-up (or episode outcome) column the milestone reads.
     timepoint, baseline : str
         Follow-up timepoints read by ``improved`` and ``flag``.
     min_change : float
         Smallest change that counts as an improvement (``improved`` only).
+    threshold : float, optional
+        The score to reach (``threshold`` only).
+    higher_is_better : bool, default True
+        Direction of improvement of ``measure`` (``improved`` and ``threshold``).
     values : tuple of str
         Discharge reasons that meet the milestone (``discharge_reason`` only).
     description : str
@@ -241,7 +249,7 @@ class Milestone:
     """
 
     name: str
-    kind: Literal["discharge_reason", "calendar", "improved", "flag"]
+    kind: Literal["discharge_reason", "calendar", "improved", "flag", "threshold"]
     measure: str | None = None
     timepoint: str = "discharge"
     baseline: str = "intake"
@@ -249,6 +257,8 @@ class Milestone:
     values: tuple[str, ...] = ("completed",)
     description: str = ""
     scale: str = ""
+    threshold: float | None = None
+    higher_is_better: bool = True
 
     def __post_init__(self) -> None:
         _check_option("milestone kind", self.kind, MILESTONE_KINDS)
@@ -259,6 +269,8 @@ class Milestone:
             )
         if self.kind != "discharge_reason" and not self.measure:
             raise ParameterError(f"Milestone kind {self.kind!r} needs a measure column name.")
+        if self.kind == "threshold" and self.threshold is None:
+            raise ParameterError("A 'threshold' milestone needs threshold= (the score to reach).")
         object.__setattr__(self, "values", tuple(self.values))
         try:
             fields = [
@@ -336,6 +348,12 @@ MEASURE_TEXT: Mapping[str, str] = MappingProxyType(
         "housing_stable": "stable housing",
         "employed": "employed or in education",
         "aftercare_attended": "aftercare participation",
+        "phq9_total": "PHQ-9 depression score",
+        "gad7_total": "GAD-7 anxiety score",
+        "barc10_total": "BARC-10 recovery capital score",
+        "bam_use": "BAM Use subscale",
+        "bam_risk": "BAM Risk subscale",
+        "bam_protective": "BAM Protective subscale",
     }
 )
 
@@ -782,10 +800,16 @@ class OutcomeDefinition:
             text = self.label(str(ms.measure))
             return text[:1].lower() + text[1:]
         if ms.kind == "improved":
+            side = "above" if ms.higher_is_better else "below"
             return (
-                f"{what} {_at_text(ms.timepoint)} at least {change} {unit} above "
+                f"{what} {_at_text(ms.timepoint)} at least {change} {unit} {side} "
                 f"{_at_text(ms.baseline).removeprefix('at ')} ({scale})"
             )
+        if ms.kind == "threshold":
+            assert ms.threshold is not None
+            bound = "or more" if ms.higher_is_better else "or less"
+            on = f" on the {ms.scale}" if ms.scale else ""
+            return f"{what} {_at_text(ms.timepoint)} of {_number_text(ms.threshold)} {bound}{on}"
         return f"{what} reported {_at_text(ms.timepoint)}"
 
     def _scope(self) -> str:

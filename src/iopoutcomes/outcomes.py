@@ -889,9 +889,15 @@ def _milestone_columns(
             after = _followup_value(records, ep_pos, ms.timepoint, ms.measure)
             before = _followup_value(records, ep_pos, ms.baseline, ms.measure)
             if after is not None and before is not None:
-                change = after - before
+                change = (after - before) * (1.0 if ms.higher_is_better else -1.0)
                 if not np.all(np.isnan(change)):
                     value = np.where(np.isnan(change), np.nan, change >= ms.min_change)
+        elif ms.kind == "threshold":
+            assert ms.measure is not None and ms.threshold is not None
+            fv = _followup_value(records, ep_pos, ms.timepoint, ms.measure)
+            if fv is not None and not np.all(np.isnan(fv)):
+                reached = fv >= ms.threshold if ms.higher_is_better else fv <= ms.threshold
+                value = np.where(np.isnan(fv), np.nan, reached)
         else:  # flag
             assert ms.measure is not None
             fv = _followup_value(records, ep_pos, ms.timepoint, ms.measure)

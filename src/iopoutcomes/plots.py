@@ -59,6 +59,7 @@ __all__ = [
     "plot_milestones_distribution",
     "plot_rates",
     "plot_rates_over_time",
+    "plot_reliable_change",
     "plot_spc",
     "plot_use_calendar",
     "fit_figure",
@@ -2372,4 +2373,89 @@ def plot_propensity_overlap(
     ax.set_xlabel(f"Propensity score, P({group} | covariates)")
     ax.set_ylabel("Episodes")
     ax.legend(frameon=False, fontsize="small", loc="upper center")
+    return ax
+
+
+# --- reliable change (Jacobson-Truax scatter) --------------------------------------------------
+
+
+def plot_reliable_change(result: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Jacobson-Truax scatter: each client's score before (x) and after (y).
+
+    The diagonal is no change; the dashed lines either side are the reliable-change band (a
+    point outside it changed reliably); dotted lines mark the clinical cut-off, when the result
+    has one. Points are coloured by change category.
+
+    Parameters
+    ----------
+    result : ReliableChange
+        From :func:`iopoutcomes.reliable_change`.
+    ax : matplotlib Axes, optional
+    **kwargs
+        Passed to ``Axes.scatter``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd, iopoutcomes as iop
+    >>> d = pd.DataFrame({"episode_id": list("aabbcc"), "timepoint": ["intake", "discharge"] * 3,
+    ...                   "phq9_total": [20, 8, 12, 13, 9, 16]})
+    >>> ax = plot_reliable_change(iop.reliable_change(d, "phq9", method="threshold"))
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['recovered (1)', 'unchanged (1)', 'deteriorated (1)']
+    """
+    from .instruments import CHANGE_CATEGORIES
+
+    ax = _axes(ax)
+    frame = result.to_frame()
+    pre, post = _num(frame["pre"]), _num(frame["post"])
+    colours = dict(
+        zip(CHANGE_CATEGORIES, (OKABE_ITO[2], OKABE_ITO[0], _GREY, OKABE_ITO[3]), strict=True)
+    )
+    markers = dict(zip(CHANGE_CATEGORIES, ("^", "o", "s", "v"), strict=True))
+    for category in CHANGE_CATEGORIES:
+        mask = (frame["category"] == category).to_numpy()
+        if mask.any():
+            ax.scatter(
+                pre[mask],
+                post[mask],
+                color=colours[category],
+                marker=markers[category],
+                s=22,
+                alpha=0.8,
+                label=f"{category} ({int(mask.sum())})",
+                **kwargs,
+            )
+    low = float(np.nanmin(np.concatenate([pre, post])))
+    high = float(np.nanmax(np.concatenate([pre, post])))
+    pad = max((high - low) * 0.05, 0.5)
+    lims = (low - pad, high + pad)
+    line = np.array(lims)
+    ax.plot(line, line, color="black", linewidth=0.8)
+    band = float(result.threshold)
+    for shift in (-band, band):
+        ax.plot(line, line + shift, color=_GREY, linestyle="--", linewidth=0.8)
+    if result.cutoff is not None:
+        ax.axvline(result.cutoff, color=_GREY, linestyle=":", linewidth=0.8)
+        ax.axhline(result.cutoff, color=_GREY, linestyle=":", linewidth=0.8)
+    ax.set_xlim(lims)
+    ax.set_ylim(lims)
+    ax.set_aspect("equal", adjustable="box")
+    from .definitions import MEASURE_TEXT
+
+    better = "higher" if result.higher_is_better else "lower"
+    measure = MEASURE_TEXT.get(result.measure, result.measure)
+    ax.set_xlabel(f"{measure} at {result.baseline}")
+    ax.set_ylabel(f"{measure} at {result.followup}")
+    ax.set_title(
+        f"Reliable change ({better} is better; dashed: ±{band:.3g} points)", fontsize="medium"
+    )
+    legend = ax.legend(frameon=False, fontsize="small", loc="best")
+    for text in (*legend.get_texts(), ax.xaxis.label, ax.yaxis.label, ax.title):
+        text.set_parse_math(False)  # measure and group names come from the data
     return ax

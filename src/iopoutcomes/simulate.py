@@ -414,6 +414,8 @@ def _resolve_parameters(n: int, seed: int, **kw: Any) -> dict[str, Any]:
             )
         p["confounding_strength"] = 0.0
         p["scenario"] = scenario  # only recorded when not the default (sample unchanged)
+    if kw.get("instruments", False):
+        p["instruments"] = True  # recorded only when asked for: the sample stays unchanged
     return p
 
 
@@ -421,6 +423,82 @@ def _categorical_text(codes: np.ndarray, labels: list[str]) -> pd.Series:
     """Text column from integer codes (pandas' default string dtype)."""
     text = pc.take(pa.array(labels, type=pa.large_string()), pa.array(np.asarray(codes, np.int64)))
     return pd.Series(pd.array(text, dtype="str"))
+
+
+_INSTRUMENT_GAIN = {
+    "intake": 0.0,
+    "discharge": 0.2,
+    "1mo": 0.25,
+    "3mo": 0.3,
+    "6mo": 0.35,
+    "12mo": 0.4,
+}
+"""Average improvement of the latent distress (item units) by timepoint, before the effect of
+abstinence: care helps everyone a little, staying abstinent helps more."""
+
+
+def _instrument_latents(
+    seed: int, sev_c: np.ndarray, z: np.ndarray, substance: np.ndarray
+) -> dict[str, Any]:
+    """Per-episode latent distress and recovery capital for ``instruments=True``.
+
+    Drawn from a generator of their own (the seed's child after all model streams), so asking
+    for instruments changes no other column of the simulated records.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(len(_STREAMS) + 1)[-1])
+    n = len(sev_c)
+    distress = 1.4 + 0.12 * sev_c - 0.25 * z + rng.normal(0, 0.45, n)
+    capital = 3.6 - 0.1 * sev_c + 0.3 * z + rng.normal(0, 0.5, n)
+    alcohol = np.asarray(substance) == SUBSTANCES.index("alcohol")
+    return {"rng": rng, "distress": distress, "capital": capital, "alcohol": alcohol}
+
+
+def _day_band(days: np.ndarray) -> np.ndarray:
+    """BAM Likert coding of a past-30-day count: 0, 1-3, 4-8, 9-15, 16-30 -> 0..4."""
+    return np.searchsorted(np.array([1, 4, 9, 16]), days, side="right")
+
+
+def _instrument_items(
+    state: dict[str, Any], tp: str, used30: np.ndarray, completed: np.ndarray
+) -> pd.DataFrame:
+    """PHQ-9, GAD-7, BARC-10 and BAM (Likert) item columns for one timepoint.
+
+    Distress falls and recovery capital rises with time in care and, more, with the share of
+    the past 30 days abstinent, so measured change tracks use; about 2% of items are left
+    blank. Items exist only for completed assessments.
+    """
+    rng = state["rng"]
+    n = len(used30)
+    clean = 1.0 - np.asarray(used30, dtype=float) / 30.0 if tp != "intake" else np.zeros(n)
+    gain = _INSTRUMENT_GAIN[tp]
+    distress = state["distress"] - gain - 0.45 * clean + rng.normal(0, 0.3, n)
+    capital = state["capital"] + 1.5 * gain + 0.6 * clean + rng.normal(0, 0.3, n)
+    columns: dict[str, np.ndarray] = {}
+
+    def items(prefix: str, k: int, centre: np.ndarray, low: int, high: int, sd: float) -> None:
+        for i in range(1, k + 1):
+            columns[f"{prefix}_{i}"] = np.clip(np.round(centre + rng.normal(0, sd, n)), low, high)
+
+    items("phq9", 9, distress, 0, 3, 0.6)
+    items("gad7", 7, 0.9 * distress + 0.1, 0, 3, 0.6)
+    items("barc10", 10, capital, 1, 6, 0.6)
+    days = np.asarray(used30, dtype=float)
+    alcohol = state["alcohol"]
+    bam = {
+        4: _day_band(np.where(alcohol, days, np.round(days * 0.2))),
+        5: _day_band(np.where(alcohol, np.round(days * 0.6), 0)),
+        6: _day_band(np.where(alcohol, np.round(days * 0.3), days)),
+    }
+    for i in (1, 2, 3, 8, 11, 15):
+        bam[i] = np.clip(np.round(1.2 * distress + rng.normal(0, 0.7, n)), 0, 4)
+    for i in (9, 10, 12, 13, 14, 16, 17):
+        bam[i] = np.clip(np.round(capital - 1.5 + rng.normal(0, 0.7, n)), 0, 4)
+    for i in sorted(bam):
+        columns[f"bam_{i}"] = np.asarray(bam[i], dtype=float)
+    frame = pd.DataFrame(columns)
+    blank = rng.random(frame.shape) < 0.02
+    frame = frame.mask(blank | ~np.asarray(completed, dtype=bool)[:, None])
+    return frame.astype("Float64")
 
 
 def simulate_tables(
@@ -440,6 +518,7 @@ def simulate_tables(
     calendar_days_after_discharge: int = 180,
     readmission_share: float = 0.08,
     scenario: str = "default",
+    instruments: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, SimulationTruth]:
     """Generate the three raw tables and the truth, without validation.
 
@@ -477,6 +556,7 @@ def simulate_tables(
         calendar_days_after_discharge=calendar_days_after_discharge,
         readmission_share=readmission_share,
         scenario=scenario,
+        instruments=instruments,
     )
     return _generate(p)
 
@@ -834,6 +914,8 @@ def _generate(
         }
     )
 
+    if p.get("instruments"):
+        instrument_state = _instrument_latents(p["seed"], sev_c, z, substance)
     frames = []
     full_frames = []
     for k, tp in enumerate(DEFAULT_TIMEPOINTS):
@@ -862,6 +944,9 @@ def _generate(
         fu["aftercare_attended"] = pd.Series(m["aftercare_attended"], dtype="boolean").where(
             completed & m["_aftercare_applies"]
         )
+        if p.get("instruments"):
+            items = _instrument_items(instrument_state, tp, used30[tp], completed)
+            fu = pd.concat([fu, items], axis=1)
         frames.append(fu[present[tp]])
         alive_tp = alive[tp]
         full = {
@@ -1086,6 +1171,7 @@ def simulate_records(
     calendar_days_after_discharge: int = 180,
     readmission_share: float = 0.08,
     scenario: str = "default",
+    instruments: bool = False,
 ) -> Records:
     """Simulate IOP vs inpatient follow-up records with known truth.
 
@@ -1146,6 +1232,13 @@ def simulate_records(
         difference of 0, while in-treatment milestones differ with the stays (IOP 42-70 days
         planned, inpatient 14-35). ``truth.parameters["scenario"]`` and ``truth.remarks`` say
         so. The default scenario draws exactly what earlier versions drew.
+    instruments : bool, default False
+        Add item columns of the PHQ-9 (``phq9_1``...), GAD-7, BARC-10 and the BAM (Likert
+        version, items 7 omitted) to every completed assessment, driven by a latent distress
+        and recovery capital that improve with time in care and with abstinence (so
+        reliable change tracks use). Drawn from a stream of their own: every other column is
+        what ``instruments=False`` gives. Score them with
+        :func:`iopoutcomes.score_followups`.
 
     Returns
     -------
@@ -1182,6 +1275,7 @@ def simulate_records(
         calendar_days_after_discharge=calendar_days_after_discharge,
         readmission_share=readmission_share,
         scenario=scenario,
+        instruments=instruments,
     )
     records = read_records(
         episodes,

@@ -577,6 +577,7 @@ class _Builder:
             ("follow-up rates", self._followup),
             ("outcomes", self._outcomes),
             ("milestones", self._milestones),
+            ("measurement-based care", self._measurement),
             ("trends", self._trends),
             ("sites", self._sites),
             ("data quality", self._quality),
@@ -602,6 +603,7 @@ class _Builder:
             results["follow-up rates"],
             results["outcomes"],
             results["milestones"],
+            *([results["measurement-based care"]] if results["measurement-based care"] else []),
             results["trends"],
             results["sites"],
             results["data quality"],
@@ -1509,6 +1511,30 @@ class _Builder:
             (),
             tuple(tables),
             (fig,) if fig is not None else (),
+        )
+
+    def _measurement(self) -> ReportSection | None:
+        """Measurement-based care (report/measurement.py), when follow-ups carry instrument
+        items: the milestones' episodes (discharged in the lookback period)."""
+        from .measurement import measurement_section
+
+        t = self.table
+        if self.period is not None:
+            mask = t["_discharge_q"].isin(self.lookback_labels).to_numpy(bool)
+            who = f"episodes discharged in {self._period_text()}"
+        else:
+            mask = np.ones(len(t), dtype=bool)
+            who = "all episodes"
+        cohort_of = t.loc[mask, "cohort"].set_axis(t.loc[mask, "episode_id"].astype(str))
+        return measurement_section(
+            self.snapshot.followups,
+            cohort_of,
+            k=self.k,
+            min_denominator=self.min_den,
+            profile=self.config.profile,
+            bam_version=self.config.bam_version or None,
+            log=self.log.add,
+            period_text=who,
         )
 
     def _comparable_milestone(self, sub: Any) -> tuple[ReportTable, str] | None:

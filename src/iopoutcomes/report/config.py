@@ -50,6 +50,10 @@ Example ``report.toml`` (every key optional; the values shown are the defaults):
     header_row = 4
     columns = {"Client ID" = "patient_id"}
 
+    [measures]                    # standardized instruments in the follow-ups (PHQ-9, GAD-7,
+    bam_version = ""              # BARC-10 found by their item columns); BAM needs its version:
+                                  # "likert" (VA BAM-R, items 0-4) or "days" (items 0-30)
+
     [[changelog]]                 # optional: definition / instrument changes, printed in the
     date = "2023-01-21"           # methods appendix; a change inside the trend window starts
     version = "2"                 # a new SPC phase (e.g. the new CSAT GPRA tool)
@@ -129,6 +133,7 @@ class ReportConfig:
     changelog: tuple[ChangeEntry, ...] = ()
     input: Mapping[str, Any] = field(default_factory=dict)
     input_base: str = ""  # folder of the config file: [input] paths are relative to it
+    bam_version: str = ""
 
     # TOML section -> {toml key: attribute}
     _LAYOUT: ClassVar[dict[str, dict[str, str]]] = {
@@ -146,6 +151,7 @@ class ReportConfig:
         "targets": {"followup_rate": "followup_target"},
         "comparison": {"margin": "margin", "adjust": "adjust"},
         "sites": {"column": "site_column", "groups": "site_groups"},
+        "measures": {"bam_version": "bam_version"},
     }
 
     def __post_init__(self) -> None:
@@ -174,6 +180,11 @@ class ReportConfig:
                 date.fromisoformat(c.date)
             except ValueError:
                 problems.append("each [[changelog]] date must be an ISO date (YYYY-MM-DD)")
+        if self.bam_version not in ("", "likert", "days"):
+            problems.append(
+                'measures.bam_version must be "likert" or "days" (the BAM version your '
+                "program uses; the two score differently)"
+            )
         if problems:
             raise ConfigError("Invalid report configuration: " + "; ".join(problems) + ".")
 
@@ -315,6 +326,7 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "adjust": (list,),
     "site_column": (str,),
     "site_groups": (dict,),
+    "bam_version": (str,),
 }
 
 
