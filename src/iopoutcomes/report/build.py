@@ -1038,8 +1038,11 @@ class _Builder:
         )  # fmt: skip
         rows = []
         for group in [*counts.index, TOTAL]:
-            x = part.values.loc[group, "conducted_in_window"]
-            n_due = part.values.loc[group, TOTAL]
+            # the rate from the true counts; _rate_cells publishes it only when every count
+            # behind it is published (part.values is <NA> where a cell is hidden)
+            raw = counts.sum() if group == TOTAL else counts.loc[group]
+            x = int(raw["conducted_in_window"])
+            n_due = x + int(raw["not_conducted"])
             lo, hi = proportion_ci(x, n_due, "wilson")
             rate = x / n_due if n_due else float("nan")
             ev, den, rate, lo, hi, why = _rate_cells(
