@@ -62,6 +62,15 @@ from ..definitions import OutcomeDefinition, timepoint_text
 from ..exceptions import ConfigError, InsufficientDataError, IopOutcomesError, ParameterError
 from ..schema import MILESTONE_MEASURES, REJECTION_REASONS
 from .config import PROFILES, ReportConfig, load_config
+from .headline import (
+    INTAKE_COVARIATES,
+    disagreement_sentence,
+    intake_profile,
+    intake_sentence,
+    primary_rows,
+    result_sentence,
+    named_tests,
+)
 from .model import Kpi, ReportFigure, ReportSection, ReportTable
 from .periods import quarter_freq, quarter_period, quarters_of
 from .suppression import TOTAL, Partition, suppress_partition
@@ -1104,8 +1113,10 @@ class _Builder:
                     "complete_case_rate": rate_cc,
                     "complete_case_ci_low": lo_cc,
                     "complete_case_ci_high": hi_cc,
+                    # like for like: the literature band describes clients who were followed
+                    # up, so the complete-case interval is placed against it
                     "benchmark": (
-                        position(lo, hi, self.benchmark)[()] if math.isfinite(rate) else ""
+                        position(lo_cc, hi_cc, self.benchmark)[()] if math.isfinite(rate_cc) else ""
                     ),
                 }
                 if extra is not None:
@@ -1126,21 +1137,30 @@ class _Builder:
                 f"Abstinence at each follow-up by cohort, windows closed in {self._period_text()}",
                 frame,
                 footnote=(
-                    f"{self.definition.describe()}. rate: missing = using (not followed up "
-                    "counts as not abstinent); complete_case_*: only clients with an observed "
-                    "outcome (missing-data sensitivity). Wilson 95% CI. benchmark: position of "
-                    f"the interval against {self.benchmark.text()}. Rates hidden (—) when a "
-                    f"count behind them is suppressed or n < {self.min_den}."
+                    f"{self.definition.describe()}. Rate: missing = using (not followed up "
+                    "counts as not abstinent); complete-case columns: only clients with an "
+                    "observed outcome (missing-data sensitivity). Wilson 95% CI. Benchmark: "
+                    "position of the complete-case interval against "
+                    f"{self.benchmark.text()} — the band describes clients who were followed "
+                    "up, so it is compared like for like with the complete-case rate, not with "
+                    "the missing = using rate (which counts everyone not reached as using and "
+                    "is lower by construction). Rates hidden (—) when a count behind them is "
+                    f"suppressed or n < {self.min_den}."
                 ),
             )
         ]
         figures = [
             rates_figure(
-                frame.rename(columns={"cohort": "group"}).assign(
-                    outcome=[f"abstinent_{tp}" for tp in frame["timepoint"]]
+                frame[["timepoint", "cohort", "suppressed"]].assign(
+                    group=frame["cohort"],
+                    n=frame["complete_case_n"],
+                    rate=frame["complete_case_rate"],
+                    ci_low=frame["complete_case_ci_low"],
+                    ci_high=frame["complete_case_ci_high"],
+                    outcome=[f"abstinent_{tp}" for tp in frame["timepoint"]],
                 ),
                 "abstinence",
-                "Abstinence by follow-up and cohort (missing = using), with the literature band",
+                "Abstinence among clients followed up (complete case), with the literature band",
                 band=self.benchmark,
             )
         ]
@@ -1149,6 +1169,9 @@ class _Builder:
         if comparison is not None:
             ctable, cfig, text = comparison
             tables.append(ctable)
+            intake: ReportTable | None = getattr(self, "intake", None)
+            if intake is not None:
+                tables.append(intake)
             if cfig is not None:
                 figures.append(cfig)
             paragraphs.extend(text)
@@ -1202,6 +1225,8 @@ class _Builder:
             self.comparison = None
             return None
         self.comparison = main
+        self.comparison_adjust = adjust
+        self.intake = None if adjust else self._intake_table(sub)
         rows = []
         publishable: dict[str, bool] = {}
         for source, label in ((main, None), (cc, "complete case")):
@@ -1217,8 +1242,10 @@ class _Builder:
                 publishable[group] = publishable.get(group, True) and ok
                 analysis = str(r["analysis"]) if label is None else f"unadjusted ({label})"
                 nan = float("nan")
+                test, ni_test = named_tests(pd.Series({"analysis": analysis, **dict(r)}))
                 rows.append(
                     {
+                        "role": "",
                         "analysis": analysis,
                         "missing": str(r["missing"]),
                         "group": group,
@@ -1230,33 +1257,47 @@ class _Builder:
                         "equivalence_ci_high": _f(r.get("equivalence_ci_high")) if ok else nan,
                         "margin": self.config.margin,
                         "verdict": (str(r.get("verdict")) if ok and r.get("verdict") else ""),
+                        "noninferiority_pvalue": _f(r.get("noninferiority_pvalue")) if ok else nan,
+                        "noninferiority_test": ni_test,
                         "pvalue": _f(r.get("pvalue")) if ok else nan,
+                        "test": test,
                         "suppressed": not ok,
                     }
                 )
         frame = pd.DataFrame(rows)
+        frame["role"] = "sensitivity"
+        for group in dict.fromkeys(frame["group"]):
+            picked = primary_rows(frame, self.config.primary, group)
+            if picked.primary is not None:
+                frame.loc[picked.primary.name, "role"] = "primary"
+        self.comparison_frame = frame
+        self.comparison_adjust = adjust
         table = ReportTable(
             "comparison",
             f"{timepoint_text(tp).capitalize()} abstinence: each cohort vs {ref}",
             frame,
             footnote=(
-                f"diff = cohort minus {ref} (percentage points), Newcombe 95% CI; equivalence "
-                f"margin ±{100 * self.config.margin:g} points with two one-sided tests (90% CI); "
-                "adjusted rows: case-mix adjusted (g-computation, IPTW) for "
+                f"Primary analysis: {self.config.primary}"
+                + (
+                    " (set by [comparison] primary)"
+                    if self.config.primary_analysis
+                    else " (the default: adjusted whenever case-mix covariates are configured)"
+                )
+                + "; the other rows are sensitivity analyses. "
+                f"Difference = cohort minus {ref} in percentage points, Newcombe 95% CI "
+                f"(adjusted rows: delta-method Wald). Equivalence margin "
+                f"±{100 * self.config.margin:g} points: two one-sided tests with the 90% CI "
+                "(Farrington-Manning score tests; adjusted rows: Wald tests); the non-inferiority "
+                "p-value is the one-sided test against minus the margin. The last p-value tests "
+                "no difference, with the test named beside it. Adjusted rows: case-mix adjusted "
+                "(g-computation, IPTW) for "
                 + (", ".join(adjust) if adjust else "no covariates (none configured)")
                 + ". Hidden when a count behind the comparison is suppressed."
             ),
         )
         text: list[str] = []
         if all(publishable.values()):
-            text.append(main.narrative())
-            cc_row = cc.to_frame().iloc[0]
-            text.append(
-                f"Sensitivity: counting only clients with an observed outcome (complete case), "
-                f"the difference is {100 * _f(cc_row['diff']):+.0f} points (95% CI "
-                f"{100 * _f(cc_row['diff_ci_low']):+.0f} to "
-                f"{100 * _f(cc_row['diff_ci_high']):+.0f}); verdict: {cc_row.get('verdict')}."
-            )
+            text.extend(self._headline_sentences(frame))
             figure = comparison_figure(frame, tp)
         else:
             text.append(
@@ -1265,6 +1306,69 @@ class _Builder:
             )
             figure = None
         return table, figure, text
+
+    def _headline_sentences(self, frame: pd.DataFrame, *, summary: bool = False) -> list[str]:
+        """Primary analysis first, the other analysis as a sensitivity analysis, any
+        disagreement in plain words, then (section text only) the complete-case row; from the
+        published comparison table only."""
+        assert self.primary is not None
+        when = f"the {timepoint_text(self.primary)} follow-up"
+        margin = self.config.margin
+        adjust = getattr(self, "comparison_adjust", [])
+        out: list[str] = []
+        for group in dict.fromkeys(frame["group"].astype(str)):
+            rows = primary_rows(frame, self.config.primary, group)
+            if rows.primary is not None and not bool(rows.primary["suppressed"]):
+                out.append(result_sentence(rows.primary, "Primary analysis", when, margin, adjust))
+            if rows.other is not None and not bool(rows.other["suppressed"]):
+                out.append(
+                    result_sentence(rows.other, "Sensitivity analysis", when, margin, adjust)
+                )
+            text = disagreement_sentence(rows, margin)
+            if text:
+                out.append(text)
+            cc = rows.complete_case
+            if not summary and cc is not None and not bool(cc["suppressed"]):
+                out.append(result_sentence(cc, "Missing-data sensitivity", when, margin, adjust))
+        intake = getattr(self, "intake_frame", None)
+        if not adjust and intake is not None:
+            ref = self.config.reference_cohort
+            for group in dict.fromkeys(intake["group"].astype(str)):
+                rows_g = intake.loc[intake["group"].astype(str) == group]
+                out.append(intake_sentence(rows_g, group, ref))
+        return out
+
+    def _intake_table(self, sub: Any) -> ReportTable | None:
+        """The cohorts' intake profile side by side (only when no covariates are configured)."""
+        ref = self.config.reference_cohort
+        frames = []
+        for group in self.cohorts:
+            if group == ref:
+                continue
+            f = intake_profile(
+                sub.table, "cohort", group, ref, INTAKE_COVARIATES, self.k, self.log.add
+            )
+            if len(f):
+                frames.append(f.assign(group=group)[["group", *f.columns]])
+        if not frames:
+            return None
+        frame = pd.concat(frames, ignore_index=True)
+        for c in ("n", "n_ref"):
+            frame[c] = frame[c].astype("Int64")
+        self.intake_frame = frame
+        return ReportTable(
+            "intake_profile",
+            f"Intake profile: each cohort vs {ref}, "
+            f"{timepoint_text(self.primary or '')} outcome cohort",
+            frame,
+            footnote=(
+                "The comparison is not case-mix adjusted (no covariates in [comparison] "
+                f"adjust). value: share of the cohort with the level, or the mean; smd: "
+                f"standardized difference, cohort minus {ref} (Austin 2009); |smd| > 0.1 means "
+                "the cohorts differ at intake. Rows hidden when a count is suppressed; a mean "
+                f"is shown only when at least {self.k} clients of each cohort contribute."
+            ),
+        )
 
     # -- section 6: milestones ------------------------------------------------------------
 
@@ -1899,29 +2003,20 @@ class _Builder:
                             if math.isfinite(rate)
                             else "n too small or suppressed"
                         ),
-                        target=f"literature {self.benchmark.low:.0%}–{self.benchmark.high:.0%}",
+                        target=self._benchmark_note(row),
                         signal=signals.get("abstinence", ""),
                     )
                 )
         comparison = getattr(self, "comparison", None)
         outcome_section_text: list[str] = []
         if comparison is not None and hasattr(self, "abstinence_parts"):
-            frame = self._comparison_published()
-            if frame:
-                outcome_section_text.append(
-                    comparison.narrative().split(". Adjusted")[0].rstrip(".") + "."
-                )
-                row = comparison.to_frame().iloc[0]
-                kpis.append(
-                    Kpi(
-                        label=f"{row['group']} vs {row['reference']}",
-                        value=f"{100 * _f(row['diff']):+.0f} pts",
-                        detail=f"95% CI {100 * _f(row['diff_ci_low']):+.0f} to "
-                        f"{100 * _f(row['diff_ci_high']):+.0f}",
-                        target=f"margin ±{100 * self.config.margin:g} pts",
-                        signal=str(row.get("verdict") or ""),
-                    )
-                )
+            if self._comparison_published():
+                frame = self.comparison_frame
+                outcome_section_text.extend(self._headline_sentences(frame, summary=True))
+                for group in dict.fromkeys(frame["group"].astype(str)):
+                    kpi = self._comparison_kpi(frame, group)
+                    if kpi is not None:
+                        kpis.append(kpi)
         sentences.extend(outcome_section_text)
         if hasattr(self, "milestone_frame"):
             mf = self.milestone_frame
@@ -1945,6 +2040,48 @@ class _Builder:
         notes = tuple(self.omitted)
         return ReportSection(
             "summary", "Executive summary", tuple(sentences), tuple(kpis), notes=notes
+        )
+
+    def _benchmark_note(self, row: pd.Series) -> str:
+        """The literature band with the rate it is compared with (complete case: like for
+        like), so a missing = using rate is never read against it on its own."""
+        band = f"{self.benchmark.low:.0%}–{self.benchmark.high:.0%}"
+        cc = _f(row.get("complete_case_rate"))
+        if not math.isfinite(cc):
+            return f"literature {band} (for clients followed up; complete-case rate hidden)"
+        where = {
+            "above": "above",
+            "below": "below",
+            "inside": "within",
+            "overlapping": "overlapping",
+        }.get(str(row.get("benchmark")), "not comparable with")
+        return (
+            f"followed up (complete case): {_pct(cc)}, {where} the literature {band} "
+            "(which describes clients followed up)"
+        )
+
+    def _comparison_kpi(self, frame: pd.DataFrame, group: str) -> Kpi | None:
+        rows = primary_rows(frame, self.config.primary, group)
+        row = rows.primary
+        if row is None or bool(row["suppressed"]):
+            return None
+        other = rows.other
+        detail = (
+            f"95% CI {100 * _f(row['diff_ci_low']):+.1f} to {100 * _f(row['diff_ci_high']):+.1f}"
+        )
+        if other is not None and not bool(other["suppressed"]):
+            name = "unadjusted" if rows.primary_kind == "adjusted" else "adjusted"
+            detail += (
+                f"; sensitivity ({name}): {100 * _f(other['diff']):+.1f} pts, "
+                f"{other['verdict'] or 'no verdict'}"
+            )
+        kind = "case-mix adjusted" if rows.primary_kind == "adjusted" else "unadjusted"
+        return Kpi(
+            label=f"{row['group']} vs {row['reference']}: primary analysis ({kind})",
+            value=f"{100 * _f(row['diff']):+.1f} pts",
+            detail=detail,
+            target=f"margin ±{100 * self.config.margin:g} pts",
+            signal=str(row.get("verdict") or ""),
         )
 
     def log_total(self) -> int:
