@@ -67,9 +67,9 @@ from .headline import (
     disagreement_sentence,
     intake_profile,
     intake_sentence,
+    named_tests,
     primary_rows,
     result_sentence,
-    named_tests,
 )
 from .model import Kpi, ReportFigure, ReportSection, ReportTable
 from .periods import quarter_freq, quarter_period, quarters_of
