@@ -71,6 +71,7 @@ from .headline import (
     primary_rows,
     result_sentence,
 )
+from .labels import fill_parameters, run_date_text
 from .model import Kpi, ReportFigure, ReportSection, ReportTable
 from .periods import quarter_freq, quarter_period, quarters_of
 from .suppression import TOTAL, Partition, suppress_partition
@@ -1423,7 +1424,9 @@ class _Builder:
                 )
                 rows.append(
                     {
-                        "milestone": self.definition.label(name),
+                        "milestone": fill_parameters(
+                            self.definition.label(name), self.definition, name
+                        ),
                         "outcome": name,
                         "cohort": group,
                         "episodes": part.shown(group, TOTAL),
@@ -1442,7 +1445,8 @@ class _Builder:
             frame[c] = frame[c].astype("Int64")
         self.milestone_frame = frame
         described = [
-            f"{m.name}: {m.description}"
+            f"{m.name}: "
+            + fill_parameters(m.description or "", self.definition, f"milestone_{m.name}")
             for m in self.definition.milestones
             if f"milestone_{m.name}" in names
         ]
@@ -1552,8 +1556,15 @@ class _Builder:
             else:
                 signal = "common-cause variation only"
             self.signals[kind] = signal
+            n_shown = len(present) - int(sum(hidden))
+            over = (
+                f"over {n_shown} quarters"
+                if n_shown == len(present)
+                else f"over the {n_shown} of {len(present)} quarters that are shown "
+                f"({len(present) - n_shown} suppressed: too few clients)"
+            )
             paragraphs.append(
-                f"{label.capitalize()}: {signal} over {len(present)} quarters "
+                f"{label.capitalize()}: {signal} {over} "
                 f"({chart.n_outside} outside the limits; run rules "
                 f"{'signal' if chart.shift_signal or chart.crossings_signal else 'no signal'})"
                 + ("; limits are trial limits." if chart.trial_limits else ".")
@@ -2223,12 +2234,24 @@ class _Builder:
             },
         }
         stamp["report_id"] = hashlib.sha256(_canonical(body).encode()).hexdigest()[:16]
+        # after the ID, so the same inputs keep the same report ID on any day
+        stamp["run_date"] = run_date_text(when)
         return stamp
 
     def _stamp_lines(self, stamp: Mapping[str, Any]) -> tuple[str, ...]:
         files = stamp["input_files"]
+        as_of = str(stamp["data_as_of"])
+        if as_of.startswith("in "):
+            data_line = (
+                f"The data are complete up to a date {as_of} (the exact date is shown only in "
+                "the internal profile)."
+            )
+        elif as_of.startswith("not applicable"):
+            data_line = "The data carry study days only, so they have no data-as-of date."
+        else:
+            data_line = f"The data are complete up to {as_of}."
         return (
-            f"Data as of: {stamp['data_as_of']}. Inputs: "
+            f"Report run on {stamp['run_date']}. {data_line} Inputs: "
             + ", ".join(f"{name} (SHA-256 {str(h)[:12]}…)" for name, h in files.items())
             + "; rows read: "
             + ", ".join(f"{t} {n:,}" for t, n in stamp["rows_read"].items())

@@ -64,9 +64,44 @@ def _svg(figure: Any) -> str:
         for text in figure.findobj(Text):
             text.set_parse_math(False)
         figure.tight_layout()
+        if _fit_labels(figure):
+            figure.tight_layout()
         for text in figure.findobj(Text):
             text.set_parse_math(False)
         return figure_to_svg(figure)
+
+
+def _fit_labels(figure: Any) -> bool:
+    """Wrap titles and axis labels that would not fit the figure (never clip them).
+
+    After a first layout, a title or x label wider than the figure (or a y label taller than
+    it) is wrapped at word boundaries to the width available; returns whether anything changed.
+    """
+    import textwrap
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = figure.canvas if hasattr(figure.canvas, "get_renderer") else FigureCanvasAgg(figure)
+    renderer = canvas.get_renderer()
+    fig_box = figure.bbox
+    changed = False
+    for ax in figure.axes:
+        items = [(ax.title, fig_box.width), (ax.xaxis.label, fig_box.width)]
+        items.append((ax.yaxis.label, fig_box.height))
+        for text, room in items:
+            content = text.get_text()
+            if not content:
+                continue
+            box = text.get_window_extent(renderer)
+            extent = box.height if text is ax.yaxis.label else box.width
+            usable = 0.92 * room
+            if extent <= usable:
+                continue
+            per_char = extent / max(len(content), 1)
+            width = max(12, int(usable / per_char))
+            text.set_text(textwrap.fill(content, width))
+            changed = True
+    return changed
 
 
 def _pct(value: Any) -> str:
@@ -87,9 +122,15 @@ def _hidden(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _rate_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows with a rate hidden get every value blanked (nothing of them is drawn)."""
+    """Rows with a rate hidden get every value blanked (nothing of them is drawn).
+
+    A rate the table publishes is drawn, even on a row flagged ``suppressed`` because another
+    count of it (say, the out-of-window interviews) is hidden: the chart shows what the table
+    prints, and nothing more.
+    """
     out = frame.copy()
-    hidden = _hidden(out)
+    rate = pd.to_numeric(out["rate"], errors="coerce").to_numpy(float)
+    hidden = ~np.isfinite(rate)
     out["suppressed"] = hidden
     for column in ("rate", "ci_low", "ci_high"):
         out[column] = pd.to_numeric(out[column], errors="coerce").astype(float).mask(hidden)
@@ -155,9 +196,14 @@ def comparison_figure(frame: pd.DataFrame, timepoint: str) -> ReportFigure | Non
     shown["outcome"] = f"abstinent_{timepoint}"
     shown["n"] = np.nan
     shown["n_ref"] = np.nan
-    shown["group"] = shown["group"] + " (" + shown["analysis"] + ")"
-    figure, ax = _new(7.0, 1.2 + 0.55 * len(shown))
+    roles = shown["role"] if "role" in shown else pd.Series("", index=shown.index)
+    shown["analysis"] = [
+        (f"{role}: " if role == "primary" else "") + str(a).replace("unadjusted (", "(")
+        for role, a in zip(roles, shown["analysis"], strict=True)
+    ]
+    figure, ax = _new(7.0, 1.4 + 0.6 * len(shown))
     plot_comparison(shown, ax=ax)
+    ax.set_xlabel("Difference, percentage points (cohort − reference)")
     title = f"Difference in {timepoint_text(timepoint)} abstinence, with the equivalence margin"
     ax.set_title(title, fontsize="medium")
     alt = "; ".join(
