@@ -143,6 +143,13 @@ COLUMN_LABELS: dict[str, str] = {
 TABLE_LABELS: dict[tuple[str, str], str] = {
     ("comparison", "missing"): "Missing outcomes",
     ("comparison", "group"): "Cohort",
+    ("comparison", "diff_ci_low"): "95% CI low",
+    ("comparison", "diff_ci_high"): "95% CI high",
+    ("comparison", "equivalence_ci_low"): "90% CI low",
+    ("comparison", "equivalence_ci_high"): "90% CI high",
+    ("comparison", "noninferiority_test"): "Non-inferiority test",
+    ("comparison", "pvalue"): "p, no difference",
+    ("comparison", "test"): "Test, no difference",
     ("intake_profile", "n"): "Cohort: n",
     ("intake_profile", "value"): "Cohort: share or mean",
     ("trend_followup", "n"): "Follow-ups due",
