@@ -104,10 +104,10 @@ def _table_rows(table: ReportTable) -> list[list[str]]:
     """Formatted cells of the displayed columns (one format per quantity; labels.py)."""
     frame = table.frame
     columns = display_columns(table.key, frame.columns)
-    return [
-        [format_cell(row[c], c, table.key, row) for c in columns]
-        for row in frame.to_dict(orient="records")
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")
     ]
+    return [[format_cell(row[c], c, table.key, row) for c in columns] for row in records]
 
 
 def _table_header(table: ReportTable) -> list[str]:
