@@ -71,7 +71,7 @@ from .headline import (
     primary_rows,
     result_sentence,
 )
-from .labels import fill_parameters, run_date_text
+from .labels import fill_parameters, run_date_text, timepoint_label
 from .model import Kpi, ReportFigure, ReportSection, ReportTable
 from .periods import quarter_freq, quarter_period, quarters_of
 from .suppression import TOTAL, Partition, suppress_partition
@@ -1158,7 +1158,7 @@ class _Builder:
                     rate=frame["complete_case_rate"],
                     ci_low=frame["complete_case_ci_low"],
                     ci_high=frame["complete_case_ci_high"],
-                    outcome=[f"abstinent_{tp}" for tp in frame["timepoint"]],
+                    outcome=[timepoint_label(tp) for tp in frame["timepoint"]],
                 ),
                 "abstinence",
                 "Abstinence among clients followed up (complete case), with the literature band",
@@ -1426,7 +1426,7 @@ class _Builder:
                     {
                         "milestone": fill_parameters(
                             self.definition.label(name), self.definition, name
-                        ),
+                        ).removeprefix("Milestone: "),
                         "outcome": name,
                         "cohort": group,
                         "episodes": part.shown(group, TOTAL),
@@ -1557,15 +1557,15 @@ class _Builder:
                 signal = "common-cause variation only"
             self.signals[kind] = signal
             n_shown = len(present) - int(sum(hidden))
-            over = (
-                f"over {n_shown} quarters"
-                if n_shown == len(present)
-                else f"over the {n_shown} of {len(present)} quarters that are shown "
-                f"({len(present) - n_shown} suppressed: too few clients)"
-            )
+            n_hidden = len(present) - n_shown
             paragraphs.append(
-                f"{label.capitalize()}: {signal} {over} "
-                f"({chart.n_outside} outside the limits; run rules "
+                f"{label.capitalize()}: {signal} over {n_shown} quarters ("
+                + (
+                    f"{n_hidden} of {len(present)} quarters suppressed: too few clients; "
+                    if n_hidden
+                    else ""
+                )
+                + f"{chart.n_outside} outside the limits; run rules "
                 f"{'signal' if chart.shift_signal or chart.crossings_signal else 'no signal'})"
                 + ("; limits are trial limits." if chart.trial_limits else ".")
             )
@@ -2251,7 +2251,7 @@ class _Builder:
         else:
             data_line = f"The data are complete up to {as_of}."
         return (
-            f"Report run on {stamp['run_date']}. {data_line} Inputs: "
+            f"{data_line} Inputs: "
             + ", ".join(f"{name} (SHA-256 {str(h)[:12]}…)" for name, h in files.items())
             + "; rows read: "
             + ", ".join(f"{t} {n:,}" for t, n in stamp["rows_read"].items())

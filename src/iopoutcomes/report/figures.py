@@ -104,6 +104,27 @@ def _fit_labels(figure: Any) -> bool:
     return changed
 
 
+def _legend_outside(ax: Any) -> None:
+    """Move an existing legend to the right of the axes, where it cannot cover data or the
+    benchmark band's label."""
+    legend = ax.get_legend()
+    if legend is None:
+        return
+    handles = list(legend.legend_handles)
+    labels = [t.get_text() for t in legend.get_texts()]
+    title = legend.get_title().get_text()
+    ax.legend(
+        handles,
+        labels,
+        title=title or None,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        fontsize="small",
+        title_fontsize="small",
+    )
+
+
 def _pct(value: Any) -> str:
     try:
         v = float(value)
@@ -152,6 +173,7 @@ def rates_figure(
     data = _rate_frame(frame.loc[frame["group"].astype(str) != "All"])
     figure, ax = _new()
     plot_rates(data, ax=ax, band=band, target=target)
+    _legend_outside(ax)
     ax.set_title(title, fontsize="medium")
     parts = []
     for _, row in data.iterrows():
@@ -193,7 +215,7 @@ def comparison_figure(frame: pd.DataFrame, timepoint: str) -> ReportFigure | Non
     shown = frame.loc[~frame["suppressed"].to_numpy(bool)].copy()
     if shown.empty:
         return None
-    shown["outcome"] = f"abstinent_{timepoint}"
+    shown["outcome"] = f"{timepoint_text(timepoint).capitalize()} abstinence"
     shown["n"] = np.nan
     shown["n_ref"] = np.nan
     roles = shown["role"] if "role" in shown else pd.Series("", index=shown.index)
@@ -236,6 +258,7 @@ def spc_figure(chart: Any, key: str, title: str) -> ReportFigure:
 
     figure, ax = _new(7.0, 3.4)
     plot_spc(chart, ax=ax)
+    _legend_outside(ax)
     ax.set_title(title, fontsize="medium")
     table = chart.to_frame()
     alt = "; ".join(f"{p}: {_pct(r)}" for p, r in zip(table["period"], table["rate"], strict=True))

@@ -43,6 +43,7 @@ __all__ = [
     "format_cell",
     "quantity",
     "run_date_text",
+    "timepoint_label",
 ]
 
 Quantity = Literal["rate", "points", "margin", "pvalue", "smd", "count", "number", "text", "flag"]
@@ -266,9 +267,18 @@ _TIMEPOINTS = {
 }
 
 
+def timepoint_label(timepoint: str) -> str:
+    """A timepoint in words for tables and axes.
+
+    >>> timepoint_label("6mo"), timepoint_label("discharge")
+    ('6 months', 'Discharge')
+    """
+    return _TIMEPOINTS.get(timepoint, timepoint)
+
+
 def _words(text: str, column: str) -> str:
     if column == "timepoint":
-        return _TIMEPOINTS.get(text, text)
+        return timepoint_label(text)
     if column in ("covariate", "item"):
         return text.replace("_", " ")
     return text
