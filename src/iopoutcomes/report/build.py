@@ -2006,7 +2006,8 @@ class _Builder:
                 rate = _f(row["rate"])
                 kpis.append(
                     Kpi(
-                        label=f"Abstinent at {timepoint_text(self.primary)}: {row['cohort']}",
+                        label=f"Abstinent at the {timepoint_text(self.primary)} follow-up: "
+                        f"{row['cohort']}",
                         value=_pct(rate) if math.isfinite(rate) else "suppressed",
                         detail=(
                             f"95% CI {_pct(_f(row['ci_low']))}–{_pct(_f(row['ci_high']))}; "
