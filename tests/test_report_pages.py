@@ -254,3 +254,30 @@ def test_pdf_pages_show_every_column(
         for label in (headers[-1], *headers):  # the last column first: it is cut off first
             for word in label.split():
                 assert re.sub("[-‐]", "", word) in text, (table.key, label)
+
+
+def test_long_titles_and_labels_are_wrapped_not_clipped() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from iopoutcomes.report import figures
+
+    fig, ax = figures._new(7.0, 3.0)  # the size of the report figures
+    ax.plot([0, 1], [0, 1])
+    ax.set_yticks([0, 1], ["IOP (adjusted (g-computation)) vs inpatient", "IOP vs inpatient"])
+    ax.set_title("Retention bias: followed up vs not followed up (standardized differences) " * 2)
+    ax.set_xlabel("Difference in rate, percentage points (group - reference), with the margin")
+    ax.set_ylabel("6-month abstinence (missing = using) (%), all cohorts")
+    fig.tight_layout()
+    assert figures._fit_labels(fig)
+    fig.tight_layout()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # label positions are final only once drawn (as when saved to SVG)
+    renderer = canvas.get_renderer()
+    for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width, text.get_text()
+        assert box.y0 >= 0 and box.y1 <= fig.bbox.height, text.get_text()
+    assert "\n" in ax.title.get_text()  # wrapped at a word boundary, every word kept
+    assert ax.title.get_text().split() == (
+        ("Retention bias: followed up vs not followed up (standardized differences) " * 2).split()
+    )

@@ -72,10 +72,11 @@ def _svg(figure: Any) -> str:
 
 
 def _fit_labels(figure: Any) -> bool:
-    """Wrap titles and axis labels that would not fit the figure (never clip them).
+    """Wrap titles and axis labels that would run off the figure (never clip them).
 
-    After a first layout, a title or x label wider than the figure (or a y label taller than
-    it) is wrapped at word boundaries to the width available; returns whether anything changed.
+    After a first layout, a title or x label that reaches past the figure's left or right edge
+    (or a y label past its top or bottom) is wrapped at word boundaries to the room it has on
+    both sides of its centre; returns whether anything changed.
     """
     import textwrap
 
@@ -83,23 +84,24 @@ def _fit_labels(figure: Any) -> bool:
 
     canvas = figure.canvas if hasattr(figure.canvas, "get_renderer") else FigureCanvasAgg(figure)
     renderer = canvas.get_renderer()
-    fig_box = figure.bbox
+    width, height = figure.bbox.width, figure.bbox.height
     changed = False
     for ax in figure.axes:
-        items = [(ax.title, fig_box.width), (ax.xaxis.label, fig_box.width)]
-        items.append((ax.yaxis.label, fig_box.height))
-        for text, room in items:
+        for text, vertical in ((ax.title, False), (ax.xaxis.label, False), (ax.yaxis.label, True)):
             content = text.get_text()
             if not content:
                 continue
             box = text.get_window_extent(renderer)
-            extent = box.height if text is ax.yaxis.label else box.width
-            usable = 0.92 * room
-            if extent <= usable:
+            if vertical:
+                low, high, size, extent = box.y0, box.y1, height, box.height
+            else:
+                low, high, size, extent = box.x0, box.x1, width, box.width
+            if low >= 0 and high <= size:
                 continue
+            centre = (low + high) / 2.0
+            room = 0.95 * 2.0 * max(min(centre, size - centre), 0.25 * size)
             per_char = extent / max(len(content), 1)
-            width = max(12, int(usable / per_char))
-            text.set_text(textwrap.fill(content, width))
+            text.set_text(textwrap.fill(content, max(12, int(room / per_char))))
             changed = True
     return changed
 
