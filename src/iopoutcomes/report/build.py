@@ -1273,6 +1273,14 @@ class _Builder:
                 frame.loc[picked.primary.name, "role"] = "primary"
         self.comparison_frame = frame
         self.comparison_adjust = adjust
+        if self.config.primary == "adjusted" and not (
+            frame["analysis"].astype(str).str.startswith("adjusted").any()
+        ):
+            self.omitted.append(
+                "The primary analysis is set to adjusted, but no case-mix adjusted estimate "
+                "could be produced (no configured covariate in the records, or a missing-data "
+                "rule without adjusted rows): the headline uses the unadjusted analysis."
+            )
         table = ReportTable(
             "comparison",
             f"{timepoint_text(tp).capitalize()} abstinence: each cohort vs {ref}",
@@ -2259,7 +2267,13 @@ class _Builder:
             + ".",
             f"Report ID {stamp['report_id']} · configuration {stamp['config_hash'][:12]}… · "
             f"definition version {stamp['definition_version']} · iopoutcomes "
-            f"{stamp['versions']['iopoutcomes']} · generated {stamp['generated']}. The full "
+            f"{stamp['versions']['iopoutcomes']} · "
+            + (
+                "generation time not stamped (SOURCE_DATE_EPOCH unset)"
+                if str(stamp["generated"]).startswith("not stamped")
+                else f"generated {stamp['generated']}"
+            )
+            + ". The full "
             "stamp is in the appendix (section 10).",
         )
 

@@ -322,8 +322,8 @@ def intake_sentence(frame: pd.DataFrame, group: str, reference: str) -> str:
     shown = frame.loc[~frame["suppressed"].to_numpy(bool)]
     if shown.empty:
         return (
-            "The comparison is not adjusted for case-mix (no covariates are configured in "
-            "[comparison] adjust), and the cohorts' intake profile could not be published."
+            "The comparison is not adjusted for case-mix (no covariates from [comparison] adjust "
+            "were used), and the cohorts' intake profile could not be published."
         )
     smd = pd.to_numeric(shown["smd"], errors="coerce").to_numpy(float)
     differ = shown.loc[np.abs(smd) > SMD_THRESHOLD]
@@ -335,9 +335,9 @@ def intake_sentence(frame: pd.DataFrame, group: str, reference: str) -> str:
         return (
             f"{group} and {reference} clients differed at intake (standardized difference "
             f"above {SMD_THRESHOLD:g} for {', '.join(names)}); the comparison is not adjusted "
-            "for these differences (no case-mix covariates are configured in [comparison] "
-            "adjust), so part of the difference may reflect who was admitted rather than the "
-            "care setting."
+            "for these differences (no case-mix covariates from [comparison] adjust were used), "
+            "so part of the difference may reflect who was admitted rather than the care "
+            "setting."
         )
     return (
         f"{group} and {reference} clients were similar at intake on the characteristics shown "
