@@ -222,7 +222,8 @@ def comparison_figure(frame: pd.DataFrame, timepoint: str) -> ReportFigure | Non
     shown["n_ref"] = np.nan
     roles = shown["role"] if "role" in shown else pd.Series("", index=shown.index)
     shown["analysis"] = [
-        (f"{role}: " if role == "primary" else "") + str(a).replace("unadjusted (", "(")
+        (f"{role}: " if role == "primary" else "")
+        + str(a).replace("unadjusted (complete case)", "complete case")
         for role, a in zip(roles, shown["analysis"], strict=True)
     ]
     figure, ax = _new(7.0, 1.4 + 0.6 * len(shown))
