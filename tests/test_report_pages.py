@@ -108,7 +108,7 @@ def test_format_cell_examples() -> None:
     assert format_cell(0.349, "value", row={"level": "female"}) == "34.9%"
     assert format_cell(pd.NA, "rate") == "—" and format_cell(True, "suppressed") == "yes"
     assert format_cell("6mo", "timepoint") == "6 months"
-    assert format_cell("using", "missing", "comparison") == "using"
+    assert format_cell("using", "missing", "comparison") == "counted as not abstinent"
     assert column_label("missing", "comparison") == "Missing outcomes"
     assert excel_label("diff") == "Difference (percentage points)"
 

@@ -254,7 +254,7 @@ def format_cell(
         if v.is_integer() and abs(v) < 1e15:
             return f"{int(v):,}"
         return f"{v:.2f}"
-    return _words(str(value), column)
+    return _words(str(value), column, table)
 
 
 _TIMEPOINTS = {
@@ -276,7 +276,15 @@ def timepoint_label(timepoint: str) -> str:
     return _TIMEPOINTS.get(timepoint, timepoint)
 
 
-def _words(text: str, column: str) -> str:
+_MISSING_RULES = {
+    "using": "counted as not abstinent",
+    "exclude": "left out (complete case)",
+}
+
+
+def _words(text: str, column: str, table: str = "") -> str:
+    if (table, column) == ("comparison", "missing"):
+        return _MISSING_RULES.get(text, text)
     if column == "timepoint":
         return timepoint_label(text)
     if column in ("covariate", "item"):
