@@ -1271,6 +1271,8 @@ class _Builder:
             picked = primary_rows(frame, self.config.primary, group)
             if picked.primary is not None:
                 frame.loc[picked.primary.name, "role"] = "primary"
+        order = np.argsort((frame["role"] != "primary").to_numpy(), kind="stable")
+        frame = frame.iloc[order].reset_index(drop=True)  # the primary analysis first
         self.comparison_frame = frame
         self.comparison_adjust = adjust
         if self.config.primary == "adjusted" and not (
