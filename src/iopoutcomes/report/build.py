@@ -71,7 +71,7 @@ from .headline import (
     primary_rows,
     result_sentence,
 )
-from .labels import fill_parameters, run_date_text, timepoint_label
+from .labels import fill_parameters, points, run_date_text, timepoint_label
 from .model import Kpi, ReportFigure, ReportSection, ReportTable
 from .periods import quarter_freq, quarter_period, quarters_of
 from .suppression import TOTAL, Partition, suppress_partition
@@ -2088,19 +2088,17 @@ class _Builder:
         if row is None or bool(row["suppressed"]):
             return None
         other = rows.other
-        detail = (
-            f"95% CI {100 * _f(row['diff_ci_low']):+.1f} to {100 * _f(row['diff_ci_high']):+.1f}"
-        )
+        detail = f"95% CI {points(_f(row['diff_ci_low']))} to {points(_f(row['diff_ci_high']))}"
         if other is not None and not bool(other["suppressed"]):
             name = "unadjusted" if rows.primary_kind == "adjusted" else "adjusted"
             detail += (
-                f"; sensitivity ({name}): {100 * _f(other['diff']):+.1f} pts, "
+                f"; sensitivity ({name}): {points(_f(other['diff']))} pts, "
                 f"{other['verdict'] or 'no verdict'}"
             )
         kind = "case-mix adjusted" if rows.primary_kind == "adjusted" else "unadjusted"
         return Kpi(
             label=f"{row['group']} vs {row['reference']}: primary analysis ({kind})",
-            value=f"{100 * _f(row['diff']):+.1f} pts",
+            value=f"{points(_f(row['diff']))} pts",
             detail=detail,
             target=f"margin ±{100 * self.config.margin:g} pts",
             signal=str(row.get("verdict") or ""),

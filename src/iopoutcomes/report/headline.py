@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .labels import points
 from .suppression import TOTAL, Partition, suppress_partition
 
 __all__ = [
@@ -101,9 +102,8 @@ def primary_rows(frame: pd.DataFrame, primary: str, group: str | None = None) ->
     return PrimaryRows(unadjusted, adjusted, cc, "unadjusted")
 
 
-def _pts(value: Any, signed: bool = True) -> str:
-    v = 100.0 * float(value)
-    return f"{v:+.1f}" if signed else f"{v:.1f}"
+def _pts(value: Any) -> str:
+    return points(float(value))
 
 
 def _published(row: pd.Series | None) -> bool:

@@ -42,6 +42,7 @@ __all__ = [
     "fill_parameters",
     "format_cell",
     "quantity",
+    "points",
     "run_date_text",
     "timepoint_label",
 ]
@@ -244,7 +245,7 @@ def format_cell(
         if kind == "rate":
             return f"{100 * v:.1f}%"
         if kind == "points":
-            return f"{100 * v:+.1f} pts"
+            return f"{points(v)} pts"
         if kind == "margin":
             return f"±{100 * v:.1f} pts"
         if kind == "pvalue":
@@ -329,6 +330,15 @@ def excel_label(column: str, table: str = "") -> str:
     if quantity(column, table) in ("points", "margin"):
         return f"{label} (percentage points)"
     return label
+
+
+def points(value: float) -> str:
+    """A difference (proportion units) as signed percentage points, one decimal, never "-0.0".
+
+    >>> points(0.0654), points(-0.0004), points(-0.1)
+    ('+6.5', '+0.0', '-10.0')
+    """
+    return f"{round(100.0 * float(value), 1) + 0.0:+.1f}"
 
 
 def fill_parameters(text: str, definition: Any, outcome: str = "") -> str:
