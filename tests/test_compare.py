@@ -549,6 +549,48 @@ def test_adjusted_rows_come_from_adjust_module() -> None:
     assert cmp.balance is not None and "Adjusted (g-computation)" in cmp.narrative()
 
 
+def test_adjusted_rows_carry_a_margin_verdict() -> None:
+    # Same data as above; the adjusted rows get the verdict of the unadjusted rows' decision
+    # rule applied to the adjusted difference with its (delta-method) standard error: Wald
+    # one-sided tests at alpha = 0.05 and the matching 90% interval diff +- z_0.95 * se
+    # (z_0.95 = 1.6448536269514722, a normal quantile table value).
+    rng = np.random.default_rng(7)
+    n = 400
+    sev = rng.normal(size=n)
+    iop = rng.random(n) < 1 / (1 + np.exp(sev))
+    y = rng.random(n) < 1 / (1 + np.exp(-(0.3 - 0.8 * sev)))
+    df = pd.DataFrame(
+        {
+            "cohort": np.where(iop, "IOP", "inpatient"),
+            "abstinent_6mo": y.astype(float),
+            "severity": sev,
+        }
+    )
+    from iopoutcomes.adjust import adjusted_comparison
+
+    seen = set()
+    for margin in (0.004, 0.05, 0.10, 0.30):  # inferior, inconclusive, inconclusive, equivalent
+        cmp = compare_rates(df, adjust=["severity"], margin=margin)
+        row = cmp.table.iloc[1]
+        g = adjusted_comparison(df, "abstinent_6mo", "cohort", "IOP", "inpatient", ["severity"])
+        lo = g.diff - 1.6448536269514722 * g.std_err
+        hi = g.diff + 1.6448536269514722 * g.std_err
+        assert_allclose([row["equivalence_ci_low"], row["equivalence_ci_high"]], [lo, hi], 1e-9)
+        expected = (
+            "equivalent"
+            if -margin < lo and hi < margin
+            else "non-inferior"
+            if lo > -margin
+            else "inferior"
+            if hi < -margin
+            else "inconclusive"
+        )
+        assert row["verdict"] == expected, (margin, row["verdict"])
+        assert cmp.table["verdict"].notna().all()
+        seen.add(expected)
+    assert seen == {"inferior", "inconclusive", "equivalent"}
+
+
 def test_rendering_and_narrative_are_honest() -> None:
     df = frame_from_counts(30, 50, 31, 50)
     df.loc[0, "cohort"] = "<b>IOP</b>"

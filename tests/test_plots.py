@@ -438,6 +438,17 @@ def test_plot_balance(ax: Axes) -> None:
     assert_allclose(vlines, [-0.1, 0.0, 0.1])
 
 
+def test_plot_balance_without_weights_has_no_weighted_legend(ax: Axes) -> None:
+    bal = pd.DataFrame(
+        {"covariate": ["age", "severity"], "smd_unweighted": [0.3, -0.15],
+         "smd_weighted": [np.nan, np.nan]}
+    )  # fmt: skip
+    plots.plot_balance(bal, ax=ax)
+    labels = [c.get_label() for c in ax.collections]
+    assert "Unweighted" in labels and "Weighted" not in labels
+    assert ax.get_legend() is None
+
+
 # --- 7. SPC ------------------------------------------------------------------------------------
 
 MONTGOMERY_D = [12, 15, 8, 10, 4, 7, 16, 9, 14, 10, 5, 6, 17, 12, 22,

@@ -108,9 +108,11 @@ def test_csv_and_xlsx_neutralise_formulas(tmp_path: Path) -> None:
 
     sheet = load_workbook(xlsx)["rates"]
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[2][0] == '\'=HYPERLINK("http://x")'
-    assert values[2][1] == 120 and isinstance(values[2][1], int)  # numbers stay typed
-    assert values[3][2] is None  # missing rate is an empty cell, not the text "nan"
+    # pivot-ready: one header row in row 1, data from row 2 (no title row, no footnote)
+    assert values[1][0] == '\'=HYPERLINK("http://x")'
+    assert values[1][1] == 120 and isinstance(values[1][1], int)  # numbers stay typed
+    assert values[2][2] is None  # missing rate is an empty cell, not the text "nan"
+    assert len(values) == 1 + len(tables[0].frame)
     props = zipfile.ZipFile(xlsx).read("docProps/core.xml").decode()
     assert "openpyxl" not in props  # no author/tool names in document properties
 

@@ -2276,7 +2276,13 @@ def _pool_adjusted(results: list[Any], confidence_level: float) -> Any:
     return types.SimpleNamespace(**out)
 
 
-def _adjusted_row(base: pd.DataFrame, res: Any, analysis: str) -> pd.DataFrame:
+def _adjusted_row(
+    base: pd.DataFrame,
+    res: Any,
+    analysis: str,
+    confidence_level: float = 0.95,
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
     row = base.copy()
     for col in (
         "diff",
@@ -2312,7 +2318,47 @@ def _adjusted_row(base: pd.DataFrame, res: Any, analysis: str) -> pd.DataFrame:
             row[col] = np.nan
     if "verdict" in row:
         row["verdict"] = None
+    if "margin" in row and np.isfinite(float(row["margin"].iloc[0])):
+        _adjusted_margin(row, res, confidence_level, higher_is_better)
     return row
+
+
+def _adjusted_margin(
+    row: pd.DataFrame, res: Any, confidence_level: float, higher_is_better: bool
+) -> None:
+    """Equivalence / non-inferiority of an adjusted difference: Wald tests on its standard
+    error, the same decision rule as the unadjusted rows (equivalent when both one-sided tests
+    reject at 1 - confidence_level, with the matching 1 - 2 alpha interval)."""
+    diff = float(res.diff)
+    se = float(getattr(res, "std_err", float("nan")))
+    if not np.isfinite(se):  # pooled (Rubin) rows: the SE behind their symmetric interval
+        crit = _ci.z_value(confidence_level)
+        se = (float(res.diff_ci_high) - float(res.diff_ci_low)) / (2.0 * crit)
+    m = float(row["margin"].iloc[0])
+    alpha = 1.0 - confidence_level
+    if not (np.isfinite(diff) and np.isfinite(se) and se > 0):
+        return
+    sign = 1.0 if higher_is_better else -1.0
+    # "better" direction: d = sign * diff; non-inferior when d > -m, inferior when d < -m
+    d = sign * diff
+    p_ni = float(stats.norm.sf((d + m) / se))
+    p_upper = float(stats.norm.cdf((d - m) / se))
+    p_inf = float(stats.norm.cdf((d + m) / se))
+    p_eq = max(p_ni, p_upper)
+    z = float(stats.norm.ppf(1.0 - alpha))
+    if p_eq < alpha:
+        verdict = "equivalent"
+    elif p_ni < alpha:
+        verdict = "non-inferior"
+    elif p_inf < alpha:
+        verdict = "inferior"
+    else:
+        verdict = "inconclusive"
+    row["equivalence_pvalue"] = p_eq
+    row["noninferiority_pvalue"] = p_ni
+    row["equivalence_ci_low"] = diff - z * se
+    row["equivalence_ci_high"] = diff + z * se
+    row["verdict"] = verdict
 
 
 def _adjusted_rows(
@@ -2374,6 +2420,8 @@ def _adjusted_rows(
                         base("impute", g),
                         _pool_adjusted(results, confidence_level),
                         ADJUST_METHODS[method],
+                        confidence_level,
+                        higher_is_better,
                     )
                 )
                 for r in dict.fromkeys(x for res in results for x in res.remarks):
@@ -2398,7 +2446,15 @@ def _adjusted_rows(
             for g in others:
                 label_g = label.format(group=g)
                 res = fit(frame, g, method)
-                out.append(_adjusted_row(base(label_g, g), res, ADJUST_METHODS[method]))
+                out.append(
+                    _adjusted_row(
+                        base(label_g, g),
+                        res,
+                        ADJUST_METHODS[method],
+                        confidence_level,
+                        higher_is_better,
+                    )
+                )
                 notes.extend(f"{name}, {g!s} ({method}): {r}" for r in res.remarks)
                 if res.balance is not None:
                     balances.append(

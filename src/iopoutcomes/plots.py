@@ -1356,7 +1356,9 @@ def plot_balance(
     Returns
     -------
     matplotlib.axes.Axes
-        Two scatter collections (labels "Unweighted", "Weighted"), covariates on the y axis.
+        Two scatter collections (labels "Unweighted", "Weighted"), covariates on the y axis;
+        without weighted values (all ``smd_weighted`` missing) only the unweighted points are
+        drawn, with no legend.
     """
     ax = _axes(ax)
     frame = _balance_frame(balance_table_or_result)
@@ -1385,14 +1387,19 @@ def plot_balance(
         zorder=2,
         **kwargs,
     )
-    ax.scatter(after, y, marker="s", color=OKABE_ITO[0], s=40, label="Weighted", zorder=3, **kwargs)
+    weighted = bool(np.isfinite(after).any())
+    if weighted:  # no "Weighted" legend entry without weighted points
+        ax.scatter(
+            after, y, marker="s", color=OKABE_ITO[0], s=40, label="Weighted", zorder=3, **kwargs
+        )
     ax.axvline(0, color="black", linewidth=0.8)
     for v in (-threshold, threshold):
         ax.axvline(v, color=_GREY, linestyle="--", linewidth=0.8)
     ax.set_yticks(y, names.tolist())
     ax.set_ylim(-0.7, k - 0.3)
     ax.set_xlabel(f"Standardized mean difference (reference lines at ±{threshold:g})")
-    ax.legend(frameon=False, fontsize="small")
+    if weighted:
+        ax.legend(frameon=False, fontsize="small")
     return ax
 
 

@@ -62,6 +62,16 @@ from ..definitions import OutcomeDefinition, timepoint_text
 from ..exceptions import ConfigError, InsufficientDataError, IopOutcomesError, ParameterError
 from ..schema import EXPORT_REJECTION_REASONS, MILESTONE_MEASURES, REJECTION_REASONS
 from .config import PROFILES, ReportConfig, load_config
+from .headline import (
+    INTAKE_COVARIATES,
+    disagreement_sentence,
+    intake_profile,
+    intake_sentence,
+    named_tests,
+    primary_rows,
+    result_sentence,
+)
+from .labels import fill_parameters, points, run_date_text, timepoint_label
 from .model import Kpi, ReportFigure, ReportSection, ReportTable
 from .periods import quarter_freq, quarter_period, quarters_of
 from .suppression import TOTAL, Partition, suppress_partition
@@ -1211,8 +1221,10 @@ class _Builder:
                     "complete_case_rate": rate_cc,
                     "complete_case_ci_low": lo_cc,
                     "complete_case_ci_high": hi_cc,
+                    # like for like: the literature band describes clients who were followed
+                    # up, so the complete-case interval is placed against it
                     "benchmark": (
-                        position(lo, hi, self.benchmark)[()] if math.isfinite(rate) else ""
+                        position(lo_cc, hi_cc, self.benchmark)[()] if math.isfinite(rate_cc) else ""
                     ),
                 }
                 if extra is not None:
@@ -1233,21 +1245,30 @@ class _Builder:
                 f"Abstinence at each follow-up by cohort, windows closed in {self._period_text()}",
                 frame,
                 footnote=(
-                    f"{self.definition.describe()}. rate: missing = using (not followed up "
-                    "counts as not abstinent); complete_case_*: only clients with an observed "
-                    "outcome (missing-data sensitivity). Wilson 95% CI. benchmark: position of "
-                    f"the interval against {self.benchmark.text()}. Rates hidden (—) when a "
-                    f"count behind them is suppressed or n < {self.min_den}."
+                    f"{self.definition.describe()}. Rate: missing = using (not followed up "
+                    "counts as not abstinent); complete-case columns: only clients with an "
+                    "observed outcome (missing-data sensitivity). Wilson 95% CI. Benchmark: "
+                    "position of the complete-case interval against "
+                    f"{self.benchmark.text()} — the band describes clients who were followed "
+                    "up, so it is compared like for like with the complete-case rate, not with "
+                    "the missing = using rate (which counts everyone not reached as using and "
+                    "is lower by construction). Rates hidden (—) when a count behind them is "
+                    f"suppressed or n < {self.min_den}."
                 ),
             )
         ]
         figures = [
             rates_figure(
-                frame.rename(columns={"cohort": "group"}).assign(
-                    outcome=[f"abstinent_{tp}" for tp in frame["timepoint"]]
+                frame[["timepoint", "cohort", "suppressed"]].assign(
+                    group=frame["cohort"],
+                    n=frame["complete_case_n"],
+                    rate=frame["complete_case_rate"],
+                    ci_low=frame["complete_case_ci_low"],
+                    ci_high=frame["complete_case_ci_high"],
+                    outcome=[timepoint_label(tp) for tp in frame["timepoint"]],
                 ),
                 "abstinence",
-                "Abstinence by follow-up and cohort (missing = using), with the literature band",
+                "Abstinence among clients followed up (complete case), with the literature band",
                 band=self.benchmark,
             )
         ]
@@ -1256,6 +1277,9 @@ class _Builder:
         if comparison is not None:
             ctable, cfig, text = comparison
             tables.append(ctable)
+            intake: ReportTable | None = getattr(self, "intake", None)
+            if intake is not None:
+                tables.append(intake)
             if cfig is not None:
                 figures.append(cfig)
             paragraphs.extend(text)
@@ -1302,6 +1326,8 @@ class _Builder:
             self.comparison = None
             return None
         self.comparison = main
+        self.comparison_adjust = adjust
+        self.intake = None if adjust else self._intake_table(sub)
         rows = []
         publishable: dict[str, bool] = {}
         # compare_rates adds the sensitivity rows (complete case, bounds) when outcomes are
@@ -1335,8 +1361,10 @@ class _Builder:
                 publishable[group] = publishable.get(group, True) and ok
                 analysis = str(r["analysis"]) if label is None else f"unadjusted ({label})"
                 nan = float("nan")
+                test, ni_test = named_tests(pd.Series({"analysis": analysis, **dict(r)}))
                 rows.append(
                     {
+                        "role": "",
                         "analysis": analysis,
                         "missing": str(r["missing"]),
                         "group": group,
@@ -1348,30 +1376,58 @@ class _Builder:
                         "equivalence_ci_high": _f(r.get("equivalence_ci_high")) if ok else nan,
                         "margin": self.config.margin,
                         "verdict": (str(r.get("verdict")) if ok and r.get("verdict") else ""),
+                        "noninferiority_pvalue": _f(r.get("noninferiority_pvalue")) if ok else nan,
+                        "noninferiority_test": ni_test,
                         "pvalue": _f(r.get("pvalue")) if ok else nan,
+                        "test": test,
                         "suppressed": not ok,
                     }
                 )
         frame = pd.DataFrame(rows)
+        frame["role"] = "sensitivity"
+        for group in dict.fromkeys(frame["group"]):
+            picked = primary_rows(frame, self.config.primary, group)
+            if picked.primary is not None:
+                frame.loc[picked.primary.name, "role"] = "primary"
+        order = np.argsort((frame["role"] != "primary").to_numpy(), kind="stable")
+        frame = frame.iloc[order].reset_index(drop=True)  # the primary analysis first
+        self.comparison_frame = frame
+        self.comparison_adjust = adjust
+        if self.config.primary == "adjusted" and not (
+            frame["analysis"].astype(str).str.startswith("adjusted").any()
+        ):
+            self.omitted.append(
+                "The primary analysis is set to adjusted, but no case-mix adjusted estimate "
+                "could be produced (no configured covariate in the records, or a missing-data "
+                "rule without adjusted rows): the headline uses the unadjusted analysis."
+            )
         table = ReportTable(
             "comparison",
             f"{timepoint_text(tp).capitalize()} abstinence: each cohort vs {ref}",
             frame,
             footnote=(
-                f"diff = cohort minus {ref} (percentage points), Miettinen-Nurminen 95% CI "
-                "(the 'N-1' chi-square p-value and the non-inferiority test, one-sided at 2.5%, "
-                f"invert it); equivalence margin ±{100 * self.config.margin:g} points with two "
-                "one-sided tests at 5% each (90% CI); complete case and worst/best case "
-                "(Horowitz-Manski bounds): sensitivity analyses of missing outcomes; "
-                "adjusted rows: case-mix adjusted (g-computation, IPTW) for "
+                f"Primary analysis: {self.config.primary}"
+                + (
+                    " (set by [comparison] primary)"
+                    if self.config.primary_analysis
+                    else " (the default: adjusted whenever case-mix covariates are configured)"
+                )
+                + "; the other rows are sensitivity analyses. "
+                f"Difference = cohort minus {ref} in percentage points, Miettinen-Nurminen 95% "
+                "CI (the 'N-1' chi-square p-value of no difference and the non-inferiority "
+                "test, one-sided at 2.5%, invert it; adjusted rows: delta-method Wald). "
+                f"Equivalence margin ±{100 * self.config.margin:g} points: two one-sided tests "
+                "at 5% each with the 90% CI (adjusted rows: Wald tests); the non-inferiority "
+                "p-value is the one-sided test against minus the margin. Complete case and "
+                "worst/best case (Horowitz-Manski bounds) are sensitivity analyses of missing "
+                "outcomes. Adjusted rows: case-mix adjusted (g-computation, IPTW) for "
                 + (", ".join(adjust) if adjust else "no covariates (none configured)")
                 + ". Hidden when a count behind the comparison is suppressed."
             ),
         )
         text: list[str] = []
         if all(publishable.values()):
-            # the narrative quotes the complete-case difference and the bounds itself
-            text.append(main.narrative())
+            text.extend(self._headline_sentences(frame))
             from ..sensitivity import report_sentences  # tipping point + delta imputation
 
             text.extend(
@@ -1387,6 +1443,69 @@ class _Builder:
             )
             figure = None
         return table, figure, text
+
+    def _headline_sentences(self, frame: pd.DataFrame, *, summary: bool = False) -> list[str]:
+        """Primary analysis first, the other analysis as a sensitivity analysis, any
+        disagreement in plain words, then (section text only) the complete-case row; from the
+        published comparison table only."""
+        assert self.primary is not None
+        when = f"the {timepoint_text(self.primary)} follow-up"
+        margin = self.config.margin
+        adjust = getattr(self, "comparison_adjust", [])
+        out: list[str] = []
+        for group in dict.fromkeys(frame["group"].astype(str)):
+            rows = primary_rows(frame, self.config.primary, group)
+            if rows.primary is not None and not bool(rows.primary["suppressed"]):
+                out.append(result_sentence(rows.primary, "Primary analysis", when, margin, adjust))
+            if rows.other is not None and not bool(rows.other["suppressed"]):
+                out.append(
+                    result_sentence(rows.other, "Sensitivity analysis", when, margin, adjust)
+                )
+            text = disagreement_sentence(rows, margin)
+            if text:
+                out.append(text)
+            cc = rows.complete_case
+            if not summary and cc is not None and not bool(cc["suppressed"]):
+                out.append(result_sentence(cc, "Missing-data sensitivity", when, margin, adjust))
+        intake = getattr(self, "intake_frame", None)
+        if not adjust and intake is not None:
+            ref = self.config.reference_cohort
+            for group in dict.fromkeys(intake["group"].astype(str)):
+                rows_g = intake.loc[intake["group"].astype(str) == group]
+                out.append(intake_sentence(rows_g, group, ref))
+        return out
+
+    def _intake_table(self, sub: Any) -> ReportTable | None:
+        """The cohorts' intake profile side by side (only when no covariates are configured)."""
+        ref = self.config.reference_cohort
+        frames = []
+        for group in self.cohorts:
+            if group == ref:
+                continue
+            f = intake_profile(
+                sub.table, "cohort", group, ref, INTAKE_COVARIATES, self.k, self.log.add
+            )
+            if len(f):
+                frames.append(f.assign(group=group)[["group", *f.columns]])
+        if not frames:
+            return None
+        frame = pd.concat(frames, ignore_index=True)
+        for c in ("n", "n_ref"):
+            frame[c] = frame[c].astype("Int64")
+        self.intake_frame = frame
+        return ReportTable(
+            "intake_profile",
+            f"Intake profile: each cohort vs {ref}, "
+            f"{timepoint_text(self.primary or '')} outcome cohort",
+            frame,
+            footnote=(
+                "The comparison is not case-mix adjusted (no covariates in [comparison] "
+                f"adjust). value: share of the cohort with the level, or the mean; smd: "
+                f"standardized difference, cohort minus {ref} (Austin 2009); |smd| > 0.1 means "
+                "the cohorts differ at intake. Rows hidden when a count is suppressed; a mean "
+                f"is shown only when at least {self.k} clients of each cohort contribute."
+            ),
+        )
 
     # -- section 6: milestones ------------------------------------------------------------
 
@@ -1449,7 +1568,9 @@ class _Builder:
                 )
                 rows.append(
                     {
-                        "milestone": self.definition.label(name),
+                        "milestone": fill_parameters(
+                            self.definition.label(name), self.definition, name
+                        ).removeprefix("Milestone: "),
                         "outcome": name,
                         "cohort": group,
                         "episodes": part.shown(group, TOTAL),
@@ -1694,9 +1815,16 @@ class _Builder:
             else:
                 signal = "common-cause variation only"
             self.signals[kind] = signal
+            n_shown = len(present) - int(sum(hidden))
+            n_hidden = len(present) - n_shown
             paragraphs.append(
-                f"{label.capitalize()}: {signal} over {len(present)} quarters "
-                f"({chart.n_outside} outside the limits; run rules "
+                f"{label.capitalize()}: {signal} over {n_shown} quarters ("
+                + (
+                    f"{n_hidden} of {len(present)} quarters suppressed: too few clients; "
+                    if n_hidden
+                    else ""
+                )
+                + f"{chart.n_outside} outside the limits; run rules "
                 f"{'signal' if chart.shift_signal or chart.crossings_signal else 'no signal'})"
                 + ("; limits are trial limits." if chart.trial_limits else ".")
             )
@@ -2142,7 +2270,8 @@ class _Builder:
                 rate = _f(row["rate"])
                 kpis.append(
                     Kpi(
-                        label=f"Abstinent at {timepoint_text(self.primary)}: {row['cohort']}",
+                        label=f"Abstinent at the {timepoint_text(self.primary)} follow-up: "
+                        f"{row['cohort']}",
                         value=_pct(rate) if math.isfinite(rate) else "suppressed",
                         detail=(
                             f"95% CI {_pct(_f(row['ci_low']))}–{_pct(_f(row['ci_high']))}; "
@@ -2150,29 +2279,20 @@ class _Builder:
                             if math.isfinite(rate)
                             else "n too small or suppressed"
                         ),
-                        target=f"literature {self.benchmark.low:.0%}–{self.benchmark.high:.0%}",
+                        target=self._benchmark_note(row),
                         signal=signals.get("abstinence", ""),
                     )
                 )
         comparison = getattr(self, "comparison", None)
         outcome_section_text: list[str] = []
         if comparison is not None and hasattr(self, "abstinence_parts"):
-            frame = self._comparison_published()
-            if frame:
-                outcome_section_text.append(
-                    comparison.narrative().split(". Adjusted")[0].rstrip(".") + "."
-                )
-                row = comparison.to_frame().iloc[0]
-                kpis.append(
-                    Kpi(
-                        label=f"{row['group']} vs {row['reference']}",
-                        value=f"{100 * _f(row['diff']):+.0f} pts",
-                        detail=f"95% CI {100 * _f(row['diff_ci_low']):+.0f} to "
-                        f"{100 * _f(row['diff_ci_high']):+.0f}",
-                        target=f"margin ±{100 * self.config.margin:g} pts",
-                        signal=str(row.get("verdict") or ""),
-                    )
-                )
+            if self._comparison_published():
+                frame = self.comparison_frame
+                outcome_section_text.extend(self._headline_sentences(frame, summary=True))
+                for group in dict.fromkeys(frame["group"].astype(str)):
+                    kpi = self._comparison_kpi(frame, group)
+                    if kpi is not None:
+                        kpis.append(kpi)
         sentences.extend(outcome_section_text)
         if hasattr(self, "milestone_frame"):
             mf = self.milestone_frame
@@ -2196,6 +2316,46 @@ class _Builder:
         notes = tuple(self.omitted)
         return ReportSection(
             "summary", "Executive summary", tuple(sentences), tuple(kpis), notes=notes
+        )
+
+    def _benchmark_note(self, row: pd.Series) -> str:
+        """The literature band with the rate it is compared with (complete case: like for
+        like), so a missing = using rate is never read against it on its own."""
+        band = f"{self.benchmark.low:.0%}–{self.benchmark.high:.0%}"
+        cc = _f(row.get("complete_case_rate"))
+        if not math.isfinite(cc):
+            return f"literature {band} (for clients followed up; complete-case rate hidden)"
+        where = {
+            "above": "above",
+            "below": "below",
+            "inside": "within",
+            "overlapping": "overlapping",
+        }.get(str(row.get("benchmark")), "not comparable with")
+        return (
+            f"followed up (complete case): {_pct(cc)}, {where} the literature {band} "
+            "(which describes clients followed up)"
+        )
+
+    def _comparison_kpi(self, frame: pd.DataFrame, group: str) -> Kpi | None:
+        rows = primary_rows(frame, self.config.primary, group)
+        row = rows.primary
+        if row is None or bool(row["suppressed"]):
+            return None
+        other = rows.other
+        detail = f"95% CI {points(_f(row['diff_ci_low']))} to {points(_f(row['diff_ci_high']))}"
+        if other is not None and not bool(other["suppressed"]):
+            name = "unadjusted" if rows.primary_kind == "adjusted" else "adjusted"
+            detail += (
+                f"; sensitivity ({name}): {points(_f(other['diff']))} pts, "
+                f"{other['verdict'] or 'no verdict'}"
+            )
+        kind = "case-mix adjusted" if rows.primary_kind == "adjusted" else "unadjusted"
+        return Kpi(
+            label=f"{row['group']} vs {row['reference']}: primary analysis ({kind})",
+            value=f"{points(_f(row['diff']))} pts",
+            detail=detail,
+            target=f"margin ±{100 * self.config.margin:g} pts",
+            signal=str(row.get("verdict") or ""),
         )
 
     def log_total(self) -> int:
@@ -2366,19 +2526,37 @@ class _Builder:
             },
         }
         stamp["report_id"] = hashlib.sha256(_canonical(body).encode()).hexdigest()[:16]
+        # after the ID, so the same inputs keep the same report ID on any day
+        stamp["run_date"] = run_date_text(when)
         return stamp
 
     def _stamp_lines(self, stamp: Mapping[str, Any]) -> tuple[str, ...]:
         files = stamp["input_files"]
+        as_of = str(stamp["data_as_of"])
+        if as_of.startswith("in "):
+            data_line = (
+                f"The data are complete up to a date {as_of} (the exact date is shown only in "
+                "the internal profile)."
+            )
+        elif as_of.startswith("not applicable"):
+            data_line = "The data carry study days only, so they have no data-as-of date."
+        else:
+            data_line = f"The data are complete up to {as_of}."
         return (
-            f"Data as of: {stamp['data_as_of']}. Inputs: "
+            f"{data_line} Inputs: "
             + ", ".join(f"{name} (SHA-256 {str(h)[:12]}…)" for name, h in files.items())
             + "; rows read: "
             + ", ".join(f"{t} {n:,}" for t, n in stamp["rows_read"].items())
             + ".",
             f"Report ID {stamp['report_id']} · configuration {stamp['config_hash'][:12]}… · "
             f"definition version {stamp['definition_version']} · iopoutcomes "
-            f"{stamp['versions']['iopoutcomes']} · generated {stamp['generated']}. The full "
+            f"{stamp['versions']['iopoutcomes']} · "
+            + (
+                "generation time not stamped (SOURCE_DATE_EPOCH unset)"
+                if str(stamp["generated"]).startswith("not stamped")
+                else f"generated {stamp['generated']}"
+            )
+            + ". The full "
             "stamp is in the appendix (section 10).",
         )
 

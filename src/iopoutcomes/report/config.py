@@ -30,6 +30,8 @@ Example ``report.toml`` (every key optional; the values shown are the defaults):
     [comparison]
     margin = 0.10                 # equivalence margin, in proportion units (10 points)
     adjust = []                   # case-mix covariates, e.g. ["age", "sex", "severity"]
+    primary = ""                  # "adjusted" | "unadjusted"; default: adjusted when
+                                  # covariates are configured (the headline comes from it)
 
     [sites]
     column = "site"
@@ -134,6 +136,7 @@ class ReportConfig:
     input: Mapping[str, Any] = field(default_factory=dict)
     input_base: str = ""  # folder of the config file: [input] paths are relative to it
     bam_version: str = ""
+    primary_analysis: str = ""
 
     # TOML section -> {toml key: attribute}
     _LAYOUT: ClassVar[dict[str, dict[str, str]]] = {
@@ -149,7 +152,7 @@ class ReportConfig:
         },
         "privacy": {"k": "k", "min_denominator": "min_denominator"},
         "targets": {"followup_rate": "followup_target"},
-        "comparison": {"margin": "margin", "adjust": "adjust"},
+        "comparison": {"margin": "margin", "adjust": "adjust", "primary": "primary_analysis"},
         "sites": {"column": "site_column", "groups": "site_groups"},
         "measures": {"bam_version": "bam_version"},
     }
@@ -172,6 +175,12 @@ class ReportConfig:
             problems.append("targets.followup_rate must be a proportion in (0, 1]")
         if not 0 < self.margin < 1:
             problems.append("comparison.margin must be a proportion in (0, 1), e.g. 0.10")
+        if self.primary_analysis not in ("", "adjusted", "unadjusted"):
+            problems.append('comparison.primary must be "adjusted" or "unadjusted"')
+        elif self.primary_analysis == "adjusted" and not self.adjust:
+            problems.append(
+                'comparison.primary = "adjusted" needs case-mix covariates in comparison.adjust'
+            )
         for b in self.benchmarks:
             if not 0 <= b.low <= b.high <= 1:
                 problems.append(f"benchmark {b.name!r} needs 0 <= low <= high <= 1")
@@ -227,6 +236,18 @@ class ReportConfig:
                     )
                 kwargs[layout[key]] = _coerce(layout[key], value, f"{section}.{key}", source)
         return cls(**kwargs)
+
+    @property
+    def primary(self) -> str:
+        """The primary analysis of the cohort comparison: ``comparison.primary`` when set,
+        otherwise "adjusted" whenever case-mix covariates are configured, else "unadjusted".
+
+        >>> ReportConfig().primary, ReportConfig(adjust=("age",)).primary
+        ('unadjusted', 'adjusted')
+        """
+        if self.primary_analysis:
+            return self.primary_analysis
+        return "adjusted" if self.adjust else "unadjusted"
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain data (TOML/JSON compatible), used for hashing and the stamp."""
@@ -324,6 +345,7 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "followup_target": (int, float),
     "margin": (int, float),
     "adjust": (list,),
+    "primary_analysis": (str,),
     "site_column": (str,),
     "site_groups": (dict,),
     "bam_version": (str,),

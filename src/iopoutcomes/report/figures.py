@@ -64,9 +64,67 @@ def _svg(figure: Any) -> str:
         for text in figure.findobj(Text):
             text.set_parse_math(False)
         figure.tight_layout()
+        if _fit_labels(figure):
+            figure.tight_layout()
         for text in figure.findobj(Text):
             text.set_parse_math(False)
         return figure_to_svg(figure)
+
+
+def _fit_labels(figure: Any) -> bool:
+    """Wrap titles and axis labels that would run off the figure (never clip them).
+
+    After a first layout, a title or x label that reaches past the figure's left or right edge
+    (or a y label past its top or bottom) is wrapped at word boundaries to the room it has on
+    both sides of its centre; returns whether anything changed.
+    """
+    import textwrap
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = figure.canvas if hasattr(figure.canvas, "get_renderer") else FigureCanvasAgg(figure)
+    renderer = canvas.get_renderer()
+    width, height = figure.bbox.width, figure.bbox.height
+    changed = False
+    for ax in figure.axes:
+        for text, vertical in ((ax.title, False), (ax.xaxis.label, False), (ax.yaxis.label, True)):
+            content = text.get_text()
+            if not content:
+                continue
+            box = text.get_window_extent(renderer)
+            if vertical:
+                low, high, size, extent = box.y0, box.y1, height, box.height
+            else:
+                low, high, size, extent = box.x0, box.x1, width, box.width
+            if low >= 0 and high <= size:
+                continue
+            centre = (low + high) / 2.0
+            room = 0.95 * 2.0 * max(min(centre, size - centre), 0.25 * size)
+            per_char = extent / max(len(content), 1)
+            text.set_text(textwrap.fill(content, max(12, int(room / per_char))))
+            changed = True
+    return changed
+
+
+def _legend_outside(ax: Any) -> None:
+    """Move an existing legend to the right of the axes, where it cannot cover data or the
+    benchmark band's label."""
+    legend = ax.get_legend()
+    if legend is None:
+        return
+    handles = list(legend.legend_handles)
+    labels = [t.get_text() for t in legend.get_texts()]
+    title = legend.get_title().get_text()
+    ax.legend(
+        handles,
+        labels,
+        title=title or None,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        fontsize="small",
+        title_fontsize="small",
+    )
 
 
 def _pct(value: Any) -> str:
@@ -87,9 +145,15 @@ def _hidden(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _rate_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows with a rate hidden get every value blanked (nothing of them is drawn)."""
+    """Rows with a rate hidden get every value blanked (nothing of them is drawn).
+
+    A rate the table publishes is drawn, even on a row flagged ``suppressed`` because another
+    count of it (say, the out-of-window interviews) is hidden: the chart shows what the table
+    prints, and nothing more.
+    """
     out = frame.copy()
-    hidden = _hidden(out)
+    rate = pd.to_numeric(out["rate"], errors="coerce").to_numpy(float)
+    hidden = ~np.isfinite(rate)
     out["suppressed"] = hidden
     for column in ("rate", "ci_low", "ci_high"):
         out[column] = pd.to_numeric(out[column], errors="coerce").astype(float).mask(hidden)
@@ -111,6 +175,7 @@ def rates_figure(
     data = _rate_frame(frame.loc[frame["group"].astype(str) != "All"])
     figure, ax = _new()
     plot_rates(data, ax=ax, band=band, target=target)
+    _legend_outside(ax)
     ax.set_title(title, fontsize="medium")
     parts = []
     for _, row in data.iterrows():
@@ -152,12 +217,18 @@ def comparison_figure(frame: pd.DataFrame, timepoint: str) -> ReportFigure | Non
     shown = frame.loc[~frame["suppressed"].to_numpy(bool)].copy()
     if shown.empty:
         return None
-    shown["outcome"] = f"abstinent_{timepoint}"
+    shown["outcome"] = f"{timepoint_text(timepoint).capitalize()} abstinence"
     shown["n"] = np.nan
     shown["n_ref"] = np.nan
-    shown["group"] = shown["group"] + " (" + shown["analysis"] + ")"
-    figure, ax = _new(7.0, 1.2 + 0.55 * len(shown))
+    roles = shown["role"] if "role" in shown else pd.Series("", index=shown.index)
+    shown["analysis"] = [
+        (f"{role}: " if role == "primary" else "")
+        + str(a).replace("unadjusted (complete case)", "complete case")
+        for role, a in zip(roles, shown["analysis"], strict=True)
+    ]
+    figure, ax = _new(7.0, 1.4 + 0.6 * len(shown))
     plot_comparison(shown, ax=ax)
+    ax.set_xlabel("Difference, percentage points (cohort − reference)")
     title = f"Difference in {timepoint_text(timepoint)} abstinence, with the equivalence margin"
     ax.set_title(title, fontsize="medium")
     alt = "; ".join(
@@ -192,6 +263,7 @@ def spc_figure(chart: Any, key: str, title: str) -> ReportFigure:
 
     figure, ax = _new(7.0, 3.4)
     plot_spc(chart, ax=ax)
+    _legend_outside(ax)
     ax.set_title(title, fontsize="medium")
     table = chart.to_frame()
     alt = "; ".join(f"{p}: {_pct(r)}" for p, r in zip(table["period"], table["rate"], strict=True))

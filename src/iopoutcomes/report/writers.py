@@ -32,6 +32,7 @@ import pandas as pd
 from .._epoch import source_date
 from ..exceptions import FileReadError
 from ..privacy import neutralise_cell, neutralise_frame
+from .labels import column_label, display_columns, format_cell
 from .model import ReportSection, ReportTable
 
 if TYPE_CHECKING:
@@ -87,29 +88,27 @@ def figure_to_svg(figure: Figure) -> str:
 # --- HTML --------------------------------------------------------------------------------------
 
 
-def _cell(value: Any, column: str) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, float | np.floating):
-        name = column.lower()
-        if name in {"rate", "ci_low", "ci_high", "rate_ref", "target"} or name.endswith("_rate"):
-            return f"{100 * float(value):.1f}%"
-        if name.startswith(("diff", "equivalence_ci", "adjusted_diff")):
-            return f"{100 * float(value):+.1f} pts"
-        if "pvalue" in name:
-            return "<0.001" if value < 0.001 else f"{float(value):.3f}"
-        return f"{float(value):.2f}"
-    return str(value)
-
-
 def _table_rows(table: ReportTable) -> list[list[str]]:
+    """Formatted cells of the displayed columns (one format per quantity; labels.py)."""
     frame = table.frame
-    return [
-        [_cell(v, str(c)) for v, c in zip(row, frame.columns, strict=True)]
-        for row in frame.itertuples(index=False, name=None)
+    columns = display_columns(table.key, frame.columns)
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")
     ]
+    return [[format_cell(row[c], c, table.key, row) for c in columns] for row in records]
+
+
+def _table_header(table: ReportTable) -> list[str]:
+    return [column_label(c, table.key) for c in display_columns(table.key, table.frame.columns)]
+
+
+WIDE_TABLE = 9
+"""Tables with more displayed columns than this are printed on landscape pages."""
+
+
+def _table_class(table: ReportTable) -> str:
+    n = len(display_columns(table.key, table.frame.columns))
+    return "table-block wide" if n > WIDE_TABLE else "table-block"
 
 
 def render_html(
@@ -138,6 +137,8 @@ def render_html(
         sections=sections,
         css=css,
         table_rows=_table_rows,
+        table_header=_table_header,
+        table_class=_table_class,
         enumerate=enumerate,
     )
 
@@ -211,10 +212,11 @@ def write_json(
 
 def _sheet_names(tables: Sequence[ReportTable]) -> list[str]:
     names: list[str] = []
+    reserved = ["notes", "stamp"]
     for table in tables:
         base = "".join(ch for ch in table.key if ch not in "[]:*?/\\")[:28] or "table"
         name, i = base, 2
-        while name.lower() in (n.lower() for n in names):
+        while name.lower() in (n.lower() for n in [*reserved, *names]):
             name, i = f"{base[:26]}_{i}", i + 1
         names.append(name)
     return names
@@ -227,12 +229,21 @@ def write_xlsx(
     tables: Sequence[ReportTable],
     when: dt.datetime | None,
 ) -> Path:
-    """An Excel workbook: a ``stamp`` sheet, then one typed sheet per table."""
+    """An Excel workbook whose data sheets are pivot-ready.
+
+    A ``notes`` sheet (one row per data sheet: sheet name, title, notes), then one sheet per
+    table with a single header row in row 1 (human labels; differences in percentage points),
+    typed cells with number formats (rates as %), a frozen header and a filter, and last one
+    ``stamp`` sheet (the reproducibility stamp, item / value).
+    """
     try:
         from openpyxl import Workbook
-        from openpyxl.styles import Font
+        from openpyxl.styles import Alignment, Font
+        from openpyxl.utils import get_column_letter
     except ImportError as exc:  # pragma: no cover - openpyxl is a core dependency
         raise FileReadError("Writing .xlsx needs openpyxl (pip install openpyxl).") from exc
+
+    from .labels import excel_format, excel_label, excel_value
 
     workbook = Workbook()
     fixed = when or dt.datetime(2000, 1, 1)
@@ -240,23 +251,64 @@ def write_xlsx(
     workbook.properties.lastModifiedBy = ""
     workbook.properties.created = fixed
     workbook.properties.modified = fixed
-    sheet = workbook.active
-    assert sheet is not None  # a new Workbook always has one sheet
-    sheet.title = "stamp"
     bold = Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    data = [t for t in tables if t.key != "stamp"]
+    names = _sheet_names(data)
+    notes = workbook.active
+    assert notes is not None  # a new Workbook always has one sheet
+    notes.title = "notes"
+    notes.append(["Sheet", "Title", "Notes"])
+    for table, name in zip(data, names, strict=True):
+        notes.append([name, _text_cell(table.title), _text_cell(table.footnote)])
+    for cell in notes[1]:
+        cell.font = bold
+    for column, width in (("A", 22), ("B", 60), ("C", 100)):
+        notes.column_dimensions[column].width = width
+    for row in notes.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = wrap
+    for table, name in zip(data, names, strict=True):
+        ws = workbook.create_sheet(name)
+        frame = table.frame
+        columns = [str(c) for c in frame.columns]
+        ws.append([_text_cell(excel_label(c, table.key)) for c in columns])
+        for cell in ws[1]:
+            cell.font = bold
+            cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+        levels = frame["level"].astype(str).tolist() if "level" in frame else [""] * len(frame)
+        formats = [
+            (excel_format(c, table.key), excel_format(c, table.key, level_mean=True))
+            for c in columns
+        ]
+        for i, row in enumerate(frame.itertuples(index=False, name=None)):
+            ws.append(
+                [
+                    _text_cell(_plain(excel_value(v, c, table.key)))
+                    for v, c in zip(row, columns, strict=True)
+                ]
+            )
+            mean = levels[i] == "mean"
+            for j, (plain, for_mean) in enumerate(formats):
+                number_format = for_mean if mean else plain
+                if number_format is not None:
+                    ws.cell(row=i + 2, column=j + 1).number_format = number_format
+        for j, c in enumerate(columns):
+            ws.column_dimensions[get_column_letter(j + 1)].width = max(
+                10, min(36, len(excel_label(c, table.key)) + 2)
+            )
+        ws.freeze_panes = "A2"
+        if len(frame):
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(frame) + 1}"
+    sheet = workbook.create_sheet("stamp")
+    sheet.append(["Item", "Value"])
+    for cell in sheet[1]:
+        cell.font = bold
     for key, value in stamp.items():
         rendered = value if not isinstance(value, dict | list) else json.dumps(value, default=str)
         sheet.append([str(key), _text_cell(_plain(rendered))])
-    for table, name in zip(tables, _sheet_names(tables), strict=True):
-        ws = workbook.create_sheet(name)
-        ws.append([_text_cell(table.title)])
-        ws["A1"].font = bold
-        ws.append([_text_cell(str(c)) for c in table.frame.columns])
-        for row in table.frame.itertuples(index=False, name=None):
-            ws.append([_text_cell(_plain(v)) for v in row])
-        if table.footnote:
-            ws.append([])
-            ws.append([_text_cell(table.footnote)])
+    sheet.column_dimensions["A"].width = 24
+    sheet.column_dimensions["B"].width = 80
     buffer = io.BytesIO()
     workbook.save(buffer)
     return write_atomic(path, _normalise_zip(buffer.getvalue(), fixed))
