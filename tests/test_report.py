@@ -583,7 +583,15 @@ def test_sensitivity_paragraph_has_the_tipping_point(
     tp = tipping_point(sub, "abstinent_6mo", by="cohort", reference="inpatient", margin=0.10)
     assert tp.sentence() in tips[0]
     assert "points below the missing inpatient clients" in tips[0] or "holds whatever" in tips[0]
-    assert "odds of abstinence are 0.37 times" in tips[0]
+    # the sample report configures no covariates, so no imputation model: the report says so
+    # (issue 20: imputation never runs from the group alone)
+    assert "No delta-adjusted imputation was run" in tips[0]
+    configured = iop.quarterly_report(
+        sample, config={"comparison": {"adjust": ["age", "sex", "severity"]}}, progress=False
+    )
+    section = next(s for s in configured.sections if s.key == "outcomes")
+    tip = next(p for p in section.paragraphs if p.startswith("Tipping point (IOP vs inpatient)"))
+    assert "odds of abstinence are 0.37 times" in tip
 
 
 def test_imputation_seed_is_derived_from_the_configuration_and_quarter(sample) -> None:

@@ -2390,7 +2390,7 @@ class _Builder:
         out = [
             "Library rule (tables followup_by_cohort, followup_by_site, followup_by_quarter, "
             "flow_followup and the follow-up trend): the definition's window of the timepoint; "
-            f"{deaths} (death_policy = {d.death_policy})."
+            f"{deaths}."
         ]
         if self.primary == "6mo" and self.calendar:
             out.append(f"Funder rule (table followup_gpra_rule): {GPRA_RULE_TEXT}")
