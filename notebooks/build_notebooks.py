@@ -2196,6 +2196,133 @@ def nb06_ctn0094_real_data() -> list[Cell]:
     ]
 
 
+def nb07_measured_milestones() -> list[Cell]:
+    return [
+        md(
+            """
+            # 07 · Milestones measured, not asserted: instruments and reliable change
+
+            The milestones that define a successful IOP (improved well-being, coping, recovery
+            capital, less use) are measured with standard questionnaires at intake, discharge
+            and follow-up. This notebook scores them from their items, classifies each client's
+            change as reliable or not (Jacobson & Truax 1991; the NHS Talking Therapies
+            conventions), and compares measured milestones between IOP and inpatient care.
+
+            The records are simulated with `instruments=True`: PHQ-9, GAD-7, BARC-10 and BAM
+            items whose latent distress and recovery capital improve with time in care and with
+            abstinence, so measured change tracks use.
+            """
+        ),
+        code(SETUP),
+        code(
+            """
+            records = iop.simulate_records(n=1500, seed=7, instruments=True)
+            for name, options in [("phq9", {}), ("gad7", {}), ("barc10", {}),
+                                  ("bam", {"version": "likert"})]:
+                records = iop.score_followups(records, name, **options)
+            scored = records.followups
+            scored.groupby("timepoint", sort=False)[
+                ["phq9_total", "gad7_total", "barc10_total", "bam_use"]
+            ].mean().round(1)
+            """
+        ),
+        md(
+            """
+            ## Scoring rules, stated
+
+            Each scorer says what it computed and how missing items were handled (PHQ-9 is
+            prorated from 7 of 9 answered items; BARC-10 and the BAM subscales need every item).
+            Out-of-range item values are rejected with their row number and a reason, never
+            shown.
+            """
+        ),
+        code(
+            """
+            phq = iop.phq9(records.followups)
+            print(phq.definition_text())
+            phq.summary()
+            """
+        ),
+        md(
+            """
+            ## Reliable change from intake to discharge
+
+            `reliable_change` classifies each client as recovered, improved, unchanged or
+            deteriorated. With `method="threshold"` the PHQ-9 preset uses NHS Talking
+            Therapies' fixed points (a drop of 6 or more is reliable; 10 or more is caseness);
+            the Jacobson-Truax index needs the measure's reliability.
+            """
+        ),
+        code(
+            """
+            with_cohort = scored.merge(records.episodes[["episode_id", "cohort"]], on="episode_id")
+            rc = iop.reliable_change(with_cohort, "phq9", method="threshold", by="cohort")
+            print(rc.narrative())
+            rc.counts()
+            """
+        ),
+        code(
+            """
+            jt = iop.reliable_change(with_cohort, "phq9", reliability=0.84, by="cohort",
+                                     higher_is_better=False, cutoff=10)
+            fig, ax = plt.subplots(figsize=(5.5, 5.5), layout="constrained")
+            jt.plot(ax=ax)
+            print(jt.methods_text())
+            """
+        ),
+        md(
+            """
+            ## Measured milestones, compared between settings
+
+            `INSTRUMENT_MILESTONES` turns the measures into milestones: reliable improvement
+            on PHQ-9 and GAD-7 by discharge, BARC-10 at or above 47 at 6 months (Vilsaint et
+            al. 2017's cut-off for sustained remission) and no use on the BAM at discharge. They
+            go into the outcome definition like any milestone and are compared with the same
+            functions as abstinence.
+            """
+        ),
+        code(
+            """
+            definition = iop.OutcomeDefinition(
+                milestones=(*iop.OutcomeDefinition().milestones,
+                            *iop.INSTRUMENT_MILESTONES.values())
+            )
+            outcomes = iop.episode_outcomes(records, definition=definition)
+            for m in iop.INSTRUMENT_MILESTONES.values():
+                print(f"{m.name}: {definition.milestone_text(m)}")
+            measured = [f"milestone_{m}" for m in iop.INSTRUMENT_MILESTONES]
+            iop.outcome_rates(outcomes, measured, by="cohort", missing="exclude").to_frame()[
+                ["outcome", "group", "n", "n_events", "rate", "ci_low", "ci_high"]
+            ].round(3)
+            """
+        ),
+        code(
+            """
+            cmp = iop.compare_rates(outcomes, "milestone_phq9_reliable_improvement", by="cohort",
+                                    reference="inpatient", missing="exclude")
+            print(cmp.narrative())
+            """
+        ),
+        md(
+            """
+            ## Notes
+
+            * Kroenke K, Spitzer RL, Williams JBW. The PHQ-9. *J Gen Intern Med*
+              2001;16:606-613. Spitzer RL et al. The GAD-7. *Arch Intern Med* 2006;166:1092-1097.
+            * Cacciola JS et al. Development and initial evaluation of the Brief Addiction
+              Monitor. *J Subst Abuse Treat* 2013;44:256-263.
+            * Vilsaint CL et al. Development and validation of a Brief Assessment of Recovery
+              Capital (BARC-10). *Drug Alcohol Depend* 2017;177:71-76.
+            * Jacobson NS, Truax P. Clinical significance. *J Consult Clin Psychol*
+              1991;59:12-19.
+            * Complete case (`missing="exclude"`) is used for the measured milestones because a
+              client without the questionnaire has no measured change; say so in a paper and
+              show the follow-up rates beside them.
+            """
+        ),
+    ]
+
+
 # =================================================================================================
 # building and executing
 # =================================================================================================
@@ -2207,6 +2334,7 @@ NOTEBOOKS: dict[str, Callable[[], list[Cell]]] = {
     "04_sustained_abstinence_and_relapse": nb04_sustained_abstinence_and_relapse,
     "05_quarterly_report_from_python": nb05_quarterly_report_from_python,
     "06_ctn0094_real_data": nb06_ctn0094_real_data,
+    "07_measured_milestones": nb07_measured_milestones,
 }
 
 

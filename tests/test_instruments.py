@@ -311,7 +311,7 @@ def test_groups_counts_and_narrative() -> None:
     assert iop_rows["n"].unique().tolist() == [2]
     assert counts.groupby("group")["rate"].sum().round(12).tolist() == [1.0, 1.0]
     text = rc.narrative()
-    assert "IOP: 1 of 2 clients reliably improved" in text
+    assert "IOP: 1 of 2 clients reliably improved on the PHQ-9 depression score" in text
     assert "inpatient: 1 of 2" in text and "1 reliably deteriorated" in text
 
 
@@ -471,7 +471,7 @@ def test_instrument_milestone_texts_show_their_values() -> None:
     assert texts["barc10_recovery_capital"].startswith(
         "BARC-10 recovery capital score at the 6-month follow-up of 47 or more"
     )
-    assert texts["bam_no_use"].startswith("BAM Use subscale at discharge of 0 or less")
+    assert texts["bam_no_use"].startswith("BAM Use subscale at discharge of 0 (none)")
     for text in texts.values():
         assert "{" not in text and "min_change" not in text and "threshold" not in text
 

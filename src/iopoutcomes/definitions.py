@@ -808,6 +808,8 @@ class OutcomeDefinition:
         if ms.kind == "threshold":
             assert ms.threshold is not None
             bound = "or more" if ms.higher_is_better else "or less"
+            if ms.threshold == 0 and not ms.higher_is_better:
+                bound = "(none)"  # "0 or less" on a score that cannot go below 0
             on = f" on the {ms.scale}" if ms.scale else ""
             return f"{what} {_at_text(ms.timepoint)} of {_number_text(ms.threshold)} {bound}{on}"
         return f"{what} reported {_at_text(ms.timepoint)}"

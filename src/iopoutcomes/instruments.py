@@ -649,7 +649,7 @@ INSTRUMENT_MILESTONES: Mapping[str, Milestone] = {
         measure="phq9_total",
         min_change=6,
         higher_is_better=False,
-        scale="PHQ-9 total (0-27; NHS Talking Therapies reliable improvement)",
+        scale="0-27 PHQ-9 total (the NHS Talking Therapies reliable improvement)",
     ),
     "gad7_reliable_improvement": Milestone(
         "gad7_reliable_improvement",
@@ -657,7 +657,7 @@ INSTRUMENT_MILESTONES: Mapping[str, Milestone] = {
         measure="gad7_total",
         min_change=4,
         higher_is_better=False,
-        scale="GAD-7 total (0-21; NHS Talking Therapies reliable improvement)",
+        scale="0-21 GAD-7 total (the NHS Talking Therapies reliable improvement)",
     ),
     "barc10_recovery_capital": Milestone(
         "barc10_recovery_capital",
@@ -665,7 +665,7 @@ INSTRUMENT_MILESTONES: Mapping[str, Milestone] = {
         measure="barc10_total",
         timepoint="6mo",
         threshold=47,
-        scale="BARC-10 total (10-60; the sustained-remission cut-off, Vilsaint et al. 2017)",
+        scale="10-60 BARC-10 total (the sustained-remission cut-off of Vilsaint et al. 2017)",
     ),
     "bam_no_use": Milestone(
         "bam_no_use",
@@ -673,7 +673,7 @@ INSTRUMENT_MILESTONES: Mapping[str, Milestone] = {
         measure="bam_use",
         threshold=0,
         higher_is_better=False,
-        scale="BAM Use subscale (no alcohol or drug use in the past 30 days)",
+        scale="0-12 Use subscale (no alcohol or drug use in the past 30 days)",
     ),
 }
 """Milestones measured by instruments: well-being (PHQ-9, GAD-7 reliable improvement by
@@ -789,6 +789,13 @@ class ReliableChange(ResultDisplay):
         out["category"] = out["category"].astype(str)
         return out[[*keys, "category", "n", "n_events", "rate"]]
 
+    @property
+    def measure_text(self) -> str:
+        """The measure in words (``PHQ-9 depression score``), else its column name."""
+        from .definitions import MEASURE_TEXT
+
+        return MEASURE_TEXT.get(self.measure, self.measure)
+
     def _header(self) -> str:
         return (
             f"<ReliableChange: {self.measure} {self.baseline} -> {self.followup}, "
@@ -806,7 +813,7 @@ class ReliableChange(ResultDisplay):
             assert self.sd_baseline is not None and self.reliability is not None
             se = self.sd_baseline * math.sqrt(1 - self.reliability)
             rule = (
-                f"Change in {self.measure} from {self.baseline} to {self.followup} was called "
+                f"Change in {self.measure_text} from {self.baseline} to {self.followup} was called "
                 f"reliable when the reliable change index RCI = (post - pre) / sqrt(2 SE^2), "
                 f"SE = SD x sqrt(1 - r), exceeded {z:.2f} in absolute value (Jacobson & Truax "
                 f"1991), with SD = {self.sd_baseline:.3g} (baseline) and r = "
@@ -815,7 +822,7 @@ class ReliableChange(ResultDisplay):
             )
         else:
             rule = (
-                f"Change in {self.measure} from {self.baseline} to {self.followup} was called "
+                f"Change in {self.measure_text} from {self.baseline} to {self.followup} was called "
                 f"reliable when it was at least {self.threshold:g} points in either direction "
                 f"({self.source})."
             )
@@ -842,7 +849,7 @@ class ReliableChange(ResultDisplay):
             worse = int(part.loc[part["category"] == "deteriorated", "n_events"].sum())
             who = f"{key[0] if isinstance(key, tuple) else key}: " if keys else ""
             parts.append(
-                f"{who}{good} of {n} clients reliably improved on {self.measure} "
+                f"{who}{good} of {n} clients reliably improved on the {self.measure_text} "
                 f"({self.baseline} to {self.followup}) and {worse} reliably deteriorated."
             )
         return " ".join(parts)
