@@ -138,6 +138,8 @@ _OUTCOME_PREFIXES = (
     "point_prevalence_",
     "first_use_after_discharge_",
     "milestone_",
+    "eligible_",
+    "screen_coverage_",
 )
 
 

@@ -933,7 +933,8 @@ class Comparison(ResultDisplay):
         Examples
         --------
         >>> import iopoutcomes as iop
-        >>> cmp = iop.compare_rates(iop.episode_outcomes(iop.simulate_records(n=100, seed=0)))
+        >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
+        >>> cmp = iop.compare_rates(out, sensitivity=False)
         >>> cmp.e_value().to_frame()["measure"].tolist()
         ['rr']
         """

@@ -671,6 +671,8 @@ class OutcomeDefinition:
         counted between admission and discharge, a milestone built on one, and
         ``completed_program`` when one of its milestones is.
 
+        Examples
+        --------
         >>> d = OutcomeDefinition()
         >>> [d.length_of_stay_dependent(o) for o in
         ...  ("sustained_30d_in_treatment", "sustained_30d_comparable", "completed_program")]

@@ -262,6 +262,16 @@ class InstrumentScores(ResultDisplay):
         One row per rejected item value: ``row`` (1-based position in the input), ``item``
         (the column) and ``reason`` (``not_a_number``, ``not_whole``, ``out_of_range``); the
         value itself is never shown. A rejected item counts as unanswered.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = score_instrument(pd.DataFrame({f"phq9_{i}": [1, 9] for i in range(1, 10)}),
+    ...                           "phq9")
+    >>> scores.rejected.to_dict("list")["reason"]
+    ['out_of_range', 'out_of_range', 'out_of_range', 'out_of_range', 'out_of_range', 'out_of_range', 'out_of_range', 'out_of_range', 'out_of_range']
+    >>> scores.summary()[["n", "n_scored", "n_not_scored"]].iloc[0].tolist()
+    [2, 1, 1]
     """
 
     instrument: InstrumentSpec
@@ -744,6 +754,15 @@ class ReliableChange(ResultDisplay):
     Truax only), ``reliable_improvement``, ``reliable_deterioration``, ``case_pre``,
     ``case_post`` (when a cut-off is set) and ``category`` (recovered / improved / unchanged /
     deteriorated).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"episode_id": ["a", "a"], "timepoint": ["intake", "discharge"],
+    ...                   "gad7_total": [15, 6]})
+    >>> rc = reliable_change(d, "gad7", method="threshold")
+    >>> rc.to_frame()["category"].tolist(), rc.threshold
+    (['recovered'], 4.0)
     """
 
     frame: pd.DataFrame
