@@ -409,9 +409,9 @@ def int_array(nums: np.ndarray, drop: np.ndarray) -> pd.arrays.IntegerArray:
 # --- one column --------------------------------------------------------------------------------
 
 
-def type_column(values: pd.Series | None, col: ColumnSpec, n: int, options: Options) -> tuple[
-    Any, list[Problem]
-]:
+def type_column(
+    values: pd.Series | None, col: ColumnSpec, n: int, options: Options
+) -> tuple[Any, list[Problem]]:
     """Type one canonical column; return (typed values, the rows that break a rule).
 
     ``values`` is ``None`` when the source has no such column: an all-missing column (a
@@ -501,13 +501,15 @@ def check_extra(values: pd.Series, name: str) -> list[Problem]:
         infinite = np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))
         if infinite.any():
             problems.append(Problem("unparseable_number", name, infinite, "not a finite number"))
-    elif isinstance(dtype, pd.StringDtype) or dtype == object:
+    elif isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype):
         text = as_text(values)
         control = control_characters(text)
         if control.any():
             problems.append(Problem("control_character", name, control))
-        if dtype == object:  # hand-made frames may hold float infinities among other values
-            infinite = values.map(lambda v: isinstance(v, float) and np.isinf(v)).to_numpy(bool)
+        if pd.api.types.is_object_dtype(dtype):  # hand-made frames may mix in float infinities
+            floats = values.map(type).isin((float,))
+            numbers = pd.to_numeric(values.where(floats), errors="coerce")
+            infinite = np.isinf(numbers.to_numpy(dtype="float64", na_value=np.nan))
             if infinite.any():
                 problems.append(
                     Problem("unparseable_number", name, infinite, "not a finite number")
@@ -573,7 +575,8 @@ def type_level_of_care(
     if not u_asam.any():
         return problems
     code = spread(u_code)
-    u_edition = np.where(u_asam, ASAM_EDITION, None)
+    u_edition = np.full(len(u_asam), None, dtype=object)
+    u_edition[u_asam] = ASAM_EDITION
     edition = spread(u_edition)
     asam = pa.array(row_flag(u_asam))
     given_code = typed.get("asam_code")

@@ -119,7 +119,7 @@ def read_csv(
     data: bytes, name: str, table: str, text_columns: Sequence[str], encoding: str
 ) -> pd.DataFrame:
     """Parse CSV bytes with pyarrow's multithreaded reader: ``text_columns`` as text, the other
-    columns typed by pyarrow (numbers as numbers); text stays Arrow-backed (no copy)."""
+    columns typed by pyarrow (numbers as numbers)."""
     import pyarrow.csv as pcsv
 
     if len(data) == 0:
@@ -154,7 +154,8 @@ def read_csv(
             f"The {table} file {name!r} has a header but no data rows "
             f"({describe_columns(arrow.column_names)})."
         )
-    return arrow.to_pandas(types_mapper=_arrow_types)
+    # pandas' default: text Arrow-backed (no copy) where pandas stores text in Arrow
+    return arrow.to_pandas(split_blocks=True)
 
 
 def _compression(name: str) -> str | None:
@@ -162,13 +163,6 @@ def _compression(name: str) -> str | None:
     for suffix, codec in ((".gz", "gzip"), (".bz2", "bz2"), (".zst", "zstd")):
         if lower.endswith(suffix):
             return codec
-    return None
-
-
-def _arrow_types(arrow_type: pa.DataType) -> Any:
-    """pandas dtypes for pyarrow's CSV types: text stays Arrow-backed (no copy)."""
-    if pa.types.is_large_string(arrow_type) or pa.types.is_string(arrow_type):
-        return pd.StringDtype("pyarrow")
     return None
 
 

@@ -87,9 +87,7 @@ def match_keys(probe: np.ndarray, table: np.ndarray) -> np.ndarray:
         t_lo, t_hi = t_start[k], t_start[k + 1]
         if p_lo == p_hi or t_lo == t_hi:
             continue
-        found = pc.index_in(
-            pa.array(p_sorted[p_lo:p_hi]), value_set=pa.array(t_sorted[t_lo:t_hi])
-        )
+        found = pc.index_in(pa.array(p_sorted[p_lo:p_hi]), value_set=pa.array(t_sorted[t_lo:t_hi]))
         pos = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), np.int64)
         hit = pos >= 0
         rows = p_order[p_lo:p_hi]
@@ -136,9 +134,9 @@ def duplicated_pairs(group: np.ndarray, item: np.ndarray, n_items: int) -> np.nd
     return known & pd.Series(key, copy=False).duplicated(keep=False).to_numpy()
 
 
-def days_after(later: pd.Series, admission: pd.Series, position: np.ndarray) -> tuple[
-    np.ndarray, np.ndarray
-]:
+def days_after(
+    later: pd.Series, admission: pd.Series, position: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(whole days from the admission of episode ``position`` to ``later``, missing mask).
 
     Dates are midnights, so the day count is negative exactly when ``later`` is earlier.

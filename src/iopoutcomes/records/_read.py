@@ -22,8 +22,10 @@ from ._columns import (
     TABLE_ORDER,
     TEXT_KINDS,
     Options,
-    date_range as plausible_dates,
     empty_table,
+)
+from ._columns import (
+    date_range as plausible_dates,
 )
 from ._container import Records
 from ._files import describe_columns, load, per_table
@@ -168,7 +170,9 @@ def read_records(
     for table in TABLE_ORDER:
         if given[table] is None:
             continue
-        mapping = {str(k): str(v) for k, v in per_table(columns, table, "columns", TABLE_ORDER).items()}
+        mapping = {
+            str(k): str(v) for k, v in per_table(columns, table, "columns", TABLE_ORDER).items()
+        }
         raw = load(given[table], table, *_text_sources(table, mapping), encoding)
         if len(raw.frame) == 0:
             raise EmptyFileError(
@@ -302,16 +306,16 @@ def _check_date_range(
             "date_range= must be a pair (first, last) of dates such as "
             f"('1990-01-01', '2025-12-31'), either may be None; got {type(value).__name__}."
         )
-    bounds = []
+    bounds: list[pd.Timestamp | None] = []
     for bound in value:
         if bound is None:
             bounds.append(None)
             continue
         try:
-            stamp = pd.Timestamp(bound)
+            stamp: Any = pd.Timestamp(bound)
         except (ValueError, TypeError, OverflowError):
-            stamp = pd.NaT
-        if pd.isna(stamp):
+            stamp = None
+        if stamp is None or pd.isna(stamp):
             raise ParameterError(
                 "date_range= bounds must be dates such as '1990-01-01' (or None for the default)."
             )

@@ -99,7 +99,8 @@ class Rejections:
         columns = np.array([p.column for p in ordered] or [""], dtype=object)
         messages = np.array(
             [
-                f"{p.column}: {REJECTION_REASONS[p.reason]}" + (f" ({p.detail})" if p.detail else "")
+                f"{p.column}: {REJECTION_REASONS[p.reason]}"
+                + (f" ({p.detail})" if p.detail else "")
                 for p in ordered
             ]
             or [""],

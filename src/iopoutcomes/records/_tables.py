@@ -177,7 +177,9 @@ def validate_followups(
     position = episode_position(ids, pa.array(episodes["episode_id"].astype("string").array))
     rej.add("unknown_episode", "episode_id", ~isnull(ids) & (position < 0))
     # unknown episodes and timepoints are rejected before duplicates: only known pairs count
-    tp_code = flat_codes(pc.index_in(typed["timepoint"], value_set=pa.array(list(timepoints), pa.large_string())))
+    tp_code = flat_codes(
+        pc.index_in(typed["timepoint"], value_set=pa.array(list(timepoints), pa.large_string()))
+    )
     rej.add("duplicate_followup", "timepoint", duplicated_pairs(position, tp_code, len(timepoints)))
     days, no_days = days_after(assessed, episodes["admission_date"], position)
     rej.add("assessment_before_admission", "assessment_date", (days < 0) & ~no_days)
@@ -263,4 +265,3 @@ def _blank(frame: pd.DataFrame, name: str) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         return values.isna().to_numpy()
     return isnull(trimmed(as_text(values)))
-
