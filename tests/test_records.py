@@ -1256,3 +1256,144 @@ def test_level_of_care_missing_or_blank_stays_missing(values: list[Any]) -> None
     if values[0] == "2.1":
         expected = [["IOP", "2.1", "ASAM3"], [pd.NA] * 3, [pd.NA] * 3]
     assert out.astype(object).where(out.notna(), pd.NA).values.tolist() == expected
+
+
+# --- bad inputs (issue 12, section 3) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01", "2262-04-12", "9999-12-31", "1899-12-31", "1677-09-21"]
+)
+@pytest.mark.parametrize("source", ["frame", "csv", "parquet", "typed"])
+def test_dates_outside_the_plausible_range_are_rejected_never_wrapped(
+    tmp_path: Path, value: str, source: str
+) -> None:
+    # before the fix 0001-01-01 came back as 1754-08-30 and 2262-04-12 as 1677-09-21
+    eps = episodes_frame()
+    eps.loc[1, "admission_date"] = value
+    eps.loc[1, "discharge_date"] = ""
+    given: Any = eps
+    if source == "csv":
+        eps.to_csv(tmp_path / "e.csv", index=False)
+        given = tmp_path / "e.csv"
+    elif source == "parquet":
+        eps.to_parquet(tmp_path / "e.parquet", index=False)
+        given = tmp_path / "e.parquet"
+    elif source == "typed":  # datetime64 in a unit that holds any year (pandas >= 2)
+        eps["admission_date"] = np.array(eps["admission_date"].tolist(), dtype="datetime64[s]")
+        given = eps
+    recs = read_records(given, data_as_of="2024-06-30")
+    assert recs.rejected[["row", "column", "reason"]].values.tolist() == [
+        [2, "admission_date", "date_out_of_range"]
+    ]
+    assert "expected 1900-01-01 to 2025-06-30" in recs.rejected["message"].iloc[0]
+    assert value not in recs.rejected.to_csv()
+    assert recs.episodes["admission_date"].min() >= pd.Timestamp("2024-01-01")
+    assert_balanced(recs)
+
+
+def test_date_range_is_configurable_and_defaults_to_a_year_after_data_as_of() -> None:
+    eps = episodes_frame().assign(admission_date=["1900-01-01", "2025-06-30", "2025-07-01"])
+    eps["discharge_date"] = ""
+    recs = read_records(eps, data_as_of="2024-06-30")
+    assert recs.rejected[["row", "reason"]].values.tolist() == [[3, "date_out_of_range"]]
+    narrow = read_records(eps, data_as_of="2024-06-30", date_range=("1990-01-01", None))
+    assert narrow.rejected["row"].tolist() == [1, 3]
+    wide = read_records(eps, date_range=(None, "2030-12-31"))
+    assert wide.rejected.empty
+    for bad in ("1990-01-01", ("x", None), ("2025-01-01", "2024-01-01")):
+        with pytest.raises(iop.ParameterError, match="date_range="):
+            read_records(eps, date_range=bad)  # type: ignore[arg-type]
+
+
+def test_date_range_without_data_as_of_ends_a_year_after_today() -> None:
+    eps = episodes_frame()
+    next_year = pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.DateOffset(years=1, days=2)
+    eps.loc[0, "admission_date"] = f"{next_year:%Y-%m-%d}"
+    eps.loc[0, "discharge_date"] = ""
+    recs = read_records(eps)
+    assert recs.rejected[["row", "reason"]].values.tolist() == [[1, "date_out_of_range"]]
+
+
+def test_file_without_header_never_shows_values(tmp_path: Path) -> None:
+    path = tmp_path / "episodes.csv"
+    eps = episodes_frame().assign(patient_id=[SECRET, "p2", "p3"])
+    eps.to_csv(path, index=False, header=False)
+    with pytest.raises(iop.MissingColumnError) as info:
+        read_records(path)
+    message = str(info.value)
+    assert SECRET not in message and "2024-01-01" not in message
+    assert "first row looks like data" in message
+    one_row = tmp_path / "one.csv"
+    eps.iloc[:1].to_csv(one_row, index=False, header=False)
+    with pytest.raises(iop.EmptyFileError) as info:
+        read_records(one_row)
+    assert SECRET not in str(info.value) and "looks like data" in str(info.value)
+    # a real header is still listed
+    eps.drop(columns="cohort").to_csv(path, index=False)
+    with pytest.raises(iop.MissingColumnError, match=r"Found: \['patient_id'"):
+        read_records(path)
+
+
+@pytest.mark.parametrize("source", ["frame", "csv", "parquet"])
+def test_infinite_numbers_are_rejected_in_every_numeric_column(tmp_path: Path, source: str) -> None:
+    eps = episodes_frame().assign(severity=[0.5, np.inf, 1.0])
+    fu = followups_frame().assign(wellbeing=["3.5", "4", "", "-inf"])
+    fu["days_used_past30"] = ["20", "0", "", "15"]
+    given: list[Any] = [eps, fu]
+    if source != "frame":
+        fu = fu.assign(wellbeing=[3.5, 4.0, np.nan, -np.inf])
+        for k, (name, frame) in enumerate((("e", eps), ("f", fu))):
+            path = tmp_path / f"{name}.{source}"
+            if source == "csv":
+                frame.to_csv(path, index=False)
+            else:
+                frame.to_parquet(path, index=False)
+            given[k] = path
+    recs = read_records(*given)
+    got = recs.rejected[["table", "row", "column", "reason"]].values.tolist()
+    assert got == [
+        ["episodes", 2, "severity", "unparseable_number"],
+        ["followups", 3, "episode_id", "unknown_episode"],
+        ["followups", 4, "wellbeing", "unparseable_number"],
+    ]
+    assert "not a finite number" in recs.rejected["message"].iloc[0]
+    assert np.isfinite(recs.episodes["severity"]).all()
+    assert np.isfinite(recs.followups["wellbeing"].dropna()).all()
+
+
+def test_control_characters_in_text_are_rejected() -> None:
+    eps = episodes_frame().assign(site=["A", "B\x07", "A"], note=["ok", "fine", "x\x1by"])
+    eps.loc[0, "cohort"] = "IOP\x00"
+    recs = read_records(eps)
+    assert recs.rejected[["row", "column", "reason"]].values.tolist() == [
+        [1, "cohort", "control_character"],
+        [2, "site", "control_character"],
+        [3, "note", "control_character"],
+    ]
+    clean = read_records(episodes_frame().assign(site=["A\tB", "line\nbreak", "C"]))
+    assert clean.rejected.empty  # tab, line feed and carriage return are text
+
+
+def test_excel_formulas_without_values_and_merged_cells_are_rejected(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    eps = episodes_frame()
+    sheet.append(list(eps.columns))
+    for row in eps.itertuples(index=False):
+        sheet.append(list(row))
+    sheet["I2"] = "=20+10"  # age of row 1: a formula never calculated (no saved value)
+    sheet.merge_cells("H3:H4")  # discharge_reason of rows 2-3: row 3's cell is emptied
+    path = tmp_path / "episodes.xlsx"
+    book.save(path)
+    recs = read_records(path)
+    assert recs.rejected[["row", "column", "reason"]].values.tolist() == [
+        [1, "age", "formula_without_value"],
+        [3, "discharge_reason", "merged_cell"],
+    ]
+    assert_balanced(recs)
+    # a workbook without formulas or merged cells is read as before
+    plain = tmp_path / "plain.xlsx"
+    eps.to_excel(plain, index=False)
+    assert read_records(plain).rejected.empty

@@ -68,6 +68,11 @@ def rename(raw: RawTable, table: str, mapping: dict[str, str]) -> Source:
     renamed = [str(mapping.get(c, c)) for c in columns]
     doubled = sorted({n for n in renamed if renamed.count(n) > 1})
     if doubled:
+        described = describe_columns(columns)
+        if not described.startswith("Found"):  # a header-less file: the "names" are values
+            raise MissingColumnError(
+                f"The {table} table ({raw.source}) has repeated column names, and {described}."
+            )
         raise SchemaError(
             f"The {table} table ({raw.source}) has column(s) {doubled} more than once after "
             "applying columns=. Each canonical column must come from exactly one source column."
