@@ -137,10 +137,20 @@ def write_files(n_episodes: int, n_followups: int, folder: Path, seed: int = 1) 
     followups.to_csv(folder / "followups.csv", index=False)
 
 
+def write_simulated(n_episodes: int, folder: Path, seed: int = 1) -> None:
+    """Write a simulated program's three CSVs (``simulate_records``: episodes, follow-ups and
+    the daily use calendar, about 190 calendar days per episode)."""
+    import iopoutcomes as iop
+
+    folder.mkdir(parents=True, exist_ok=True)
+    iop.simulate_records(n=n_episodes, seed=seed).to_csv(folder)
+
+
 CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 import pandas as pd
 mode, folder = sys.argv[1], sys.argv[2]
+tables = [t for t in ("episodes", "followups", "use_days") if os.path.exists(f"{folder}/{t}.csv")]
 if mode == "read_records":
     import iopoutcomes as iop
     iop.read_records  # resolve the lazy import before timing
@@ -148,10 +158,10 @@ usage = resource.getrusage(resource.RUSAGE_SELF)
 cpu_start = usage.ru_utime + usage.ru_stime
 start = time.perf_counter()
 if mode == "pandas":
-    frames = [pd.read_csv(f"{folder}/{t}.csv", engine="pyarrow") for t in ("episodes", "followups")]
+    frames = [pd.read_csv(f"{folder}/{t}.csv", engine="pyarrow") for t in tables]
 else:
-    recs = iop.read_records(f"{folder}/episodes.csv", f"{folder}/followups.csv")
-    frames = [recs.episodes, recs.followups]
+    recs = iop.read_records(*[f"{folder}/{t}.csv" for t in tables])
+    frames = [getattr(recs, t) for t in tables]
 seconds = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_SELF)
 cpu = usage.ru_utime + usage.ru_stime - cpu_start
@@ -222,10 +232,19 @@ def main(argv: list[str] | None = None) -> int:
         help="memory touched and freed by a throwaway child before each timed child "
         "(0: none; see the module notes on this VM's page faults)",
     )
+    parser.add_argument(
+        "--simulated",
+        action="store_true",
+        help="read a simulated program's three CSVs (simulate_records with --episodes) instead "
+        "of the synthetic episodes + follow-ups",
+    )
     parser.add_argument("--write-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.write_only:
-        write_files(args.episodes, args.followups, args.tmp)
+        if args.simulated:
+            write_simulated(args.episodes, args.tmp)
+        else:
+            write_files(args.episodes, args.followups, args.tmp)
         return 0
 
     files_ok = (args.tmp / "episodes.csv").exists() and (args.tmp / "followups.csv").exists()
@@ -243,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(args.followups),
                 "--tmp",
                 str(args.tmp),
+                *(["--simulated"] if args.simulated else []),
             ],
             check=True,
         )

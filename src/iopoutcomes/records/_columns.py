@@ -63,6 +63,7 @@ _CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
 _CONTROL_BYTES = np.zeros(256, dtype=bool)
 _CONTROL_BYTES[[*range(0, 9), 11, 12, *range(14, 32), 127]] = True
 _NAT = np.iinfo(np.int64).min
+_DAY_NS = 86_400_000_000_000
 
 
 def canonical_dtypes(table: str) -> dict[str, Any]:
@@ -278,17 +279,24 @@ def parse_dates(
         return days, days == _NAT, np.zeros(n, dtype=bool)
     if values.dtype == object:
         return _object_dates(values, date_format)
-    text = trimmed(as_text(values), few=False)
+    text = as_text(values)
+    if date_format is None:
+        # Arrow's strict ISO parser (exactly YYYY-MM-DD, real calendar dates) on the text as
+        # given: clean columns (the usual case) need no trimmed copy
+        as_date = _iso_dates(text)
+        if as_date is None:
+            text = trimmed(text)
+            as_date = _iso_dates(text)
+        if as_date is not None:
+            missing = isnull(as_date)
+            days = pc.fill_null(pc.cast(as_date, pa.int32()), 0)
+            out = np.asarray(days.to_numpy(zero_copy_only=False), dtype=np.int64)
+            if missing.any():
+                out[missing] = _NAT
+            return out, missing, np.zeros(n, bool)
+    text = trimmed(text)
     missing = isnull(text)
     if date_format is None:
-        try:  # Arrow's strict ISO parser: exactly YYYY-MM-DD, real calendar dates
-            as_date = pc.cast(text, pa.date32())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-        else:
-            days = pc.fill_null(pc.cast(as_date, pa.int32()), -(2**31))
-            out = np.asarray(days.to_numpy(zero_copy_only=False), dtype=np.int64)
-            return np.where(missing, _NAT, out), missing, np.zeros(n, bool)
         # some value is not an ISO date: find which, row by row (strptime alone would also
         # take 2024-1-5, so the shape is checked first)
         shape = pc.fill_null(pc.match_substring_regex(text, _ISO_DATE), False)
@@ -298,6 +306,14 @@ def parse_dates(
     ).to_numpy()
     days = _to_days(parsed)
     return days, missing, ~missing & (days == _NAT)
+
+
+def _iso_dates(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
+    """``text`` as Arrow dates when every present value is an ISO date (``None`` otherwise)."""
+    try:
+        return pc.cast(text, pa.date32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _object_dates(
@@ -332,8 +348,9 @@ def _to_days(stamps: np.ndarray) -> np.ndarray:
 
 def days_to_dates(days: np.ndarray, ok: np.ndarray) -> pd.Series:
     """``datetime64[ns]`` Series of the day numbers where ``ok`` (NaT elsewhere)."""
-    safe = np.where(ok, days, _NAT).view("datetime64[D]")
-    return pd.Series(safe.astype(DATE), copy=False)
+    nanoseconds = np.multiply(days, _DAY_NS)  # in range wherever ok
+    nanoseconds[~ok] = _NAT
+    return pd.Series(nanoseconds.view(DATE), copy=False)
 
 
 def date_range(

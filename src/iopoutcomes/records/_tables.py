@@ -25,12 +25,10 @@ from ..exceptions import MissingColumnError, SchemaError
 from ..schema import TABLES, TableSpec
 from ._columns import (
     Options,
-    as_text,
     assemble,
     check_extra,
     flat_codes,
     isnull,
-    trimmed,
     type_column,
     type_level_of_care,
 )
@@ -221,7 +219,7 @@ def validate_use_days(
     rej.add("missing_required_value", key, isnull(typed[key]))
     date = typed["date"]
     day_given = "day" in frame.columns
-    no_date, no_day = _blank(frame, "date"), _blank(frame, "day")
+    no_date, no_day = _blank(typed, rej, "date"), _blank(typed, rej, "day")
     if day_given and "date" in frame.columns:
         rej.add("missing_required_value", "date", no_date & no_day)
     elif day_given:
@@ -261,12 +259,10 @@ def _take_text(values: pd.Series, position: np.ndarray) -> pa.Array | pa.Chunked
     return pc.take(text, pa.array(position, mask=position < 0))
 
 
-def _blank(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """True where column ``name`` is empty (everywhere when the column is absent)."""
-    if name not in frame.columns:
-        return np.ones(len(frame), dtype=bool)
-    values = frame[name]
-    dtype = values.dtype
-    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
-        return values.isna().to_numpy()
-    return isnull(trimmed(as_text(values)))
+def _blank(typed: dict[str, Any], rej: Rejections, name: str) -> np.ndarray:
+    """True where column ``name`` was empty (typed as missing without another problem)."""
+    flagged = np.zeros(rej.n, dtype=bool)
+    for problem in rej.problems:
+        if problem.column == name:
+            flagged |= problem.rows
+    return typed[name].isna().to_numpy() & ~flagged
