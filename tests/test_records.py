@@ -986,12 +986,19 @@ def test_episode_position_agrees_with_a_pandas_lookup(
     # position of each id among distinct episode ids, as pandas' Index.get_indexer gives it
     import pyarrow as pa
 
-    from iopoutcomes.records._matching import episode_position
+    from iopoutcomes.records._matching import episode_position, id_keys, match_keys
 
-    got = episode_position(pa.array(probe, pa.large_string()), pa.array(table, pa.large_string()))
+    probe_arr, table_arr = pa.array(probe, pa.large_string()), pa.array(table, pa.large_string())
+    got = episode_position(probe_arr, table_arr)
     want = pd.Index(table, dtype=object).get_indexer(pd.Index(probe, dtype=object))
     want = np.where(pd.isna(pd.Series(probe, dtype=object)).to_numpy(), -1, want)
     assert got.tolist() == want.tolist()
+    # the packed-key path large tables take, whenever every id packs
+    probe_keys, table_keys = id_keys(probe_arr), id_keys(table_arr)
+    if probe_keys is not None and table_keys is not None:
+        packed = match_keys(probe_keys, table_keys)
+        packed[pd.isna(pd.Series(probe, dtype=object)).to_numpy()] = -1
+        assert packed.tolist() == want.tolist()
 
 
 def test_absent_columns_share_data_but_not_writes() -> None:

@@ -102,6 +102,9 @@ def episode_position(
     if isinstance(episode_ids, pa.ChunkedArray):
         episode_ids = episode_ids.combine_chunks()
     episode_ids = episode_ids.cast(ids.type)
+    if n_parts(len(episode_ids)) == 1:  # a small table: one cache-sized hash of the text
+        found = pc.index_in(ids, value_set=episode_ids)
+        return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), np.int64)
     probe_keys = id_keys(ids)
     table_keys = id_keys(episode_ids) if probe_keys is not None else None
     if probe_keys is None or table_keys is None:  # long ids: matched as text
