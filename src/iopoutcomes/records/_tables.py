@@ -29,6 +29,7 @@ from ._columns import (
     check_extra,
     flat_codes,
     isnull,
+    missing_column,
     type_column,
     type_level_of_care,
 )
@@ -120,13 +121,22 @@ def type_columns(
     n = len(frame)
     for problem in source.raw.cell_problems:  # Excel cells read as empty, in source names
         rej.add(problem.reason, source.renamed.get(problem.column, problem.column), problem.rows)
-    columns = [c for c in spec.columns if c.name not in skip]
-    jobs = [(c, frame[c.name] if c.name in frame.columns else None) for c in columns]
+    present = [c for c in spec.columns if c.name not in skip and c.name in frame.columns]
+    jobs = [(c, frame[c.name]) for c in present]
     results = parallel_map(lambda job: type_column(job[1], job[0], n, options), jobs, n)
     typed: dict[str, Any] = {}
-    for col, (value, problems) in zip(columns, results, strict=True):
+    for col, (value, problems) in zip(present, results, strict=True):
         typed[col.name] = value
         rej.extend(problems)
+    # absent columns: all missing, one array per kind shared by its columns (Arrow arrays are
+    # immutable, and pandas copies a shallow-copied Series before the first write to it)
+    absent: dict[str, Any] = {}
+    for col in spec.columns:
+        if col.name not in skip and col.name not in frame.columns:
+            if col.kind not in absent:
+                absent[col.kind] = missing_column(col.kind, n)
+            shared = absent[col.kind]
+            typed[col.name] = shared.copy(deep=False) if isinstance(shared, pd.Series) else shared
     extras = [str(c) for c in frame.columns if c not in spec.names]
     for problems in parallel_map(lambda name: check_extra(frame[name], name), extras, n):
         rej.extend(problems)
