@@ -34,11 +34,8 @@ def id_keys(arr: pa.Array | pa.ChunkedArray, width: int = 8) -> np.ndarray | Non
         return None
     if pc.any(pc.ends_with(filled, " ")).as_py():
         return None
-    padded = pc.utf8_rpad(filled, width=width, padding=" ")
-    lengths = pc.binary_length(padded)
-    if pc.min(lengths).as_py() != width or pc.max(lengths).as_py() != width:
-        return None  # multi-byte characters: pad widths are counted in characters
-    fixed = pc.cast(padded, pa.binary(width))
+    # ascii_rpad counts bytes, so any UTF-8 id of up to 8 bytes becomes exactly 8 bytes
+    fixed = pc.cast(pc.ascii_rpad(filled, width=width, padding=" "), pa.binary(width))
     chunks = fixed.chunks if isinstance(fixed, pa.ChunkedArray) else [fixed]
     parts = [
         np.frombuffer(c.buffers()[1], dtype=np.uint64, count=len(c), offset=c.offset * width)

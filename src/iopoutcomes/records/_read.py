@@ -9,7 +9,7 @@ the problems found into accepted rows and rejected rows (:mod:`._rejections`).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ from ._files import describe_columns, load, per_table
 from ._rejections import Rejections, raise_first
 from ._tables import (
     Source,
+    parallel_map,
     rename,
     validate_episodes,
     validate_followups,
@@ -163,13 +164,9 @@ def read_records(
         )
     first, last = _check_date_range(date_range)
     given = {"episodes": episodes, "followups": followups, "use_days": use_days}
-    # every file is read (and its options checked) before any table is validated, so file
-    # problems surface first, in table order
-    sources: dict[str, Source] = {}
-    table_codes: dict[str, dict[str, Any]] = {}
-    for table in TABLE_ORDER:
-        if given[table] is None:
-            continue
+
+    def prepare(table: str) -> tuple[Source, dict[str, Any]]:
+        """Read one table, rename its columns and check its ``codes=``."""
         mapping = {
             str(k): str(v) for k, v in per_table(columns, table, "columns", TABLE_ORDER).items()
         }
@@ -179,8 +176,9 @@ def read_records(
                 f"The {table} table ({raw.source}) has no data rows "
                 f"({describe_columns(raw.frame.columns)})."
             )
-        sources[table] = rename(raw, table, mapping)
-        table_codes[table] = _check_codes(per_table(codes, table, "codes", TABLE_ORDER))
+        return rename(raw, table, mapping), _check_codes(
+            per_table(codes, table, "codes", TABLE_ORDER)
+        )
 
     def options(table: str) -> Options:
         return Options(
@@ -199,7 +197,25 @@ def read_records(
         parts.append(rejected_rows)
         return full if bool(ok.all()) else full[ok].reset_index(drop=True)
 
-    tables = {"episodes": accept(*validate_episodes(sources["episodes"], options("episodes")))}
+    sources: dict[str, Source] = {}
+    table_codes: dict[str, dict[str, Any]] = {}
+    sources["episodes"], table_codes["episodes"] = prepare("episodes")
+    later = [t for t in TABLE_ORDER[1:] if given[t] is not None]
+
+    def read_later() -> list[tuple[Source, dict[str, Any]]]:
+        return [prepare(table) for table in later]
+
+    def episodes_checked() -> tuple[pd.DataFrame, Rejections]:
+        return validate_episodes(sources["episodes"], options("episodes"))
+
+    # the other files are read while the episodes are validated; the results come in list
+    # order, so a file problem is raised before any problem of the episodes, as when reading
+    # table by table
+    jobs: list[Callable[[], Any]] = [read_later, episodes_checked]
+    read, checked = parallel_map(lambda job: job(), jobs, _rows(given))
+    for table, (source, table_code) in zip(later, read, strict=True):
+        sources[table], table_codes[table] = source, table_code
+    tables = {"episodes": accept(*checked)}
     if "followups" in sources:
         tables["followups"] = accept(
             *validate_followups(sources["followups"], options("followups"), tables["episodes"], tps)
@@ -238,6 +254,17 @@ def read_records(
         provenance="canonical",
         remarks=tuple(remarks),
     )
+
+
+def _rows(given: Mapping[str, Any]) -> int:
+    """Rows of the episodes (a file's size as a proxy): whether threads are worth it."""
+    episodes = given["episodes"]
+    if isinstance(episodes, pd.DataFrame):
+        return len(episodes)
+    try:
+        return os.path.getsize(episodes) // 16  # at least 16 bytes a row
+    except (OSError, TypeError):
+        return 0
 
 
 def _text_sources(table: str, mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:

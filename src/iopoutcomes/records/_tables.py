@@ -41,7 +41,7 @@ from ._matching import (
     episode_position,
     resolve_patient_days,
 )
-from ._rejections import Rejections
+from ._rejections import Problem, Rejections
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -112,6 +112,10 @@ def parallel_map(func: Callable[[_T], _R], items: Iterable[_T], rows: int) -> li
         return list(pool.map(func, items))
 
 
+def _call(job: Callable[[], _R]) -> _R:
+    return job()
+
+
 def type_columns(
     source: Source, spec: TableSpec, options: Options, rej: Rejections, skip: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -174,8 +178,26 @@ def validate_followups(
     spec = TABLES["followups"]
     frame = source.frame
     require(frame, "followups", source.name, spec.required)
-    rej = Rejections("followups", source.name, len(frame))
-    typed = type_columns(source, spec, options, rej, skip=("assessment_day",))
+    n = len(frame)
+    rej = Rejections("followups", source.name, n)
+    episode_ids = pa.array(episodes["episode_id"].astype("string").array)
+
+    def ids() -> tuple[Any, list[Problem], np.ndarray]:
+        """The typed ids, their problems and each one's row among the accepted episodes."""
+        value, problems = type_column(frame["episode_id"], spec.column("episode_id"), n, options)
+        return value, problems, episode_position(value, episode_ids)
+
+    def others() -> tuple[dict[str, Any], Rejections]:
+        found = Rejections("followups", source.name, n)
+        skip = ("episode_id", "assessment_day")
+        return type_columns(source, spec, options, found, skip=skip), found
+
+    # the ids are typed and matched while the other columns are typed
+    jobs: list[Callable[[], Any]] = [ids, others]
+    (id_typed, id_problems, position), (typed, found) = parallel_map(_call, jobs, n)
+    rej.extend(id_problems)  # the first column: its problems come first
+    rej.extend(found.problems)
+    typed["episode_id"] = id_typed
     status = typed["status"]
     assessed = typed["assessment_date"]
     not_completed = ~isnull(status) & ~np.asarray(
@@ -186,9 +208,7 @@ def validate_followups(
         "assessment_date",
         not_completed & assessed.notna().to_numpy(),
     )
-    ids = typed["episode_id"]
-    position = episode_position(ids, pa.array(episodes["episode_id"].astype("string").array))
-    rej.add("unknown_episode", "episode_id", ~isnull(ids) & (position < 0))
+    rej.add("unknown_episode", "episode_id", ~isnull(id_typed) & (position < 0))
     # unknown episodes and timepoints are rejected before duplicates: only known pairs count
     tp_code = flat_codes(
         pc.index_in(typed["timepoint"], value_set=pa.array(list(timepoints), pa.large_string()))
