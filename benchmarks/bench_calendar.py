@@ -14,7 +14,8 @@ resident memory (``VmHWM``).
 
 The baseline ("plain") is ``pandas.read_parquet`` of both files, ``pandas.to_datetime`` of
 every date column with the ISO format, and ``sort_values(["patient_id", "date"])`` of the
-calendar: the least any reader has to do to use these files.
+calendar. ``--arrow`` adds a leaner one, all in Arrow (``pyarrow.parquet.read_table``, a cast
+of the date text to ``date32``, ``Table.sort_by``), which does not even make pandas frames.
 
 Usage::
 
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,6 +82,16 @@ if mode == "plain":
     days["date"] = pd.to_datetime(days["date"], format="%Y-%m-%d")
     days = days.sort_values(["patient_id", "date"])
     rows = [len(eps), len(days)]
+elif mode == "arrow":
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    import pyarrow as pa
+    eps = pq.read_table(f"{folder}/episodes.parquet")
+    eps = eps.set_column(3, "admission_date", pc.cast(eps["admission_date"], pa.date32()))
+    days = pq.read_table(f"{folder}/use_days.parquet")
+    days = days.set_column(1, "date", pc.cast(days["date"], pa.date32()))
+    days = days.sort_by([("patient_id", "ascending"), ("date", "ascending")])
+    rows = [eps.num_rows, days.num_rows]
 else:
     recs = iop.read_records(f"{folder}/episodes.parquet", use_days=f"{folder}/use_days.parquet",
                             data_as_of="2024-12-31")
@@ -92,7 +104,22 @@ print(json.dumps({"seconds": seconds, "rows": rows, "peak": peak}))
 """
 
 
-def run_child(mode: str, folder: Path) -> dict[str, float]:
+WARM = r"""
+import sys
+import numpy as np
+np.ones(int(float(sys.argv[1]) * 1e9) // 8)  # touch, then give back to the kernel at exit
+"""
+
+
+def warm_memory(gigabytes: float) -> None:
+    """Touch and free memory in a throwaway child, so each timed child meets the same page
+    state (see ``bench_read_records.py``: on this VM the first touch of memory the host
+    reclaimed is slow, and a child needing several GB would pay for it)."""
+    if gigabytes > 0:
+        subprocess.run([sys.executable, "-c", WARM, str(gigabytes)], check=True)
+
+
+def run_child(mode: str, folder: Path) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-c", CHILD, mode, str(folder)], check=True, capture_output=True, text=True
     )
@@ -106,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tmp", type=Path, default=Path("/tmp/iopoutcomes-bench-calendar"))
     parser.add_argument("--keep", action="store_true", help="reuse existing files in --tmp")
+    parser.add_argument("--arrow", action="store_true", help="also time the Arrow-only baseline")
+    parser.add_argument(
+        "--warm-gb",
+        type=float,
+        default=0.0,
+        help="memory touched and freed by a throwaway child before each timed child",
+    )
     args = parser.parse_args(argv)
     folder = args.tmp / f"{args.episodes}x{args.days}"
     if not (args.keep and (folder / "use_days.parquet").exists()):
@@ -113,9 +147,14 @@ def main(argv: list[str] | None = None) -> int:
         write_files(args.episodes, args.days, folder)
         print(f"wrote files in {time.perf_counter() - start:.1f} s")
     load_before = os.getloadavg()[0]
-    plain, records = [], []
+    plain, records, arrow = [], [], []
     for _ in range(args.repeat):
+        if args.arrow:
+            warm_memory(args.warm_gb)
+            arrow.append(run_child("arrow", folder))
+        warm_memory(args.warm_gb)
         plain.append(run_child("plain", folder))
+        warm_memory(args.warm_gb)
         records.append(run_child("read_records", folder))
     load_after = os.getloadavg()[0]
     p_times = [r["seconds"] for r in plain]
@@ -132,7 +171,16 @@ def main(argv: list[str] | None = None) -> int:
         "plain_peak_rss_gb": round(max(r["peak"] for r in plain) / 1e9, 2),
         "read_records_peak_rss_gb": round(max(r["peak"] for r in records) / 1e9, 2),
         "load_average_1min": [round(load_before, 2), round(load_after, 2)],
+        "warm_gb": args.warm_gb,
     }
+    if arrow:
+        a_times = [r["seconds"] for r in arrow]
+        summary["arrow_best_seconds"] = round(min(a_times), 2)
+        summary["arrow_median_seconds"] = round(statistics.median(a_times), 2)
+        summary["ratio_to_arrow_of_best"] = round(min(r_times) / min(a_times), 2)
+        summary["ratio_to_arrow_of_medians"] = round(
+            statistics.median(r_times) / statistics.median(a_times), 2
+        )
     print(json.dumps(summary, indent=2))
     return 0
 
