@@ -15,8 +15,9 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 SUPPORTED_SUFFIXES = (*CSV_SUFFIXES, *PARQUET_SUFFIXES, *EXCEL_SUFFIXES)
+_PARALLEL_BYTES = 16 << 20  # files above this are hashed while they are parsed
 
 
 @dataclass(frozen=True)
@@ -101,15 +103,28 @@ def load(
         raise FileReadError(
             f"The {table} file {name!r} cannot be read ({type(exc).__name__})."
         ) from None
-    digest = hashlib.sha256(data).hexdigest()  # the bytes parsed below, nothing else
-    if lower.endswith(CSV_SUFFIXES):
-        frame = read_csv(data, name, table, [*text_columns, *date_columns], encoding)
-        return RawTable(frame, name, digest)
-    if lower.endswith(PARQUET_SUFFIXES):
-        return RawTable(read_parquet(data, name, table), name, digest)
-    frame = read_excel(data, name, table, text_columns)
-    problems, notes = excel_cell_problems(data, name, frame)
-    return RawTable(frame, name, digest, problems, notes)
+
+    def parse() -> RawTable:
+        if lower.endswith(CSV_SUFFIXES):
+            frame = read_csv(data, name, table, [*text_columns, *date_columns], encoding)
+            return RawTable(frame, name)
+        if lower.endswith(PARQUET_SUFFIXES):
+            return RawTable(read_parquet(data, name, table), name)
+        frame = read_excel(data, name, table, text_columns)
+        problems, notes = excel_cell_problems(data, name, frame)
+        return RawTable(frame, name, None, problems, notes)
+
+    def digest() -> str:
+        return hashlib.sha256(data).hexdigest()  # the bytes parsed, nothing else
+
+    jobs: list[Callable[[], Any]] = [parse, digest]
+    if len(data) < _PARALLEL_BYTES:
+        raw, sha256 = (job() for job in jobs)
+    else:  # hashlib releases the GIL: the hash is taken while pyarrow parses
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            raw, sha256 = pool.map(lambda job: job(), jobs)
+    raw.sha256 = sha256
+    return raw
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -356,27 +371,3 @@ def describe_columns(names: Sequence[Any] | pd.Index) -> str:
             "are not shown): export the file with its header row"
         )
     return f"Found: {found}"
-
-
-def per_table(option: Any, table: str, name: str, tables: Sequence[str]) -> dict[str, Any]:
-    """The part of a ``columns=``/``codes=`` option that applies to ``table``."""
-    if option is None:
-        return {}
-    if not isinstance(option, Mapping):
-        raise ParameterError(f"{name}= must be a dict; got {type(option).__name__}.")
-    if (
-        option
-        and all(k in tables for k in option)
-        and all(isinstance(v, Mapping) for v in option.values())
-    ):
-        return dict(option.get(table, {}))
-    return dict(option)
-
-
-@dataclass
-class Renamed:
-    """A raw table with its columns renamed to canonical names."""
-
-    raw: RawTable
-    frame: pd.DataFrame
-    names: dict[str, str] = field(default_factory=dict)  # source name -> canonical name

@@ -28,7 +28,7 @@ from ._columns import (
     date_range as plausible_dates,
 )
 from ._container import Records
-from ._files import describe_columns, load, per_table
+from ._files import describe_columns, load
 from ._rejections import Rejections, raise_first
 from ._tables import (
     Source,
@@ -254,6 +254,22 @@ def read_records(
         provenance="canonical",
         remarks=tuple(remarks),
     )
+
+
+def per_table(option: Any, table: str, name: str, tables: Sequence[str]) -> dict[str, Any]:
+    """The part of a ``columns=``/``codes=`` option that applies to ``table``: the option
+    itself, or its entry for ``table`` when it is keyed by table names."""
+    if option is None:
+        return {}
+    if not isinstance(option, Mapping):
+        raise ParameterError(f"{name}= must be a dict; got {type(option).__name__}.")
+    if (
+        option
+        and all(k in tables for k in option)
+        and all(isinstance(v, Mapping) for v in option.values())
+    ):
+        return dict(option.get(table, {}))
+    return dict(option)
 
 
 def _rows(given: Mapping[str, Any]) -> int:
