@@ -15,8 +15,7 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 SUPPORTED_SUFFIXES = (*CSV_SUFFIXES, *PARQUET_SUFFIXES, *EXCEL_SUFFIXES)
-_PARALLEL_BYTES = 16 << 20  # files above this are hashed while they are parsed
 
 
 @dataclass(frozen=True)
@@ -104,27 +102,15 @@ def load(
             f"The {table} file {name!r} cannot be read ({type(exc).__name__})."
         ) from None
 
-    def parse() -> RawTable:
-        if lower.endswith(CSV_SUFFIXES):
-            frame = read_csv(data, name, table, [*text_columns, *date_columns], encoding)
-            return RawTable(frame, name)
-        if lower.endswith(PARQUET_SUFFIXES):
-            return RawTable(read_parquet(data, name, table), name)
-        frame = read_excel(data, name, table, text_columns)
-        problems, notes = excel_cell_problems(data, name, frame)
-        return RawTable(frame, name, None, problems, notes)
-
-    def digest() -> str:
-        return hashlib.sha256(data).hexdigest()  # the bytes parsed, nothing else
-
-    jobs: list[Callable[[], Any]] = [parse, digest]
-    if len(data) < _PARALLEL_BYTES:
-        raw, sha256 = (job() for job in jobs)
-    else:  # hashlib releases the GIL: the hash is taken while pyarrow parses
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            raw, sha256 = pool.map(lambda job: job(), jobs)
-    raw.sha256 = sha256
-    return raw
+    digest = hashlib.sha256(data).hexdigest()  # the bytes parsed below, nothing else
+    if lower.endswith(CSV_SUFFIXES):
+        frame = read_csv(data, name, table, [*text_columns, *date_columns], encoding)
+        return RawTable(frame, name, digest)
+    if lower.endswith(PARQUET_SUFFIXES):
+        return RawTable(read_parquet(data, name, table), name, digest)
+    frame = read_excel(data, name, table, text_columns)
+    problems, notes = excel_cell_problems(data, name, frame)
+    return RawTable(frame, name, digest, problems, notes)
 
 
 # --- CSV -----------------------------------------------------------------------------------
