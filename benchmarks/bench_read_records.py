@@ -19,55 +19,31 @@ needs, so back-to-back children are not measured alike (read_records needs ~0.15
 than pandas at its peak and pays for exactly those pages). By default a throwaway child
 touches and frees 3 GB before each timed child, so both readers start from the same page
 state — that of an ordinary machine, where memory is always backed. ``--warm-gb 0`` shows
-the raw back-to-back figures; both are given below.
+the raw back-to-back figures.
 
-Targets (issue 2): read time <= 2x pandas, peak memory < 3x the loaded frames.
+Targets: issue 12, 1,000,000 episodes + 4,000,000 follow-ups: read time <= 2.5x pandas;
+5,000 episodes (``--simulated``: a simulated program's episodes, follow-ups and daily
+calendar): <= 2x pandas; issue 2, peak memory < 3x the loaded frames.
 
-Figures (1,000,000 episodes + 4,000,000 follow-ups, 74 + 164 MB; 2 shared cores, otherwise
-idle; pandas 3.1.1, pyarrow 26.0.1, numpy 2.4.6; ``--repeat 9``):
+Figures: see the README's Performance table (issue 12 series, measured while seven other
+developers shared the two cores: load average 6-10, so best and median of interleaved runs
+are both given, and the CPU seconds of each child, which load inflates less).
 
-==================  ========  ===============  ===============  ============  ===========
-records.py          warm-gb   pandas best/med  read best/med    ratio b/med   peak/frames
-==================  ========  ===============  ===============  ============  ===========
-82fdbc0             3         0.40 / 0.55 s    0.73 / 0.74 s    1.80 / 1.36x  1.71x
-82fdbc0             0         0.41 / 0.43 s    0.79 / 1.13 s    1.93 / 2.62x  1.72x
-7f5180c             3         0.40 / 0.47 s    0.70 / 0.71 s    1.76 / 1.50x  1.69x
-7f5180c             0         0.39 / 0.42 s    0.77 / 1.74 s    1.98 / 4.18x  1.69x
-==================  ========  ===============  ===============  ============  ===========
+How ``read_records`` spends the time (since issue 12: the ``records/`` package, no hand-made
+thread coordination, no pandas/Arrow internals): each file is read once (its SHA-256 taken
+from the same bytes) and parsed by pyarrow's multithreaded CSV reader; the follow-up file is
+read while the episodes are validated, and the follow-up ids are typed and matched to the
+accepted episodes (8-byte packed keys, matched in cache-sized partitions) while the other
+follow-up columns are typed — both through a plain ``ThreadPoolExecutor.map``.
 
-Median CPU seconds: pandas 0.82-0.83 / read_records 1.26-1.31 (1.5-1.6x) warm; raw 0.78-0.79 /
-1.75-2.66 — the same work, so the difference is host page-fault time charged to the process,
-and raw medians swing with it. Peak RSS 1.15-1.16 GB for 0.68 GB of frames (pandas: 0.92-1.04
-GB for 0.59 GB). In-process best of 7
-(memory already mapped): read_records 0.68-0.74 s, pandas 0.38-0.41 s.
-
-History (``--repeat 3``, no warm-up child, best times): 31f2686 3.85-4.44 s (9-10x);
-5741048 2.36-2.72 s (3.1-3.7x); 9da076e 1.41-1.92 s (2.5-3.9x); 34d89cf (two threads)
-1.17-1.47 s (2.8-3.6x), peak/frames 1.9-2.1x throughout.
-
-Where the time goes (in-process, 82fdbc0): parsing the episodes 0.10 s, then the follow-ups
-0.34 s while the episodes are validated beside them (0.13-0.25 s), then typing the follow-ups
-0.20 s on two threads — the helper packs the ids into 8-byte keys, partitions them and
-matches them to the accepted episodes; this thread codes timepoints and statuses in one
-probing pass each, keeps whole-number columns as the ``Int64`` pyarrow read, checks the
-vocabularies, then matches the other half of the partitions, finding duplicate (episode,
-timepoint) pairs inside each partition — and 0.05 s for the assessment days (block by block)
-and assembly.
-
-What changed after 34d89cf: the id match moved into the typing step (both threads), whole
-numbers stay ``Int64`` from the CSV (no float round trip), one hashing pass per vocabulary
-column, level of care from one dictionary pass and flat take indices, int8 codes filled chunk
-by chunk, one-byte partition numbers, duplicate pairs per partition, day numbers in
-cache-sized blocks, the parser's freed scratch returned to the OS before validation
-(peak -200 MB). Tried and dropped (no gain, measured): the CSV parser dictionary-encoding the
-timepoints (the decode back to text costs what it saves), a numpy open-addressing hash join
-(slower than the partitioned one), sort + searchsorted joins, the status typed on the helper
-with partitions claimed dynamically, the duplicate check on a third thread (the two cores
-share memory bandwidth), and a fully sequential read (no better in wall time).
+Earlier figures (issue 2, hand-coordinated threads and Arrow internals, idle machine,
+``--repeat 9``): best 0.70-0.73 s vs pandas 0.40 s (1.76-1.80x), medians 1.36-1.50x;
+peak 1.69-1.71x the frames.
 
 Usage::
 
     python benchmarks/bench_read_records.py --episodes 1000000 --followups 4000000 --tmp /tmp/b
+    python benchmarks/bench_read_records.py --simulated --episodes 5000 --tmp /tmp/s --repeat 7
 """
 
 from __future__ import annotations
@@ -137,10 +113,20 @@ def write_files(n_episodes: int, n_followups: int, folder: Path, seed: int = 1) 
     followups.to_csv(folder / "followups.csv", index=False)
 
 
+def write_simulated(n_episodes: int, folder: Path, seed: int = 1) -> None:
+    """Write a simulated program's three CSVs (``simulate_records``: episodes, follow-ups and
+    the daily use calendar, about 190 calendar days per episode)."""
+    import iopoutcomes as iop
+
+    folder.mkdir(parents=True, exist_ok=True)
+    iop.simulate_records(n=n_episodes, seed=seed).to_csv(folder)
+
+
 CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 import pandas as pd
 mode, folder = sys.argv[1], sys.argv[2]
+tables = [t for t in ("episodes", "followups", "use_days") if os.path.exists(f"{folder}/{t}.csv")]
 if mode == "read_records":
     import iopoutcomes as iop
     iop.read_records  # resolve the lazy import before timing
@@ -148,10 +134,10 @@ usage = resource.getrusage(resource.RUSAGE_SELF)
 cpu_start = usage.ru_utime + usage.ru_stime
 start = time.perf_counter()
 if mode == "pandas":
-    frames = [pd.read_csv(f"{folder}/{t}.csv", engine="pyarrow") for t in ("episodes", "followups")]
+    frames = [pd.read_csv(f"{folder}/{t}.csv", engine="pyarrow") for t in tables]
 else:
-    recs = iop.read_records(f"{folder}/episodes.csv", f"{folder}/followups.csv")
-    frames = [recs.episodes, recs.followups]
+    recs = iop.read_records(*[f"{folder}/{t}.csv" for t in tables])
+    frames = [getattr(recs, t) for t in tables]
 seconds = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_SELF)
 cpu = usage.ru_utime + usage.ru_stime - cpu_start
@@ -222,10 +208,19 @@ def main(argv: list[str] | None = None) -> int:
         help="memory touched and freed by a throwaway child before each timed child "
         "(0: none; see the module notes on this VM's page faults)",
     )
+    parser.add_argument(
+        "--simulated",
+        action="store_true",
+        help="read a simulated program's three CSVs (simulate_records with --episodes) instead "
+        "of the synthetic episodes + follow-ups",
+    )
     parser.add_argument("--write-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.write_only:
-        write_files(args.episodes, args.followups, args.tmp)
+        if args.simulated:
+            write_simulated(args.episodes, args.tmp)
+        else:
+            write_files(args.episodes, args.followups, args.tmp)
         return 0
 
     files_ok = (args.tmp / "episodes.csv").exists() and (args.tmp / "followups.csv").exists()
@@ -243,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(args.followups),
                 "--tmp",
                 str(args.tmp),
+                *(["--simulated"] if args.simulated else []),
             ],
             check=True,
         )

@@ -484,8 +484,8 @@ def test_empty_discharge_and_assessment_dates_emit_no_warnings(tmp_path: Path, k
 
 @pytest.mark.parametrize("n_items", [3, 6, 32, 40])
 def test_duplicated_pairs_matches_pandas(n_items: int) -> None:
-    # the bit-sum fast path (<= 32 items) and the exact fallback agree with pandas.duplicated
-    from iopoutcomes.records import _duplicated_pairs
+    # the per-pair count agrees with pandas.duplicated
+    from iopoutcomes.records._matching import duplicated_pairs
 
     rng = np.random.default_rng(n_items)
     n_groups = 50
@@ -501,14 +501,14 @@ def test_duplicated_pairs_matches_pandas(n_items: int) -> None:
         frame = pd.DataFrame({"g": group, "i": item})
         known = (group >= 0) & (item >= 0)
         want = frame.duplicated(keep=False).to_numpy() & known
-        got = _duplicated_pairs(group, item, n_groups, n_items)
+        got = duplicated_pairs(group, item, n_items)
         assert got.tolist() == want.tolist()
         assert want.any() != clean
 
 
 def test_match_keys_partitioned_join_matches_pandas() -> None:
     # the cache-partitioned integer join gives pandas' get_indexer positions (-1 when absent)
-    from iopoutcomes.records import _match_keys
+    from iopoutcomes.records._matching import match_keys
 
     rng = np.random.default_rng(7)
     for n_table, n_probe in [(5, 20), (40_000, 100_000)]:
@@ -518,7 +518,7 @@ def test_match_keys_partitioned_join_matches_pandas() -> None:
         odd = rng.integers(0, 2**62, n_probe).astype(np.uint64) * np.uint64(2) + np.uint64(1)
         probe = np.where(rng.random(n_probe) < 0.8, known, odd)
         want = pd.Index(table).get_indexer(probe)
-        assert _match_keys(probe, table).tolist() == want.tolist()
+        assert match_keys(probe, table).tolist() == want.tolist()
 
 
 @pytest.mark.parametrize(
@@ -933,47 +933,29 @@ def test_codes_to_none_make_values_missing() -> None:
 # --- lazy file hashes and the packed-id fast path --------------------------------------------
 
 
-def test_file_hashes_are_computed_on_first_lookup(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # reading does not hash; the first lookup hashes each file once, as read
-    from iopoutcomes import records as records_module
-
+def test_file_hashes_are_of_the_bytes_read(tmp_path: Path) -> None:
+    # each file is hashed from the bytes read_records parsed (one read of the file)
     paths = write_tables(tmp_path, "csv")
-    calls: list[str] = []
-    real = records_module._sha256
-
-    def counting(path: Path) -> str:
-        calls.append(path.name)
-        return real(path)
-
-    monkeypatch.setattr(records_module, "_sha256", counting)
     recs = read_records(paths["episodes"], paths["followups"])
-    assert calls == []
-    assert list(recs.file_hashes) == ["episodes", "followups"]
-    assert len(recs.file_hashes) == 2 and "episodes" in recs.file_hashes
-    assert "computed on first lookup" in repr(recs.file_hashes)
     want = {t: hashlib.sha256(paths[t].read_bytes()).hexdigest() for t in recs.file_hashes}
+    assert list(recs.file_hashes) == ["episodes", "followups"]
     assert dict(recs.file_hashes) == want
-    assert recs.file_hashes == want
-    assert recs.file_hashes["episodes"] == want["episodes"]
-    assert sorted(calls) == ["episodes.csv", "followups.csv"]  # once each
-    assert want["episodes"] in repr(recs.file_hashes)
     with pytest.raises(KeyError):
         recs.file_hashes["use_days"]
 
 
-def test_file_hashes_refuse_a_file_changed_after_reading(tmp_path: Path) -> None:
+def test_a_file_replaced_after_reading_never_breaks_a_later_analysis(tmp_path: Path) -> None:
+    # issue 12: an export overwritten (or removed) after read_records keeps the hash of what
+    # was read, and episode_outcomes (which stamps the hashes) still runs
     paths = write_tables(tmp_path, "csv")
-    recs = read_records(paths["episodes"], paths["followups"])
+    before = {t: hashlib.sha256(paths[t].read_bytes()).hexdigest() for t in paths}
+    recs = read_records(paths["episodes"], paths["followups"], paths["use_days"])
     with paths["episodes"].open("a") as handle:
         handle.write("p9,e9,IOP,2024-03-01,IOP,,,,,\n")
-    with pytest.raises(iop.FileReadError, match="changed .*after read_records read it") as info:
-        recs.file_hashes["episodes"]
-    assert isinstance(info.value, OSError)
     paths["followups"].unlink()
-    with pytest.raises(iop.FileReadError, match="followups file 'followups.csv' changed"):
-        recs.file_hashes["followups"]
+    outcomes = iop.episode_outcomes(recs)
+    assert dict(recs.file_hashes) == before
+    assert outcomes.records_summary["file_hashes"] == before
 
 
 def test_file_hashes_pickle_and_carry_through_replace(tmp_path: Path) -> None:
@@ -991,36 +973,32 @@ def test_file_hashes_pickle_and_carry_through_replace(tmp_path: Path) -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
-        st.one_of(
-            st.none(),
-            st.text(alphabet=st.sampled_from("ab9 \t\x1cé-"), max_size=10),
-        ),
+        st.one_of(st.none(), st.text(alphabet=st.sampled_from("ab9 é-"), max_size=10)),
         min_size=1,
         max_size=30,
     ),
-    st.integers(1, 4),
+    st.lists(st.text(alphabet=st.sampled_from("ab9 é-"), max_size=10), max_size=30, unique=True),
 )
-def test_packed_ids_agree_with_trimming_then_packing(values: list[str | None], parts: int) -> None:
-    # the fast path gives _id_keys of the column exactly when trimming would change nothing
+def test_episode_position_agrees_with_a_pandas_lookup(
+    probe: list[str | None], table: list[str]
+) -> None:
+    # packed 8-byte keys (short ASCII ids) or text (longer, multi-byte, trailing spaces): the
+    # position of each id among distinct episode ids, as pandas' Index.get_indexer gives it
     import pyarrow as pa
 
-    from iopoutcomes.records import _id_keys, _packed_ids, _trimmed
+    from iopoutcomes.records._matching import episode_position, id_keys, match_keys
 
-    cut = np.linspace(0, len(values), parts + 1).astype(int)
-    arr = pa.chunked_array(
-        [pa.array(values[a:b], pa.large_string()) for a, b in zip(cut[:-1], cut[1:], strict=True)],
-        type=pa.large_string(),
-    )
-    packed = _packed_ids(arr)
-    trimmed = _trimmed(arr)
-    unchanged = trimmed.to_pylist() == arr.to_pylist()
-    fits = all(v is None or len(v.encode()) <= 8 for v in values)
-    ascii_only = all(v is None or v.isascii() for v in values)
-    if packed is None:
-        assert not (unchanged and fits and ascii_only)
-    else:
-        assert unchanged
-        assert packed.tolist() == _id_keys(trimmed).tolist()
+    probe_arr, table_arr = pa.array(probe, pa.large_string()), pa.array(table, pa.large_string())
+    got = episode_position(probe_arr, table_arr)
+    want = pd.Index(table, dtype=object).get_indexer(pd.Index(probe, dtype=object))
+    want = np.where(pd.isna(pd.Series(probe, dtype=object)).to_numpy(), -1, want)
+    assert got.tolist() == want.tolist()
+    # the packed-key path large tables take, whenever every id packs
+    probe_keys, table_keys = id_keys(probe_arr), id_keys(table_arr)
+    if probe_keys is not None and table_keys is not None:
+        packed = match_keys(probe_keys, table_keys)
+        packed[pd.isna(pd.Series(probe, dtype=object)).to_numpy()] = -1
+        assert packed.tolist() == want.tolist()
 
 
 def test_absent_columns_share_data_but_not_writes() -> None:
@@ -1043,11 +1021,9 @@ def test_absent_columns_share_data_but_not_writes() -> None:
     assert recs.followups["coping"].tolist()[3] == 1.0
 
 
-def test_errors_surface_in_table_order_although_tables_are_read_on_two_threads(
-    tmp_path: Path,
-) -> None:
-    # the follow-ups are read and typed on a second thread while the episodes are validated;
-    # the exception raised must be the one a table-by-table read raises
+def test_errors_surface_in_table_order(tmp_path: Path) -> None:
+    # every file is read before any table is validated: file problems come first, then the
+    # episodes' own, then the follow-ups'
     eps = pd.DataFrame({"patient_id": ["p1"], "episode_id": ["e1"], "cohort": ["IOP"]})
     with pytest.raises(iop.FileReadError, match="followups"):
         iop.read_records(eps, tmp_path / "missing.csv")  # file problems come first
@@ -1130,10 +1106,10 @@ def _expected_followup_rejections(eps: pd.DataFrame, fu: pd.DataFrame) -> pd.Ser
 def test_large_tables_match_an_independent_pandas_join(
     tmp_path: Path, source: str, prefix: str
 ) -> None:
-    from iopoutcomes.records import _n_parts
+    from iopoutcomes.records._matching import n_parts
 
     eps, fu = _large_tables(seed=11, prefix=prefix)
-    assert _n_parts(len(eps)) > 1  # the partitioned match, split between two threads
+    assert n_parts(len(eps)) > 1  # the partitioned match
     if source == "csv":
         eps.to_csv(tmp_path / "episodes.csv", index=False)
         fu.to_csv(tmp_path / "followups.csv", index=False)
@@ -1158,9 +1134,7 @@ def test_large_tables_match_an_independent_pandas_join(
     assert recs.followups["days_used_past30"].tolist() == kept["days_used_past30"].tolist()
 
 
-def test_large_tables_with_episode_errors_do_not_wait_forever() -> None:
-    # the follow-ups' thread waits for the accepted episodes; when the episodes fail, it must
-    # give up and the episodes' own error is raised
+def test_large_tables_with_episode_errors_raise_the_episodes_error() -> None:
     eps, fu = _large_tables(seed=3)
     with pytest.raises(iop.MissingColumnError, match="episodes"):
         read_records(eps.drop(columns="cohort"), fu)
@@ -1168,15 +1142,19 @@ def test_large_tables_with_episode_errors_do_not_wait_forever() -> None:
         read_records(eps, fu, strict=True)  # the duplicated episode ids
 
 
-def test_error_on_the_id_thread_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
-    from iopoutcomes import records as records_module
+def test_an_error_while_typing_columns_on_the_thread_pool_is_raised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # large tables type their columns through a thread pool's map: errors come through it
+    from iopoutcomes.records import _tables
 
     def broken(*args: Any, **kwargs: Any) -> None:
-        raise MemoryError("no room to partition")
+        raise MemoryError("no room to type a column")
 
-    monkeypatch.setattr(records_module, "_partitioned", broken)
+    monkeypatch.setattr(_tables, "type_column", broken)
+    monkeypatch.setattr(_tables, "_PARALLEL_ROWS", 0)  # the pool even for these tables
     eps, fu = _large_tables(seed=5)
-    with pytest.raises(MemoryError, match="partition"):
+    with pytest.raises(MemoryError, match="type a column"):
         read_records(eps.drop_duplicates("episode_id"), fu)
 
 
@@ -1285,3 +1263,144 @@ def test_level_of_care_missing_or_blank_stays_missing(values: list[Any]) -> None
     if values[0] == "2.1":
         expected = [["IOP", "2.1", "ASAM3"], [pd.NA] * 3, [pd.NA] * 3]
     assert out.astype(object).where(out.notna(), pd.NA).values.tolist() == expected
+
+
+# --- bad inputs (issue 12, section 3) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01", "2262-04-12", "9999-12-31", "1899-12-31", "1677-09-21"]
+)
+@pytest.mark.parametrize("source", ["frame", "csv", "parquet", "typed"])
+def test_dates_outside_the_plausible_range_are_rejected_never_wrapped(
+    tmp_path: Path, value: str, source: str
+) -> None:
+    # before the fix 0001-01-01 came back as 1754-08-30 and 2262-04-12 as 1677-09-21
+    eps = episodes_frame()
+    eps.loc[1, "admission_date"] = value
+    eps.loc[1, "discharge_date"] = ""
+    given: Any = eps
+    if source == "csv":
+        eps.to_csv(tmp_path / "e.csv", index=False)
+        given = tmp_path / "e.csv"
+    elif source == "parquet":
+        eps.to_parquet(tmp_path / "e.parquet", index=False)
+        given = tmp_path / "e.parquet"
+    elif source == "typed":  # datetime64 in a unit that holds any year (pandas >= 2)
+        eps["admission_date"] = np.array(eps["admission_date"].tolist(), dtype="datetime64[s]")
+        given = eps
+    recs = read_records(given, data_as_of="2024-06-30")
+    assert recs.rejected[["row", "column", "reason"]].values.tolist() == [
+        [2, "admission_date", "date_out_of_range"]
+    ]
+    assert "expected 1900-01-01 to 2025-06-30" in recs.rejected["message"].iloc[0]
+    assert value not in recs.rejected.to_csv()
+    assert recs.episodes["admission_date"].min() >= pd.Timestamp("2024-01-01")
+    assert_balanced(recs)
+
+
+def test_date_range_is_configurable_and_defaults_to_a_year_after_data_as_of() -> None:
+    eps = episodes_frame().assign(admission_date=["1900-01-01", "2025-06-30", "2025-07-01"])
+    eps["discharge_date"] = ""
+    recs = read_records(eps, data_as_of="2024-06-30")
+    assert recs.rejected[["row", "reason"]].values.tolist() == [[3, "date_out_of_range"]]
+    narrow = read_records(eps, data_as_of="2024-06-30", date_range=("1990-01-01", None))
+    assert narrow.rejected["row"].tolist() == [1, 3]
+    wide = read_records(eps, date_range=(None, "2030-12-31"))
+    assert wide.rejected.empty
+    for bad in ("1990-01-01", ("x", None), ("2025-01-01", "2024-01-01")):
+        with pytest.raises(iop.ParameterError, match="date_range="):
+            read_records(eps, date_range=bad)  # type: ignore[arg-type]
+
+
+def test_date_range_without_data_as_of_ends_a_year_after_today() -> None:
+    eps = episodes_frame()
+    next_year = pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.DateOffset(years=1, days=2)
+    eps.loc[0, "admission_date"] = f"{next_year:%Y-%m-%d}"
+    eps.loc[0, "discharge_date"] = ""
+    recs = read_records(eps)
+    assert recs.rejected[["row", "reason"]].values.tolist() == [[1, "date_out_of_range"]]
+
+
+def test_file_without_header_never_shows_values(tmp_path: Path) -> None:
+    path = tmp_path / "episodes.csv"
+    eps = episodes_frame().assign(patient_id=[SECRET, "p2", "p3"])
+    eps.to_csv(path, index=False, header=False)
+    with pytest.raises(iop.MissingColumnError) as info:
+        read_records(path)
+    message = str(info.value)
+    assert SECRET not in message and "2024-01-01" not in message
+    assert "first row looks like data" in message
+    one_row = tmp_path / "one.csv"
+    eps.iloc[:1].to_csv(one_row, index=False, header=False)
+    with pytest.raises(iop.EmptyFileError) as info:
+        read_records(one_row)
+    assert SECRET not in str(info.value) and "looks like data" in str(info.value)
+    # a real header is still listed
+    eps.drop(columns="cohort").to_csv(path, index=False)
+    with pytest.raises(iop.MissingColumnError, match=r"Found: \['patient_id'"):
+        read_records(path)
+
+
+@pytest.mark.parametrize("source", ["frame", "csv", "parquet"])
+def test_infinite_numbers_are_rejected_in_every_numeric_column(tmp_path: Path, source: str) -> None:
+    eps = episodes_frame().assign(severity=[0.5, np.inf, 1.0])
+    fu = followups_frame().assign(wellbeing=["3.5", "4", "", "-inf"])
+    fu["days_used_past30"] = ["20", "0", "", "15"]
+    given: list[Any] = [eps, fu]
+    if source != "frame":
+        fu = fu.assign(wellbeing=[3.5, 4.0, np.nan, -np.inf])
+        for k, (name, frame) in enumerate((("e", eps), ("f", fu))):
+            path = tmp_path / f"{name}.{source}"
+            if source == "csv":
+                frame.to_csv(path, index=False)
+            else:
+                frame.to_parquet(path, index=False)
+            given[k] = path
+    recs = read_records(*given)
+    got = recs.rejected[["table", "row", "column", "reason"]].values.tolist()
+    assert got == [
+        ["episodes", 2, "severity", "unparseable_number"],
+        ["followups", 3, "episode_id", "unknown_episode"],
+        ["followups", 4, "wellbeing", "unparseable_number"],
+    ]
+    assert "not a finite number" in recs.rejected["message"].iloc[0]
+    assert np.isfinite(recs.episodes["severity"]).all()
+    assert np.isfinite(recs.followups["wellbeing"].dropna()).all()
+
+
+def test_control_characters_in_text_are_rejected() -> None:
+    eps = episodes_frame().assign(site=["A", "B\x07", "A"], note=["ok", "fine", "x\x1by"])
+    eps.loc[0, "cohort"] = "IOP\x00"
+    recs = read_records(eps)
+    assert recs.rejected[["row", "column", "reason"]].values.tolist() == [
+        [1, "cohort", "control_character"],
+        [2, "site", "control_character"],
+        [3, "note", "control_character"],
+    ]
+    clean = read_records(episodes_frame().assign(site=["A\tB", "line\nbreak", "C"]))
+    assert clean.rejected.empty  # tab, line feed and carriage return are text
+
+
+def test_excel_formulas_without_values_and_merged_cells_are_rejected(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    eps = episodes_frame()
+    sheet.append(list(eps.columns))
+    for row in eps.itertuples(index=False):
+        sheet.append(list(row))
+    sheet["I2"] = "=20+10"  # age of row 1: a formula never calculated (no saved value)
+    sheet.merge_cells("H3:H4")  # discharge_reason of rows 2-3: row 3's cell is emptied
+    path = tmp_path / "episodes.xlsx"
+    book.save(path)
+    recs = read_records(path)
+    assert recs.rejected[["row", "column", "reason"]].values.tolist() == [
+        [1, "age", "formula_without_value"],
+        [3, "discharge_reason", "merged_cell"],
+    ]
+    assert_balanced(recs)
+    # a workbook without formulas or merged cells is read as before
+    plain = tmp_path / "plain.xlsx"
+    eps.to_excel(plain, index=False)
+    assert read_records(plain).rejected.empty

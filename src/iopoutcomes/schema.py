@@ -240,6 +240,10 @@ REJECTION_REASONS: Final[dict[str, str]] = {
     "flag_not_binary": "a 0/1 flag holds another value",
     "duplicate_followup": "the (episode_id, timepoint) pair occurs more than once",
     "assessment_date_without_completion": "an assessment date is given for a non-completed status",
+    "date_out_of_range": "a date is outside the plausible range (a placeholder or a typo?)",
+    "control_character": "a text value holds a control character",
+    "formula_without_value": "an Excel formula cell has no saved result",
+    "merged_cell": "the cell is covered by an Excel merged region",
 }
 
 EXPORT_REJECTION_REASONS: Final[dict[str, str]] = {
