@@ -483,3 +483,41 @@ def test_threshold_milestone_needs_a_threshold_and_round_trips() -> None:
     d = iop.OutcomeDefinition(milestones=(m,))
     back = iop.OutcomeDefinition.from_dict(d.to_dict())
     assert back.milestones == (m,)
+
+
+# --- PHQ-9 response and remission at twelve months (CMS159, CBE/NQF 1885) ----------------------
+
+
+def test_response_and_remission_window_edges_by_hand() -> None:
+    dates = pd.to_datetime
+    rows = [
+        # client, date, score
+        ("a", "2024-01-10", 8),  # not an index (9 or less)
+        ("a", "2024-02-01", 10),  # index: first score above 9; window 2024-12-03..2025-04-02
+        ("a", "2024-12-02", 2),  # one day before the window: ignored
+        ("a", "2025-03-01", 6),
+        ("a", "2025-04-02", 4),  # last score inside the window (edge): remission and response
+        ("b", "2024-03-15", 20),  # window 2025-01-14..2025-05-14
+        ("b", "2025-05-14", 10),  # edge: exactly half the index: response, not remission
+        ("c", "2024-05-01", 14),  # no score in the window: in the denominator, neither
+        ("c", "2025-07-15", 1),  # after the window
+        ("d", "2024-05-01", 9),  # never above 9: no index, not in the denominator
+    ]
+    d = pd.DataFrame(rows, columns=["episode_id", "assessment_date", "phq9_total"])
+    d["assessment_date"] = dates(d["assessment_date"])
+    d["cohort"] = ["IOP"] * 5 + ["inpatient"] * 5
+    out = iop.depression_response_remission(d, by="cohort")
+    f = out.to_frame().set_index("episode_id")
+    assert list(f.index) == ["a", "b", "c"]
+    assert f.loc["a", "index_score"] == 10 and f.loc["a", "followup_score"] == 4
+    assert f.loc["a", "followup_date"] == pd.Timestamp("2025-04-02")
+    assert (f.loc["a", "remission"], f.loc["a", "response"]) == (True, True)
+    assert (f.loc["b", "remission"], f.loc["b", "response"]) == (False, True)
+    assert (f.loc["c", "remission"], f.loc["c", "response"]) == (False, False)
+    assert pd.isna(f.loc["c", "followup_score"])
+    rates = out.rates().set_index(["outcome", "group"])
+    assert rates.loc[("remission", "IOP"), "rate"] == 1.0
+    assert rates.loc[("response", "inpatient"), "n"] == 2
+    assert rates.loc[("response", "inpatient"), "n_events"] == 1
+    assert any("no PHQ-9 score in the follow-up window" in r for r in out.remarks)
+    assert "CMS159" in out.methods_text() and "1885" in out.methods_text()

@@ -53,10 +53,12 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     from .exports import ExportInput, read_exports
     from .instruments import (
         INSTRUMENT_MILESTONES,
+        DepressionOutcomes,
         InstrumentScores,
         ReliableChange,
         bam,
         barc10,
+        depression_response_remission,
         gad7,
         phq9,
         reliable_change,
@@ -139,6 +141,8 @@ _LAZY: dict[str, str] = {
     "INSTRUMENT_MILESTONES": "instruments",
     "InstrumentScores": "instruments",
     "reliable_change": "instruments",
+    "depression_response_remission": "instruments",
+    "DepressionOutcomes": "instruments",
     "ReliableChange": "instruments",
     # rates, benchmarks, comparisons
     "outcome_rates": "rates",

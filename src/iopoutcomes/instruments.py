@@ -68,12 +68,14 @@ __all__ = [
     "CHANGE_PRESETS",
     "INSTRUMENTS",
     "ChangePreset",
+    "DepressionOutcomes",
     "INSTRUMENT_MILESTONES",
     "InstrumentScores",
     "InstrumentSpec",
     "ReliableChange",
     "bam",
     "barc10",
+    "depression_response_remission",
     "gad7",
     "phq9",
     "reliable_change",
@@ -1089,4 +1091,159 @@ def reliable_change(
         n_without_pair=int(n_ids - len(wide)),
         source=source,
         remarks=tuple(remarks),
+    )
+
+
+# --- PHQ-9 response and remission at twelve months ------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class DepressionOutcomes(ResultDisplay):
+    """PHQ-9 response and remission at twelve months (CMS159 / CBE 1885 conventions).
+
+    ``to_frame()`` has one row per client with an index score: the id column, ``group`` (when
+    ``by`` was given), ``index_date``, ``index_score``, ``followup_date``, ``followup_score``
+    (the last score inside the window; missing when none), ``remission`` and ``response``
+    (False when no follow-up score: the measures count the client in the denominator).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"episode_id": ["a", "a", "b"],
+    ...                   "assessment_date": pd.to_datetime(["2024-01-10", "2025-01-05",
+    ...                                                      "2024-02-01"]),
+    ...                   "phq9_total": [16, 4, 12]})
+    >>> out = depression_response_remission(d)
+    >>> out.to_frame()[["episode_id", "remission", "response"]].to_dict("list")
+    {'episode_id': ['a', 'b'], 'remission': [True, False], 'response': [True, False]}
+    """
+
+    frame: pd.DataFrame
+    months: int
+    window_days: int
+    index_threshold: float
+    remarks: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per client with an index score (a copy)."""
+        return self.frame.copy()
+
+    def rates(self) -> pd.DataFrame:
+        """Remission and response rates (per group): ``outcome``, ``n``, ``n_events``, ``rate``."""
+        keys = ["group"] if "group" in self.frame.columns else []
+        rows = []
+        for outcome in ("remission", "response"):
+            grouped = self.frame.groupby(keys, sort=False) if keys else [((), self.frame)]
+            for key, part in grouped:
+                row: dict[str, Any] = {"outcome": outcome}
+                if keys:
+                    row["group"] = key[0] if isinstance(key, tuple) else key
+                row["n"] = len(part)
+                row["n_events"] = int(part[outcome].sum())
+                row["rate"] = row["n_events"] / row["n"] if row["n"] else float("nan")
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def _header(self) -> str:
+        return (
+            f"<DepressionOutcomes: {len(self.frame)} clients with a PHQ-9 index score above "
+            f"{self.index_threshold:g}; {self.months}-month window ±{self.window_days} days>"
+        )
+
+    def definition_text(self) -> str:
+        return self.methods_text()
+
+    def methods_text(self) -> str:
+        """The measure definitions in words, with their sources."""
+        return (
+            f"Index: the first PHQ-9 total above {self.index_threshold:g}. Follow-up: the last "
+            f"PHQ-9 total {self.months} months (±{self.window_days} days) after the index. "
+            "Remission: follow-up score below 5 (CMS159, Depression Remission at Twelve "
+            "Months); response: follow-up score at least 50% below the index score (CBE/NQF "
+            "1885, Depression Response at Twelve Months). Clients without a follow-up score in "
+            "the window stay in the denominator as not in remission and not responding, as the "
+            "measures count them."
+        )
+
+
+def depression_response_remission(
+    data: pd.DataFrame,
+    *,
+    measure: str = "phq9_total",
+    date_column: str = "assessment_date",
+    id_column: str = "episode_id",
+    by: str | None = None,
+    index_threshold: float = 9,
+    months: int = 12,
+    window_days: int = 60,
+) -> DepressionOutcomes:
+    """PHQ-9 remission (CMS159) and response (CBE/NQF 1885) at twelve months.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format: one row per PHQ-9 assessment with ``id_column``, ``date_column`` and the
+        score (``phq9_total`` from :func:`phq9`), plus ``by`` when given.
+    measure, date_column, id_column : str
+        Column names.
+    by : str, optional
+        Grouping column, carried into the result as ``group``.
+    index_threshold : float, default 9
+        The index event is the first score above it (CMS159: PHQ-9 greater than 9).
+    months, window_days : int
+        Follow-up at ``months`` after the index date, ± ``window_days`` (12 months ± 60 days).
+
+    Returns
+    -------
+    DepressionOutcomes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"episode_id": ["a", "a"],
+    ...                   "assessment_date": pd.to_datetime(["2024-01-10", "2024-11-20"]),
+    ...                   "phq9_total": [20, 10]})
+    >>> depression_response_remission(d).to_frame()[["remission", "response"]].values.tolist()
+    [[False, True]]
+    """
+    needed = [c for c in (id_column, date_column, measure, by) if c is not None]
+    absent = [c for c in needed if c not in data.columns]
+    if absent:
+        raise MissingColumnError(
+            f"depression_response_remission needs the column(s) {', '.join(absent)}; score "
+            "the PHQ-9 first (iop.phq9(followups).to_frame()) and keep the assessment date."
+        )
+    if months < 1 or window_days < 0:
+        raise ParameterError("months must be at least 1 and window_days not negative.")
+    d = data.loc[data[measure].notna() & data[date_column].notna(), needed].copy()
+    d[date_column] = pd.to_datetime(d[date_column])
+    d[measure] = d[measure].astype(float)
+    d = d.sort_values([id_column, date_column], kind="stable")
+    index = d.loc[d[measure] > index_threshold].groupby(id_column, sort=False).head(1)
+    index = index.rename(columns={date_column: "index_date", measure: "index_score"})
+    target = index["index_date"] + pd.DateOffset(months=months)
+    index = index.assign(
+        _low=target - pd.Timedelta(days=window_days), _high=target + pd.Timedelta(days=window_days)
+    )
+    later = d.merge(index[[id_column, "_low", "_high"]], on=id_column)
+    inside = later[(later[date_column] >= later["_low"]) & (later[date_column] <= later["_high"])]
+    last = inside.groupby(id_column, sort=False).tail(1)[[id_column, date_column, measure]]
+    last = last.rename(columns={date_column: "followup_date", measure: "followup_score"})
+    out = index.drop(columns=["_low", "_high"]).merge(last, on=id_column, how="left")
+    if by is not None:
+        out = out.rename(columns={by: "group"})
+    score = out["followup_score"]
+    out["remission"] = (score < 5).fillna(False).astype(bool)
+    out["response"] = (score <= 0.5 * out["index_score"]).fillna(False).astype(bool)
+    columns = [id_column, *(["group"] if by is not None else []), "index_date", "index_score"]
+    out = out[[*columns, "followup_date", "followup_score", "remission", "response"]]
+    n_without = int(score.isna().sum())
+    remarks = (
+        (f"{n_without} client(s) had no PHQ-9 score in the follow-up window: counted as not in "
+         "remission and not responding (the measures' rule).",)
+        if n_without
+        else ()
+    )  # fmt: skip
+    return DepressionOutcomes(
+        out.reset_index(drop=True), months, window_days, float(index_threshold), remarks
     )
