@@ -357,8 +357,11 @@ def _bool(series: pd.Series) -> np.ndarray:
 @dataclass
 class _Log:
     rows: list[dict[str, Any]] = field(default_factory=list)
+    recorder: Any = None  # disclosure.Recorder: the whole-report audit
 
-    def add(self, table: str, part: Partition) -> Partition:
+    def add(self, table: str, part: Partition, members: Any = None) -> Partition:
+        if self.recorder is not None:
+            part = self.recorder.add(table, part, members)
         self.rows.append(
             {"table": table, "primary": part.n_primary, "complementary": part.n_complementary}
         )
@@ -413,12 +416,15 @@ class _Builder:
         quarter: str | pd.Period | None,
         config: ReportConfig,
         progress: bool,
+        recorder: Any = None,
     ) -> None:
         self.records = records
         self.config = config
         self.k = config.k
         self.min_den = config.min_denominator
-        self.log = _Log()
+        self.log = _Log(recorder=recorder)
+        if recorder is not None:
+            recorder.builder = self
         self.omitted: list[str] = []
         self.progress = progress
         self.calendar = getattr(records, "time_basis", "calendar") == "calendar"
@@ -1723,6 +1729,7 @@ class _Builder:
 
     def _retention_bias(self) -> tuple[ReportTable, ReportFigure | None] | None:
         from ..adjust import balance_table
+        from .disclosure import control_covariates
         from .figures import balance_figure
 
         assert self.primary is not None
@@ -1732,80 +1739,106 @@ class _Builder:
         if len(sub) == 0:
             return None
         status = sub[f"followup_status_{tp}"].astype("string")
-        inw = _bool(sub[f"in_window_{tp}"])
-        sub["_followed"] = np.where(
-            (status == "completed").fillna(False).to_numpy(bool) & inw,
-            "followed up",
-            "not followed up",
+        followed = (status == "completed").fillna(False).to_numpy(bool) & _bool(
+            sub[f"in_window_{tp}"]
         )
+        sub["_followed"] = np.where(followed, "followed up", "not followed up")
         candidates = list(
             dict.fromkeys(
                 [*self.config.adjust, "age", "sex", "severity", "primary_substance", "cohort"]
             )
         )
         covs = [c for c in candidates if c in sub.columns and sub[c].notna().any()]
+        plan = control_covariates(sub, covs, self.k)
+        for cov, why in plan.refused.items():
+            self.omitted.append(f"'{cov}' is left out of the retention-bias table: {why}.")
+        covs = plan.covariates
         if not covs or sub["_followed"].nunique() < 2:
             self.omitted.append("The retention-bias table is omitted: nothing to compare.")
             return None
+        data = plan.frame
         try:
-            bal = balance_table(sub, "_followed", "followed up", "not followed up", covs)
+            bal = balance_table(data, "_followed", "followed up", "not followed up", covs)
         except IopOutcomesError as exc:
             self.omitted.append(f"The retention-bias table could not be computed: {exc}")
             return None
-        n_f = int((sub["_followed"] == "followed up").sum())
-        n_n = len(sub) - n_f
-        rows = []
-        for _, r in bal.iterrows():
-            cov, level = str(r["covariate"]), str(r["level"])
-            rows.append((cov, level, r))
-        # categorical levels: counts per level x followed, suppressed per covariate
+        where = np.nonzero(mask)[0]
+        size = len(self.table)
+
+        def members(cells: Mapping[tuple[Any, Any], np.ndarray]) -> dict[Any, np.ndarray]:
+            out = {}
+            for key, local in cells.items():
+                w = np.zeros(size, dtype=np.int64)
+                w[where[local]] = 1
+                out[key] = w
+            return out
+
+        ones = np.ones(len(sub), dtype=bool)
+        groups = self.log.add(
+            "retention_groups",
+            suppress_partition(
+                pd.DataFrame(
+                    {"followed": [int(followed.sum())], "not_followed": [int((~followed).sum())]},
+                    index=["all"],
+                ),
+                self.k,
+            ),
+            members({("all", "followed"): followed & ones, ("all", "not_followed"): ~followed}),
+        )
+        n_f, n_n = groups.shown("all", "followed"), groups.shown("all", "not_followed")
         out_rows = []
-        group_ok = n_f >= self.k and n_n >= self.k
-        for cov in dict.fromkeys(c for c, _, _ in rows):
-            levels = [(lv, r) for c, lv, r in rows if c == cov]
-            categorical = any(lv for lv, _ in levels)
-            if categorical:
-                col = sub[cov].astype("string")
-                counts = pd.DataFrame(
-                    {
-                        "followed": [
-                            int(((col == lv) & (sub["_followed"] == "followed up")).sum())
-                            for lv, _ in levels
-                        ],
-                        "not_followed": [
-                            int(((col == lv) & (sub["_followed"] != "followed up")).sum())
-                            for lv, _ in levels
-                        ],
-                    },
-                    index=[lv for lv, _ in levels],
+        for cov in covs:
+            levels = [(str(r["level"]), r) for _, r in bal.loc[bal["covariate"] == cov].iterrows()]
+            if plan.kinds[cov] == "numeric":
+                r = levels[0][1]
+                present = data[cov].notna().to_numpy(bool)
+                ok = (
+                    int((present & followed).sum()) >= self.k
+                    and int((present & ~followed).sum()) >= self.k
+                    and n_f is not None
+                    and n_n is not None
                 )
-                part = self.log.add("retention_bias", suppress_partition(counts, self.k))
-                for lv, r in levels:
-                    hide = bool(part.hidden.loc[lv].any()) or bool(part.hidden.loc[TOTAL].any())
-                    out_rows.append(
-                        {
-                            "covariate": cov,
-                            "level": lv,
-                            "followed_n": part.shown(lv, "followed"),
-                            "followed_value": np.nan if hide else _f(r["mean_group"]),
-                            "not_followed_n": part.shown(lv, "not_followed"),
-                            "not_followed_value": np.nan if hide else _f(r["mean_reference"]),
-                            "smd": np.nan if hide else _f(r["smd_unweighted"]),
-                            "suppressed": hide,
-                        }
-                    )
-            else:
-                lv, r = levels[0]
                 out_rows.append(
                     {
                         "covariate": cov,
                         "level": "mean",
-                        "followed_n": n_f if group_ok else None,
-                        "followed_value": _f(r["mean_group"]) if group_ok else np.nan,
-                        "not_followed_n": n_n if group_ok else None,
-                        "not_followed_value": _f(r["mean_reference"]) if group_ok else np.nan,
-                        "smd": _f(r["smd_unweighted"]) if group_ok else np.nan,
-                        "suppressed": not group_ok,
+                        "followed_n": n_f,
+                        "followed_value": _f(r["mean_group"]) if ok else np.nan,
+                        "not_followed_n": n_n,
+                        "not_followed_value": _f(r["mean_reference"]) if ok else np.nan,
+                        "smd": _f(r["smd_unweighted"]) if ok else np.nan,
+                        "suppressed": not ok,
+                    }
+                )
+                continue
+            col = data[cov].astype("string")
+            is_level = {lv: (col == lv).fillna(False).to_numpy(bool) for lv, _ in levels}
+            counts = pd.DataFrame(
+                {
+                    "followed": [int((is_level[lv] & followed).sum()) for lv, _ in levels],
+                    "not_followed": [int((is_level[lv] & ~followed).sum()) for lv, _ in levels],
+                },
+                index=[lv for lv, _ in levels],
+            )
+            cells = {}
+            for lv, _ in levels:
+                cells[(lv, "followed")] = is_level[lv] & followed
+                cells[(lv, "not_followed")] = is_level[lv] & ~followed
+            part = self.log.add(
+                "retention_bias", suppress_partition(counts, self.k), members(cells)
+            )
+            for lv, r in levels:
+                hide = bool(part.hidden.loc[lv].any()) or bool(part.hidden.loc[TOTAL].any())
+                out_rows.append(
+                    {
+                        "covariate": cov,
+                        "level": lv,
+                        "followed_n": part.shown(lv, "followed"),
+                        "followed_value": np.nan if hide else _f(r["mean_group"]),
+                        "not_followed_n": part.shown(lv, "not_followed"),
+                        "not_followed_value": np.nan if hide else _f(r["mean_reference"]),
+                        "smd": np.nan if hide else _f(r["smd_unweighted"]),
+                        "suppressed": hide,
                     }
                 )
         frame = pd.DataFrame(out_rows)
@@ -1819,7 +1852,11 @@ class _Builder:
                 "followed up = conducted in the window. value: share of the group with the "
                 "level (categorical) or the mean (numeric). smd: standardized difference "
                 "(followed minus not followed; Austin 2009); |smd| > 0.1 suggests the "
-                "followed-up clients differ at intake. Rows hidden when a count is suppressed."
+                "followed-up clients differ at intake. Rows hidden when a count is suppressed. "
+                f"Levels held by fewer than {self.k} clients are pooled as 'Other (pooled)'; "
+                "dates appear only as decade bands; free-text and identifier-like columns are "
+                f"never tabulated; a mean needs at least {self.k} clients with a value in each "
+                "group."
             ),
         )
         shown = frame.loc[~frame["suppressed"]]
@@ -2211,4 +2248,8 @@ def quarterly_report(
         )
     if len(records.episodes) == 0:
         raise InsufficientDataError("The records have no accepted episodes to report on.")
-    return _Builder(records, quarter, cfg, progress).run()
+    from .disclosure import build_controlled
+
+    return build_controlled(  # type: ignore[no-any-return]
+        lambda recorder: _Builder(records, quarter, cfg, progress, recorder).run(), cfg.k
+    )
