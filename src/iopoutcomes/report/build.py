@@ -231,7 +231,12 @@ class QuarterlyReport:
         out_dir: str | Path,
         formats: Sequence[str] = ("html", "pdf", "xlsx", "csv", "json"),
     ) -> ReportFiles:
-        """Write the report files (each atomically) into ``out_dir``.
+        """Write the report files into ``out_dir``, replacing the folder as a whole.
+
+        The files are written into a fresh folder next to ``out_dir`` that then takes its
+        place (:mod:`iopoutcomes.report.folder`): files of an earlier run that this run does
+        not write are gone, and an interrupted run leaves the previous report complete. A
+        non-empty folder that no report run wrote is refused (``FileExistsError``).
 
         Parameters
         ----------
@@ -247,8 +252,25 @@ class QuarterlyReport:
         ReportFiles
             Format (``csv/<table>`` for CSV files) -> path written.
         """
+        from .writers import FORMATS
+
+        wanted = [str(f).strip().lower() for f in formats]
+        unknown = [f for f in wanted if f not in FORMATS]
+        if unknown:
+            raise ParameterError(
+                f"Unknown report format(s) {unknown}; choose from {list(FORMATS)}."
+            )
+        from .folder import staged_folder
+
+        final = Path(out_dir)
+        with staged_folder(final) as folder:
+            files = self._write_into(folder, wanted)
+        for key, path in list(files.items()):
+            files[key] = final / path.name
+        return files
+
+    def _write_into(self, folder: Path, wanted: Sequence[str]) -> ReportFiles:
         from .writers import (
-            FORMATS,
             source_date,
             write_atomic,
             write_csv_tables,
@@ -257,14 +279,6 @@ class QuarterlyReport:
             write_xlsx,
         )
 
-        wanted = [str(f).strip().lower() for f in formats]
-        unknown = [f for f in wanted if f not in FORMATS]
-        if unknown:
-            raise ParameterError(
-                f"Unknown report format(s) {unknown}; choose from {list(FORMATS)}."
-            )
-        folder = Path(out_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         files = ReportFiles()
         html = self.to_html() if ("html" in wanted or "pdf" in wanted) else ""
         if "html" in wanted:
@@ -328,15 +342,25 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _input_files(records: Any) -> dict[str, str]:
-    """Input file -> SHA-256 (named ``table (file)`` when hashes are keyed by table)."""
+def _input_files(records: Any, config: ReportConfig | None = None) -> dict[str, str]:
+    """Input file -> SHA-256 (named ``table (file)`` when hashes are keyed by table).
+
+    In the public profile files are named by their table only (file names can carry dates,
+    places or people) and hashes are shortened to 12 hex digits; ``[privacy] hashes`` sets
+    ``full``, ``short`` or ``none`` explicitly.
+    """
     hashes = dict(getattr(records, "file_hashes", {}) or {})
     sources = dict(getattr(records, "sources", {}) or {})
+    public = config is not None and config.profile == "public"
+    mode = "full" if config is None else config.hashes
+    if mode == "auto":
+        mode = "short" if public else "full"
     out = {}
     for key, digest in hashes.items():
         source = sources.get(key)
-        name = f"{key} ({source})" if source and source != key else str(key)
-        out[name] = str(digest)
+        name = f"{key} ({source})" if source and source != key and not public else str(key)
+        text = str(digest)
+        out[name] = {"full": text, "short": text[:12], "none": "not published"}[mode]
     return dict(sorted(out.items()))
 
 
@@ -635,16 +659,19 @@ class _Builder:
         raw = table[column].astype("string")
         groups = dict(self.config.site_groups)
         labels = raw.map(lambda s: groups.get(s, s) if s is not pd.NA else s).astype("string")
-        if self.config.profile == "public":
-            allowed = set(groups.values())
-            names = sorted(set(labels.dropna()) - allowed)
-            neutral = {name: f"Site {i + 1}" for i, name in enumerate(names)}
-            labels = labels.map(lambda s: neutral.get(s, s) if s is not pd.NA else s)
-            labels = labels.astype("string")
         size = labels.value_counts()
         small = set(size[size < self.k].index)
         if small:
             labels = labels.where(~labels.isin(small), OTHER_SITES)
+        if self.config.profile == "public":
+            from .disclosure import site_pseudonyms
+
+            allowed = set(groups.values()) | {OTHER_SITES}
+            neutral = site_pseudonyms(
+                sorted(set(labels.dropna()) - allowed), self.config.pseudonym_seed
+            )
+            labels = labels.map(lambda s: neutral.get(s, s) if s is not pd.NA else s)
+            labels = labels.astype("string")
         return labels
 
     def _pooled_sites(self, sub: Any) -> Any:
@@ -2094,7 +2121,7 @@ class _Builder:
             "data_as_of": as_of_text,
             "provenance": str(getattr(r, "provenance", "")),
             "time_basis": str(getattr(r, "time_basis", "")),
-            "input_files": _input_files(r),
+            "input_files": _input_files(r, self.config),
             "rows_read": {str(k): int(v) for k, v in dict(r.read_counts).items()},
             "rows_rejected": int(len(r.rejected)),
             "versions": _versions(),
@@ -2129,7 +2156,10 @@ class _Builder:
         files = stamp["input_files"]
         return (
             f"Data as of: {stamp['data_as_of']}. Inputs: "
-            + ", ".join(f"{name} (SHA-256 {str(h)[:12]}…)" for name, h in files.items())
+            + ", ".join(
+                f"{name} (SHA-256 {str(h)[:12]}…)" if len(str(h)) > 12 else f"{name} ({h})"
+                for name, h in files.items()
+            )
             + "; rows read: "
             + ", ".join(f"{t} {n:,}" for t, n in stamp["rows_read"].items())
             + ".",
@@ -2250,6 +2280,6 @@ def quarterly_report(
         raise InsufficientDataError("The records have no accepted episodes to report on.")
     from .disclosure import build_controlled
 
-    return build_controlled(  # type: ignore[no-any-return]
+    return build_controlled(
         lambda recorder: _Builder(records, quarter, cfg, progress, recorder).run(), cfg.k
     )
