@@ -86,9 +86,50 @@ _INTEGER_MARGIN = 3
 programs (wider ones cannot fall under ``k`` through integrality alone in these tables' sizes
 often enough to justify the cost; see the module notes)."""
 _MILP_SECONDS = 1.0
+SEED_WITH_TABLE_SUPPRESSION = False
+"""Start from the cells each table's own suppression hid (True) or from the small counts only
+(False: the whole-report search then chooses every complementary cell, usually fewer)."""
+
+TABLE_COST: dict[str, float] = {"flow_followup": 50.0, "abstinence": 50.0, "sites": 5.0}
+"""What hiding a cell of a table costs readers (default 1): the headline follow-up and
+abstinence counts are hidden last. A quantity printed in several places costs the sum, and a
+total twice its table's cost."""
 
 Cell = tuple[Any, Any]
 T = TypeVar("T")
+
+
+# Which cells of each table type the report prints (interior columns, the row totals, the
+# totals row). Cells not printed (a column total nobody sees, the parts a table leaves out) are
+# unknowns of the outsider's system, not constants; cells derivable from printed ones (a part
+# = total - the printed parts) count as printed. Keys not listed: everything is printed.
+PUBLISHED: dict[str, tuple[tuple[str, ...] | None, bool, bool]] = {
+    # key: (printed interior columns or None for all, row totals printed, totals row printed)
+    "flow_quarter": (None, False, True),
+    "followup_by_site": (("conducted_in_window",), True, True),
+    "followup_by_quarter": (("conducted_in_window",), True, False),
+    "abstinence_by_quarter": (("abstinent",), True, False),
+    "abstinence": (None, True, False),
+    "milestones": (None, True, False),
+    "sites": (("events",), True, False),
+    "out_of_window": (None, True, False),
+}
+
+
+def _published(key: str, full: pd.DataFrame) -> pd.DataFrame:
+    columns, row_totals, totals_row = PUBLISHED.get(key, (None, True, True))
+    mask = pd.DataFrame(False, index=full.index, columns=full.columns)
+    inner = [c for c in full.columns if c != TOTAL]
+    shown = inner if columns is None else [c for c in inner if c in columns]
+    if row_totals and columns is not None and len(shown) == len(inner) - 1:
+        shown = inner  # the one part left out is the total minus the printed ones
+    mask.loc[:, shown] = True
+    mask.loc[:, TOTAL] = row_totals
+    if not totals_row:
+        mask.loc[TOTAL, :] = False
+    elif len(full.index) == 2:  # one row: its totals row is the row itself
+        mask.loc[TOTAL, :] = mask.iloc[0].to_numpy()
+    return mask
 
 
 @dataclass
@@ -265,17 +306,22 @@ class DisclosureControl:
         cells, qid, weights, families = self._system()
         a_eq, a_ub, values = self._relations(weights, families)
         n_q = len(values)
-        hidden = (values >= 1) & (values < k)
+        published = np.zeros(n_q, dtype=bool)
+        first = np.zeros(n_q, dtype=bool)
+        masks_published = {i: _published(e.key, e.full) for i, e in enumerate(self.entries)}
         for pos, (i, (row, col)) in enumerate(cells):
-            if bool(self.entries[i].first_hidden.at[row, col]):
-                hidden[qid[pos]] = True
-        hidden &= values > 0  # a zero is always shown
-        system = _System(a_eq, a_ub, values)
+            if bool(masks_published[i].at[row, col]):
+                published[qid[pos]] = True
+                first[qid[pos]] |= bool(self.entries[i].first_hidden.at[row, col])
+        hidden = ((values >= 1) & (values < k)) | (first & SEED_WITH_TABLE_SUPPRESSION)
+        hidden &= published & (values > 0)  # a zero is always shown
+        system = _System(a_eq, a_ub, values, published)
         # what hiding costs readers: totals first (they are hidden last), then the number of
         # places a quantity is printed (one hidden quantity blanks all of them)
         margin = np.zeros(n_q, dtype=float)
-        for pos, (_, (row, col)) in enumerate(cells):
-            margin[qid[pos]] += 1.0 + (1000.0 if row == TOTAL or col == TOTAL else 0.0)
+        for pos, (i, (row, col)) in enumerate(cells):
+            weight = TABLE_COST.get(self.entries[i].key, 1.0)
+            margin[qid[pos]] += weight * (2.0 if row == TOTAL or col == TOTAL else 1.0)
         passed = np.zeros(n_q, dtype=bool)
         lower = np.full(n_q, np.nan)
         upper = np.full(n_q, np.nan)
@@ -292,7 +338,7 @@ class DisclosureControl:
                 if _count(lo, hi) >= k:
                     passed[q] = True
                     continue
-                choice = _candidate(weights, values, hidden, int(q), binding, margin)
+                choice = _candidate(weights, values, hidden | ~published, int(q), binding, margin)
                 if choice is None:
                     raise SuppressionAuditError(
                         f"A hidden count can be narrowed to fewer than {k} values from the "
@@ -300,6 +346,7 @@ class DisclosureControl:
                         "Pool small groups (sites, covariate levels) or lengthen the lookback."
                     )
                 extra.add(choice)
+                break  # one cell at a time: hiding it may protect the other failing cells too
             if not extra:
                 break
             hidden[sorted(extra)] = True
@@ -338,8 +385,11 @@ class _System:
     component) are variables of its linear program, so each program stays small.
     """
 
-    def __init__(self, a_eq: np.ndarray, a_ub: np.ndarray, values: np.ndarray) -> None:
+    def __init__(
+        self, a_eq: np.ndarray, a_ub: np.ndarray, values: np.ndarray, published: np.ndarray
+    ) -> None:
         n = len(values)
+        self.published = published
         self.rows = np.vstack([a_eq.reshape(-1, n), a_ub.reshape(-1, n)])
         self.is_eq = np.r_[np.ones(len(a_eq), bool), np.zeros(len(a_ub), bool)]
         self.values = values
@@ -350,8 +400,9 @@ class _System:
         self, hidden: np.ndarray, q: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         member = self.member
-        on = member[:, hidden]
-        index = np.nonzero(hidden)[0]
+        free = hidden | ~self.published
+        on = member[:, free]
+        index = np.nonzero(free)[0]
         local = {int(j): pos for pos, j in enumerate(index)}
         seen = np.zeros(len(index), bool)
         seen[local[q]] = True
@@ -364,14 +415,15 @@ class _System:
         variables = index[seen]
         used = on[:, seen].any(axis=1)
         a = self.rows[used][:, variables]
-        fixed = self.rows[used] @ np.where(hidden, 0.0, self.values)
-        return variables, a, -fixed, self.is_eq[used], np.nonzero(used)[0], member[used]
+        fixed = self.rows[used] @ np.where(free, 0.0, self.values)
+        low = np.where(hidden[variables], 1.0, 0.0)  # hidden: at least 1; unprinted: at least 0
+        return variables, a, -fixed, self.is_eq[used], low, member[used]
 
     def range(self, hidden: np.ndarray, q: int) -> tuple[float, float, list[int], bool]:
         """LP minimum and maximum of quantity ``q``, the published quantities the optima rest
         on (members of relations with a non-zero dual value), and whether an optimum was
         reached at a fractional point (only then can the whole-number range be narrower)."""
-        variables, a, rhs, is_eq, _, members = self._program(hidden, q)
+        variables, a, rhs, is_eq, low, members = self._program(hidden, q)
         target = int(np.nonzero(variables == q)[0][0])
         binding: list[int] = []
         out: list[float] = []
@@ -387,7 +439,7 @@ class _System:
                 b_eq=rhs[is_eq] if is_eq.any() else None,
                 A_ub=a[~is_eq] if (~is_eq).any() else None,
                 b_ub=rhs[~is_eq] if (~is_eq).any() else None,
-                bounds=(1, None),
+                bounds=[(lo_j, None) for lo_j in low],
                 method="highs",
             )
             if res.status == 3:  # unbounded above: nothing learnt about the upper end
@@ -407,7 +459,7 @@ class _System:
                 duals[~is_eq] = np.asarray(res.ineqlin.marginals)
             active = np.abs(duals) > 1e-9
             if active.any():
-                linked = members[active].any(axis=0) & ~hidden
+                linked = members[active].any(axis=0) & ~hidden & self.published
                 binding.extend(int(j) for j in np.nonzero(linked)[0])
         return out[0], out[1], binding, fractional
 
@@ -417,7 +469,7 @@ class _System:
         """The whole-number range (counts are whole): re-checked where the LP optimum was
         fractional. The best whole-number point found in the time limit is used, which can only
         narrow the range (conservative)."""
-        variables, a, rhs, is_eq, _, _ = self._program(hidden, q)
+        variables, a, rhs, is_eq, low, _ = self._program(hidden, q)
         target = int(np.nonzero(variables == q)[0][0])
         parts = []
         if is_eq.any():
@@ -434,7 +486,7 @@ class _System:
                 objective,
                 constraints=parts,
                 integrality=np.ones(len(variables)),
-                bounds=Bounds(1, np.inf),
+                bounds=Bounds(low, np.inf),
                 options={"time_limit": _MILP_SECONDS},
             )
             if res.x is not None and res.fun is not None:
@@ -450,9 +502,10 @@ def _candidate(
     binding: list[int],
     margin: np.ndarray,
 ) -> int | None:
-    """The published quantity to hide next: the smallest positive interior cell the bound rests
-    on (a total only when no interior cell does), else the smallest positive one sharing
-    clients with ``q``."""
+    """The published quantity to hide next: among those the bound rests on, the one cheapest to
+    hide (``TABLE_COST``: headline tables last, totals after interior cells, a quantity printed
+    in many places after one printed once), then the smallest; else the cheapest positive one
+    sharing clients with ``q``."""
     pool = [b for b in dict.fromkeys(binding) if not hidden[b] and values[b] > 0]
     if not pool:
         overlap = (weights > 0).astype(float) @ (weights[q] > 0).astype(float) > 0
