@@ -649,6 +649,8 @@ class _Builder:
             table["_discharge_q"] = _labels(dq)
             aq = quarters_of(table["admission_date"], self.config.fiscal_year_start_month)
             table["_admission_q"] = _labels(aq)
+        if self.config.profile == "public" and table["_site"].notna().any():
+            table["_site"] = self._public_sites(table)
         self.table = table
         self.lookback_labels = [str(p) for p in self.lookback] if self.period is not None else []
 
@@ -663,16 +665,29 @@ class _Builder:
         small = set(size[size < self.k].index)
         if small:
             labels = labels.where(~labels.isin(small), OTHER_SITES)
-        if self.config.profile == "public":
-            from .disclosure import site_pseudonyms
-
-            allowed = set(groups.values()) | {OTHER_SITES}
-            neutral = site_pseudonyms(
-                sorted(set(labels.dropna()) - allowed), self.config.pseudonym_seed
-            )
-            labels = labels.map(lambda s: neutral.get(s, s) if s is not pd.NA else s)
-            labels = labels.astype("string")
         return labels
+
+    def _public_sites(self, table: pd.DataFrame) -> pd.Series:
+        """Public site labels: sites the site analyses would pool (fewer than k clients in the
+        outcome cohort) are pooled everywhere first, then the others are numbered "Site 1..m"
+        in a seeded random order, so no number is skipped in any table."""
+        from .disclosure import site_pseudonyms
+
+        labels = table["_site"].astype("string")
+        if self.period is not None and self.primary is not None:
+            lookback = [str(p) for p in self.lookback]
+            cohort = table[f"_close_{self.primary}"].isin(lookback).to_numpy(bool)
+        else:
+            cohort = np.ones(len(table), dtype=bool)
+        size = labels[cohort].value_counts()
+        small = set(size[size < self.k].index) | (set(labels.dropna()) - set(size.index))
+        if small:
+            labels = labels.where(~labels.isin(small), OTHER_SITES)
+        allowed = set(dict(self.config.site_groups).values()) | {OTHER_SITES}
+        neutral = site_pseudonyms(
+            sorted(set(labels.dropna()) - allowed), self.config.pseudonym_seed
+        )
+        return labels.map(lambda s: neutral.get(s, s) if s is not pd.NA else s).astype("string")
 
     def _pooled_sites(self, sub: Any) -> Any:
         """Sites with fewer than k clients in this analysis are pooled as 'Other sites'."""
