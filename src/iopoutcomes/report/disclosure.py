@@ -10,32 +10,36 @@ counts by subtraction.
 
 How the identities are derived
 ------------------------------
-Every count the report publishes (interior cells *and* margins of every suppressed partition)
-is declared as the set of clients (episode rows of the report's episode table; interview or
-input rows for the tables that count those) it covers: for each table type, a declaration maps
-its rows and columns to the episode attributes they stand for (cohort, site, quarter of window
-close, follow-up status, outcome, milestone, covariate level). Nothing is listed per number.
-Episodes that fall in exactly the same published cells form an *atom*; each published count is
-then a sum of atom sizes, which captures every linear identity between the tables at once
-(margins, cross-table equalities, quarters adding up to the lookback, sites to totals,
-complete-case n = in window + out of window - missing items), plus non-negativity. It is the
-strongest linear attack there is on these tables: any identity an outsider can write down
-holds for the atoms too, so a cell protected here is protected against that outsider.
+Every count the report publishes (interior cells and margins of every suppressed partition) is
+declared as the set of clients it counts (episode rows of the report's episode table;
+interviews or input rows for the tables that count those): per table type, a declaration
+(:func:`report_members`) maps its rows and columns to the episode attributes they stand for
+(cohort, site, quarter of window close, follow-up status, outcome, milestone, covariate level).
+Nothing is listed per number, and each declaration must reproduce its table's counts or the run
+stops. Cells of different tables that count exactly the same clients are one *quantity*
+(hidden everywhere or nowhere). The relations come from one rule (:meth:`DisclosureControl.
+relations`): for every quantity Q and every family of disjoint cells (the rows of a column, the
+parts of a row), when the members sharing clients with Q add up to Q, ``Q = sum``; when they
+only cover Q, ``Q <= sum``. That gives the table margins and every cross-table identity at once
+(due = in window + out of window + not conducted, complete-case n <= in window + out of window,
+the lookback quarters adding up to the cohort totals, sites to totals, ...). Which cells a table
+prints is declared too (:data:`PUBLISHED`): a column total no table shows is an unknown of the
+outsider's system, not a constant.
 
 The suppression step
 --------------------
-1. Every quantity in ``1 .. k-1`` is hidden (primary), in every table that shows it, and the
-   cells each table's own suppression hid stay hidden.
-2. For each hidden quantity, :func:`scipy.optimize.linprog` finds its minimum and maximum over
-   all atom sizes consistent with what is published (published counts fixed, hidden counts at
-   least 1 because zeros are shown). When that range holds fewer than ``k`` whole numbers, the
-   published count the bound rests on (a non-zero dual value) with the smallest value is hidden
-   too, and the audit repeats; ranges can only widen as cells are hidden, so a cell that passed
-   is not checked again. Ranges narrower than ``3 k`` in the relaxation are re-checked with the
-   integer program (:func:`scipy.optimize.milp`).
+1. Every printed quantity in ``1 .. k-1`` is hidden (primary), in every table that shows it.
+2. For each hidden quantity, :func:`scipy.optimize.linprog` finds its minimum and maximum
+   subject to the relations (printed counts fixed, hidden counts at least 1 because zeros are
+   shown, unprinted ones at least 0), over the hidden and unprinted quantities linked to it.
+   When that range holds fewer than ``k`` whole numbers, one printed count the bound rests on
+   (a non-zero dual value) is hidden too — the cheapest for readers (:data:`TABLE_COST`), then
+   the smallest — and the audit repeats; ranges can only widen as cells are hidden, so a cell
+   that passed is not checked again. Fractional optima with fewer than ``k + 3`` values are
+   re-checked as integer programs (:func:`scipy.optimize.milp`).
 3. If a hidden cell cannot be protected, :class:`~iopoutcomes.SuppressionAuditError` stops the
-   run. The report is then built again with the final hidden cells, so every sentence, figure
-   and rate comes from the post-suppression numbers.
+   run. Otherwise the report is built again with the decided cells (:func:`build_controlled`),
+   so every sentence, figure and rate comes from the post-suppression numbers.
 
 Examples
 --------
@@ -52,7 +56,7 @@ Examples
 >>> _ = ctl.add("a", suppress_partition(a, 11), cells_a)
 >>> _ = ctl.add("b", suppress_partition(b, 11), cells_b)
 >>> hidden = ctl.solve()
->>> bool(hidden[("b", 0)].loc["inpatient", "in"])  # 43 - 40 would give the hidden 3 back
+>>> bool(hidden[("a", 0)].loc["Total", "in"])  # 43 - 40 (printed in b) would give the 3 back
 True
 >>> int(ctl.audit["feasible_integers"].min()) >= 11
 True
