@@ -615,11 +615,19 @@ def _status(b: Any, tp: str) -> dict[str, np.ndarray]:
     }
 
 
-def _outcome(t: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _outcome(b: Any, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outcome yes / no / missing among the episodes in its denominator (follow-up due, the
+    death policy applied: :func:`iopoutcomes.missing.eligible_mask`, as the rate functions)."""
+    from ..missing import eligible_mask
+
+    t = b.table
+    eligible = np.asarray(
+        eligible_mask(t, column, death_policy=b.definition.death_policy), dtype=bool
+    )
     value = t[column].astype("boolean")
-    yes = value.fillna(False).to_numpy(bool)
-    no = (~value).fillna(False).to_numpy(bool)
-    return yes, no, value.isna().to_numpy(bool)
+    yes = value.fillna(False).to_numpy(bool) & eligible
+    no = (~value).fillna(False).to_numpy(bool) & eligible
+    return yes, no, value.isna().to_numpy(bool) & eligible
 
 
 def _grid(
@@ -691,12 +699,12 @@ def report_members(b: Any, key: str, part: Partition, seq: int) -> dict[Cell, np
         rows = _by(close, counts.index)
         if key == "followup_by_quarter":
             return _grid(rows, _status(b, primary), population)
-        yes, _, _ = _outcome(t, f"abstinent_{primary}")
-        return _grid(rows, {"abstinent": yes, "not_abstinent_or_missing": ~yes}, population)
+        yes, no, missing = _outcome(b, f"abstinent_{primary}")
+        return _grid(rows, {"abstinent": yes, "not_abstinent_or_missing": no | missing}, population)
     if key == "abstinence":
         tps = [tp for tp in b.timepoints if b._cohort_mask(tp).any()]
         tp = tps[seq]
-        yes, no, missing = _outcome(t, f"abstinent_{tp}")
+        yes, no, missing = _outcome(b, f"abstinent_{tp}")
         cols = {"abstinent": yes, "not_abstinent": no, "missing": missing}
         return _grid(_by(t["cohort"], counts.index), cols, b._cohort_mask(tp))
     if key == "milestones":
@@ -709,7 +717,7 @@ def report_members(b: Any, key: str, part: Partition, seq: int) -> dict[Cell, np
             population = t["_discharge_q"].isin(b.lookback_labels).to_numpy(bool)
         else:
             population = everyone
-        yes, no, missing = _outcome(t, names[seq])
+        yes, no, missing = _outcome(b, names[seq])
         cols = {"met": yes, "not_met": no, "unknown": missing}
         return _grid(_by(t["cohort"], counts.index), cols, population)
     if key == "sites":
@@ -721,8 +729,8 @@ def report_members(b: Any, key: str, part: Partition, seq: int) -> dict[Cell, np
             )
             population, rule = everyone, "exclude"
         population = population & t["_site"].notna().to_numpy(bool)
-        yes, no, _ = _outcome(t, outcome)
-        cols = {"events": yes, "non_events": ~yes if rule == "using" else no}
+        yes, no, missing = _outcome(b, outcome)
+        cols = {"events": yes, "non_events": (no | missing) if rule == "using" else no}
         return _grid(_by(_pooled_sites(b, population), counts.index), cols, population)
     if key == "missingness":
         fu = b.snapshot.followups
