@@ -358,12 +358,11 @@ class DisclosureControl:
         self.audit = pd.DataFrame(
             {
                 "quantity": audited,
-                "value_hidden": True,
                 "lower": lower[audited],
                 "upper": upper[audited],
                 "feasible_integers": [_count(lower[q], upper[q]) for q in audited],
             }
-        ).drop(columns="value_hidden")
+        )
         masks = {
             (e.key, e.seq): pd.DataFrame(False, index=e.full.index, columns=e.full.columns)
             for e in self.entries
