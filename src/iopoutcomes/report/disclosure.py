@@ -90,6 +90,8 @@ _INTEGER_MARGIN = 3
 programs (wider ones cannot fall under ``k`` through integrality alone in these tables' sizes
 often enough to justify the cost; see the module notes)."""
 _MILP_SECONDS = 1.0
+_LOOKAHEAD = 6
+"""Complementary candidates tried per step (cheapest first)."""
 SEED_WITH_TABLE_SUPPRESSION = False
 """Start from the cells each table's own suppression hid (True) or from the small counts only
 (False: the whole-report search then chooses every complementary cell, usually fewer)."""
@@ -342,7 +344,9 @@ class DisclosureControl:
                 if _count(lo, hi) >= k:
                     passed[q] = True
                     continue
-                choice = _candidate(weights, values, hidden | ~published, int(q), binding, margin)
+                choice = _lookahead(
+                    system, weights, values, hidden, published, int(q), binding, margin, k
+                )
                 if choice is None:
                     raise SuppressionAuditError(
                         f"A hidden count can be narrowed to fewer than {k} values from the "
@@ -495,6 +499,37 @@ class _System:
             if res.x is not None and res.fun is not None:
                 out[pos] = sign * float(res.fun)
         return out[0], out[1]
+
+
+def _lookahead(
+    system: _System,
+    weights: np.ndarray,
+    values: np.ndarray,
+    hidden: np.ndarray,
+    published: np.ndarray,
+    q: int,
+    binding: list[int],
+    cost: np.ndarray,
+    k: int,
+) -> int | None:
+    """Try the cheapest few candidates: the cheapest one that protects ``q`` on its own, else
+    the one that widens its range most (so cheap cells that do not help are not hidden)."""
+    unavailable = hidden | ~published
+    pool = [b for b in dict.fromkeys(binding) if not unavailable[b] and values[b] > 0]
+    if not pool:
+        return _candidate(weights, values, unavailable, q, binding, cost)
+    pool = sorted(pool, key=lambda j: (float(cost[j]), values[j], j))[:_LOOKAHEAD]
+    best, best_width = None, -1.0
+    for j in pool:
+        trial = hidden.copy()
+        trial[j] = True
+        lo, hi, _, _ = system.range(trial, q)
+        width = _count(lo, hi)
+        if width >= k:
+            return j
+        if width > best_width:
+            best, best_width = j, width
+    return best
 
 
 def _candidate(
