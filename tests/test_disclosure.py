@@ -588,3 +588,26 @@ def test_sentences_use_published_numbers(published: dict[str, Path]) -> None:
         else:
             for x, n in counted:
                 assert (int(x), int(n)) == (int(total["conducted_in_window"]), int(total["due"]))
+
+
+def test_rejected_counts_in_the_paragraph_are_audited(tmp_path: Path) -> None:
+    # 3 episode rows and 15 follow-up rows rejected: the per-table rejected counts printed in
+    # the data-quality paragraph would give the hidden 3 back, so they are audited as well
+    records = iop.simulate_records(n=150, seed=150)
+    eps = records.episodes.copy()
+    fu = records.followups.copy()
+    eps["admission_date"] = eps["admission_date"].astype(str)
+    eps.loc[eps.index[:3], "admission_date"] = "not a date"
+    fu["assessment_date"] = fu["assessment_date"].astype(str)
+    fu.loc[fu.index[:15], "assessment_date"] = "not a date"
+    eps.to_csv(tmp_path / "episodes.csv", index=False)
+    fu.to_csv(tmp_path / "followups.csv", index=False)
+    read = iop.read_records(tmp_path / "episodes.csv", tmp_path / "followups.csv")
+    summary = read.summary().set_index("table")
+    assert summary.loc["episodes", "rejected"] == 3
+    report = iop.quarterly_report(read, None, progress=False)
+    text = " ".join(report.sections[-2].paragraphs)
+    assert "episodes 150 / — / —" in text
+    assert "/ 3." not in text and "/ 3;" not in text
+    rejected = report.table("rejected_rows").frame
+    assert rejected["rows"].isna().any()

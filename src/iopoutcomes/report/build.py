@@ -1658,10 +1658,13 @@ class _Builder:
         else:
             paragraphs.append("No input row was rejected.")
         summary = self.records.summary()
+        shown = self._rejected_by_table(rc, summary)
         paragraphs.append(
             "Rows read / accepted / rejected: "
             + "; ".join(
                 f"{r.table} {r.read:,} / {r.accepted:,} / {r.rejected:,}"
+                if shown.get(str(r.table), True)
+                else f"{r.table} {r.read:,} / — / —"
                 for r in summary.itertuples(index=False)
             )
             + "."
@@ -1682,6 +1685,35 @@ class _Builder:
         return ReportSection(
             "quality", "Data quality", tuple(paragraphs), (), tuple(tables), tuple(figures)
         )
+
+    def _rejected_by_table(self, rc: pd.DataFrame, summary: pd.DataFrame) -> dict[str, bool]:
+        """Audit the per-table rejected counts printed in the data-quality paragraph (they add
+        up the rejected-rows table's reasons): table -> whether its counts may be printed."""
+        if not len(rc):
+            return {}
+        per_table = rc.groupby(rc["table"].astype(str), sort=False)["count"].sum()
+        printed = summary.set_index(summary["table"].astype(str))["rejected"]
+        if (
+            not per_table.reindex(printed.index, fill_value=0)
+            .astype(int)
+            .equals(printed.astype(int))
+        ):
+            return {str(t): False for t in printed.index}  # cannot be audited: not printed
+        tables = [t for t in printed.index if int(printed[t]) > 0]
+        counts = pd.DataFrame({"rows": [int(printed[t]) for t in tables]}, index=tables)
+        n = len(self.table)
+        sizes = rc["count"].to_numpy(dtype=np.int64)
+        starts = n + np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        total = n + int(sizes.sum())
+        members = {}
+        for t in tables:
+            w = np.zeros(total, dtype=np.int64)
+            for start, size, owner in zip(starts, sizes, rc["table"].astype(str), strict=True):
+                if owner == t:
+                    w[start : start + size] = 1
+            members[(t, "rows")] = w
+        part = self.log.add("rejected_by_table", suppress_partition(counts, self.k), members)
+        return {t: part.shown(t, "rows") is not None for t in tables}
 
     def _missingness(self) -> ReportTable:
         assert self.primary is not None
