@@ -1589,9 +1589,9 @@ class _Builder:
         frame = pd.DataFrame(
             {
                 "site": funnel_counts["site"],
-                "n": _int_col(
-                    None if h else int(v) for h, v in zip(hidden, funnel_counts["n"], strict=True)
-                ),
+                # a site's n is printed whenever the audit publishes it (a hidden event count
+                # does not blank it: the audit counted it as published)
+                "n": _int_col(part.shown(s, TOTAL) for s in counts.index),
                 "n_events": _int_col(
                     None if h else int(v)
                     for h, v in zip(hidden, funnel_counts["n_events"].fillna(0), strict=True)
