@@ -1470,7 +1470,7 @@ class _Builder:
             frame = pd.DataFrame(
                 {
                     "quarter": present,
-                    "n": _int_col(None if h else v for h, v in zip(hidden, n, strict=True)),
+                    "n": _int_col(n),  # printed whenever the audit publishes it
                     "n_events": _int_col(None if h else v for h, v in zip(hidden, x, strict=True)),
                     "rate": ct["rate"].to_numpy(float),
                     "centre": ct["centre"].to_numpy(float),
