@@ -68,8 +68,9 @@ def test_files_and_config(tmp_path: Path) -> None:
     assert result.exit_code == EXIT_OK, result.output
     stamp = json.loads((out / "report.json").read_text())["stamp"]
     assert stamp["profile"] == "public" and stamp["period"] == "2026Q1"
-    assert set(stamp["input_files"]) == {"episodes (episodes.csv)", "followups (followups.csv)"}
-    assert all(len(h) == 64 for h in stamp["input_files"].values())
+    # public profile: tables, not file names; 12-digit hash prefixes
+    assert set(stamp["input_files"]) == {"episodes", "followups"}
+    assert all(len(h) == 12 for h in stamp["input_files"].values())
     assert not (out / "report.xlsx").exists()
     comparison = pd.read_csv(out / "comparison.csv")
     assert (comparison["margin"] == 0.15).all()

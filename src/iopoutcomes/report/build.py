@@ -249,7 +249,12 @@ class QuarterlyReport:
         out_dir: str | Path,
         formats: Sequence[str] = ("html", "pdf", "xlsx", "csv", "json"),
     ) -> ReportFiles:
-        """Write the report files (each atomically) into ``out_dir``.
+        """Write the report files into ``out_dir``, replacing the folder as a whole.
+
+        The files are written into a fresh folder next to ``out_dir`` that then takes its
+        place (:mod:`iopoutcomes.report.folder`): files of an earlier run that this run does
+        not write are gone, and an interrupted run leaves the previous report complete. A
+        non-empty folder that no report run wrote is refused (``FileExistsError``).
 
         Parameters
         ----------
@@ -265,8 +270,25 @@ class QuarterlyReport:
         ReportFiles
             Format (``csv/<table>`` for CSV files) -> path written.
         """
+        from .writers import FORMATS
+
+        wanted = [str(f).strip().lower() for f in formats]
+        unknown = [f for f in wanted if f not in FORMATS]
+        if unknown:
+            raise ParameterError(
+                f"Unknown report format(s) {unknown}; choose from {list(FORMATS)}."
+            )
+        from .folder import staged_folder
+
+        final = Path(out_dir)
+        with staged_folder(final) as folder:
+            files = self._write_into(folder, wanted)
+        for key, path in list(files.items()):
+            files[key] = final / path.name
+        return files
+
+    def _write_into(self, folder: Path, wanted: Sequence[str]) -> ReportFiles:
         from .writers import (
-            FORMATS,
             source_date,
             write_atomic,
             write_csv_tables,
@@ -275,14 +297,6 @@ class QuarterlyReport:
             write_xlsx,
         )
 
-        wanted = [str(f).strip().lower() for f in formats]
-        unknown = [f for f in wanted if f not in FORMATS]
-        if unknown:
-            raise ParameterError(
-                f"Unknown report format(s) {unknown}; choose from {list(FORMATS)}."
-            )
-        folder = Path(out_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         files = ReportFiles()
         html = self.to_html() if ("html" in wanted or "pdf" in wanted) else ""
         if "html" in wanted:
@@ -346,15 +360,25 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _input_files(records: Any) -> dict[str, str]:
-    """Input file -> SHA-256 (named ``table (file)`` when hashes are keyed by table)."""
+def _input_files(records: Any, config: ReportConfig | None = None) -> dict[str, str]:
+    """Input file -> SHA-256 (named ``table (file)`` when hashes are keyed by table).
+
+    In the public profile files are named by their table only (file names can carry dates,
+    places or people) and hashes are shortened to 12 hex digits; ``[privacy] hashes`` sets
+    ``full``, ``short`` or ``none`` explicitly.
+    """
     hashes = dict(getattr(records, "file_hashes", {}) or {})
     sources = dict(getattr(records, "sources", {}) or {})
+    public = config is not None and config.profile == "public"
+    mode = "full" if config is None else config.hashes
+    if mode == "auto":
+        mode = "short" if public else "full"
     out = {}
     for key, digest in hashes.items():
         source = sources.get(key)
-        name = f"{key} ({source})" if source and source != key else str(key)
-        out[name] = str(digest)
+        name = f"{key} ({source})" if source and source != key and not public else str(key)
+        text = str(digest)
+        out[name] = {"full": text, "short": text[:12], "none": "not published"}[mode]
     return dict(sorted(out.items()))
 
 
@@ -375,8 +399,11 @@ def _bool(series: pd.Series) -> np.ndarray:
 @dataclass
 class _Log:
     rows: list[dict[str, Any]] = field(default_factory=list)
+    recorder: Any = None  # disclosure.Recorder: the whole-report audit
 
-    def add(self, table: str, part: Partition) -> Partition:
+    def add(self, table: str, part: Partition, members: Any = None) -> Partition:
+        if self.recorder is not None:
+            part = self.recorder.add(table, part, members)
         self.rows.append(
             {"table": table, "primary": part.n_primary, "complementary": part.n_complementary}
         )
@@ -436,12 +463,15 @@ class _Builder:
         quarter: str | pd.Period | None,
         config: ReportConfig,
         progress: bool,
+        recorder: Any = None,
     ) -> None:
         self.records = records
         self.config = config
         self.k = config.k
         self.min_den = config.min_denominator
-        self.log = _Log()
+        self.log = _Log(recorder=recorder)
+        if recorder is not None:
+            recorder.builder = self
         self.omitted: list[str] = []
         self.progress = progress
         self.calendar = getattr(records, "time_basis", "calendar") == "calendar"
@@ -665,6 +695,8 @@ class _Builder:
             table["_discharge_q"] = _labels(dq)
             aq = quarters_of(table["admission_date"], self.config.fiscal_year_start_month)
             table["_admission_q"] = _labels(aq)
+        if self.config.profile == "public" and table["_site"].notna().any():
+            table["_site"] = self._public_sites(table)
         self.table = table
         self.lookback_labels = [str(p) for p in self.lookback] if self.period is not None else []
 
@@ -675,17 +707,33 @@ class _Builder:
         raw = table[column].astype("string")
         groups = dict(self.config.site_groups)
         labels = raw.map(lambda s: groups.get(s, s) if s is not pd.NA else s).astype("string")
-        if self.config.profile == "public":
-            allowed = set(groups.values())
-            names = sorted(set(labels.dropna()) - allowed)
-            neutral = {name: f"Site {i + 1}" for i, name in enumerate(names)}
-            labels = labels.map(lambda s: neutral.get(s, s) if s is not pd.NA else s)
-            labels = labels.astype("string")
         size = labels.value_counts()
         small = set(size[size < self.k].index)
         if small:
             labels = labels.where(~labels.isin(small), OTHER_SITES)
         return labels
+
+    def _public_sites(self, table: pd.DataFrame) -> pd.Series:
+        """Public site labels: sites the site analyses would pool (fewer than k clients in the
+        outcome cohort) are pooled everywhere first, then the others are numbered "Site 1..m"
+        in a seeded random order, so no number is skipped in any table."""
+        from .disclosure import site_pseudonyms
+
+        labels = table["_site"].astype("string")
+        if self.period is not None and self.primary is not None:
+            lookback = [str(p) for p in self.lookback]
+            cohort = table[f"_close_{self.primary}"].isin(lookback).to_numpy(bool)
+        else:
+            cohort = np.ones(len(table), dtype=bool)
+        size = labels[cohort].value_counts()
+        small = set(size[size < self.k].index) | (set(labels.dropna()) - set(size.index))
+        if small:
+            labels = labels.where(~labels.isin(small), OTHER_SITES)
+        allowed = set(dict(self.config.site_groups).values()) | {OTHER_SITES}
+        neutral = site_pseudonyms(
+            sorted(set(labels.dropna()) - allowed), self.config.pseudonym_seed
+        )
+        return labels.map(lambda s: neutral.get(s, s) if s is not pd.NA else s).astype("string")
 
     def _pooled_sites(self, sub: Any) -> Any:
         """Sites with fewer than k clients in this analysis are pooled as 'Other sites'."""
@@ -1789,7 +1837,7 @@ class _Builder:
             frame = pd.DataFrame(
                 {
                     "quarter": present,
-                    "n": _int_col(None if h else v for h, v in zip(hidden, n, strict=True)),
+                    "n": _int_col(n),  # printed whenever the audit publishes it
                     "n_events": _int_col(None if h else v for h, v in zip(hidden, x, strict=True)),
                     "rate": ct["rate"].to_numpy(float),
                     "centre": ct["centre"].to_numpy(float),
@@ -1915,9 +1963,9 @@ class _Builder:
         frame = pd.DataFrame(
             {
                 "site": funnel_counts["site"],
-                "n": _int_col(
-                    None if h else int(v) for h, v in zip(hidden, funnel_counts["n"], strict=True)
-                ),
+                # a site's n is printed whenever the audit publishes it (a hidden event count
+                # does not blank it: the audit counted it as published)
+                "n": _int_col(part.shown(s, TOTAL) for s in counts.index),
                 "n_events": _int_col(
                     None if h else int(v)
                     for h, v in zip(hidden, funnel_counts["n_events"].fillna(0), strict=True)
@@ -1987,10 +2035,13 @@ class _Builder:
         else:
             paragraphs.append("No input row was rejected.")
         summary = self.records.summary()
+        shown = self._rejected_by_table(rc, summary)
         paragraphs.append(
             "Rows read / accepted / rejected: "
             + "; ".join(
                 f"{r.table} {r.read:,} / {r.accepted:,} / {r.rejected:,}"
+                if shown.get(str(r.table), True)
+                else f"{r.table} {r.read:,} / — / —"
                 for r in summary.itertuples(index=False)
             )
             + "."
@@ -2013,6 +2064,35 @@ class _Builder:
         return ReportSection(
             "quality", "Data quality", tuple(paragraphs), (), tuple(tables), tuple(figures)
         )
+
+    def _rejected_by_table(self, rc: pd.DataFrame, summary: pd.DataFrame) -> dict[str, bool]:
+        """Audit the per-table rejected counts printed in the data-quality paragraph (they add
+        up the rejected-rows table's reasons): table -> whether its counts may be printed."""
+        if not len(rc):
+            return {}
+        per_table = rc.groupby(rc["table"].astype(str), sort=False)["count"].sum()
+        printed = summary.set_index(summary["table"].astype(str))["rejected"]
+        if (
+            not per_table.reindex(printed.index, fill_value=0)
+            .astype(int)
+            .equals(printed.astype(int))
+        ):
+            return {str(t): False for t in printed.index}  # cannot be audited: not printed
+        tables = [t for t in printed.index if int(printed[t]) > 0]
+        counts = pd.DataFrame({"rows": [int(printed[t]) for t in tables]}, index=tables)
+        n = len(self.table)
+        sizes = rc["count"].to_numpy(dtype=np.int64)
+        starts = n + np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        total = n + int(sizes.sum())
+        members = {}
+        for t in tables:
+            w = np.zeros(total, dtype=np.int64)
+            for start, size, owner in zip(starts, sizes, rc["table"].astype(str), strict=True):
+                if owner == t:
+                    w[start : start + size] = 1
+            members[(t, "rows")] = w
+        part = self.log.add("rejected_by_table", suppress_partition(counts, self.k), members)
+        return {t: part.shown(t, "rows") is not None for t in tables}
 
     def _missingness(self) -> ReportTable:
         assert self.primary is not None
@@ -2102,6 +2182,7 @@ class _Builder:
 
     def _retention_bias(self) -> tuple[ReportTable, ReportFigure | None] | None:
         from ..adjust import balance_table
+        from .disclosure import control_covariates
         from .figures import balance_figure
 
         assert self.primary is not None
@@ -2111,80 +2192,106 @@ class _Builder:
         if len(sub) == 0:
             return None
         status = sub[f"followup_status_{tp}"].astype("string")
-        inw = _bool(sub[f"in_window_{tp}"])
-        sub["_followed"] = np.where(
-            (status == "completed").fillna(False).to_numpy(bool) & inw,
-            "followed up",
-            "not followed up",
+        followed = (status == "completed").fillna(False).to_numpy(bool) & _bool(
+            sub[f"in_window_{tp}"]
         )
+        sub["_followed"] = np.where(followed, "followed up", "not followed up")
         candidates = list(
             dict.fromkeys(
                 [*self.config.adjust, "age", "sex", "severity", "primary_substance", "cohort"]
             )
         )
         covs = [c for c in candidates if c in sub.columns and sub[c].notna().any()]
+        plan = control_covariates(sub, covs, self.k)
+        for cov, why in plan.refused.items():
+            self.omitted.append(f"'{cov}' is left out of the retention-bias table: {why}.")
+        covs = plan.covariates
         if not covs or sub["_followed"].nunique() < 2:
             self.omitted.append("The retention-bias table is omitted: nothing to compare.")
             return None
+        data = plan.frame
         try:
-            bal = balance_table(sub, "_followed", "followed up", "not followed up", covs)
+            bal = balance_table(data, "_followed", "followed up", "not followed up", covs)
         except IopOutcomesError as exc:
             self.omitted.append(f"The retention-bias table could not be computed: {exc}")
             return None
-        n_f = int((sub["_followed"] == "followed up").sum())
-        n_n = len(sub) - n_f
-        rows = []
-        for _, r in bal.iterrows():
-            cov, level = str(r["covariate"]), str(r["level"])
-            rows.append((cov, level, r))
-        # categorical levels: counts per level x followed, suppressed per covariate
+        where = np.nonzero(mask)[0]
+        size = len(self.table)
+
+        def members(cells: Mapping[tuple[Any, Any], np.ndarray]) -> dict[Any, np.ndarray]:
+            out = {}
+            for key, local in cells.items():
+                w = np.zeros(size, dtype=np.int64)
+                w[where[local]] = 1
+                out[key] = w
+            return out
+
+        ones = np.ones(len(sub), dtype=bool)
+        groups = self.log.add(
+            "retention_groups",
+            suppress_partition(
+                pd.DataFrame(
+                    {"followed": [int(followed.sum())], "not_followed": [int((~followed).sum())]},
+                    index=["all"],
+                ),
+                self.k,
+            ),
+            members({("all", "followed"): followed & ones, ("all", "not_followed"): ~followed}),
+        )
+        n_f, n_n = groups.shown("all", "followed"), groups.shown("all", "not_followed")
         out_rows = []
-        group_ok = n_f >= self.k and n_n >= self.k
-        for cov in dict.fromkeys(c for c, _, _ in rows):
-            levels = [(lv, r) for c, lv, r in rows if c == cov]
-            categorical = any(lv for lv, _ in levels)
-            if categorical:
-                col = sub[cov].astype("string")
-                counts = pd.DataFrame(
-                    {
-                        "followed": [
-                            int(((col == lv) & (sub["_followed"] == "followed up")).sum())
-                            for lv, _ in levels
-                        ],
-                        "not_followed": [
-                            int(((col == lv) & (sub["_followed"] != "followed up")).sum())
-                            for lv, _ in levels
-                        ],
-                    },
-                    index=[lv for lv, _ in levels],
+        for cov in covs:
+            levels = [(str(r["level"]), r) for _, r in bal.loc[bal["covariate"] == cov].iterrows()]
+            if plan.kinds[cov] == "numeric":
+                r = levels[0][1]
+                present = data[cov].notna().to_numpy(bool)
+                ok = (
+                    int((present & followed).sum()) >= self.k
+                    and int((present & ~followed).sum()) >= self.k
+                    and n_f is not None
+                    and n_n is not None
                 )
-                part = self.log.add("retention_bias", suppress_partition(counts, self.k))
-                for lv, r in levels:
-                    hide = bool(part.hidden.loc[lv].any()) or bool(part.hidden.loc[TOTAL].any())
-                    out_rows.append(
-                        {
-                            "covariate": cov,
-                            "level": lv,
-                            "followed_n": part.shown(lv, "followed"),
-                            "followed_value": np.nan if hide else _f(r["mean_group"]),
-                            "not_followed_n": part.shown(lv, "not_followed"),
-                            "not_followed_value": np.nan if hide else _f(r["mean_reference"]),
-                            "smd": np.nan if hide else _f(r["smd_unweighted"]),
-                            "suppressed": hide,
-                        }
-                    )
-            else:
-                lv, r = levels[0]
                 out_rows.append(
                     {
                         "covariate": cov,
                         "level": "mean",
-                        "followed_n": n_f if group_ok else None,
-                        "followed_value": _f(r["mean_group"]) if group_ok else np.nan,
-                        "not_followed_n": n_n if group_ok else None,
-                        "not_followed_value": _f(r["mean_reference"]) if group_ok else np.nan,
-                        "smd": _f(r["smd_unweighted"]) if group_ok else np.nan,
-                        "suppressed": not group_ok,
+                        "followed_n": n_f,
+                        "followed_value": _f(r["mean_group"]) if ok else np.nan,
+                        "not_followed_n": n_n,
+                        "not_followed_value": _f(r["mean_reference"]) if ok else np.nan,
+                        "smd": _f(r["smd_unweighted"]) if ok else np.nan,
+                        "suppressed": not ok,
+                    }
+                )
+                continue
+            col = data[cov].astype("string")
+            is_level = {lv: (col == lv).fillna(False).to_numpy(bool) for lv, _ in levels}
+            counts = pd.DataFrame(
+                {
+                    "followed": [int((is_level[lv] & followed).sum()) for lv, _ in levels],
+                    "not_followed": [int((is_level[lv] & ~followed).sum()) for lv, _ in levels],
+                },
+                index=[lv for lv, _ in levels],
+            )
+            cells = {}
+            for lv, _ in levels:
+                cells[(lv, "followed")] = is_level[lv] & followed
+                cells[(lv, "not_followed")] = is_level[lv] & ~followed
+            part = self.log.add(
+                "retention_bias", suppress_partition(counts, self.k), members(cells)
+            )
+            for lv, r in levels:
+                hide = bool(part.hidden.loc[lv].any()) or bool(part.hidden.loc[TOTAL].any())
+                out_rows.append(
+                    {
+                        "covariate": cov,
+                        "level": lv,
+                        "followed_n": part.shown(lv, "followed"),
+                        "followed_value": np.nan if hide else _f(r["mean_group"]),
+                        "not_followed_n": part.shown(lv, "not_followed"),
+                        "not_followed_value": np.nan if hide else _f(r["mean_reference"]),
+                        "smd": np.nan if hide else _f(r["smd_unweighted"]),
+                        "suppressed": hide,
                     }
                 )
         frame = pd.DataFrame(out_rows)
@@ -2198,7 +2305,11 @@ class _Builder:
                 "followed up = conducted in the window. value: share of the group with the "
                 "level (categorical) or the mean (numeric). smd: standardized difference "
                 "(followed minus not followed; Austin 2009); |smd| > 0.1 suggests the "
-                "followed-up clients differ at intake. Rows hidden when a count is suppressed."
+                "followed-up clients differ at intake. Rows hidden when a count is suppressed. "
+                f"Levels held by fewer than {self.k} clients are pooled as 'Other (pooled)'; "
+                "dates appear only as decade bands; free-text and identifier-like columns are "
+                f"never tabulated; a mean needs at least {self.k} clients with a value in each "
+                "group."
             ),
         )
         shown = frame.loc[~frame["suppressed"]]
@@ -2497,7 +2608,7 @@ class _Builder:
             "data_as_of": as_of_text,
             "provenance": str(getattr(r, "provenance", "")),
             "time_basis": str(getattr(r, "time_basis", "")),
-            "input_files": _input_files(r),
+            "input_files": _input_files(r, self.config),
             "rows_read": {str(k): int(v) for k, v in dict(r.read_counts).items()},
             "rows_rejected": int(len(r.rejected)),
             "versions": _versions(),
@@ -2544,7 +2655,10 @@ class _Builder:
             data_line = f"The data are complete up to {as_of}."
         return (
             f"{data_line} Inputs: "
-            + ", ".join(f"{name} (SHA-256 {str(h)[:12]}…)" for name, h in files.items())
+            + ", ".join(
+                f"{name} (SHA-256 {str(h)[:12]}…)" if len(str(h)) > 12 else f"{name} ({h})"
+                for name, h in files.items()
+            )
             + "; rows read: "
             + ", ".join(f"{t} {n:,}" for t, n in stamp["rows_read"].items())
             + ".",
@@ -2669,4 +2783,8 @@ def quarterly_report(
         )
     if len(records.episodes) == 0:
         raise InsufficientDataError("The records have no accepted episodes to report on.")
-    return _Builder(records, quarter, cfg, progress).run()
+    from .disclosure import build_controlled
+
+    return build_controlled(
+        lambda recorder: _Builder(records, quarter, cfg, progress, recorder).run(), cfg.k
+    )

@@ -23,6 +23,11 @@ Example ``report.toml`` (every key optional; the values shown are the defaults):
     [privacy]
     k = 11                        # counts 1..k-1 are suppressed (CMS rule: no cell of 1-10)
     min_denominator = 30          # rates with fewer cases are not printed (NCHS practice)
+    hashes = "auto"               # input-file hashes: full | short (12 hex) | none;
+                                  # auto = short in the public profile, full otherwise
+    pseudonym_seed = 0            # public site labels are numbered in a random order seeded
+                                  # by this number: set a private one so the order cannot
+                                  # be replayed by someone who knows the site names
 
     [targets]
     followup_rate = 0.80          # SAMHSA CSAT GPRA follow-up target
@@ -137,6 +142,8 @@ class ReportConfig:
     input_base: str = ""  # folder of the config file: [input] paths are relative to it
     bam_version: str = ""
     primary_analysis: str = ""
+    hashes: str = "auto"
+    pseudonym_seed: int = 0
 
     # TOML section -> {toml key: attribute}
     _LAYOUT: ClassVar[dict[str, dict[str, str]]] = {
@@ -150,7 +157,12 @@ class ReportConfig:
             "reference_cohort": "reference_cohort",
             "primary_timepoint": "primary_timepoint",
         },
-        "privacy": {"k": "k", "min_denominator": "min_denominator"},
+        "privacy": {
+            "k": "k",
+            "min_denominator": "min_denominator",
+            "hashes": "hashes",
+            "pseudonym_seed": "pseudonym_seed",
+        },
         "targets": {"followup_rate": "followup_target"},
         "comparison": {"margin": "margin", "adjust": "adjust", "primary": "primary_analysis"},
         "sites": {"column": "site_column", "groups": "site_groups"},
@@ -171,6 +183,8 @@ class ReportConfig:
             problems.append("privacy.k must be between 2 and 100 (default 11)")
         if self.min_denominator < 1:
             problems.append("privacy.min_denominator must be a positive whole number")
+        if self.hashes not in ("auto", "full", "short", "none"):
+            problems.append('privacy.hashes must be "auto", "full", "short" or "none"')
         if not 0 < self.followup_target <= 1:
             problems.append("targets.followup_rate must be a proportion in (0, 1]")
         if not 0 < self.margin < 1:
@@ -349,6 +363,8 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "site_column": (str,),
     "site_groups": (dict,),
     "bam_version": (str,),
+    "hashes": (str,),
+    "pseudonym_seed": (int,),
 }
 
 

@@ -25,6 +25,9 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +36,23 @@ import pandas as pd
 
 from ..privacy import suppress_table
 
-__all__ = ["TOTAL", "Partition", "suppress_partition"]
+__all__ = ["TOTAL", "Partition", "audit_tables", "suppress_partition", "with_margins"]
 
 TOTAL = "Total"
+
+_AUDIT: ContextVar[bool] = ContextVar("iopoutcomes_table_audit", default=True)
+
+
+@contextlib.contextmanager
+def audit_tables(enabled: bool) -> Iterator[None]:
+    """Switch the per-table audit of :func:`suppress_partition` off while a report is rebuilt
+    with hidden cells already decided by the whole-report audit (the partitions then only carry
+    their counts, and :mod:`iopoutcomes.report.disclosure` supplies the hidden cells)."""
+    token = _AUDIT.set(enabled)
+    try:
+        yield
+    finally:
+        _AUDIT.reset(token)
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,12 +68,19 @@ class Partition:
         Boolean mask (same shape) of hidden cells.
     n_primary, n_complementary : int
         Cells hidden by the primary rule (1..k-1) and to protect them.
+    counts : pandas.DataFrame or None
+        The true interior counts (never published; the whole-report audit of
+        :mod:`iopoutcomes.report.disclosure` needs them to re-decide the hidden cells).
+    split : pandas.Series or None
+        The ``split`` given to :func:`suppress_partition`.
     """
 
     values: pd.DataFrame
     hidden: pd.DataFrame
     n_primary: int
     n_complementary: int
+    counts: pd.DataFrame | None = None
+    split: pd.Series | None = None
 
     @property
     def n_hidden(self) -> int:
@@ -107,6 +131,10 @@ def suppress_partition(
     """
     counts = counts.astype("int64")
     parts = list(counts.columns)
+    if not _AUDIT.get():
+        full = with_margins(counts)
+        none = pd.DataFrame(False, index=full.index, columns=full.columns)
+        return Partition(full.astype("Int64"), none, 0, 0, counts=counts, split=split)
     if split is None:
         result = suppress_table(counts, k=k)
         values = result.values
@@ -116,6 +144,7 @@ def suppress_partition(
             hidden=hidden,
             n_primary=int(result.primary.to_numpy().sum()),
             n_complementary=int(result.complementary.to_numpy().sum()),
+            counts=counts,
         )
     inside = split.reindex(counts.index).fillna(False).to_numpy(dtype=bool)
     wide = {}
@@ -146,4 +175,19 @@ def suppress_partition(
         hidden=hidden,
         n_primary=int(result.primary.to_numpy().sum()),
         n_complementary=int(result.complementary.to_numpy().sum()),
+        counts=counts,
+        split=split,
     )
+
+
+def with_margins(counts: pd.DataFrame) -> pd.DataFrame:
+    """Interior counts plus the ``Total`` column (row sums) and ``Total`` row (column sums).
+
+    >>> import pandas as pd
+    >>> with_margins(pd.DataFrame({"a": [1, 2]}, index=["x", "y"])).to_numpy().tolist()
+    [[1, 1], [2, 2], [3, 3]]
+    """
+    full = counts.astype("int64").copy()
+    full[TOTAL] = full.sum(axis=1)
+    full.loc[TOTAL] = full.sum(axis=0)
+    return full
