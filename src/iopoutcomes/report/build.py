@@ -1090,10 +1090,20 @@ class _Builder:
             self.table.loc[mask], self.snapshot.followups, pd.Timestamp(self.as_of)
         )
         counts = counts.reindex(self.cohorts, fill_value=0)
-        part = self.log.add(
-            "followup_gpra_rule", suppress_partition(counts[["conducted_in_window",
-                                                             "not_conducted"]], self.k)
+        flags = gpra_followup_counts(
+            self.table.loc[mask], self.snapshot.followups, pd.Timestamp(self.as_of),
+            per_episode=True,
         )  # fmt: skip
+        members = {
+            (group, column): (flags[column] * (flags["cohort"] == group)).astype("int64")
+            for group in counts.index
+            for column in ("conducted_in_window", "not_conducted")
+        }
+        part = self.log.add(
+            "followup_gpra_rule",
+            suppress_partition(counts[["conducted_in_window", "not_conducted"]], self.k),
+            self._units(members),
+        )
         rows = []
         for group in [*counts.index, TOTAL]:
             # the rate from the true counts; _rate_cells publishes it only when every count
@@ -1531,7 +1541,13 @@ class _Builder:
             if group == ref:
                 continue
             f = intake_profile(
-                sub.table, "cohort", group, ref, INTAKE_COVARIATES, self.k, self.log.add
+                sub.table,
+                "cohort",
+                group,
+                ref,
+                INTAKE_COVARIATES,
+                self.k,
+                lambda key, part, members=None: self.log.add(key, part, self._units(members)),
             )
             if len(f):
                 frames.append(f.assign(group=group)[["group", *f.columns]])
@@ -1685,6 +1701,23 @@ class _Builder:
             (fig,) if fig is not None else (),
         )
 
+    def _units(
+        self, members: Mapping[Any, pd.Series] | None, by: str = "index"
+    ) -> dict[Any, np.ndarray] | None:
+        """Members of a table's cells as counts per row of the episode table (the disclosure
+        audit's units), from Series indexed like the table (``by="index"``) or by episode id."""
+        if members is None:
+            return None
+        t = self.table
+        key = t.index if by == "index" else pd.Index(t["episode_id"].astype(str))
+        out = {}
+        for cell, series in members.items():
+            values = series.groupby(level=0).sum() if by != "index" else series
+            if by != "index":
+                values.index = values.index.astype(str)
+            out[cell] = values.reindex(key, fill_value=0).to_numpy(dtype=np.int64)
+        return out
+
     def _measurement(self) -> ReportSection | None:
         """Measurement-based care (report/measurement.py), when follow-ups carry instrument
         items: the milestones' episodes (discharged in the lookback period)."""
@@ -1705,7 +1738,9 @@ class _Builder:
             min_denominator=self.min_den,
             profile=self.config.profile,
             bam_version=self.config.bam_version or None,
-            log=self.log.add,
+            log=lambda key, part, members=None: self.log.add(
+                key, part, self._units(members, by="episode_id")
+            ),
             period_text=who,
         )
 

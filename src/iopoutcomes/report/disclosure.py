@@ -101,6 +101,11 @@ TABLE_COST: dict[str, float] = {"flow_followup": 50.0, "abstinence": 50.0, "site
 abstinence counts are hidden last. A quantity printed in several places costs the sum, and a
 total twice its table's cost."""
 
+HEADLINE_COLUMN_COST: dict[str, float] = {"conducted_in_window": 4.0, "abstinent": 4.0}
+"""Extra cost of the numerators of the headline rates (follow-up in window, abstinent): the
+other parts of their rows (out of window, not conducted, missing) are hidden before them, so
+the headline rates survive when a small count can be protected another way."""
+
 Cell = tuple[Any, Any]
 T = TypeVar("T")
 
@@ -117,6 +122,11 @@ PUBLISHED: dict[str, tuple[tuple[str, ...] | None, bool, bool]] = {
     "abstinence_by_quarter": (("abstinent",), True, False),
     "abstinence": (None, True, False),
     "milestones": (None, True, False),
+    "followup_gpra_rule": (None, True, True),
+    "intake_profile": (None, False, True),
+    "measures_completion": (None, True, False),
+    "measures_accreditation": (None, True, False),
+    "measures_change": (None, True, False),
     "sites": (("events",), True, False),
     "out_of_window": (None, True, False),
 }
@@ -327,6 +337,7 @@ class DisclosureControl:
         margin = np.zeros(n_q, dtype=float)
         for pos, (i, (row, col)) in enumerate(cells):
             weight = TABLE_COST.get(self.entries[i].key, 1.0)
+            weight *= HEADLINE_COLUMN_COST.get(str(col), 1.0)
             margin[qid[pos]] += weight * (2.0 if row == TOTAL or col == TOTAL else 1.0)
         passed = np.zeros(n_q, dtype=bool)
         lower = np.full(n_q, np.nan)
@@ -747,12 +758,20 @@ def report_members(b: Any, key: str, part: Partition, seq: int) -> dict[Cell, np
             for c in t.columns
             if (c.startswith("milestone_") or c == "completed_program") and t[c].notna().any()
         ]
+        comparable = b.definition.comparable_name  # shown with the milestones (issue 21)
+        if comparable in t.columns and t[comparable].notna().any():
+            names.append(comparable)
         if b.period is not None:
             population = t["_discharge_q"].isin(b.lookback_labels).to_numpy(bool)
         else:
             population = everyone
-        yes, no, missing = _outcome(b, names[seq])
+        name = names[seq]
+        yes, no, missing = _outcome(b, name)
         cols = {"met": yes, "not_met": no, "unknown": missing}
+        if "not_eligible" in counts.columns:  # observed too few days: neither met nor not
+            eligible = t[f"eligible_{name}"].astype("boolean").fillna(True).to_numpy(bool)
+            cols = {c: m & eligible for c, m in cols.items()}
+            cols["not_eligible"] = ~eligible
         return _grid(_by(t["cohort"], counts.index), cols, population)
     if key == "sites":
         if primary is not None:

@@ -237,7 +237,7 @@ def intake_profile(
     reference: str,
     covariates: Sequence[str],
     k: int,
-    log: Callable[[str, Partition], Partition],
+    log: Callable[..., Partition],
 ) -> pd.DataFrame:
     """The two cohorts' intake characteristics side by side, with standardized differences.
 
@@ -277,7 +277,15 @@ def intake_profile(
                 },
                 index=levels,
             )
-            part = log("intake_profile", suppress_partition(counts, k))
+            is_group = pd.Series(in_group, index=sub.index)
+            members = {
+                (lv, side): (
+                    (col == lv).fillna(False) & (is_group if side == "group" else ~is_group)
+                ).astype("int64")
+                for lv in levels
+                for side in ("group", "reference")
+            }  # the clients behind each count, for the whole-report disclosure audit
+            part = log("intake_profile", suppress_partition(counts, k), members)
             for lv, (_, r) in zip(levels, rows.iterrows(), strict=True):
                 hide = bool(part.hidden.loc[lv].any()) or bool(part.hidden.loc[TOTAL].any())
                 out.append(

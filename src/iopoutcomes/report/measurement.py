@@ -80,7 +80,7 @@ def measurement_section(
     min_denominator: int,
     profile: str,
     bam_version: str | None = None,
-    log: Callable[[str, Partition], Partition] | None = None,
+    log: Callable[..., Partition] | None = None,
     period_text: str = "episodes of the report period",
 ) -> ReportSection | None:
     """Build the section, or None when the follow-ups carry no instrument items.
@@ -106,7 +106,7 @@ def measurement_section(
     keys = measured_instruments(followups, bam_version)
     if not keys:
         return None
-    add = log or (lambda _name, part: part)
+    add = log or (lambda _name, part, _members=None: part)
     fu = followups.loc[followups["episode_id"].astype(str).isin(cohort_of.index.astype(str))]
     fu = fu.loc[fu["status"].astype(str) == "completed"]
     scored = fu[["episode_id", "timepoint"]].copy()
@@ -161,10 +161,12 @@ def _completion_table(
     keys: Sequence[str],
     k: int,
     min_denominator: int,
-    add: Callable[[str, Partition], Partition],
+    add: Callable[..., Partition],
 ) -> ReportTable:
     rows, index = [], []
+    members: dict[tuple[str, str], pd.Series] = {}
     order = list(dict.fromkeys(scored["timepoint"].astype(str)))
+    episode = scored["episode_id"].astype(str)
     for key in keys:
         done = scored[_score_column(key)].notna()
         timepoint = scored["timepoint"].astype(str)
@@ -175,9 +177,14 @@ def _completion_table(
                 continue
             n_scored, n = int(n_scored_by[tp]), int(n_by[tp])
             rows.append({"scored": n_scored, "not_scored": n - n_scored})
-            index.append(f"{_SHORT[key]} | {tp}")
+            label = f"{_SHORT[key]} | {tp}"
+            index.append(label)
+            at = (timepoint == tp).to_numpy(bool)
+            # interviews, attached to their episode (an episode counts once per assessment)
+            members[(label, "scored")] = episode[at & done.to_numpy(bool)].value_counts()
+            members[(label, "not_scored")] = episode[at & ~done.to_numpy(bool)].value_counts()
     counts = pd.DataFrame(rows, index=index).astype("int64")
-    part = add("measures_completion", suppress_partition(counts, k))
+    part = add("measures_completion", suppress_partition(counts, k), members)
     out = pd.DataFrame(
         {
             "instrument": [i.split(" | ")[0] for i in index],
@@ -207,10 +214,11 @@ def _accreditation_table(
     cohorts: pd.Series,
     k: int,
     min_denominator: int,
-    add: Callable[[str, Partition], Partition],
+    add: Callable[..., Partition],
 ) -> ReportTable:
     episodes = pd.Index(cohorts.index.astype(str))
     rows, index = [], []
+    members: dict[tuple[str, str], pd.Series] = {}
     for key in keys:
         col = _score_column(key)
         has = scored.loc[scored[col].notna(), ["episode_id", "timepoint"]]
@@ -225,8 +233,15 @@ def _accreditation_table(
             }
         )
         index.append(_SHORT[key])
+        for name, flag in (
+            ("both", base & dis),
+            ("intake_only", base & ~dis),
+            ("discharge_only", ~base & dis),
+            ("neither", ~base & ~dis),
+        ):
+            members[(_SHORT[key], name)] = pd.Series(flag.astype("int64"), index=episodes)
     counts = pd.DataFrame(rows, index=index).astype("int64")
-    part = add("measures_accreditation", suppress_partition(counts, k))
+    part = add("measures_accreditation", suppress_partition(counts, k), members)
 
     def union(row: str, columns: Sequence[str]) -> int | None:
         values = [part.shown(row, c) for c in columns]
@@ -273,7 +288,7 @@ def _change_table(
     cohorts: pd.Series,
     k: int,
     min_denominator: int,
-    add: Callable[[str, Partition], Partition],
+    add: Callable[..., Partition],
 ) -> ReportTable:
     from ..instruments import reliable_change
 
@@ -291,7 +306,19 @@ def _change_table(
             .astype("int64")
         )
         counts.index = counts.index.astype(str)
-        part = add("measures_change", suppress_partition(counts, k))
+        clients = rc.to_frame()
+        ids = clients["episode_id"].astype(str).to_numpy()
+        members = {
+            (cohort, category): pd.Series(
+                ((clients["group"].astype(str) == cohort) & (clients["category"] == category))
+                .astype("int64")
+                .to_numpy(),
+                index=ids,
+            )
+            for cohort in counts.index
+            for category in CHANGE_CATEGORIES
+        }
+        part = add("measures_change", suppress_partition(counts, k), members)
         preset = CHANGE_PRESETS[key]
         rows = []
         for cohort in counts.index:

@@ -157,7 +157,12 @@ GPRA_RULE_TEXT = (
 
 
 def gpra_followup_counts(
-    episodes: pd.DataFrame, followups: pd.DataFrame, as_of: pd.Timestamp, by: str = "cohort"
+    episodes: pd.DataFrame,
+    followups: pd.DataFrame,
+    as_of: pd.Timestamp,
+    by: str = "cohort",
+    *,
+    per_episode: bool = False,
 ) -> pd.DataFrame:
     """6-month follow-ups by the GPRA/SPARS rule (:data:`GPRA_RULE_TEXT`), per group.
 
@@ -165,7 +170,8 @@ def gpra_followup_counts(
     -------
     pandas.DataFrame
         Indexed by ``by``: ``conducted_in_window``, ``not_conducted`` (their sum is the number
-        due) and ``died_excluded``.
+        due) and ``died_excluded``; with ``per_episode=True`` the same 0/1 columns per episode
+        (indexed like ``episodes``), before they are summed.
 
     Examples
     --------
@@ -203,6 +209,9 @@ def gpra_followup_counts(
             "conducted_in_window": (counted & conducted).astype("int64"),
             "not_conducted": (counted & ~conducted).astype("int64"),
             "died_excluded": (due & died).astype("int64"),
-        }
+        },
+        index=episodes.index,
     )
+    if per_episode:  # one row per episode (the disclosure audit's members)
+        return frame
     return frame.groupby(by, sort=True).sum()
