@@ -584,6 +584,9 @@ def test_sensitivity_paragraph_has_the_tipping_point(
     independently here on the same cohort (6-month windows closed in 2025Q3..2026Q2)."""
     from iopoutcomes.sensitivity import tipping_point
 
+    # k = 2: at k = 11 the whole-report audit hides 2026Q2's missing counts, and the
+    # paragraph goes with it (the disclosure rules are tested in test_disclosure.py)
+    report = iop.quarterly_report(sample, "2026Q2", config={"privacy": {"k": 2}}, progress=False)
     outcomes = next(s for s in report.sections if s.key == "outcomes")
     tips = [p for p in outcomes.paragraphs if p.startswith("Tipping point (IOP vs inpatient)")]
     assert len(tips) == 1
@@ -602,7 +605,10 @@ def test_sensitivity_paragraph_has_the_tipping_point(
     # (issue 20: imputation never runs from the group alone)
     assert "No delta-adjusted imputation was run" in tips[0]
     configured = iop.quarterly_report(
-        sample, config={"comparison": {"adjust": ["age", "sex", "severity"]}}, progress=False
+        sample,
+        "2026Q2",
+        config={"comparison": {"adjust": ["age", "sex", "severity"]}, "privacy": {"k": 2}},
+        progress=False,
     )
     section = next(s for s in configured.sections if s.key == "outcomes")
     tip = next(p for p in section.paragraphs if p.startswith("Tipping point (IOP vs inpatient)"))

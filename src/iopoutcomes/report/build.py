@@ -1388,6 +1388,7 @@ class _Builder:
         self.intake = None if adjust else self._intake_table(sub)
         rows = []
         publishable: dict[str, bool] = {}
+        missing_published = True
         # compare_rates adds the sensitivity rows (complete case, bounds) when outcomes are
         # missing; the report shows the primary rule, complete case and the Horowitz-Manski
         # worst and best cases (the two "all missing" rows are not bounds for the difference)
@@ -1410,13 +1411,21 @@ class _Builder:
                 else:
                     continue
                 group = str(r["group"])
+                # the counts a row reveals: every row the cohort sizes and the abstinent counts
+                # (missing = using); complete case and the bounds also the missing counts
+                revealed = [TOTAL, "abstinent"] + ([] if label is None else ["missing"])
                 ok = part is not None and all(
-                    not bool(part.hidden.loc[g].any())
+                    not bool(
+                        part.hidden.loc[g, [c for c in revealed if c in part.hidden.columns]].any()
+                    )
                     and (part.shown(g, TOTAL) or 0) >= self.min_den
                     for g in (group, ref)
                     if g in part.hidden.index
                 )
-                publishable[group] = publishable.get(group, True) and ok
+                if label is None or main.missing_rule != "using":
+                    publishable[group] = publishable.get(group, True) and ok
+                else:  # the missing counts: published, or the sensitivity text is left out
+                    missing_published = missing_published and ok
                 analysis = str(r["analysis"]) if label is None else f"unadjusted ({label})"
                 nan = float("nan")
                 test, ni_test = named_tests(pd.Series({"analysis": analysis, **dict(r)}))
@@ -1486,13 +1495,19 @@ class _Builder:
         text: list[str] = []
         if all(publishable.values()):
             text.extend(self._headline_sentences(frame))
-            from ..sensitivity import report_sentences  # tipping point + delta imputation
+            if missing_published:  # the tipping point rests on the missing counts
+                from ..sensitivity import report_sentences  # tipping point + delta imputation
 
-            text.extend(
-                report_sentences(
-                    sub, outcome, reference=ref, margin=self.config.margin, covariates=adjust
+                text.extend(
+                    report_sentences(
+                        sub, outcome, reference=ref, margin=self.config.margin, covariates=adjust
+                    )
                 )
-            )
+            else:
+                text.append(
+                    "The missing-data sensitivity analyses (complete case, bounds, tipping "
+                    "point) are not shown: the counts of missing outcomes are suppressed."
+                )
             figure = comparison_figure(frame, tp)
         else:
             text.append(

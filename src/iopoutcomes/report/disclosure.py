@@ -101,10 +101,15 @@ TABLE_COST: dict[str, float] = {"flow_followup": 50.0, "abstinence": 50.0, "site
 abstinence counts are hidden last. A quantity printed in several places costs the sum, and a
 total twice its table's cost."""
 
-HEADLINE_COLUMN_COST: dict[str, float] = {"conducted_in_window": 4.0, "abstinent": 4.0}
-"""Extra cost of the numerators of the headline rates (follow-up in window, abstinent): the
-other parts of their rows (out of window, not conducted, missing) are hidden before them, so
-the headline rates survive when a small count can be protected another way."""
+HEADLINE_COLUMN_COST: dict[str, float] = {
+    "conducted_in_window": 4.0,
+    "abstinent": 4.0,
+    TOTAL: 4.0,
+}
+"""Extra cost, in the headline tables, of the numerators and denominators of the headline
+rates (follow-up in window of those due; abstinent of the cohort): the other parts of their
+rows (out of window, not conducted, missing) are hidden before them, so the headline rates
+survive whenever a small count can be protected another way."""
 
 Cell = tuple[Any, Any]
 T = TypeVar("T")
@@ -337,7 +342,8 @@ class DisclosureControl:
         margin = np.zeros(n_q, dtype=float)
         for pos, (i, (row, col)) in enumerate(cells):
             weight = TABLE_COST.get(self.entries[i].key, 1.0)
-            weight *= HEADLINE_COLUMN_COST.get(str(col), 1.0)
+            if weight >= 50.0:  # a headline table: its rates' numerators and denominators
+                weight *= HEADLINE_COLUMN_COST.get(str(col), 1.0)
             margin[qid[pos]] += weight * (2.0 if row == TOTAL or col == TOTAL else 1.0)
         passed = np.zeros(n_q, dtype=bool)
         lower = np.full(n_q, np.nan)
