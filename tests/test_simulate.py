@@ -458,7 +458,7 @@ def test_sample_files_read_back_as_load_sample() -> None:
 def test_sample_regenerates_byte_identically(tmp_path: Path) -> None:
     if not (SAMPLES / "episodes.csv").exists():
         pytest.skip("data/samples/ is absent (installed package): nothing to compare")
-    written = simulate_records(n=SAMPLE_N, seed=SAMPLE_SEED).to_csv(tmp_path)
+    written = simulate_records(n=SAMPLE_N, seed=SAMPLE_SEED, instruments=True).to_csv(tmp_path)
     assert sorted(written) == ["episodes", "followups", "use_days"]
     for table, path in written.items():
         new = hashlib.sha256(path.read_bytes()).hexdigest()

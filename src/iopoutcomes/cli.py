@@ -367,16 +367,23 @@ def validate(
     help="Number of treatment episodes.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--instruments/--no-instruments",
+    default=True,
+    show_default=True,
+    help="Add PHQ-9, GAD-7, BARC-10 and BAM item columns to the follow-ups (their own random "
+    "stream: every other column is the same either way).",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @handle_errors
-def simulate(n: int, seed: int, out: Path) -> None:
+def simulate(n: int, seed: int, instruments: bool, out: Path) -> None:
     """Write simulated IOP vs inpatient records with known truth as canonical CSV files.
 
     The same N and SEED always give byte-identical files.
     """
     from .simulate import simulate_records
 
-    recs = simulate_records(n=n, seed=seed)
+    recs = simulate_records(n=n, seed=seed, instruments=instruments)
     written = recs.to_csv(out)
     for table, path in written.items():
         rows = len(getattr(recs, table))

@@ -498,7 +498,7 @@ def _instrument_items(
     frame = pd.DataFrame(columns)
     blank = rng.random(frame.shape) < 0.02
     frame = frame.mask(blank | ~np.asarray(completed, dtype=bool)[:, None])
-    return frame.astype("Float64")
+    return frame.astype("float64")  # as a CSV of the same values reads back
 
 
 def simulate_tables(
@@ -1288,11 +1288,13 @@ def simulate_records(
 
 
 def load_sample() -> Records:
-    """The shipped sample: ``simulate_records(n=SAMPLE_N, seed=SAMPLE_SEED)``.
+    """The shipped sample: ``simulate_records(n=SAMPLE_N, seed=SAMPLE_SEED, instruments=True)``.
 
     ``data/samples/`` in the source tree holds the same records as CSV files (regenerate them
     with ``iopoutcomes simulate --n 600 --seed 20240101 --out data/samples``); this function
-    rebuilds them from the seed, so it also works in an installed package.
+    rebuilds them from the seed, so it also works in an installed package. The follow-ups carry
+    PHQ-9, GAD-7, BARC-10 and BAM item columns (drawn from their own stream, so every other
+    column is what ``instruments=False`` gives).
 
     Examples
     --------
@@ -1300,4 +1302,4 @@ def load_sample() -> Records:
     >>> len(load_sample().episodes) == SAMPLE_N
     True
     """
-    return simulate_records(n=SAMPLE_N, seed=SAMPLE_SEED)
+    return simulate_records(n=SAMPLE_N, seed=SAMPLE_SEED, instruments=True)
