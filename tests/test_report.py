@@ -130,6 +130,7 @@ def test_sections_and_cohort_definition(report: iop.QuarterlyReport) -> None:
         "followup",
         "outcomes",
         "milestones",
+        "measurement",
         "trends",
         "sites",
         "quality",
@@ -254,7 +255,8 @@ def test_adjusted_comparison_and_changelog_break(sample: iop.Records) -> None:
     analyses = set(rep.table("comparison").frame["analysis"])
     assert {"adjusted (g-computation)", "adjusted (IPTW)"} <= analyses
     assert rep.table("changelog").frame["version"].tolist() == ["2"]
-    assert "2025Q4" in " ".join(rep.sections[6].paragraphs)
+    trends = next(sec for sec in rep.sections if sec.key == "trends")
+    assert "2025Q4" in " ".join(trends.paragraphs)
 
 
 def test_public_profile_has_no_fine_dates_or_site_names(sample: iop.Records) -> None:

@@ -150,7 +150,8 @@ def test_trend_text_counts_only_shown_quarters(report: iop.QuarterlyReport) -> N
     for key, paragraph in (("trend_followup", 0), ("trend_abstinence", 1)):
         frame = report.table(key).frame
         shown = int((~frame["suppressed"]).sum())
-        text = report.sections[6].paragraphs[paragraph]
+        trends = next(sec for sec in report.sections if sec.key == "trends")
+        text = trends.paragraphs[paragraph]
         assert f"over {shown} quarters (" in text
         if shown < len(frame):
             assert f"({len(frame) - shown} of {len(frame)} quarters suppressed" in text

@@ -47,6 +47,9 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 _PARALLEL_ROWS = 100_000  # below this, threads cost more than they save
 
+COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+"""pandas 3 copies on write: a Series shared by several columns is copied before a write."""
+
 
 @dataclass
 class Source:
@@ -133,11 +136,12 @@ def type_columns(
         typed[col.name] = value
         rej.extend(problems)
     # absent columns: all missing, one array per kind shared by its columns (Arrow arrays are
-    # immutable, and pandas copies a shallow-copied Series before the first write to it)
+    # immutable, and pandas 3 copies a shallow-copied Series before the first write to it);
+    # pandas 2 writes through shared data, so there each column gets its own array
     absent: dict[str, Any] = {}
     for col in spec.columns:
         if col.name not in skip and col.name not in frame.columns:
-            if col.kind not in absent:
+            if col.kind not in absent or not COPY_ON_WRITE:
                 absent[col.kind] = missing_column(col.kind, n)
             shared = absent[col.kind]
             typed[col.name] = shared.copy(deep=False) if isinstance(shared, pd.Series) else shared

@@ -155,11 +155,18 @@ def named_tests(row: pd.Series) -> tuple[str, str]:
     >>> named_tests(pd.Series({"analysis": "unadjusted",
     ...                       "method": "Pearson chi-square test (no continuity correction)"}))
     ('Pearson chi-square test', 'Farrington-Manning score test, one-sided')
+    >>> named_tests(pd.Series({"analysis": "unadjusted", "method": "'N-1' chi-square test",
+    ...                        "interval_method": "miettinen-nurminen"}))[1]
+    'Miettinen-Nurminen score test, one-sided'
     """
     if str(row.get("analysis", "")).startswith("adjusted"):
         return "Wald test of the adjusted difference", "Wald test, one-sided"
     method = str(row.get("method", "") or "")
     short = method.split(" (")[0].strip() or "test of equal rates"
+    # compare_rates' margin tests use the variance of the interval shown: Miettinen-Nurminen
+    # with its own interval (the default), Farrington-Manning otherwise
+    if str(row.get("interval_method", "")) == "miettinen-nurminen":
+        return short, "Miettinen-Nurminen score test, one-sided"
     return short, "Farrington-Manning score test, one-sided"
 
 
