@@ -495,7 +495,9 @@ def _instrument_items(
         bam[i] = np.clip(np.round(capital - 1.5 + rng.normal(0, 0.7, n)), 0, 4)
     for i in sorted(bam):
         columns[f"bam_{i}"] = np.asarray(bam[i], dtype=float)
-    frame = pd.DataFrame(columns)
+    # + 0.0 turns the -0.0 that rounding a small negative gives into 0.0 (written "0.0" by
+    # every pandas version, so the sample is byte-identical whatever pandas regenerates it)
+    frame = pd.DataFrame({name: values + 0.0 for name, values in columns.items()})
     blank = rng.random(frame.shape) < 0.02
     frame = frame.mask(blank | ~np.asarray(completed, dtype=bool)[:, None])
     return frame.astype("float64")  # as a CSV of the same values reads back
