@@ -15,8 +15,10 @@ from iopoutcomes.exceptions import ParameterError
 from iopoutcomes.planning import SampleSize, power, sample_size
 
 za = stats.norm.ppf
-# the pre-issue-20 defaults, pinned where a test checks Chow et al.'s Wald formulas at alpha 0.05
-OLD = {"method": "wald", "alpha": 0.05}
+# the pre-issue-20 defaults, pinned where a test checks Chow et al.'s Wald formulas at alpha 0.05:
+# a difference at confidence_level 0.95 (two-sided 0.05), a margin at 0.90 (one-sided 0.05)
+OLD = {"method": "wald", "confidence_level": 0.95}
+OLD_MARGIN = {"method": "wald", "confidence_level": 0.90}
 
 
 def test_difference_score_matches_r_power_prop_test() -> None:
@@ -67,7 +69,7 @@ def test_noninferiority_by_hand() -> None:
     # Chow et al. 4.2.2: n2 = (z_a + z_b)^2 (p1 q1 / k + p2 q2) / (eps - delta)^2, delta = -margin
     p1, p0, m = 0.58, 0.60, 0.10
     n_hand = (za(0.95) + za(0.9)) ** 2 * (p1 * (1 - p1) + p0 * (1 - p0)) / (p1 - p0 + m) ** 2
-    ss = sample_size(p1, p0, margin=m, test="noninferiority", power=0.9, **OLD)
+    ss = sample_size(p1, p0, margin=m, test="noninferiority", power=0.9, **OLD_MARGIN)
     assert_allclose(ss.n_reference_exact, n_hand, rtol=1e-6)
     assert ss.power >= 0.9
     # score version: null variance at the Farrington-Manning restricted MLE (delta0 = -m)
@@ -75,7 +77,7 @@ def test_noninferiority_by_hand() -> None:
     sd0 = math.sqrt(t1 * (1 - t1) + t0 * (1 - t0))
     sd1 = math.sqrt(p1 * (1 - p1) + p0 * (1 - p0))
     n_score = (za(0.95) * sd0 + za(0.9) * sd1) ** 2 / (p1 - p0 + m) ** 2
-    got = sample_size(p1, p0, margin=m, test="noninferiority", power=0.9, alpha=0.05)
+    got = sample_size(p1, p0, margin=m, test="noninferiority", power=0.9, confidence_level=0.90)
     assert_allclose(got.n_reference_exact, n_score, rtol=1e-6)
     # the default level is compare_rates': one-sided 0.025 (z = 1.96)
     n_default = (za(0.975) * sd0 + za(0.9) * sd1) ** 2 / (p1 - p0 + m) ** 2
@@ -84,7 +86,7 @@ def test_noninferiority_by_hand() -> None:
     assert_allclose(got.n_reference_exact, n_default, rtol=1e-6)
     # lower is better: mirrored
     mirrored = sample_size(
-        p0, p1, margin=m, test="noninferiority", power=0.9, higher_is_better=False, **OLD
+        p0, p1, margin=m, test="noninferiority", power=0.9, higher_is_better=False, **OLD_MARGIN
     )
     assert_allclose(mirrored.n_reference_exact, n_hand, rtol=1e-6)
 
@@ -93,13 +95,13 @@ def test_equivalence_matches_chow_at_zero_difference_and_power_formula() -> None
     # Chow et al. 4.2.3 with eps = 0: n2 = (z_a + z_{b/2})^2 (p1 q1 + p2 q2) / margin^2
     p, m = 0.6, 0.1
     n_hand = (za(0.95) + za(0.9)) ** 2 * 2 * p * (1 - p) / m**2
-    ss = sample_size(p, p, margin=m, test="equivalence", **OLD)
+    ss = sample_size(p, p, margin=m, test="equivalence", **OLD_MARGIN)
     assert_allclose(ss.n_reference_exact, n_hand, rtol=1e-6)
     # eps != 0: the exact normal power at the solution is the target, and Chow's closed form
     # (z_{b/2}, conservative) is larger
     p1, p0 = 0.57, 0.60
     sd = math.sqrt(p1 * (1 - p1) + p0 * (1 - p0))
-    ss = sample_size(p1, p0, margin=m, test="equivalence", **OLD)
+    ss = sample_size(p1, p0, margin=m, test="equivalence", **OLD_MARGIN)
     n = ss.n_reference_exact
     pw = (
         stats.norm.cdf((m - (p1 - p0)) * math.sqrt(n) / sd - za(0.95))
@@ -122,7 +124,7 @@ def test_power_and_sample_size_are_inverse() -> None:
 
 
 def test_result_object_and_errors() -> None:
-    ss = sample_size(0.6, 0.6, margin=0.1, test="equivalence", **OLD)
+    ss = sample_size(0.6, 0.6, margin=0.1, test="equivalence", **OLD_MARGIN)
     assert isinstance(ss, SampleSize)
     assert ss.n_total == ss.n_reference + ss.n_treatment
     assert "412" in ss.narrative() and "Chow" in ss.methods_text()
@@ -206,3 +208,14 @@ def test_default_sizes_give_the_power_of_the_test_the_analysis_runs() -> None:
     ni = sample_size(0.60, 0.60, margin=0.10, test="noninferiority")
     exact = _exact_power_noninferiority(0.60, 0.60, ni.n_treatment, ni.n_reference, 0.10)
     assert abs(exact - 0.80) < 0.015
+
+
+def test_deprecated_alpha_still_works_and_equals_the_confidence_level() -> None:
+    # alpha (the test's level) -> the interval deciding it: 1 - alpha for a difference,
+    # 1 - 2 alpha for a one-sided margin test; same sizes either way
+    with pytest.warns(DeprecationWarning, match="'alpha' is deprecated; use 'confidence_level'"):
+        old = sample_size(0.6, 0.6, margin=0.1, test="noninferiority", alpha=0.025)
+    new = sample_size(0.6, 0.6, margin=0.1, test="noninferiority", confidence_level=0.95)
+    assert (old.n_reference, old.alpha, old.confidence_level) == (new.n_reference, 0.025, 0.95)
+    with pytest.warns(DeprecationWarning):
+        assert power(0.6, 0.5, 200, alpha=0.05) == power(0.6, 0.5, 200, confidence_level=0.95)

@@ -83,6 +83,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from ._validate import check_confidence_level
 from .exceptions import ParameterError
 
 __all__ = [
@@ -137,12 +138,7 @@ def z_value(confidence_level: float) -> float:
     >>> round(z_value(0.95), 6)
     1.959964
     """
-    level = float(confidence_level)
-    if not 0.0 < level < 1.0:
-        raise ParameterError(
-            f"confidence_level must be strictly between 0 and 1; received {level!r}. "
-            "Use for example confidence_level=0.95."
-        )
+    level = check_confidence_level(confidence_level)
     return float(stats.norm.ppf(0.5 + level / 2.0))
 
 

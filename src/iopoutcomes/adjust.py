@@ -35,6 +35,7 @@ from scipy import stats
 
 from ._counts import outcome_as_float
 from ._render import ResultDisplay
+from ._validate import check_confidence_level, validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
 __all__ = [
@@ -599,6 +600,7 @@ def _contrasts(r1: float, r0: float) -> tuple[float, float, float]:
         )
 
 
+@validates_confidence_level
 def adjusted_comparison(
     frame: pd.DataFrame,
     outcome: str,
@@ -688,8 +690,7 @@ def adjusted_comparison(
         raise ParameterError(f"interval must be 'delta' or 'bootstrap'; got {interval!r}.")
     if estimand not in ("ATE", "ATT"):
         raise ParameterError(f"estimand must be 'ATE' or 'ATT'; got {estimand!r}.")
-    if not 0 < confidence_level < 1:
-        raise ParameterError(f"confidence_level must be in (0, 1); got {confidence_level!r}.")
+    check_confidence_level(confidence_level)
     if interval == "bootstrap" and n_boot < 2:
         raise ParameterError(f"n_boot must be at least 2; got {n_boot!r}.")
     if not covs:

@@ -41,6 +41,7 @@ from scipy import stats
 from . import _ci
 from ._counts import group_counts, is_dask, is_duckdb, outcome_as_float
 from ._render import ResultDisplay
+from ._validate import validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import filter_eligible, unfavourable_text
 from .outcomes import stay_length_remark
@@ -1424,6 +1425,7 @@ def _breslow_day_tarone(
 # --- the public function -----------------------------------------------------------------------
 
 
+@validates_confidence_level
 def compare_rates(
     outcomes: Any,
     outcome: str | Sequence[str] = "abstinent_6mo",

@@ -53,6 +53,7 @@ import pandas as pd
 from scipy import stats
 
 from ._render import ResultDisplay
+from ._validate import check_confidence_level, validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .schema import CIF_COLUMNS, GRAY_TEST_COLUMNS, HAZARD_MODEL_COLUMNS
 
@@ -554,6 +555,7 @@ def plot_cumulative_incidence(
     return ax
 
 
+@validates_confidence_level
 def cumulative_incidence(
     data: Any,
     *,
@@ -612,8 +614,7 @@ def cumulative_incidence(
             f"Columns {absent} are not in the data. Found: {list(frame.columns)}. Name the "
             "follow-up time with time= and the event (0 = censored, else the cause) with event=."
         )
-    if not 0 < confidence_level < 1:
-        raise ParameterError(f"confidence_level must be in (0, 1); got {confidence_level!r}.")
+    check_confidence_level(confidence_level)
     if interval not in CIF_INTERVALS:
         raise ParameterError(f"interval must be one of {list(CIF_INTERVALS)}; got {interval!r}.")
     t_all = pd.to_numeric(frame[time], errors="coerce").to_numpy(dtype=float)
@@ -1060,6 +1061,7 @@ def _hazard_table(
         )[list(HAZARD_MODEL_COLUMNS)]
 
 
+@validates_confidence_level
 def fine_gray(
     data: Any,
     *,
@@ -1119,8 +1121,7 @@ def fine_gray(
     t, status, x, ref, counts, remarks = _model_inputs(
         data, time, event, cause, by, reference, adjust
     )
-    if not 0 < confidence_level < 1:
-        raise ParameterError(f"confidence_level must be in (0, 1); got {confidence_level!r}.")
+    check_confidence_level(confidence_level)
     terms = list(x.columns)
     if (status == 1).sum() == 0:
         raise InsufficientDataError(f"No events of cause {cause}; nothing to model.")
@@ -1153,6 +1154,7 @@ def fine_gray(
     )
 
 
+@validates_confidence_level
 def cause_specific_cox(
     data: Any,
     *,
@@ -1183,8 +1185,7 @@ def cause_specific_cox(
     t, status, x, ref, counts, remarks = _model_inputs(
         data, time, event, cause, by, reference, adjust
     )
-    if not 0 < confidence_level < 1:
-        raise ParameterError(f"confidence_level must be in (0, 1); got {confidence_level!r}.")
+    check_confidence_level(confidence_level)
     terms = list(x.columns)
     converged = True
     if (counts["n_events"] == 0).any():
@@ -1361,6 +1362,7 @@ class CompetingRelapse(ResultDisplay):
         return self.cumulative_incidence.plot(ax=ax, **kwargs)
 
 
+@validates_confidence_level
 def competing_relapse(
     data: pd.DataFrame,
     *,

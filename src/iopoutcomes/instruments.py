@@ -57,6 +57,7 @@ import pandas as pd
 from scipy import stats
 
 from ._render import ResultDisplay
+from ._validate import check_confidence_level, validates_confidence_level
 from .definitions import Milestone
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
@@ -909,6 +910,7 @@ def _cutoff_value(
     return (s_dys * functional_mean + functional_sd * m_dys) / (s_dys + functional_sd)
 
 
+@validates_confidence_level
 def reliable_change(
     data: pd.DataFrame,
     measure: str,
@@ -978,8 +980,7 @@ def reliable_change(
     >>> rc.to_frame()[["episode_id", "change", "category"]].to_dict("list")
     {'episode_id': ['a', 'b', 'c'], 'change': [-12.0, 1.0, 7.0], 'category': ['recovered', 'unchanged', 'deteriorated']}
     """
-    if not 0 < confidence_level < 1:
-        raise ParameterError("confidence_level must be a fraction in (0, 1), e.g. 0.95.")
+    check_confidence_level(confidence_level)
     preset = CHANGE_PRESETS.get(measure)
     column = preset.measure if preset else measure
     source = preset.source if preset else "user-supplied threshold"

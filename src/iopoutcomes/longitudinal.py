@@ -21,6 +21,7 @@ from scipy import stats
 
 from ._counts import outcome_as_float
 from ._render import ResultDisplay
+from ._validate import check_confidence_level, validates_confidence_level
 from .adjust import design_matrix
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import eligibility
@@ -205,6 +206,7 @@ def _expit(x: np.ndarray) -> np.ndarray:
     return out
 
 
+@validates_confidence_level
 def compare_over_time(
     outcomes: Any,
     timepoints: Sequence[str] = ("1mo", "3mo", "6mo", "12mo"),
@@ -293,8 +295,7 @@ def compare_over_time(
             f"missing must be 'using' or 'exclude' for compare_over_time; got {rule!r}. "
             "Bounds, imputation and weighting are available in compare_rates."
         )
-    if not 0 < confidence_level < 1:
-        raise ParameterError(f"confidence_level must be in (0, 1); got {confidence_level!r}.")
+    check_confidence_level(confidence_level)
     remarks: list[str] = []
     if missing is None and getattr(definition, "missing", None) not in (None, "using", "exclude"):
         remarks.append(

@@ -7,12 +7,15 @@ Sizes are per group: ``n_reference`` for the reference group and
 
 Defaults match the analysis :func:`iopoutcomes.compare_rates` runs (issue 20): the
 ``"score"`` variance (the test of no difference is the pooled-variance score test; margins are
-tested with score tests at the null-restricted proportions), and ``alpha`` by question:
-0.05 two-sided for a difference, 0.025 one-sided for non-inferiority (the lower limit of the
-two-sided 95% interval; ICH E9/E10, FDA 2016) and 0.05 for each of the two one-sided tests of
-equivalence (Schuirmann's 90% interval), as ``compare_rates``' ``confidence_level=0.95`` and
-``equivalence_alpha=0.05``. Under the Wald variance and 3:1 allocation (0.30 vs 0.15) the
-returned sizes gave only 72% exact power for the test the analysis runs.
+tested with score tests at the null-restricted proportions), and the level by question,
+given as the ``confidence_level`` of the two-sided interval whose limits decide the test (the
+library's one convention, ``docs/conventions.md``): 0.95, i.e. 0.05 two-sided, for a
+difference; 0.95 for non-inferiority, i.e. 0.025 one-sided (the lower limit of the two-sided
+95% interval; ICH E9/E10, FDA 2016); 0.90 for equivalence, i.e. 0.05 for each of the two
+one-sided tests (Schuirmann's 90% interval), as ``compare_rates``' ``confidence_level=0.95``
+and ``equivalence_alpha=0.05``. The level of the test is kept on the result as ``alpha``.
+Under the Wald variance and 3:1 allocation (0.30 vs 0.15) the returned sizes gave only 72%
+exact power for the test the analysis runs.
 
 Two variance conventions (``method``):
 
@@ -62,17 +65,20 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from scipy import optimize, stats
 
 from . import _ci
+from ._deprecate import Renamed, renamed_parameters
 from ._render import ResultDisplay
+from ._validate import check_confidence_level, validates_confidence_level
 from .exceptions import ParameterError
 
-__all__ = ["SampleSize", "default_alpha", "power", "sample_size"]
+__all__ = ["SampleSize", "default_alpha", "default_confidence_level", "power", "sample_size"]
 
 TestKind = Literal["difference", "noninferiority", "equivalence"]
 _TESTS = ("difference", "noninferiority", "equivalence")
@@ -94,6 +100,41 @@ def default_alpha(test: str) -> float:
     return {"difference": 0.05, "noninferiority": 0.025, "equivalence": 0.05}.get(test, 0.05)
 
 
+def default_confidence_level(test: str) -> float:
+    """The ``confidence_level`` whose interval decides each test as ``compare_rates`` runs it.
+
+    >>> [default_confidence_level(t) for t in ("difference", "noninferiority", "equivalence")]
+    [0.95, 0.95, 0.9]
+    """
+    return {"difference": 0.95, "noninferiority": 0.95, "equivalence": 0.90}.get(test, 0.95)
+
+
+def level_of_test(test: str, confidence_level: float | None) -> float:
+    """The level (alpha) of ``test`` decided by the two-sided ``confidence_level`` interval.
+
+    A difference is tested at ``1 - confidence_level`` (two-sided, or one-sided with an
+    ``alternative``); non-inferiority and each half of an equivalence test at the one-sided
+    ``(1 - confidence_level) / 2``. Rounded to 12 decimals so that 0.95 gives exactly 0.025,
+    not the binary ``1 - 0.95``.
+
+    >>> level_of_test("noninferiority", 0.95), level_of_test("equivalence", 0.9)
+    (0.025, 0.05)
+    """
+    if confidence_level is None:
+        return default_alpha(test)
+    level = check_confidence_level(confidence_level)
+    return round(1.0 - level if test == "difference" else (1.0 - level) / 2.0, 12)
+
+
+def _confidence_level_from_alpha(alpha: Any, arguments: Mapping[str, Any]) -> float:
+    """Deprecated ``alpha=`` (the test's level) as the equivalent ``confidence_level``."""
+    value = float(alpha)
+    if not 0.0 < value < 1.0:
+        raise ParameterError(f"alpha must be strictly between 0 and 1; received {alpha!r}.")
+    test = arguments.get("test", "difference")
+    return round(1.0 - value if test == "difference" else 1.0 - 2.0 * value, 12)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class SampleSize(ResultDisplay):
     """Required sample size for comparing two proportions (see :func:`sample_size`).
@@ -106,8 +147,11 @@ class SampleSize(ResultDisplay):
         Unrounded solutions of the formula.
     power : float
         Power achieved with the rounded sizes.
-    p_treatment, p_reference, margin, test, alpha, target_power, ratio, alternative, method,
-    higher_is_better : the inputs.
+    alpha : float
+        Level of the test implied by ``confidence_level`` (one-sided for non-inferiority and
+        for each half of an equivalence test).
+    p_treatment, p_reference, margin, test, confidence_level, target_power, ratio, alternative,
+    method, higher_is_better : the inputs (``confidence_level`` after its per-test default).
     remarks : tuple of str
 
     Examples
@@ -133,6 +177,7 @@ class SampleSize(ResultDisplay):
     margin: float | None
     test: str
     alpha: float
+    confidence_level: float
     target_power: float
     ratio: float
     alternative: str
@@ -154,6 +199,7 @@ class SampleSize(ResultDisplay):
                 "p_treatment": [self.p_treatment],
                 "p_reference": [self.p_reference],
                 "margin": [self.margin],
+                "confidence_level": [self.confidence_level],
                 "alpha": [self.alpha],
                 "target_power": [self.target_power],
                 "ratio": [self.ratio],
@@ -290,6 +336,8 @@ def _power_components(
     return float(max(value, 0.0))
 
 
+@renamed_parameters(alpha=Renamed("confidence_level", _confidence_level_from_alpha))
+@validates_confidence_level
 def power(
     p_treatment: float,
     p_reference: float,
@@ -297,7 +345,7 @@ def power(
     *,
     margin: float | None = None,
     test: TestKind = "difference",
-    alpha: float | None = None,
+    confidence_level: float | None = None,
     ratio: float = 1.0,
     alternative: Literal["two-sided", "less", "greater"] = "two-sided",
     method: Literal["wald", "score"] = "score",
@@ -314,12 +362,15 @@ def power(
     margin : float, optional
         Non-inferiority / equivalence margin on the difference scale (0.10 = 10 points).
     test : {"difference", "noninferiority", "equivalence"}
-    alpha : float, optional
-        Level: two-sided for ``difference`` with ``alternative="two-sided"``; one-sided for the
-        non-inferiority test and for each test of equivalence. Default (``None``) as
-        :func:`iopoutcomes.compare_rates` tests: 0.05 for a difference, 0.025 for
-        non-inferiority (``(1 - confidence_level) / 2``), 0.05 for each half of the TOST
-        (``equivalence_alpha``).
+    confidence_level : float, optional
+        Two-sided level of the interval whose limits decide the test, a fraction in (0, 1):
+        a difference is tested at ``1 - confidence_level`` (two-sided, or one-sided with an
+        ``alternative``), non-inferiority and each half of an equivalence test at
+        ``(1 - confidence_level) / 2`` one-sided (:func:`test_level`). Default (``None``) as
+        :func:`iopoutcomes.compare_rates` tests (:func:`default_confidence_level`): 0.95 for a
+        difference and for non-inferiority, 0.90 for equivalence (``equivalence_alpha=0.05``).
+        Replaces ``alpha`` (deprecated: ``alpha=0.025`` with a margin is
+        ``confidence_level=0.95``).
     ratio : float
         ``n_treatment / n_reference``.
     alternative : {"two-sided", "less", "greater"}
@@ -340,7 +391,7 @@ def power(
     0.5201
     """
     p1, p0 = float(p_treatment), float(p_reference)
-    alpha = default_alpha(test) if alpha is None else alpha
+    alpha = level_of_test(test, confidence_level)
     _validate(p1, p0, margin, test, float(alpha), float(ratio), method)
     if alternative not in _ci.ALTERNATIVES:
         raise ParameterError(
@@ -362,13 +413,15 @@ def power(
     )
 
 
+@renamed_parameters(alpha=Renamed("confidence_level", _confidence_level_from_alpha))
+@validates_confidence_level
 def sample_size(
     p_treatment: float,
     p_reference: float,
     *,
     margin: float | None = None,
     test: TestKind = "difference",
-    alpha: float | None = None,
+    confidence_level: float | None = None,
     power: float = 0.8,
     ratio: float = 1.0,
     alternative: Literal["two-sided", "less", "greater"] = "two-sided",
@@ -400,7 +453,8 @@ def sample_size(
     (388, 387.34)
     """
     p1, p0 = float(p_treatment), float(p_reference)
-    alpha = default_alpha(test) if alpha is None else alpha
+    alpha = level_of_test(test, confidence_level)
+    level = default_confidence_level(test) if confidence_level is None else confidence_level
     target = float(power)
     _validate(p1, p0, margin, test, float(alpha), float(ratio), method)
     if alternative not in _ci.ALTERNATIVES:
@@ -492,6 +546,7 @@ def sample_size(
         margin=None if margin is None else float(margin),
         test=test,
         alpha=float(alpha),
+        confidence_level=float(level),
         target_power=target,
         ratio=float(ratio),
         alternative=alternative,

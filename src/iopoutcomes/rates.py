@@ -30,6 +30,7 @@ from scipy import stats
 from ._ci import proportion_ci
 from ._counts import group_counts, is_dask, is_duckdb
 from ._render import ResultDisplay
+from ._validate import check_confidence_level, validates_confidence_level
 from .benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark, position
 from .definitions import MISSING_RULES, OutcomeDefinition, timepoint_text
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
@@ -337,6 +338,7 @@ def _rubin_rates(
     return rate, low, high, f"multiple imputation (m={m}), Rubin's rules on the logit scale"
 
 
+@validates_confidence_level
 def weighted_rates(
     frame: pd.DataFrame,
     outcome: str,
@@ -620,6 +622,7 @@ def _one_outcome(
     return table, remarks
 
 
+@validates_confidence_level
 def outcome_rates(
     outcomes: Any,
     outcome: str | Sequence[str] = "abstinent_6mo",
@@ -703,8 +706,7 @@ def outcome_rates(
             f"The 'missing' parameter of outcome_rates must be one of {list(MISSING_RULES)}; "
             "got a value that is not among them."
         )
-    if not 0.0 < float(confidence_level) < 1.0:
-        raise ParameterError("confidence_level must be strictly between 0 and 1 (e.g. 0.95).")
+    check_confidence_level(confidence_level)
     keys = _keys(by)
     outcome_list = [outcome] if isinstance(outcome, str) else list(outcome)
     if not outcome_list:
@@ -765,6 +767,7 @@ def outcome_rates(
     )
 
 
+@validates_confidence_level
 def abstinence_rates(
     outcomes: Any,
     by: str | Sequence[str] | None = "cohort",
@@ -876,6 +879,7 @@ class FollowupRateTable(RateTable):
         return "\n".join(lines)
 
 
+@validates_confidence_level
 def followup_rates(
     outcomes: Any,
     by: str | Sequence[str] | None = "cohort",

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from ._render import ResultDisplay
+from ._validate import validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
 __all__ = ["EValue", "SubgroupAnalysis", "e_value", "propensity_scores", "subgroup_analysis"]
@@ -380,6 +381,7 @@ def _interaction_lrt(
     return rows
 
 
+@validates_confidence_level
 def subgroup_analysis(
     outcomes: Any,
     outcome: str,

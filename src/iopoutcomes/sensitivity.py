@@ -52,6 +52,7 @@ from scipy import stats
 from . import _ci
 from ._counts import outcome_as_float
 from ._render import ResultDisplay
+from ._validate import validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .schema import TIPPING_DELTA_COLUMNS, TIPPING_POINT_COLUMNS
 
@@ -615,6 +616,7 @@ def _delta_scan(
     return out[list(TIPPING_DELTA_COLUMNS)]
 
 
+@validates_confidence_level
 def tipping_point(
     outcomes: Any,
     outcome: str,

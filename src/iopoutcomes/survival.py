@@ -27,6 +27,7 @@ from scipy import stats
 
 from ._counts import outcome_as_float
 from ._render import ResultDisplay
+from ._validate import check_confidence_level, validates_confidence_level
 from .adjust import design_matrix
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
@@ -72,6 +73,7 @@ def _loglog_ci(surv: np.ndarray, se_log: np.ndarray, z: float) -> tuple[np.ndarr
     return low, high
 
 
+@validates_confidence_level
 def kaplan_meier(
     time: np.ndarray | pd.Series,
     event: np.ndarray | pd.Series,
@@ -716,6 +718,7 @@ def _default_time_unit(name: str) -> TimeUnit:
     return "weeks" if any(name.startswith(w) for w in weekly) else "days"
 
 
+@validates_confidence_level
 def time_to_relapse(
     outcomes: Any,
     by: str = "cohort",
@@ -828,8 +831,7 @@ def time_to_relapse(
         )
     if ties not in ("efron", "breslow"):
         raise ParameterError(f"ties must be 'efron' or 'breslow'; got {ties!r}.")
-    if not 0 < confidence_level < 1:
-        raise ParameterError(f"confidence_level must be in (0, 1); got {confidence_level!r}.")
+    check_confidence_level(confidence_level)
     t_all = pd.to_numeric(frame[time_col], errors="coerce").astype(float)
     e_all = outcome_as_float(frame[event_col])
     keep = t_all.notna() & e_all.notna() & frame[by].notna()
