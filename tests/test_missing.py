@@ -22,26 +22,26 @@ def small() -> pd.DataFrame:
 
 
 def test_trivial_rules(small: pd.DataFrame) -> None:
-    (u,) = completed_datasets(small, "abstinent_6mo", "using")
+    (u,) = completed_datasets(small, "abstinent_6mo", missing="using")
     assert u.frame["abstinent_6mo"].tolist() == [1.0, 0.0, 0.0, 0.0, 1.0] and u.weights is None
-    (e,) = completed_datasets(small, "abstinent_6mo", "exclude")
+    (e,) = completed_datasets(small, "abstinent_6mo", missing="exclude")
     assert e.frame.index.tolist() == [0, 1, 4]
-    lo, hi = completed_datasets(small, "abstinent_6mo", "bounds")
+    lo, hi = completed_datasets(small, "abstinent_6mo", missing="bounds")
     assert (lo.label, hi.label) == ("lower", "upper")
     assert hi.frame["abstinent_6mo"].tolist() == [1.0, 0.0, 1.0, 1.0, 1.0]
-    (d,) = completed_datasets(small, "abstinent_6mo", "using", death_policy="exclude")
+    (d,) = completed_datasets(small, "abstinent_6mo", missing="using", death_policy="exclude")
     assert d.frame.index.tolist() == [0, 1, 3, 4]  # the died row leaves
     assert small["abstinent_6mo"].isna().sum() == 2  # input unchanged
 
 
 def test_errors(small: pd.DataFrame) -> None:
     with pytest.raises(ParameterError):
-        completed_datasets(small, "abstinent_6mo", "drop")
+        completed_datasets(small, "abstinent_6mo", missing="drop")
     with pytest.raises(ParameterError):
-        completed_datasets(small, "abstinent_6mo", "impute", n_imputations=1)
+        completed_datasets(small, "abstinent_6mo", missing="impute", n_imputations=1)
     none = small.assign(abstinent_6mo=pd.array([None] * 5, dtype="boolean"))
     with pytest.raises(InsufficientDataError):
-        completed_datasets(none, "abstinent_6mo", "ipw")
+        completed_datasets(none, "abstinent_6mo", missing="ipw")
     with pytest.raises(ParameterError):
         rubin_pool([1.0], [0.1])
 
@@ -78,16 +78,20 @@ def test_impute_and_ipw_recover_mar_truth() -> None:
     f, truth = _mar_frame(3000, 2)
     cc = float(f["y"].mean())
     assert cc - truth > 0.05  # complete case is biased under MAR on age
-    sets = completed_datasets(f, "y", "impute", covariates=("age", "group"), n_imputations=10)
+    sets = completed_datasets(
+        f, "y", missing="impute", covariates=("age", "group"), n_imputations=10
+    )
     assert len(sets) == 10 and all(s.frame["y"].isin([0.0, 1.0]).all() for s in sets)
     q = np.array([s.frame["y"].mean() for s in sets])
     est, se, _ = rubin_pool(q, q * (1 - q) / len(f))
     assert abs(est - truth) < 4 * se  # simulation recovery, fixed seed
-    (w,) = completed_datasets(f, "y", "ipw", covariates=("age", "group"))
+    (w,) = completed_datasets(f, "y", missing="ipw", covariates=("age", "group"))
     ipw = float(np.average(w.frame["y"], weights=w.weights))
     assert abs(ipw - truth) < 4 * se
     assert w.weights is not None and w.weights.mean() == pytest.approx(1.0, abs=0.1)
-    again = completed_datasets(f, "y", "impute", covariates=("age", "group"), n_imputations=10)
+    again = completed_datasets(
+        f, "y", missing="impute", covariates=("age", "group"), n_imputations=10
+    )
     assert [s.frame["y"].tolist() for s in again] == [s.frame["y"].tolist() for s in sets]
 
 
@@ -96,7 +100,7 @@ def test_impute_without_covariates_uses_the_approximate_bayesian_bootstrap() -> 
     # completed set keeps all rows, the observed values, and 0/1 draws for the missing ones.
     y = np.array([1, 0, np.nan, 1, np.nan, 0, 1, 1] * 25)
     frame = pd.DataFrame({"y": y})
-    sets = completed_datasets(frame, "y", "impute", n_imputations=5, seed=3)
+    sets = completed_datasets(frame, "y", missing="impute", n_imputations=5, seed=3)
     observed = ~np.isnan(y)
     for cd in sets:
         values = cd.frame["y"].to_numpy(float)
@@ -142,13 +146,13 @@ def test_eligible_mask_due_pending_deaths_by_hand() -> None:
     assert eligible_mask(no_due, "abstinent_6mo").tolist() == [True, False, True, True, True, True]
     assert eligible_mask(f[["abstinent_6mo"]], "abstinent_6mo").all()
     # completed_datasets analyses the same rows
-    (u,) = completed_datasets(f, "abstinent_6mo", "using")
+    (u,) = completed_datasets(f, "abstinent_6mo", missing="using")
     assert u.frame.index.tolist() == [0, 2, 4]
 
 
 def test_using_fills_the_unfavourable_value(small: pd.DataFrame) -> None:
-    (up,) = completed_datasets(small, "abstinent_6mo", "using")
-    (down,) = completed_datasets(small, "abstinent_6mo", "using", higher_is_better=False)
+    (up,) = completed_datasets(small, "abstinent_6mo", missing="using")
+    (down,) = completed_datasets(small, "abstinent_6mo", missing="using", higher_is_better=False)
     assert up.frame["abstinent_6mo"].tolist() == [1.0, 0.0, 0.0, 0.0, 1.0]
     assert down.frame["abstinent_6mo"].tolist() == [1.0, 0.0, 1.0, 1.0, 1.0]  # NA -> 1
 
@@ -163,7 +167,9 @@ def test_logreg_imputation_recovers_mar_truth_and_is_fast() -> None:
     f, truth = _mar_frame(1200, 7)
     cc = float(f["y"].mean())
     start = time.perf_counter()
-    sets = completed_datasets(f, "y", "impute", covariates=("age", "group"), n_imputations=20)
+    sets = completed_datasets(
+        f, "y", missing="impute", covariates=("age", "group"), n_imputations=20
+    )
     elapsed = time.perf_counter() - start
     assert elapsed < 1.0  # MICEData took ~15 s here (10 + 2m chained updates)
     assert len(sets) == 20
@@ -182,7 +188,9 @@ def test_logreg_imputation_recovers_mar_truth_and_is_fast() -> None:
 def test_incomplete_covariates_still_use_chained_equations() -> None:
     f, truth = _mar_frame(400, 3)
     f.loc[f.index[:20], "age"] = np.nan
-    sets = completed_datasets(f, "y", "impute", covariates=("age", "group"), n_imputations=2)
+    sets = completed_datasets(
+        f, "y", missing="impute", covariates=("age", "group"), n_imputations=2
+    )
     assert all(s.frame["y"].notna().all() for s in sets)
 
 
@@ -205,7 +213,7 @@ def test_calendar_outcomes_are_not_tied_to_the_discharge_interview() -> None:
         }
     )
     sets = completed_datasets(
-        frame, "sustained_30d_after_discharge", "using", death_policy="exclude"
+        frame, "sustained_30d_after_discharge", missing="using", death_policy="exclude"
     )
     assert len(sets[0].frame) == 3
 
@@ -225,24 +233,24 @@ def test_delta_adjusted_imputation() -> None:
     f.loc[rng.random(n) < 0.3, "y"] = np.nan
     miss = f["y"].isna()
     kw = {"covariates": ("g", "age"), "n_imputations": 5, "seed": 3}
-    mar = completed_datasets(f, "y", "impute", **kw)
-    zero = completed_datasets(f, "y", "impute", delta=0.0, **kw)
+    mar = completed_datasets(f, "y", missing="impute", **kw)
+    zero = completed_datasets(f, "y", missing="impute", delta=0.0, **kw)
     for a, b in zip(mar, zero, strict=True):
         assert a.frame["y"].tolist() == b.frame["y"].tolist()
-    low = completed_datasets(f, "y", "impute", delta=-50.0, **kw)
-    high = completed_datasets(f, "y", "impute", delta=50.0, **kw)
+    low = completed_datasets(f, "y", missing="impute", delta=-50.0, **kw)
+    high = completed_datasets(f, "y", missing="impute", delta=50.0, **kw)
     assert all((d.frame.loc[miss, "y"] == 0).all() for d in low)
     assert all((d.frame.loc[miss, "y"] == 1).all() for d in high)
-    one = completed_datasets(f, "y", "impute", delta={"IOP": 50.0}, by="g", **kw)
+    one = completed_datasets(f, "y", missing="impute", delta={"IOP": 50.0}, by="g", **kw)
     iop_missing = miss & (f["g"] == "IOP")
     inp_missing = miss & (f["g"] == "inpatient")
     assert all((d.frame.loc[iop_missing, "y"] == 1).all() for d in one)
     for a, b in zip(mar, one, strict=True):  # the other group's draws are unchanged
         assert a.frame.loc[inp_missing, "y"].tolist() == b.frame.loc[inp_missing, "y"].tolist()
     with pytest.raises(ParameterError):
-        completed_datasets(f, "y", "using", delta=1.0)
+        completed_datasets(f, "y", missing="using", delta=1.0)
     with pytest.raises(ParameterError):
-        completed_datasets(f, "y", "impute", delta={"IOP": 1.0}, **kw)  # no by=
+        completed_datasets(f, "y", missing="impute", delta={"IOP": 1.0}, **kw)  # no by=
 
 
 def test_ipw_sandwich_equals_the_post_stratification_variance() -> None:

@@ -298,7 +298,7 @@ def test_ipw_rates_are_weighted_rates_with_sandwich_intervals() -> None:
     df = pd.DataFrame({"cohort": np.where(rng.random(n) < 0.5, "IOP", "inpatient"),
                        "abstinent_6mo": y, "age": age})  # fmt: skip
     t = abstinence_rates(df, missing="ipw", covariates=["age"]).table.set_index("group")
-    (cd,) = completed_datasets(df, "abstinent_6mo", "ipw", covariates=("cohort", "age"))
+    (cd,) = completed_datasets(df, "abstinent_6mo", missing="ipw", covariates=("cohort", "age"))
     w = weighted_rates(cd.frame, "abstinent_6mo", cd.weights, ["cohort"]).set_index("cohort")
     groups, mu, cov = ipw_sandwich(df, "abstinent_6mo", "cohort", ["cohort", "age"])
     z = 1.959963984540054

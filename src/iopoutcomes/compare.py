@@ -42,6 +42,7 @@ from . import _ci
 from ._counts import group_counts, is_dask, is_duckdb, outcome_as_float
 from ._render import ResultDisplay
 from ._validate import validates_confidence_level
+from .definitions import MISSING_RULES
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import filter_eligible, unfavourable_text
 from .outcomes import stay_length_remark
@@ -54,7 +55,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Comparison", "compare_rates", "VERDICTS", "MISSING_RULES", "TESTS"]
 
 VERDICTS: tuple[str, ...] = ("equivalent", "non-inferior", "inconclusive", "inferior")
-MISSING_RULES: tuple[str, ...] = ("using", "exclude", "bounds", "impute", "ipw")
 TESTS: tuple[str, ...] = ("score", "auto", "chi2", "fisher", "boschloo")
 P_ADJUST: tuple[str, ...] = ("holm", "fdr_bh")
 ADJUST_METHODS: dict[str, str] = {"gcomp": "adjusted (g-computation)", "iptw": "adjusted (IPTW)"}
@@ -2035,7 +2035,7 @@ def _completed_analyses(
         kwargs["death_policy"] = death_policy = definition.death_policy
     if delta is not None:
         kwargs |= {"delta": delta, "by": by}
-    datasets = missing_mod.completed_datasets(data, name, rule, **kwargs)
+    datasets = missing_mod.completed_datasets(data, name, missing=rule, **kwargs)
     if not datasets:
         raise InsufficientDataError(f"missing={rule!r} produced no completed data for {name!r}.")
     raw = group_counts(data, name, by).set_index(by)

@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_MILESTONES",
     "DEFAULT_WINDOWS",
     "MISSING_RULES",
+    "MISSING_RULE_LABELS",
     "Milestone",
     "OutcomeDefinition",
     "Window",
@@ -49,6 +50,12 @@ __all__ = [
 
 MissingRule = Literal["using", "exclude", "bounds", "impute", "ipw"]
 MISSING_RULES: tuple[str, ...] = ("using", "exclude", "bounds", "impute", "ipw")
+"""The one registry of missing-data rules (``missing=`` everywhere; ``docs/missing-data.md``)."""
+MISSING_RULE_LABELS: dict[str, str] = {
+    "using": "counted as not abstinent",
+    "exclude": "left out (complete case)",
+}
+"""Short words for a rule in report tables; a rule without words here is shown by its name."""
 DEATH_POLICIES: tuple[str, ...] = ("missing", "exclude")
 VERIFY_OPTIONS: tuple[str, ...] = ("self_report", "uds")
 SUBSTANCES: tuple[str, ...] = ("any", "alcohol", "drugs")

@@ -41,7 +41,7 @@ Examples
 >>> import pandas as pd
 >>> from iopoutcomes.missing import completed_datasets, rubin_pool
 >>> f = pd.DataFrame({"y": pd.array([True, False, None, True], dtype="boolean")})
->>> [c.frame["y"].tolist() for c in completed_datasets(f, "y", "bounds")]
+>>> [c.frame["y"].tolist() for c in completed_datasets(f, "y", missing="bounds")]
 [[1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 1.0, 1.0]]
 >>> est, se, df = rubin_pool([0.50, 0.54, 0.52], [0.0025, 0.0025, 0.0025])
 >>> round(est, 4), round(se, 4)
@@ -61,6 +61,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ._counts import outcome_as_float
+from ._deprecate import renamed_parameters
 from .definitions import MISSING_RULES
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
@@ -731,11 +732,12 @@ def _abb(y: npt.NDArray[np.float64], m: int, seed: int) -> list[npt.NDArray[np.f
     return out
 
 
+@renamed_parameters(positional=("rule",), rule="missing")
 def completed_datasets(
     frame: pd.DataFrame,
     outcome: str,
-    rule: str,
     *,
+    missing: str,
     covariates: Sequence[str] = (),
     n_imputations: int = 20,
     seed: int = 0,
@@ -753,8 +755,9 @@ def completed_datasets(
         One row per episode with the outcome (0/1/True/False/NA) and the covariates.
     outcome : str
         The outcome column.
-    rule : {"using", "exclude", "bounds", "impute", "ipw"}
-        The missing-data rule (see the module docstring).
+    missing : {"using", "exclude", "bounds", "impute", "ipw"}
+        The missing-data rule (see the module docstring); keyword-only. Replaces ``rule``
+        (deprecated, as is passing the rule by position).
     covariates : sequence of str
         Columns of the imputation / follow-up model (``impute``, ``ipw``); text columns become
         dummies.
@@ -798,17 +801,18 @@ def completed_datasets(
     Examples
     --------
     >>> f = pd.DataFrame({"y": [1, 0, None, 1], "age": [30, 40, 35, 50]})
-    >>> [len(c.frame) for c in completed_datasets(f, "y", "exclude")]
+    >>> [len(c.frame) for c in completed_datasets(f, "y", missing="exclude")]
     [3]
-    >>> completed_datasets(f, "y", "using", higher_is_better=False)[0].frame["y"].tolist()
+    >>> completed_datasets(f, "y", missing="using", higher_is_better=False)[0].frame["y"].tolist()
     [1.0, 0.0, 1.0, 1.0]
     """
+    rule = missing
     if rule not in MISSING_RULES:
-        raise ParameterError(f"rule must be one of {list(MISSING_RULES)}; got an unknown rule.")
+        raise ParameterError(f"missing must be one of {list(MISSING_RULES)}; got an unknown rule.")
     if death_policy not in ("missing", "exclude"):
         raise ParameterError("death_policy must be 'missing' or 'exclude'.")
     if delta is not None and rule != "impute":
-        raise ParameterError("delta applies to rule='impute' only (delta-adjusted imputation).")
+        raise ParameterError("delta applies to missing='impute' only (delta-adjusted imputation).")
     if outcome not in frame:
         raise MissingColumnError(
             f"Outcome column {outcome!r} is not in the data. Found: {list(frame.columns)}."

@@ -29,6 +29,7 @@ from scipy import stats
 
 from ._ci import proportion_ci
 from ._counts import group_counts, is_dask, is_duckdb
+from ._deprecate import renamed_parameters
 from ._render import ResultDisplay
 from ._validate import check_confidence_level, validates_confidence_level
 from .benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark, position
@@ -299,7 +300,13 @@ def _rubin_rates(
     m = d.n_imputations if d is not None else 20
     death = d.death_policy if d is not None else "missing"
     sets = completed_datasets(
-        frame, outcome, "impute", covariates=covs, n_imputations=m, seed=seed, death_policy=death
+        frame,
+        outcome,
+        missing="impute",
+        covariates=covs,
+        n_imputations=m,
+        seed=seed,
+        death_policy=death,
     )
     est = np.full((len(sets), len(labels_index)), np.nan)
     for j, cd in enumerate(sets):
@@ -345,7 +352,7 @@ def weighted_rates(
     weights: Any,
     keys: Sequence[str] = (),
     *,
-    method: str = "wilson",
+    interval: str = "wilson",
     confidence_level: float = 0.95,
 ) -> pd.DataFrame:
     """Weighted rate per group with its interval on Kish's effective sample size.
@@ -358,7 +365,7 @@ def weighted_rates(
     observed outcome ``y`` and weight ``w``: ``rate = sum(w y) / sum(w)``, Kish's (1965)
     effective sample size ``n_eff = (sum w)^2 / sum(w^2)``, and the interval is
     :func:`iopoutcomes._ci.proportion_ci` of ``rate * n_eff`` events in ``n_eff`` trials with
-    ``method`` (Wilson by default).
+    ``interval`` (Wilson by default).
 
     Parameters
     ----------
@@ -370,7 +377,7 @@ def weighted_rates(
         Weights aligned with ``frame`` (``None``: every weight 1, the unweighted rate).
     keys : sequence of str
         Grouping columns (empty: one row for all).
-    method : str
+    interval : str
         Interval method of :func:`iopoutcomes._ci.proportion_ci` (default ``"wilson"``).
     confidence_level : float
 
@@ -406,7 +413,7 @@ def weighted_rates(
         rate = out["sum_wy"].to_numpy(float) / sw
         n_eff = sw**2 / out["sum_w2"].to_numpy(float)
         low, high = proportion_ci(
-            rate * n_eff, n_eff, method=method, confidence_level=confidence_level
+            rate * n_eff, n_eff, method=interval, confidence_level=confidence_level
         )
     out["rate"] = rate
     out["n_eff"] = n_eff
@@ -422,7 +429,7 @@ def _ipw_rates(
     labels_index: pd.DataFrame,
     d: OutcomeDefinition | None,
     confidence_level: float,
-    method: str,
+    interval: str,
     covariates: Sequence[str] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, np.ndarray]:
     """Weighted rates with intervals on the effective sample size ``p (1 - p) / V`` of the
@@ -430,7 +437,7 @@ def _ipw_rates(
     accounts for the follow-up model's estimation."""
     covs = list(dict.fromkeys([*keys, *(d.covariates if d is not None else ()), *covariates]))
     death = d.death_policy if d is not None else "missing"
-    (cd,) = completed_datasets(frame, outcome, "ipw", covariates=covs, death_policy=death)
+    (cd,) = completed_datasets(frame, outcome, missing="ipw", covariates=covs, death_policy=death)
     label = "__ipw_group__"
     if keys:
         key_frame = frame[keys].astype("string")
@@ -449,13 +456,13 @@ def _ipw_rates(
     with np.errstate(invalid="ignore", divide="ignore"):
         n_eff = np.where(var > 0, rate * (1 - rate) / var, np.nan)
         low, high = proportion_ci(
-            rate * n_eff, n_eff, method=method, confidence_level=confidence_level
+            rate * n_eff, n_eff, method=interval, confidence_level=confidence_level
         )
     return (
         np.asarray(rate, float),
         np.asarray(low, float),
         np.asarray(high, float),
-        f"{method} on the effective sample size of the M-estimation sandwich variance, "
+        f"{interval} on the effective sample size of the M-estimation sandwich variance, "
         "inverse probability of follow-up weights",
         np.asarray(cd.weights, dtype=float),
     )
@@ -483,7 +490,7 @@ def _one_outcome(
     rule: str,
     d: OutcomeDefinition | None,
     confidence_level: float,
-    method: str,
+    interval: str,
     seed: int,
     higher_is_better: bool = True,
     covariates: Sequence[str] = (),
@@ -555,8 +562,8 @@ def _one_outcome(
         if rule in ("using", "exclude"):
             n = n_all if rule == "using" else n_all - miss
             ev = x + miss if (rule == "using" and not higher_is_better) else x
-            lo, hi = proportion_ci(ev, n, method=method, confidence_level=confidence_level)
-            add(n, ev, ev / np.where(n > 0, n, np.nan), lo, hi, method, None)
+            lo, hi = proportion_ci(ev, n, method=interval, confidence_level=confidence_level)
+            add(n, ev, ev / np.where(n > 0, n, np.nan), lo, hi, interval, None)
             if total_missing:
                 fill = "0" if higher_is_better else "1"
                 how = (
@@ -570,8 +577,10 @@ def _one_outcome(
                 )
         elif rule == "bounds":
             for bound, ev in (("lower", x), ("upper", x + miss)):
-                lo, hi = proportion_ci(ev, n_all, method=method, confidence_level=confidence_level)
-                add(n_all, ev, ev / np.where(n_all > 0, n_all, np.nan), lo, hi, method, bound)
+                lo, hi = proportion_ci(
+                    ev, n_all, method=interval, confidence_level=confidence_level
+                )
+                add(n_all, ev, ev / np.where(n_all > 0, n_all, np.nan), lo, hi, interval, bound)
             remarks.append(
                 f"{total_missing} of {total} episodes had {what}: the lower bound "
                 "counts them as no event, the upper bound as events (missing = bounds)."
@@ -595,7 +604,7 @@ def _one_outcome(
                 )
             else:
                 rate, lo, hi, meth, weights = _ipw_rates(
-                    frame, outcome, keys, labels_index, d, confidence_level, method, covariates
+                    frame, outcome, keys, labels_index, d, confidence_level, interval, covariates
                 )
                 add(n_all - miss, x, rate, lo, hi, meth, None)
                 remarks.append(
@@ -622,6 +631,7 @@ def _one_outcome(
     return table, remarks
 
 
+@renamed_parameters(method="interval")
 @validates_confidence_level
 def outcome_rates(
     outcomes: Any,
@@ -631,7 +641,7 @@ def outcome_rates(
     missing: str | None = None,
     covariates: Sequence[str] | None = None,
     confidence_level: float = 0.95,
-    method: str = "wilson",
+    interval: str = "wilson",
     definition: OutcomeDefinition | None = None,
     seed: int = 0,
     higher_is_better: bool = True,
@@ -658,8 +668,9 @@ def outcome_rates(
         grouping columns and the definition's ``covariates``.
     confidence_level : float
         Level of the intervals (0.95).
-    method : {"wilson", "clopper-pearson", "jeffreys"}
-        Interval for a proportion (:func:`iopoutcomes._ci.proportion_ci`); Wilson by default.
+    interval : {"wilson", "clopper-pearson", "jeffreys"}
+        Interval method for a proportion (:func:`iopoutcomes._ci.proportion_ci`); Wilson by
+        default. Replaces ``method`` (deprecated).
     definition : OutcomeDefinition, optional
         For a plain DataFrame: the definition to echo and whose ``death_policy``,
         ``covariates`` and ``n_imputations`` apply.
@@ -736,7 +747,7 @@ def outcome_rates(
             rule,
             d,
             float(confidence_level),
-            method,
+            interval,
             seed,
             higher_is_better,
             model_cols,
@@ -767,22 +778,24 @@ def outcome_rates(
     )
 
 
+@renamed_parameters(positional=("missing",), method="interval")
 @validates_confidence_level
 def abstinence_rates(
     outcomes: Any,
     by: str | Sequence[str] | None = "cohort",
     timepoints: Sequence[str] | str = ("6mo",),
-    missing: str | None = None,
     *,
+    missing: str | None = None,
     covariates: Sequence[str] | None = None,
     confidence_level: float = 0.95,
-    method: str = "wilson",
+    interval: str = "wilson",
     definition: OutcomeDefinition | None = None,
     seed: int = 0,
     higher_is_better: bool = True,
 ) -> RateTable:
     """Abstinence rates at follow-up timepoints: :func:`outcome_rates` on ``abstinent_<tp>``
-    (parameters as there; ``covariates`` are the missing-data model's predictors).
+    (parameters as there; ``covariates`` are the missing-data model's predictors; ``missing``
+    is keyword-only, passing it by position is deprecated).
 
     Examples
     --------
@@ -800,7 +813,7 @@ def abstinence_rates(
         missing=missing,
         covariates=covariates,
         confidence_level=confidence_level,
-        method=method,
+        interval=interval,
         definition=definition,
         seed=seed,
         higher_is_better=higher_is_better,
@@ -879,6 +892,7 @@ class FollowupRateTable(RateTable):
         return "\n".join(lines)
 
 
+@renamed_parameters(method="interval")
 @validates_confidence_level
 def followup_rates(
     outcomes: Any,
@@ -886,7 +900,7 @@ def followup_rates(
     timepoints: Sequence[str] | str | None = None,
     *,
     confidence_level: float = 0.95,
-    method: str = "wilson",
+    interval: str = "wilson",
     definition: OutcomeDefinition | None = None,
     target: float = GPRA_FOLLOWUP_TARGET.low,
 ) -> FollowupRateTable:
@@ -900,8 +914,9 @@ def followup_rates(
         Grouping columns.
     timepoints : sequence of str, optional
         Default: every outcome timepoint of the definition (those with columns).
-    confidence_level, method
-        Interval for the rate (Wilson by default).
+    confidence_level, interval
+        Level and method of the interval for the rate (Wilson by default; ``interval``
+        replaces the deprecated ``method``).
     definition : OutcomeDefinition, optional
         Supplies ``death_policy`` for a plain DataFrame.
     target : float
@@ -987,7 +1002,7 @@ def followup_rates(
     table = pd.concat(frames, ignore_index=True)
     due_arr = table["due"].to_numpy(float)
     x = table["conducted_in_window"].to_numpy(float)
-    lo, hi = proportion_ci(x, due_arr, method=method, confidence_level=confidence_level)
+    lo, hi = proportion_ci(x, due_arr, method=interval, confidence_level=confidence_level)
     with np.errstate(invalid="ignore", divide="ignore"):
         table["rate"] = x / np.where(due_arr > 0, due_arr, np.nan)
     table["ci_low"] = np.asarray(lo, float)
@@ -996,7 +1011,7 @@ def followup_rates(
     table["n"] = table["due"]
     table["n_events"] = table["conducted_in_window"]
     table["n_missing"] = table["due"] - table["conducted_in_window"]
-    table["method"] = method
+    table["method"] = interval
     table["missing"] = "not applicable"
     table["target"] = float(target)
     table = table[[*RATE_COLUMNS, "missing", *FOLLOWUP_RATE_COLUMNS]]

@@ -569,7 +569,7 @@ def _delta_scan(
             sets = completed_datasets(
                 data,
                 outcome,
-                "impute",
+                missing="impute",
                 covariates=covs,
                 n_imputations=n_imputations,
                 seed=seed,

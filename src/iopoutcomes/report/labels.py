@@ -32,6 +32,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..definitions import MISSING_RULE_LABELS
+
 __all__ = [
     "COLUMN_LABELS",
     "HIDDEN_COLUMNS",
@@ -299,15 +301,9 @@ def timepoint_label(timepoint: str) -> str:
     return _TIMEPOINTS.get(timepoint, timepoint)
 
 
-_MISSING_RULES = {
-    "using": "counted as not abstinent",
-    "exclude": "left out (complete case)",
-}
-
-
 def _words(text: str, column: str, table: str = "") -> str:
     if (table, column) == ("comparison", "missing"):
-        return _MISSING_RULES.get(text, text)
+        return MISSING_RULE_LABELS.get(text, text)
     if column == "timepoint":
         return timepoint_label(text)
     if column in ("covariate", "item"):
