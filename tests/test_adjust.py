@@ -166,8 +166,8 @@ RTOL = 1e-8  # both sides converge the IRLS to 1e-12/1e-14; agreement is ~1e-13 
 
 def _check(est: object, ref: dict[str, float], z: float = 1.959963984540054) -> None:
     e = est
-    assert e.risk == pytest.approx(ref["r1"], rel=RTOL)  # type: ignore[attr-defined]
-    assert e.risk_ref == pytest.approx(ref["r0"], rel=RTOL)  # type: ignore[attr-defined]
+    assert e.rate == pytest.approx(ref["r1"], rel=RTOL)  # type: ignore[attr-defined]
+    assert e.rate_ref == pytest.approx(ref["r0"], rel=RTOL)  # type: ignore[attr-defined]
     assert e.diff == pytest.approx(ref["diff"], rel=RTOL)  # type: ignore[attr-defined]
     assert e.std_err == pytest.approx(ref["se_diff"], rel=1e-6)  # type: ignore[attr-defined]
     assert e.diff_ci_low == pytest.approx(ref["diff"] - z * ref["se_diff"], rel=1e-6)  # type: ignore[attr-defined]
@@ -237,7 +237,7 @@ def test_iptw_ess_and_weights_hand(frame: pd.DataFrame) -> None:
     w1 = t.mean() / e[t == 1]
     assert est.ess is not None
     assert est.ess["IOP"] == pytest.approx(w1.sum() ** 2 / (w1**2).sum(), rel=1e-6)
-    assert est.risk == pytest.approx(np.average(frame.y[t == 1], weights=w1), rel=1e-8)
+    assert est.rate == pytest.approx(np.average(frame.y[t == 1], weights=w1), rel=1e-8)
 
 
 def test_iptw_cluster_and_att_match_r(frame: pd.DataFrame) -> None:
@@ -255,7 +255,7 @@ def test_iptw_cluster_and_att_match_r(frame: pd.DataFrame) -> None:
 
 
 def test_bootstrap_close_to_delta_and_seeded(frame: pd.DataFrame) -> None:
-    kw = dict(interval="bootstrap", n_boot=150, seed=3)
+    kw = dict(inference="bootstrap", n_boot=150, seed=3)
     for method in ("gcomp", "iptw"):
         delta = adjusted_comparison(frame, "y", "cohort", "IOP", "inpatient", COVS, method=method)
         boot = adjusted_comparison(
@@ -294,7 +294,7 @@ def test_cluster_bootstrap_runs(frame: pd.DataFrame) -> None:
         "inpatient",
         COVS,
         cluster="site",
-        interval="bootstrap",
+        inference="bootstrap",
         n_boot=40,
         seed=1,
     )
@@ -360,7 +360,7 @@ def test_errors_and_remarks(frame: pd.DataFrame) -> None:
         adjusted_comparison(frame, "y", "cohort", "IOP", "residential", COVS)
     with pytest.raises(ParameterError, match="method"):
         adjusted_comparison(frame, "y", "cohort", "IOP", "inpatient", COVS, method="x")  # type: ignore[arg-type]
-    with pytest.raises(ParameterError, match="covariates"):
+    with pytest.raises(ParameterError, match="adjust is empty"):
         adjusted_comparison(frame, "y", "cohort", "IOP", "inpatient", [])
     holes = frame.assign(age=frame.age.where(frame.index % 10 != 0))
     est = adjusted_comparison(holes, "y", "cohort", "IOP", "inpatient", COVS)
@@ -403,3 +403,28 @@ def test_simulate_records_truth_recovered() -> None:
     assert g.diff_ci_low < truth < g.diff_ci_high
     assert w.diff_ci_low < truth < w.diff_ci_high
     assert abs(g.diff - truth) < abs(crude_diff - truth) / 2
+
+
+def test_old_names_still_work_and_warn(frame: pd.DataFrame) -> None:
+    new = adjusted_comparison(frame, "y", "cohort", "IOP", "inpatient", adjust=COVS)
+    with pytest.warns(DeprecationWarning, match="'covariates' is deprecated; use 'adjust'"):
+        old = adjusted_comparison(frame, "y", "cohort", "IOP", "inpatient", covariates=COVS)
+    assert (old.rate, old.diff, old.adjust) == (new.rate, new.diff, tuple(COVS))
+    with pytest.warns(DeprecationWarning, match="'interval' is deprecated; use 'inference'"):
+        adjusted_comparison(frame, "y", "cohort", "IOP", "inpatient", COVS, interval="delta")
+    for old_name, new_name in (
+        ("risk", "rate"),
+        ("risk_ref", "rate_ref"),
+        ("covariates", "adjust"),
+    ):
+        with pytest.warns(
+            DeprecationWarning, match=f"'{old_name}' is deprecated; use '{new_name}'"
+        ):
+            assert getattr(new, old_name) == getattr(new, new_name)
+    assert new.to_frame()["rate"].iloc[0] == new.rate
+    with pytest.warns(DeprecationWarning, match="is deprecated; use '(by|adjust)'") as caught:
+        old_bal = balance_table(
+            frame, group_col="cohort", group="IOP", reference="inpatient", covariates=COVS
+        )
+    assert len(caught) == 2  # group_col -> by and covariates -> adjust
+    assert old_bal.equals(balance_table(frame, "cohort", "IOP", "inpatient", COVS))

@@ -342,7 +342,7 @@ def test_impute_pools_with_rubins_rules(monkeypatch) -> None:
     df = frame_from_counts(30, 50, 25, 50, missing1=2, missing0=2)
     fills = [(1.0, 0.0), (0.0, 1.0), (1.0, 1.0)]  # (IOP NA value, inpatient NA value)
 
-    def completed_datasets(frame, outcome, rule, **kwargs):
+    def completed_datasets(frame, outcome, *, missing, **kwargs):
         out = []
         for i, (a, b) in enumerate(fills):
             f = frame.copy()
@@ -359,7 +359,7 @@ def test_impute_pools_with_rubins_rules(monkeypatch) -> None:
         b = q.var(ddof=1)
         t = u.mean() + (1 + 1 / m) * b
         df_ = (m - 1) * (1 + u.mean() / ((1 + 1 / m) * b)) ** 2
-        return q.mean(), math.sqrt(t), df_
+        return types.SimpleNamespace(estimate=q.mean(), std_err=math.sqrt(t), df=df_)
 
     fake = types.ModuleType("iopoutcomes.missing")
     fake.completed_datasets = completed_datasets
@@ -374,7 +374,8 @@ def test_impute_pools_with_rubins_rules(monkeypatch) -> None:
     p0 = np.array([25, 27, 27]) / 52
     d = p1 - p0
     u = p1 * (1 - p1) / 52 + p0 * (1 - p0) / 52
-    q, se, df_ = rubin_pool(d, u)
+    pooled = rubin_pool(d, u)
+    q, se, df_ = pooled.estimate, pooled.std_err, pooled.df
     crit = stats.t.ppf(0.975, df_)
     assert_allclose(row["diff"], q, rtol=1e-12)
     assert_allclose(
@@ -722,7 +723,8 @@ def test_impute_rows_have_rubin_pooled_rate_intervals_and_say_so() -> None:
     )
     p = np.array([s.frame.loc[s.frame["cohort"] == "IOP", "abstinent_6mo"].mean() for s in sets])
     n1 = int((df["cohort"] == "IOP").sum())
-    q, se, dof = real_pool(p, p * (1 - p) / n1)
+    pooled = real_pool(p, p * (1 - p) / n1)
+    q, se, dof = pooled.estimate, pooled.std_err, pooled.df
     crit = stats.t.ppf(0.975, dof)
     assert_allclose(row["rate"], q, rtol=1e-12)
     assert_allclose(
@@ -740,7 +742,8 @@ def test_impute_rows_have_rubin_pooled_rate_intervals_and_say_so() -> None:
         adjusted_comparison(s.frame, "abstinent_6mo", "cohort", "IOP", "inpatient", ["age"])
         for s in sets
     ]
-    qd, sed, dfd = real_pool([r.diff for r in res], [r.std_err**2 for r in res])
+    pooled_d = real_pool([r.diff for r in res], [r.std_err**2 for r in res])
+    qd, sed, dfd = pooled_d.estimate, pooled_d.std_err, pooled_d.df
     assert_allclose(adj["diff"].iloc[0], qd, rtol=1e-10)
     assert_allclose(adj["diff_ci_low"].iloc[0], qd - stats.t.ppf(0.975, dfd) * sed, rtol=1e-10)
 

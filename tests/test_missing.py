@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -48,7 +50,8 @@ def test_errors(small: pd.DataFrame) -> None:
 
 def test_rubin_pool_hand_computed() -> None:
     # q = (0.2, 0.4, 0.3), u = 0.01 each: qbar = 0.3, B = 0.01, T = 0.01 + 4/3 * 0.01
-    est, se, df = rubin_pool([0.2, 0.4, 0.3], [0.01, 0.01, 0.01])
+    pooled = rubin_pool([0.2, 0.4, 0.3], [0.01, 0.01, 0.01])
+    est, se, df = pooled.estimate, pooled.std_err, pooled.df
     assert est == pytest.approx(0.3, rel=1e-12)
     assert se**2 == pytest.approx(0.01 + 4 / 3 * 0.01, rel=1e-12)
     r = (4 / 3 * 0.01) / 0.01
@@ -56,10 +59,10 @@ def test_rubin_pool_hand_computed() -> None:
     # Barnard-Rubin 1999 with nu_com = 50: gamma = (4/3 B)/T
     gamma = (4 / 3 * 0.01) / (0.01 + 4 / 3 * 0.01)
     obs = (51 / 53) * 50 * (1 - gamma)
-    _, _, df_br = rubin_pool([0.2, 0.4, 0.3], [0.01, 0.01, 0.01], df_complete=50)
+    df_br = rubin_pool([0.2, 0.4, 0.3], [0.01, 0.01, 0.01], df_complete=50).df
     assert df_br == pytest.approx(1 / (1 / (2 * (1 + 1 / r) ** 2) + 1 / obs), rel=1e-12)
     # identical imputations: no between variance, infinite df
-    assert rubin_pool([0.5, 0.5], [0.01, 0.02])[2] == np.inf
+    assert rubin_pool([0.5, 0.5], [0.01, 0.02]).df == np.inf
 
 
 def _mar_frame(n: int, seed: int) -> tuple[pd.DataFrame, float]:
@@ -83,7 +86,8 @@ def test_impute_and_ipw_recover_mar_truth() -> None:
     )
     assert len(sets) == 10 and all(s.frame["y"].isin([0.0, 1.0]).all() for s in sets)
     q = np.array([s.frame["y"].mean() for s in sets])
-    est, se, _ = rubin_pool(q, q * (1 - q) / len(f))
+    pooled = rubin_pool(q, q * (1 - q) / len(f))
+    est, se = pooled.estimate, pooled.std_err
     assert abs(est - truth) < 4 * se  # simulation recovery, fixed seed
     (w,) = completed_datasets(f, "y", missing="ipw", covariates=("age", "group"))
     ipw = float(np.average(w.frame["y"], weights=w.weights))
@@ -179,7 +183,8 @@ def test_logreg_imputation_recovers_mar_truth_and_is_fast() -> None:
         assert np.array_equal(v[observed], f["y"].to_numpy(float)[observed])
         assert set(np.unique(v[~observed])) <= {0.0, 1.0}
     q = np.array([s.frame["y"].mean() for s in sets])
-    est, se, _ = rubin_pool(q, q * (1 - q) / len(f))
+    pooled = rubin_pool(q, q * (1 - q) / len(f))
+    est, se = pooled.estimate, pooled.std_err
     assert cc - truth > 0.05  # complete case is biased under MAR on age
     assert abs(est - truth) < 4 * se  # the imputations recover it (fixed seed)
     assert q.var(ddof=1) > 0  # proper imputation: draws differ between data sets
@@ -289,3 +294,31 @@ def test_ipw_sandwich_equals_the_post_stratification_variance() -> None:
         assert mu[k] == pytest.approx(mean, rel=1e-9)
         assert cov[k, k] == pytest.approx(var, rel=1e-6)
     assert abs(cov[0, 1]) < 1e-12  # disjoint cells: the two groups' rates are independent
+
+
+def test_rubin_pool_is_a_displayable_result_and_tuple_use_warns() -> None:
+    # hand computation: qbar = 0.3, U = 0.01, B = var(0.2, 0.4, 0.3) = 0.01, T = 0.01 + 4/3 * 0.01
+    pooled = rubin_pool([0.2, 0.4, 0.3], [0.01, 0.01, 0.01])
+    assert pooled.n_imputations == 3 and pooled.method == "Rubin (1987)"
+    assert pooled.within_variance == pytest.approx(0.01, rel=1e-12)
+    assert pooled.between_variance == pytest.approx(0.01, rel=1e-12)
+    assert pooled.std_err == pytest.approx(np.sqrt(0.01 + 4 / 3 * 0.01), rel=1e-12)
+    from iopoutcomes import schema
+
+    assert tuple(pooled.to_frame().columns) == schema.POOLED_COLUMNS
+    assert "Rubin" in pooled.methods_text() and "<table" in pooled._repr_html_()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pooled.estimate = 1.0  # type: ignore[misc]
+    with pytest.warns(DeprecationWarning, match="PooledEstimate"):
+        est, se, df = pooled
+    assert (est, se, df) == (pooled.estimate, pooled.std_err, pooled.df)
+
+
+def test_completed_datasets_rule_is_deprecated_for_missing() -> None:
+    f = pd.DataFrame({"y": [1, 0, None, 1]})
+    with pytest.warns(DeprecationWarning, match="'rule' is deprecated; use 'missing'"):
+        (old,) = completed_datasets(f, "y", rule="exclude")
+    with pytest.warns(DeprecationWarning, match="by position is deprecated; pass missing="):
+        (positional,) = completed_datasets(f, "y", "exclude")
+    (new,) = completed_datasets(f, "y", missing="exclude")
+    assert old.frame.equals(new.frame) and positional.frame.equals(new.frame)

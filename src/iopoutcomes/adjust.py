@@ -34,9 +34,11 @@ import pandas as pd
 from scipy import stats
 
 from ._counts import outcome_as_float
+from ._deprecate import renamed_parameters, warn_renamed
 from ._render import ResultDisplay
 from ._validate import check_confidence_level, validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
+from .schema import BALANCE_COLUMNS, RATE, RATE_REF
 
 __all__ = [
     "AdjustedEstimate",
@@ -46,17 +48,6 @@ __all__ = [
     "effective_sample_size",
     "standardized_mean_difference",
 ]
-
-BALANCE_COLUMNS: tuple[str, ...] = (
-    "covariate",
-    "level",
-    "mean_group",
-    "mean_reference",
-    "mean_group_weighted",
-    "mean_reference_weighted",
-    "smd_unweighted",
-    "smd_weighted",
-)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -165,20 +156,20 @@ def _weighted_moments(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def _smd_frame(
     frame: pd.DataFrame,
-    group_col: str,
+    by: str,
     covariates: Sequence[str],
     group: Any,
     reference: Any,
     weights: np.ndarray | None,
 ) -> pd.DataFrame:
-    _check_columns(frame, [group_col, *covariates])
-    g = frame[group_col]
+    _check_columns(frame, [by, *covariates])
+    g = frame[by]
     in_group = (g == group).to_numpy(dtype=bool)
     in_ref = (g == reference).to_numpy(dtype=bool)
     for label, mask in (("group", in_group), ("reference", in_ref)):
         if not mask.any():
             raise InsufficientDataError(
-                f"The {label} level of column {group_col!r} has no rows; "
+                f"The {label} level of column {by!r} has no rows; "
                 f"found {g.nunique()} distinct levels. Check group= and reference=."
             )
     indicators = _level_indicators(frame, covariates)
@@ -214,9 +205,10 @@ def _smd_frame(
 # --- public balance diagnostics ------------------------------------------------------------------
 
 
+@renamed_parameters(group_col="by")
 def standardized_mean_difference(
     frame: pd.DataFrame,
-    group_col: str,
+    by: str,
     covariate: str | Sequence[str],
     group: Any,
     reference: Any,
@@ -237,12 +229,12 @@ def standardized_mean_difference(
     ----------
     frame : pandas.DataFrame
         The data.
-    group_col : str
-        Column holding the group labels.
+    by : str
+        Column holding the group labels (replaces ``group_col``, deprecated).
     covariate : str or sequence of str
         One or several covariates (computed together, vectorised).
     group, reference : scalar
-        The two levels of ``group_col`` to compare (``group`` minus ``reference``).
+        The two levels of ``by`` to compare (``group`` minus ``reference``).
     weights : array-like or str, optional
         Row weights (an array aligned with ``frame`` or the name of a column).
 
@@ -260,7 +252,7 @@ def standardized_mean_difference(
     -0.8944
     """
     w = _resolve_weights(frame, weights)
-    return _smd_frame(frame, group_col, _as_list(covariate), group, reference, w)
+    return _smd_frame(frame, by, _as_list(covariate), group, reference, w)
 
 
 def _resolve_weights(
@@ -282,12 +274,13 @@ def _resolve_weights(
     return w
 
 
+@renamed_parameters(group_col="by", covariates="adjust")
 def balance_table(
     frame: pd.DataFrame,
-    group_col: str,
+    by: str,
     group: Any,
     reference: Any,
-    covariates: Sequence[str],
+    adjust: Sequence[str],
     weights: Sequence[float] | np.ndarray | pd.Series | str | None = None,
 ) -> pd.DataFrame:
     """Covariate balance between two groups, before and (optionally) after weighting.
@@ -296,12 +289,14 @@ def balance_table(
     ----------
     frame : pandas.DataFrame
         The data.
-    group_col : str
-        Column holding the group labels.
+    by : str
+        Column holding the group labels (replaces ``group_col``, deprecated).
     group, reference : scalar
         The two levels compared.
-    covariates : sequence of str
-        Covariates; categorical ones give one row per level.
+    adjust : sequence of str
+        The case-mix covariates whose balance is checked (those of ``adjust`` in
+        :func:`adjusted_comparison`); categorical ones give one row per level. Replaces
+        ``covariates`` (deprecated).
     weights : array-like or str, optional
         Row weights (e.g. inverse probability of treatment weights).
 
@@ -321,8 +316,8 @@ def balance_table(
     0     F        1.414214
     1     M       -1.414214
     """
-    covs = _as_list(covariates)
-    raw = _smd_frame(frame, group_col, covs, group, reference, None)
+    covs = _as_list(adjust)
+    raw = _smd_frame(frame, by, covs, group, reference, None)
     out = raw.rename(columns={"smd": "smd_unweighted"})
     w = _resolve_weights(frame, weights)
     if w is None:
@@ -330,7 +325,7 @@ def balance_table(
         out["mean_reference_weighted"] = np.nan
         out["smd_weighted"] = np.nan
     else:
-        weighted = _smd_frame(frame, group_col, covs, group, reference, w)
+        weighted = _smd_frame(frame, by, covs, group, reference, w)
         out["mean_group_weighted"] = weighted["mean_group"].to_numpy()
         out["mean_reference_weighted"] = weighted["mean_reference"].to_numpy()
         out["smd_weighted"] = weighted["smd"].to_numpy()
@@ -363,8 +358,9 @@ class AdjustedEstimate(ResultDisplay):
     ----------
     group, reference : object
         The compared levels (``group`` minus / over ``reference``).
-    risk, risk_ref : float
-        Standardised (g-computation) or weighted (IPTW) risks.
+    rate, rate_ref : float
+        Standardised (g-computation) or weighted (IPTW) rates of the outcome (``risk`` and
+        ``risk_ref`` are their deprecated names).
     diff, diff_ci_low, diff_ci_high : float
         Adjusted risk difference and its interval.
     ratio, ratio_ci_low, ratio_ci_high : float
@@ -376,6 +372,10 @@ class AdjustedEstimate(ResultDisplay):
         Two-sided Wald p-value for ``diff = 0``.
     method : str
         Model, estimand, interval and standard-error type in words.
+    inference : str
+        ``"delta"`` or ``"bootstrap"`` (``interval`` is its deprecated name).
+    adjust : tuple of str
+        The case-mix covariates (``covariates`` is their deprecated name).
     n_used : int
         Rows used (both groups, complete covariates).
     balance : pandas.DataFrame or None
@@ -391,7 +391,7 @@ class AdjustedEstimate(ResultDisplay):
     >>> out = iop.episode_outcomes(iop.simulate_records(n=100, seed=0))
     >>> df = out.table.assign(abstinent_6mo=out.table["abstinent_6mo"].fillna(False))  # "using"
     >>> est = iop.adjusted_comparison(df, "abstinent_6mo", "cohort", "IOP", "inpatient", ["age", "sex"])
-    >>> est.estimand, est.n_used, est.covariates
+    >>> est.estimand, est.n_used, est.adjust
     ('ATE', 100, ('age', 'sex'))
     >>> est.to_frame().columns.tolist()[:7]
     ['outcome', 'group', 'reference', 'n', 'rate', 'rate_ref', 'diff']
@@ -402,8 +402,8 @@ class AdjustedEstimate(ResultDisplay):
     group: Any
     reference: Any
     outcome: str
-    risk: float
-    risk_ref: float
+    rate: float
+    rate_ref: float
     diff: float
     diff_ci_low: float
     diff_ci_high: float
@@ -417,13 +417,37 @@ class AdjustedEstimate(ResultDisplay):
     std_err: float
     method: str
     estimand: str
-    interval: str
+    inference: str
     confidence_level: float
     n_used: int
-    covariates: tuple[str, ...]
+    adjust: tuple[str, ...]
     balance: pd.DataFrame | None = None
     ess: dict[Any, float] | None = None
     remarks: tuple[str, ...] = ()
+
+    @property
+    def risk(self) -> float:
+        """Deprecated name of :attr:`rate`."""
+        warn_renamed("AdjustedEstimate", "risk", "rate")
+        return self.rate
+
+    @property
+    def risk_ref(self) -> float:
+        """Deprecated name of :attr:`rate_ref`."""
+        warn_renamed("AdjustedEstimate", "risk_ref", "rate_ref")
+        return self.rate_ref
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        """Deprecated name of :attr:`adjust`."""
+        warn_renamed("AdjustedEstimate", "covariates", "adjust")
+        return self.adjust
+
+    @property
+    def interval(self) -> str:
+        """Deprecated name of :attr:`inference`."""
+        warn_renamed("AdjustedEstimate", "interval", "inference")
+        return self.inference
 
     def _header(self) -> str:
         return (
@@ -439,8 +463,8 @@ class AdjustedEstimate(ResultDisplay):
                 "group": [self.group],
                 "reference": [self.reference],
                 "n": [self.n_used],
-                "rate": [self.risk],
-                "rate_ref": [self.risk_ref],
+                RATE: [self.rate],
+                RATE_REF: [self.rate_ref],
                 "diff": [self.diff],
                 "diff_ci_low": [self.diff_ci_low],
                 "diff_ci_high": [self.diff_ci_high],
@@ -457,14 +481,14 @@ class AdjustedEstimate(ResultDisplay):
 
     def definition_text(self) -> str:
         """The adjustment method in one paragraph."""
-        return f"Adjusted for {', '.join(self.covariates) or 'nothing'}. {self.method}."
+        return f"Adjusted for {', '.join(self.adjust) or 'nothing'}. {self.method}."
 
     def narrative(self) -> str:
         """Plain-language summary a report can quote."""
         pct = round(100 * self.confidence_level)
         return (
-            f"After adjusting for {', '.join(self.covariates)}, the estimated {self.outcome} rate "
-            f"was {100 * self.risk:.0f}% for {self.group} and {100 * self.risk_ref:.0f}% for "
+            f"After adjusting for {', '.join(self.adjust)}, the estimated {self.outcome} rate "
+            f"was {100 * self.rate:.0f}% for {self.group} and {100 * self.rate_ref:.0f}% for "
             f"{self.reference}; the adjusted difference is {100 * self.diff:.1f} points "
             f"({pct}% CI {100 * self.diff_ci_low:.1f} to {100 * self.diff_ci_high:.1f}; "
             f"p = {self.pvalue:.3g})."
@@ -600,6 +624,7 @@ def _contrasts(r1: float, r0: float) -> tuple[float, float, float]:
         )
 
 
+@renamed_parameters(covariates="adjust", interval="inference")
 @validates_confidence_level
 def adjusted_comparison(
     frame: pd.DataFrame,
@@ -607,11 +632,11 @@ def adjusted_comparison(
     by: str,
     group: Any,
     reference: Any,
-    covariates: Sequence[str],
+    adjust: Sequence[str],
     *,
     method: Literal["gcomp", "iptw"] = "gcomp",
     cluster: str | None = None,
-    interval: Literal["delta", "bootstrap"] = "delta",
+    inference: Literal["delta", "bootstrap"] = "delta",
     n_boot: int = 500,
     seed: int = 0,
     confidence_level: float = 0.95,
@@ -623,22 +648,26 @@ def adjusted_comparison(
     ----------
     frame : pandas.DataFrame
         One row per episode: ``outcome`` (0/1, no missing values: apply the missing-data rule
-        first), ``by`` and the ``covariates`` (and ``cluster``).
+        first), ``by`` and the ``adjust`` columns (and ``cluster``).
     outcome : str
         The binary outcome column.
     by : str
         The group column.
     group, reference : scalar
         The compared levels of ``by``; rows of other groups are not used.
-    covariates : sequence of str
-        Adjustment covariates (numeric linear; others dummy coded, first level reference).
+    adjust : sequence of str
+        Case-mix covariates (numeric linear; others dummy coded, first level reference).
+        Replaces ``covariates`` (deprecated; ``covariates`` elsewhere names the predictors of
+        a missing-data model).
     method : {"gcomp", "iptw"}
         ``"gcomp"``: logistic outcome model and standardisation (g-computation).
         ``"iptw"``: logistic propensity model and inverse probability of treatment weights.
     cluster : str, optional
         Column of clusters (e.g. ``"site"``): cluster-robust standard errors, and the bootstrap
         resamples whole clusters.
-    interval : {"delta", "bootstrap"}
+    inference : {"delta", "bootstrap"}
+        How the standard errors and intervals are obtained (replaces ``interval``, deprecated:
+        elsewhere ``interval`` names an interval formula such as ``"wilson"``).
         ``"delta"``: g-computation uses the delta method on the logistic model's covariance
         (model-based, or cluster-robust CR1 with ``cluster``: the ``G/(G-1) (N-1)/(N-K)``
         correction, as R's ``sandwich::vcovCL(type = "HC1")``); the standardisation treats the
@@ -682,19 +711,19 @@ def adjusted_comparison(
     >>> bool(est.diff_ci_low < 0 < est.diff_ci_high)
     True
     """
-    covs = _as_list(covariates)
+    covs = _as_list(adjust)
     _check_columns(frame, [outcome, by, *covs] + ([cluster] if cluster else []))
     if method not in ("gcomp", "iptw"):
         raise ParameterError(f"method must be 'gcomp' or 'iptw'; got {method!r}.")
-    if interval not in ("delta", "bootstrap"):
-        raise ParameterError(f"interval must be 'delta' or 'bootstrap'; got {interval!r}.")
+    if inference not in ("delta", "bootstrap"):
+        raise ParameterError(f"inference must be 'delta' or 'bootstrap'; got {inference!r}.")
     if estimand not in ("ATE", "ATT"):
         raise ParameterError(f"estimand must be 'ATE' or 'ATT'; got {estimand!r}.")
     check_confidence_level(confidence_level)
-    if interval == "bootstrap" and n_boot < 2:
+    if inference == "bootstrap" and n_boot < 2:
         raise ParameterError(f"n_boot must be at least 2; got {n_boot!r}.")
     if not covs:
-        raise ParameterError("covariates is empty: name at least one adjustment covariate.")
+        raise ParameterError("adjust is empty: name at least one case-mix covariate.")
 
     rows = frame[frame[by].isin([group, reference])]
     for label, level in (("group", group), ("reference", reference)):
@@ -755,7 +784,7 @@ def adjusted_comparison(
         mu1, mu0, cov2, _, _ = _iptw_point(yy, tt, xx, estimand, cc, with_variance)
         return mu1, mu0, np.eye(2), cov2, np.nan, np.nan
 
-    r1, r0, grads, cov, log_or_cond, se_log_or_cond = estimate(None, interval == "delta")
+    r1, r0, grads, cov, log_or_cond, se_log_or_cond = estimate(None, inference == "delta")
     diff, log_rr, log_or_marg = _contrasts(r1, r0)
 
     if method == "iptw":
@@ -778,7 +807,7 @@ def adjusted_comparison(
         if balance["smd_weighted"].abs().max() > 0.1:
             remarks.append("Some covariates remain imbalanced after weighting (|SMD| > 0.1).")
 
-    if interval == "delta":
+    if inference == "delta":
         if method == "gcomp":
             g1, g0 = grads
             v = cov
@@ -837,7 +866,7 @@ def adjusted_comparison(
             f"g-computation (logistic regression of {outcome} on {by} and covariates, "
             f"standardised to the {'combined' if estimand == 'ATE' else group} population); "
             f"{interval_text}"
-            + (f" from the {se_text}" if interval == "delta" else "")
+            + (f" from the {se_text}" if inference == "delta" else "")
             + "; odds ratio conditional on covariates"
         )
     else:
@@ -849,15 +878,15 @@ def adjusted_comparison(
         method_text = (
             f"IPTW (logistic propensity model, stabilised {estimand} weights, weighted risks); "
             f"{interval_text}"
-            + (f" from the {se_text}" if interval == "delta" else "")
+            + (f" from the {se_text}" if inference == "delta" else "")
             + "; marginal odds ratio of the weighted risks"
         )
     return AdjustedEstimate(
         group=group,
         reference=reference,
         outcome=outcome,
-        risk=r1,
-        risk_ref=r0,
+        rate=r1,
+        rate_ref=r0,
         diff=diff,
         diff_ci_low=float(diff_ci[0]),
         diff_ci_high=float(diff_ci[1]),
@@ -871,10 +900,10 @@ def adjusted_comparison(
         std_err=se,
         method=method_text,
         estimand=estimand,
-        interval=interval,
+        inference=inference,
         confidence_level=confidence_level,
         n_used=n,
-        covariates=tuple(covs),
+        adjust=tuple(covs),
         balance=balance,
         ess=ess,
         remarks=tuple(remarks),

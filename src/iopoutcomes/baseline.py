@@ -69,29 +69,10 @@ from .exceptions import (
     SuppressionAuditError,
 )
 from .privacy import neutralise_frame, suppress_table
+from .schema import TABLE_ONE_COLUMNS
 
 __all__ = ["OVERALL", "SKEWNESS_THRESHOLD", "TABLE_ONE_COLUMNS", "TableOne", "table_one"]
 
-TABLE_ONE_COLUMNS: tuple[str, ...] = (
-    "variable",
-    "level",
-    "group",
-    "n",
-    "n_valid",
-    "n_missing",
-    "value",
-    "sd",
-    "q1",
-    "q3",
-    "summary",
-    "display",
-    "smd",
-    "statistic",
-    "pvalue",
-    "method",
-    "suppressed",
-)
-"""Columns of ``TableOne.to_frame()``."""
 
 OVERALL = "Overall"
 """Group label of the all-groups column."""

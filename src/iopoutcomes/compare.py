@@ -2103,9 +2103,9 @@ def _completed_analyses(
                 if np.ptp(e[:, j]) == 0 and np.all(v[:, j] == 0):
                     q_all[key][j], se_all[key][j] = float(e[0, j]), 0.0  # all at 0% or 100%
                     continue
-                q_all[key][j], se_all[key][j], df_all[key][j] = missing_mod.rubin_pool(
-                    e[:, j], v[:, j]
-                )
+                pooled = missing_mod.rubin_pool(e[:, j], v[:, j])
+                q_all[key][j], se_all[key][j] = pooled.estimate, pooled.std_err
+                df_all[key][j] = pooled.df
 
     def crit(df: np.ndarray, level: float) -> np.ndarray:
         normal = float(stats.norm.ppf(0.5 + level / 2))
@@ -2250,15 +2250,16 @@ def _pool_adjusted(results: list[Any], confidence_level: float) -> Any:
 
     z = _ci.z_value(confidence_level)
     out: dict[str, Any] = {
-        "risk": float(np.mean([r.risk for r in results])),
-        "risk_ref": float(np.mean([r.risk_ref for r in results])),
-        "interval": "wald (Rubin's rules)",
+        "rate": float(np.mean([r.rate for r in results])),
+        "rate_ref": float(np.mean([r.rate_ref for r in results])),
+        "inference": "wald (Rubin's rules)",
     }
 
     def pool(q: np.ndarray, u: np.ndarray) -> tuple[float, float, float, float]:
         if len(q) < 2 or not (np.all(np.isfinite(q)) and np.all(np.isfinite(u))):
             return (float("nan"),) * 4
-        est, se, df = missing_mod.rubin_pool(q, u)
+        pooled = missing_mod.rubin_pool(q, u)
+        est, se, df = pooled.estimate, pooled.std_err, pooled.df
         crit = float(stats.t.ppf(0.5 + confidence_level / 2, df)) if np.isfinite(df) else z
         p = float(2 * stats.t.sf(abs(est / se), df)) if se > 0 else float("nan")
         return est, est - crit * se, est + crit * se, p
@@ -2301,11 +2302,11 @@ def _adjusted_row(
         "method",
     ):
         row[col] = getattr(res, col)
-    row["rate"] = res.risk
-    row["rate_ref"] = res.risk_ref
+    row["rate"] = res.rate
+    row["rate_ref"] = res.rate_ref
     row["statistic"] = np.nan
     row["analysis"] = analysis
-    row["interval_method"] = getattr(res, "interval", "delta")
+    row["interval_method"] = getattr(res, "inference", "delta")
     row["test_method"] = "wald"
     for col in (
         "rate_ci_low",

@@ -25,22 +25,10 @@ from ._validate import check_confidence_level, validates_confidence_level
 from .adjust import design_matrix
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import eligibility
+from .schema import OVER_TIME_COLUMNS as TABLE_COLUMNS
 from .survival import _as_frame
 
 __all__ = ["OverTimeComparison", "WaldTest", "compare_over_time"]
-
-TABLE_COLUMNS: tuple[str, ...] = (
-    "timepoint",
-    "group",
-    "reference",
-    "rate",
-    "rate_ref",
-    "diff",
-    "diff_ci_low",
-    "diff_ci_high",
-    "std_err",
-    "pvalue",
-)
 
 
 @dataclass(frozen=True)

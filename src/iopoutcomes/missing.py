@@ -43,8 +43,8 @@ Examples
 >>> f = pd.DataFrame({"y": pd.array([True, False, None, True], dtype="boolean")})
 >>> [c.frame["y"].tolist() for c in completed_datasets(f, "y", missing="bounds")]
 [[1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 1.0, 1.0]]
->>> est, se, df = rubin_pool([0.50, 0.54, 0.52], [0.0025, 0.0025, 0.0025])
->>> round(est, 4), round(se, 4)
+>>> pooled = rubin_pool([0.50, 0.54, 0.52], [0.0025, 0.0025, 0.0025])
+>>> round(pooled.estimate, 4), round(pooled.std_err, 4)
 (0.52, 0.0551)
 """
 
@@ -62,8 +62,10 @@ import pandas as pd
 
 from ._counts import outcome_as_float
 from ._deprecate import renamed_parameters
+from ._render import ResultDisplay
 from .definitions import MISSING_RULES
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
+from .schema import POOLED_COLUMNS
 
 __all__ = [
     "DEATH_STATUSES",
@@ -74,6 +76,7 @@ __all__ = [
     "ipw_sandwich",
     "eligible_mask",
     "rubin_pool",
+    "PooledEstimate",
     "unfavourable_text",
 ]
 
@@ -886,12 +889,88 @@ def _delta_offset(
     return np.asarray(offset, dtype=float)
 
 
+@dataclass(frozen=True, eq=False, repr=False)
+class PooledEstimate(ResultDisplay):
+    """An estimate pooled over imputed data sets with Rubin's rules (see :func:`rubin_pool`).
+
+    Attributes
+    ----------
+    estimate : float
+        :math:`\bar q`, the mean of the per-imputation estimates.
+    std_err : float
+        :math:`\\sqrt{T}`, with total variance :math:`T = \bar U + (1 + 1/m) B`.
+    df : float
+        Degrees of freedom of the reference t distribution (``inf`` when the imputations agree).
+    n_imputations : int
+        :math:`m`.
+    within_variance, between_variance : float
+        :math:`\bar U` and :math:`B`.
+    method : str
+        ``"Rubin (1987)"`` or ``"Barnard-Rubin (1999)"`` (small-sample degrees of freedom).
+
+    Tuple unpacking ``est, se, df = rubin_pool(...)`` still works for one release (it was a
+    tuple) and warns; use the attributes.
+    """
+
+    estimate: float
+    std_err: float
+    df: float
+    n_imputations: int
+    within_variance: float
+    between_variance: float
+    method: str
+
+    def _header(self) -> str:
+        return f"<PooledEstimate: Rubin's rules over {self.n_imputations} imputations>"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: :data:`~iopoutcomes.schema.POOLED_COLUMNS`."""
+        return pd.DataFrame([{c: getattr(self, c) for c in POOLED_COLUMNS}], columns=POOLED_COLUMNS)
+
+    def methods_text(self) -> str:
+        """The pooling in one sentence, with references."""
+        df_text = (
+            "Barnard and Rubin's (1999) small-sample degrees of freedom"
+            if self.method.startswith("Barnard")
+            else "Rubin's (1987) degrees of freedom"
+        )
+        return (
+            f"Estimates from {self.n_imputations} imputed data sets were pooled with Rubin's "
+            f"rules (Rubin 1987): total variance = within + (1 + 1/m) x between, with a t "
+            f"reference distribution on {df_text}."
+        )
+
+    def narrative(self) -> str:
+        """The pooled estimate and its standard error in words."""
+        return (
+            f"Pooled over {self.n_imputations} imputations, the estimate is "
+            f"{self.estimate:.3g} (standard error {self.std_err:.3g}, {self.df:.3g} degrees "
+            "of freedom)."
+        )
+
+    def _as_tuple(self) -> tuple[float, float, float]:
+        warnings.warn(
+            "rubin_pool() returns a PooledEstimate: unpacking it as a tuple (estimate, se, df) "
+            "is deprecated; use .estimate, .std_err and .df (tuple use will be removed in the "
+            "next release).",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return (self.estimate, self.std_err, self.df)
+
+    def __iter__(self) -> Any:
+        return iter(self._as_tuple())
+
+    def __getitem__(self, index: int) -> float:
+        return self._as_tuple()[index]
+
+
 def rubin_pool(
     estimates: Sequence[float] | npt.ArrayLike,
     variances: Sequence[float] | npt.ArrayLike,
     *,
     df_complete: float | None = None,
-) -> tuple[float, float, float]:
+) -> PooledEstimate:
     r"""Pool estimates from m imputed data sets with Rubin's rules.
 
     Parameters
@@ -904,9 +983,11 @@ def rubin_pool(
 
     Returns
     -------
-    (estimate, se, df) : tuple of float
-        :math:`\bar q`, :math:`\sqrt{T}` with :math:`T = \bar U + (1 + 1/m) B`, and the degrees
-        of freedom of the reference t distribution (``inf`` when the imputations agree).
+    PooledEstimate
+        ``estimate`` :math:`\bar q`, ``std_err`` :math:`\sqrt{T}` with
+        :math:`T = \bar U + (1 + 1/m) B`, and ``df``, the degrees of freedom of the reference t
+        distribution (``inf`` when the imputations agree). It was a tuple
+        ``(estimate, se, df)``; unpacking it still works for one release, with a warning.
 
     Notes
     -----
@@ -923,8 +1004,8 @@ def rubin_pool(
 
     Examples
     --------
-    >>> est, se, df = rubin_pool([1.0, 2.0], [0.5, 0.5])
-    >>> est, round(se ** 2, 6), round(df, 4)      # T = 0.5 + 1.5 * 0.5
+    >>> pooled = rubin_pool([1.0, 2.0], [0.5, 0.5])
+    >>> pooled.estimate, round(pooled.std_err ** 2, 6), round(pooled.df, 4)  # T = 0.5 + 1.5 * 0.5
     (1.5, 1.25, 2.7778)
     """
     q = np.asarray(estimates, dtype=float)
@@ -939,17 +1020,20 @@ def rubin_pool(
     ubar = float(u.mean())
     b = float(q.var(ddof=1))
     t = ubar + (1.0 + 1.0 / m) * b
+    method = "Rubin (1987)" if df_complete is None else "Barnard-Rubin (1999)"
+
+    def pooled(df: float) -> PooledEstimate:
+        return PooledEstimate(qbar, float(np.sqrt(t)), float(df), m, ubar, max(b, 0.0), method)
+
     if b <= 0.0:
-        df = np.inf if df_complete is None else float(df_complete)
-        return qbar, float(np.sqrt(t)), float(df)
+        return pooled(np.inf if df_complete is None else float(df_complete))
     r = (1.0 + 1.0 / m) * b / ubar if ubar > 0 else np.inf
     df_old = (m - 1) * (1.0 + 1.0 / r) ** 2
     if df_complete is None:
-        return qbar, float(np.sqrt(t)), float(df_old)
+        return pooled(df_old)
     gamma = (1.0 + 1.0 / m) * b / t
     df_obs = (df_complete + 1.0) / (df_complete + 3.0) * df_complete * (1.0 - gamma)
-    df = 1.0 / (1.0 / df_old + 1.0 / df_obs)
-    return qbar, float(np.sqrt(t)), float(df)
+    return pooled(1.0 / (1.0 / df_old + 1.0 / df_obs))
 
 
 EXTREME_WEIGHT: float = 10.0

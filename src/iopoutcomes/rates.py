@@ -44,7 +44,7 @@ from .missing import (
     rubin_pool,
     unfavourable_text,
 )
-from .schema import DEFAULT_TIMEPOINTS, ELIGIBILITY_COLUMNS, RATE_COLUMNS
+from .schema import DEFAULT_TIMEPOINTS, ELIGIBILITY_COLUMNS, FOLLOWUP_RATE_COLUMNS, RATE_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -60,18 +60,6 @@ __all__ = [
 
 MIN_N_FOR_RATE = 30
 """Below this denominator a rate gets a remark (NCHS practice, reporting guide §4)."""
-
-FOLLOWUP_RATE_COLUMNS: tuple[str, ...] = (
-    "episodes",
-    "due",
-    "conducted_in_window",
-    "conducted_out_of_window",
-    "not_conducted",
-    "pending",
-    "excluded",
-    "target",
-)
-"""Extra ``FollowupRateTable`` columns (after :data:`~iopoutcomes.schema.RATE_COLUMNS`)."""
 
 
 def _unwrap(
@@ -331,14 +319,16 @@ def _rubin_rates(
         if np.all((p > 0) & (p < 1)):
             q = np.log(p / (1 - p))
             u = 1.0 / (n * p * (1 - p))
-            qbar, se, df = rubin_pool(q, u)
+            pooled = rubin_pool(q, u)
+            qbar, se, df = pooled.estimate, pooled.std_err, pooled.df
             t = stats.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else stats.norm.ppf(1 - alpha / 2)
             expit = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
             rate[g] = expit(qbar)
             low[g], high[g] = expit(qbar - t * se), expit(qbar + t * se)
         else:  # a completed data set with 0% or 100%: pool on the raw scale
             u = np.maximum(p * (1 - p), 0.25 / n) / n
-            qbar, se, df = rubin_pool(p, u)
+            pooled = rubin_pool(p, u)
+            qbar, se, df = pooled.estimate, pooled.std_err, pooled.df
             t = stats.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else stats.norm.ppf(1 - alpha / 2)
             rate[g] = qbar
             low[g], high[g] = max(0.0, qbar - t * se), min(1.0, qbar + t * se)

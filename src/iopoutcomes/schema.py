@@ -56,6 +56,50 @@ __all__ = [
     "REJECTED_COLUMNS",
     "ELIGIBILITY_COLUMNS",
     "EXPORT_REJECTION_REASONS",
+    "FOLLOWUP_RATE_COLUMNS",
+    "OVER_TIME_COLUMNS",
+    "SURVIVAL_COLUMNS",
+    "LOGRANK_COLUMNS",
+    "POOLED_COLUMNS",
+    "TABLE_ONE_COLUMNS",
+    "BALANCE_COLUMNS",
+    "CIF_COLUMNS",
+    "GRAY_TEST_COLUMNS",
+    "HAZARD_MODEL_COLUMNS",
+    "TIPPING_POINT_COLUMNS",
+    "TIPPING_DELTA_COLUMNS",
+    "PH_TEST_COLUMNS",
+    "RMST_COLUMNS",
+    "BOUND_VALUES",
+    "OUTPUT_COLUMNS",
+    "GROUP",
+    "REFERENCE",
+    "OUTCOME",
+    "TIMEPOINT",
+    "N",
+    "N_EVENTS",
+    "N_MISSING",
+    "RATE",
+    "CI_LOW",
+    "CI_HIGH",
+    "DIFF",
+    "DIFF_CI_LOW",
+    "DIFF_CI_HIGH",
+    "RATIO",
+    "RATIO_CI_LOW",
+    "RATIO_CI_HIGH",
+    "ODDS_RATIO",
+    "ODDS_RATIO_CI_LOW",
+    "ODDS_RATIO_CI_HIGH",
+    "STATISTIC",
+    "PVALUE",
+    "METHOD",
+    "MISSING",
+    "BOUND",
+    "RATE_REF",
+    "N_REF",
+    "N_EVENTS_REF",
+    "STD_ERR",
 ]
 
 TimeBasis = Literal["calendar", "study_day"]
@@ -259,6 +303,37 @@ REJECTED_COLUMNS: Final[tuple[str, ...]] = ("table", "source", "row", "column", 
 
 # --- output vocabulary (one snake_case vocabulary across results) ------------------------------
 
+# Column names every result shares, as constants so that code building a ``to_frame()`` names
+# them from here (a typo is then an import error, not a silently new column).
+GROUP: Final[str] = "group"
+REFERENCE: Final[str] = "reference"
+OUTCOME: Final[str] = "outcome"
+TIMEPOINT: Final[str] = "timepoint"
+N: Final[str] = "n"
+N_EVENTS: Final[str] = "n_events"
+N_MISSING: Final[str] = "n_missing"
+RATE: Final[str] = "rate"
+CI_LOW: Final[str] = "ci_low"
+CI_HIGH: Final[str] = "ci_high"
+DIFF: Final[str] = "diff"
+DIFF_CI_LOW: Final[str] = "diff_ci_low"
+DIFF_CI_HIGH: Final[str] = "diff_ci_high"
+RATIO: Final[str] = "ratio"
+RATIO_CI_LOW: Final[str] = "ratio_ci_low"
+RATIO_CI_HIGH: Final[str] = "ratio_ci_high"
+ODDS_RATIO: Final[str] = "odds_ratio"
+ODDS_RATIO_CI_LOW: Final[str] = "odds_ratio_ci_low"
+ODDS_RATIO_CI_HIGH: Final[str] = "odds_ratio_ci_high"
+STATISTIC: Final[str] = "statistic"
+PVALUE: Final[str] = "pvalue"
+METHOD: Final[str] = "method"
+MISSING: Final[str] = "missing"
+BOUND: Final[str] = "bound"
+RATE_REF: Final[str] = "rate_ref"
+N_REF: Final[str] = "n_ref"
+N_EVENTS_REF: Final[str] = "n_events_ref"
+STD_ERR: Final[str] = "std_err"
+
 RATE_COLUMNS: Final[tuple[str, ...]] = (
     "group",
     "outcome",
@@ -298,6 +373,95 @@ COMPARISON_COLUMNS: Final[tuple[str, ...]] = (
 )
 """Leading ``Comparison.to_frame()`` columns (a margin adds ``equivalence_pvalue``,
 ``noninferiority_pvalue``, ``verdict``; several outcomes add ``pvalue_adj``)."""
+
+FOLLOWUP_RATE_COLUMNS: Final[tuple[str, ...]] = (
+    "episodes",
+    "due",
+    "conducted_in_window",
+    "conducted_out_of_window",
+    "not_conducted",
+    "pending",
+    "excluded",
+    "target",
+)
+"""Extra ``FollowupRateTable`` columns (after :data:`RATE_COLUMNS`)."""
+
+BOUND_VALUES: Final[tuple[str, ...]] = ("lower", "upper")
+"""Values of the ``bound`` column of ``RateTable`` under ``missing="bounds"``."""
+
+OVER_TIME_COLUMNS: Final[tuple[str, ...]] = (
+    "timepoint",
+    "group",
+    "reference",
+    "rate",
+    "rate_ref",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "std_err",
+    "pvalue",
+)
+"""``OverTimeComparison.to_frame()`` columns."""
+
+SURVIVAL_COLUMNS: Final[tuple[str, ...]] = (
+    "group",
+    "time",
+    "n_at_risk",
+    "n_events",
+    "n_censored",
+    "survival",
+    "std_err",
+    "ci_low",
+    "ci_high",
+)
+"""``kaplan_meier`` / ``RelapseAnalysis.to_frame()`` survival-curve columns."""
+
+LOGRANK_COLUMNS: Final[tuple[str, ...]] = ("statistic", "df", "pvalue", "method")
+"""``LogRankTest.to_frame()`` columns."""
+
+POOLED_COLUMNS: Final[tuple[str, ...]] = (
+    "estimate",
+    "std_err",
+    "df",
+    "n_imputations",
+    "within_variance",
+    "between_variance",
+    "method",
+)
+"""``PooledEstimate.to_frame()`` columns (``rubin_pool``)."""
+
+TABLE_ONE_COLUMNS: Final[tuple[str, ...]] = (
+    "variable",
+    "level",
+    "group",
+    "n",
+    "n_valid",
+    "n_missing",
+    "value",
+    "sd",
+    "q1",
+    "q3",
+    "summary",
+    "display",
+    "smd",
+    "statistic",
+    "pvalue",
+    "method",
+    "suppressed",
+)
+"""Columns of ``TableOne.to_frame()``."""
+
+BALANCE_COLUMNS: Final[tuple[str, ...]] = (
+    "covariate",
+    "level",
+    "mean_group",
+    "mean_reference",
+    "mean_group_weighted",
+    "mean_reference_weighted",
+    "smd_unweighted",
+    "smd_weighted",
+)
+"""``balance_table`` columns (covariate balance before and after weighting)."""
 
 ELIGIBILITY_COLUMNS: Final[tuple[str, ...]] = ("n_not_eligible",)
 """Extra ``RateTable`` column for run and window outcomes: episodes not eligible (observed fewer
@@ -387,3 +551,33 @@ RMST_COLUMNS: Final[tuple[str, ...]] = (
 )
 """``RMSTResult.to_frame()`` columns (restricted mean survival time per group, and each group
 minus / over the reference)."""
+
+# --- the whole output vocabulary ----------------------------------------------------------------
+
+EXTRA_OUTPUT_COLUMNS: Final[tuple[str, ...]] = ()
+"""Output columns that appear only in some results or under some options (listed once here so
+that the conventions test can hold every ``to_frame()`` to the vocabulary)."""
+
+OUTPUT_COLUMNS: Final[frozenset[str]] = frozenset(
+    {
+        *RATE_COLUMNS,
+        *COMPARISON_COLUMNS,
+        *ELIGIBILITY_COLUMNS,
+        *FOLLOWUP_RATE_COLUMNS,
+        *OVER_TIME_COLUMNS,
+        *SURVIVAL_COLUMNS,
+        *LOGRANK_COLUMNS,
+        *POOLED_COLUMNS,
+        *TABLE_ONE_COLUMNS,
+        *BALANCE_COLUMNS,
+        *CIF_COLUMNS,
+        *GRAY_TEST_COLUMNS,
+        *HAZARD_MODEL_COLUMNS,
+        *TIPPING_POINT_COLUMNS,
+        *TIPPING_DELTA_COLUMNS,
+        *PH_TEST_COLUMNS,
+        *RMST_COLUMNS,
+        *EXTRA_OUTPUT_COLUMNS,
+    }
+)
+"""Every column name a result's ``to_frame()`` may carry (``docs/conventions.md``)."""

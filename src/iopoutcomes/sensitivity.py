@@ -587,7 +587,8 @@ def _delta_scan(
                 r0.append(p0)
                 est.append(p1 - p0)
                 var.append(p1 * (1 - p1) / len(y1) + p0 * (1 - p0) / len(y0))
-            q, se, df = rubin_pool(est, var)
+            pooled = rubin_pool(est, var)
+            q, se, df = pooled.estimate, pooled.std_err, pooled.df
             crit = (
                 float(stats.t.ppf(0.5 + confidence_level / 2, df))
                 if np.isfinite(df)

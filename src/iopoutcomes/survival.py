@@ -30,6 +30,7 @@ from ._render import ResultDisplay
 from ._validate import check_confidence_level, validates_confidence_level
 from .adjust import design_matrix
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
+from .schema import LOGRANK_COLUMNS, SURVIVAL_COLUMNS
 
 __all__ = [
     "LogRankTest",
@@ -41,17 +42,9 @@ __all__ = [
     "time_to_relapse",
 ]
 
-SURVIVAL_COLUMNS: tuple[str, ...] = (
-    "group",
-    "time",
-    "n_at_risk",
-    "n_events",
-    "n_censored",
-    "survival",
-    "std_err",
-    "ci_low",
-    "ci_high",
-)
+
+LOGRANK_METHOD = "log-rank (Mantel 1966)"
+"""The ``method`` value of :class:`LogRankTest`."""
 
 _TOL = float(np.sqrt(np.finfo(float).eps))  # R's quantile.survfit tolerance
 
@@ -181,8 +174,8 @@ def _medians(km: pd.DataFrame, groups: Sequence[Any]) -> pd.DataFrame:
 # --- log-rank ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LogRankTest:
+@dataclass(frozen=True, eq=False, repr=False)
+class LogRankTest(ResultDisplay):
     """Log-rank test (Mantel 1966; ``survival::survdiff`` with ``rho = 0``).
 
     Attributes
@@ -206,7 +199,50 @@ class LogRankTest:
     expected: pd.Series
 
     def __iter__(self) -> Any:
+        # unpacks as (statistic, pvalue), like scipy's test results
         return iter((self.statistic, self.pvalue))
+
+    def _header(self) -> str:
+        return f"<LogRankTest: {len(self.observed)} groups, {int(self.observed.sum())} events>"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: :data:`~iopoutcomes.schema.LOGRANK_COLUMNS`."""
+        return pd.DataFrame(
+            [[self.statistic, self.df, self.pvalue, LOGRANK_METHOD]], columns=LOGRANK_COLUMNS
+        )
+
+    def events(self) -> pd.DataFrame:
+        """Observed and expected events per group."""
+        return pd.DataFrame({"observed": self.observed, "expected": self.expected})
+
+    def methods_text(self) -> str:
+        """The test in one sentence, with its reference."""
+        return (
+            "Survival curves were compared with the log-rank test (Mantel 1966), a chi-square "
+            "test of observed against expected events per group (as R's survival::survdiff)."
+        )
+
+    def narrative(self) -> str:
+        """The test result in words (R: ``survdiff(Surv(c(1,2,3,4), c(1,1,1,0)) ~
+        c("a","a","b","b"))`` gives chi-square 2.882353, p 0.0895551).
+
+        >>> print(logrank_test([1, 2, 3, 4], [1, 1, 1, 0], ["a", "a", "b", "b"]).narrative())
+        ... # doctest: +NORMALIZE_WHITESPACE
+        The log-rank test found no clear difference (at the 5% level) between the survival
+        curves (chi-square 2.9 on 1 df, p = 0.09).
+        """
+        if not np.isfinite(self.pvalue):
+            return "There is nothing to test: fewer than two groups have expected events."
+        # the conventional two-sided 5% level, said in the sentence so that it is not hidden
+        verdict = (
+            "found a difference (at the 5% level)"
+            if self.pvalue < 0.05
+            else "found no clear difference (at the 5% level)"
+        )
+        return (
+            f"The log-rank test {verdict} between the survival curves (chi-square "
+            f"{self.statistic:.2g} on {self.df} df, p = {self.pvalue:.2g})."
+        )
 
 
 def logrank_test(
