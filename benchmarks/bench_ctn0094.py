@@ -53,16 +53,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     rows = []
-    t, records = timed(lambda: read_ctn0094(folder, format="parquet"), args.repeat)
+    t, records = timed(lambda: read_ctn0094(folder, file_format="parquet"), args.repeat)
     rows.append(("read_ctn0094 (parquet)", len(records.episodes), t))
-    t, _ = timed(lambda: read_ctn0094(folder, format="csv"), max(1, args.repeat // 2))
+    t, _ = timed(lambda: read_ctn0094(folder, file_format="csv"), max(1, args.repeat // 2))
     rows.append(("read_ctn0094 (csv)", len(records.episodes), t))
     t, words = timed(lambda: weekly_patterns(records), args.repeat)
     rows.append(("weekly_patterns (harmonised rules)", len(words), t))
     t, outcomes = timed(lambda: pattern_outcomes(words), args.repeat)
     rows.append((f"pattern_outcomes ({outcomes.shape[1]} columns)", len(words), t))
     t_all, _ = timed(
-        lambda: pattern_outcomes(weekly_patterns(read_ctn0094(folder, format="parquet"))),
+        lambda: pattern_outcomes(weekly_patterns(read_ctn0094(folder, file_format="parquet"))),
         args.repeat,
     )
     rows.append(("pipeline: read + words + all definitions", len(words), t_all))

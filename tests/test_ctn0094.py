@@ -367,8 +367,8 @@ def test_csv_and_parquet_read_the_same(tmp_path: Path) -> None:
         uds=[(1, "Opioid", 5), (2, "Methadone", 9)],
         visit=[(1, "visit", 5), (2, "", 9), (2, "final", 12)],
     )
-    a = read_ctn0094(write_ctn(tmp_path / "csv", **spec), format="csv")  # type: ignore[arg-type]
-    b = read_ctn0094(write_ctn(tmp_path / "pq", fmt="parquet", **spec), format="parquet")  # type: ignore[arg-type]
+    a = read_ctn0094(write_ctn(tmp_path / "csv", **spec), file_format="csv")  # type: ignore[arg-type]
+    b = read_ctn0094(write_ctn(tmp_path / "pq", fmt="parquet", **spec), file_format="parquet")  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(a.episodes, b.episodes)
     pd.testing.assert_frame_equal(a.use_days, b.use_days)
     pd.testing.assert_series_equal(weekly_patterns(a), weekly_patterns(b))
@@ -384,13 +384,13 @@ def test_missing_table_and_column(tmp_path: Path) -> None:
     with pytest.raises(FileReadError, match="'uds'"):
         read_ctn0094(folder)
     with pytest.raises(FileReadError, match=r"looked for everybody\.parquet"):
-        read_ctn0094(folder, format="parquet")  # only CSV files exist
+        read_ctn0094(folder, file_format="parquet")  # only CSV files exist
     write_ctn(tmp_path, [(1, "27")])
     pd.DataFrame({"who": [1], "day": [3]}).to_csv(folder / "visit.csv", index=False)
     with pytest.raises(MissingColumnError, match=r"visit\.csv.*'visit', 'what', 'when'"):
         read_ctn0094(folder)
     with pytest.raises(ParameterError, match="format"):
-        read_ctn0094(folder, format="xlsx")  # type: ignore[arg-type]
+        read_ctn0094(folder, file_format="xlsx")  # type: ignore[arg-type]
     with pytest.raises(FileReadError, match="not found"):
         read_ctn0094(tmp_path / "nowhere")
 
@@ -551,7 +551,7 @@ def test_real_xbot_relapse_counts(real) -> None:
 
 def test_real_csv_matches_parquet(ctn0094_dir: Path, real) -> None:
     _, words = real
-    from_csv = weekly_patterns(read_ctn0094(ctn0094_dir, format="csv"))
+    from_csv = weekly_patterns(read_ctn0094(ctn0094_dir, file_format="csv"))
     pd.testing.assert_series_equal(from_csv, words)
 
 
@@ -629,7 +629,7 @@ def test_missing_demographics_stay_missing(tmp_path: Path, fmt: str, string_infe
             frame.to_csv(folder / f"{name}.csv", index=False)
         else:
             frame.to_parquet(folder / f"{name}.parquet", index=False)
-    r = read_ctn0094(folder, format=fmt)  # type: ignore[arg-type]
+    r = read_ctn0094(folder, file_format=fmt)  # type: ignore[arg-type]
     e = r.episodes.set_index("episode_id")
     assert e["job"].isna().tolist() == [True, False, True]
     assert e["education"].isna().tolist() == [False, True, False]
@@ -647,7 +647,7 @@ def test_real_missing_demographics(ctn0094_dir: Path, fmt: str, string_inference
     #   d <- read.csv("demographics.csv", na.strings = ""); sapply(d, function(x) sum(is.na(x)))
     # age 208, is_hispanic 34, race 0, job 1944, is_living_stable 1962, education 1793,
     # marital 1809, is_male 4 (every participant has one demographics row).
-    r = read_ctn0094(ctn0094_dir, format=fmt)  # type: ignore[arg-type]
+    r = read_ctn0094(ctn0094_dir, file_format=fmt)  # type: ignore[arg-type]
     q = r.extras["quirks"].set_index(["table", "quirk"])["count"].to_dict()
     expected = {"age": 208, "is_hispanic": 34, "race": 0, "job": 1944, "is_living_stable": 1962,
                 "education": 1793, "marital": 1809, "is_male": 4}  # fmt: skip

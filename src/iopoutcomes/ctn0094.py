@@ -36,6 +36,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ._deprecate import renamed_parameters
 from .exceptions import FileReadError, MissingColumnError, ParameterError, SchemaError
 from .records import Records, canonical_dtypes
 from .schema import EPISODES, FOLLOWUPS, REJECTED_COLUMNS, REJECTION_REASONS
@@ -202,8 +203,9 @@ def _read_table(path: Path, table: str, columns: dict[str, str]) -> pd.DataFrame
 # --- the reader ---------------------------------------------------------------------------------
 
 
+@renamed_parameters(format="file_format")
 def read_ctn0094(
-    folder: str | Path, *, format: Literal["auto", "csv", "parquet"] = "auto"
+    folder: str | Path, *, file_format: Literal["auto", "csv", "parquet"] = "auto"
 ) -> Records:
     """Read the CTN-0094 harmonised tables into :class:`~iopoutcomes.records.Records`.
 
@@ -213,8 +215,9 @@ def read_ctn0094(
         Folder holding ``<table>.parquet`` and/or ``<table>.csv`` for the tables ``everybody``,
         ``randomization``, ``uds``, ``tlfb``, ``visit``, ``demographics``, ``site_masked`` and
         ``meta_study_length`` (``treatment`` is optional: read only to count its quirks).
-    format : {"auto", "csv", "parquet"}, default "auto"
-        ``auto`` prefers Parquet and falls back to CSV per table.
+    file_format : {"auto", "csv", "parquet"}, default "auto"
+        ``auto`` prefers Parquet and falls back to CSV per table. Replaces ``format``
+        (deprecated: it shadowed the builtin).
 
     Returns
     -------
@@ -258,19 +261,21 @@ def read_ctn0094(
     MissingColumnError
         A table lacks a required column (the message names file and column).
     ParameterError
-        ``format`` is not one of the three choices.
+        ``file_format`` is not one of the three choices.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = write_example_folder(folder)
-    >>> r = read_ctn0094(folder, format="csv")
+    >>> r = read_ctn0094(folder, file_format="csv")
     >>> r.provenance, r.time_basis, len(r.episodes), dict(r.read_counts)
     ('ctn0094', 'study_day', 2, {'episodes': 2, 'followups': 0, 'use_days': 5})
     """
-    if format not in ("auto", "csv", "parquet"):
-        raise ParameterError(f"format must be 'auto', 'csv' or 'parquet'; received {format!r}.")
+    if file_format not in ("auto", "csv", "parquet"):
+        raise ParameterError(
+            f"file_format must be 'auto', 'csv' or 'parquet'; received {file_format!r}."
+        )
     folder = Path(folder)
     if not folder.is_dir():
         raise FileReadError(
@@ -281,11 +286,11 @@ def read_ctn0094(
     files: dict[str, str] = {}
     hashes: dict[str, str] = {}
     for table, columns in (_TABLES | _OPTIONAL_TABLES).items():
-        path = _locate(folder, table, format)
+        path = _locate(folder, table, file_format)
         if path is None:
             if table in _OPTIONAL_TABLES:
                 continue
-            wanted = {"auto": ".parquet or .csv", "csv": ".csv", "parquet": ".parquet"}[format]
+            wanted = {"auto": ".parquet or .csv", "csv": ".csv", "parquet": ".parquet"}[file_format]
             raise FileReadError(
                 f"CTN-0094 table {table!r} not found in {folder} (looked for {table}{wanted}). "
                 f"Required tables: {sorted(_TABLES)}."

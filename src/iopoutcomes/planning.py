@@ -77,6 +77,7 @@ from ._deprecate import Renamed, renamed_parameters
 from ._render import ResultDisplay
 from ._validate import check_confidence_level, validates_confidence_level
 from .exceptions import ParameterError
+from .schema import SAMPLE_SIZE_COLUMNS
 
 __all__ = ["SampleSize", "default_alpha", "default_confidence_level", "power", "sample_size"]
 
@@ -192,23 +193,9 @@ class SampleSize(ResultDisplay):
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """One row with the inputs and the required sizes."""
+        """One row with the inputs and the required sizes (``schema.SAMPLE_SIZE_COLUMNS``)."""
         return pd.DataFrame(
-            {
-                "test": [self.test],
-                "p_treatment": [self.p_treatment],
-                "p_reference": [self.p_reference],
-                "margin": [self.margin],
-                "confidence_level": [self.confidence_level],
-                "alpha": [self.alpha],
-                "target_power": [self.target_power],
-                "ratio": [self.ratio],
-                "n_treatment": [self.n_treatment],
-                "n_reference": [self.n_reference],
-                "n_total": [self.n_total],
-                "power": [self.power],
-                "method": [self.method],
-            }
+            [[getattr(self, c) for c in SAMPLE_SIZE_COLUMNS]], columns=SAMPLE_SIZE_COLUMNS
         )
 
     def definition_text(self) -> str:

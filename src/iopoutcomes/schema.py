@@ -71,6 +71,13 @@ __all__ = [
     "PH_TEST_COLUMNS",
     "RMST_COLUMNS",
     "BOUND_VALUES",
+    "ANHOEJ_COLUMNS",
+    "EXTRA_OUTPUT_COLUMNS",
+    "COMPARISON_EXTRA_COLUMNS",
+    "RATE_EXTRA_COLUMNS",
+    "RELAPSE_COLUMNS",
+    "SAMPLE_SIZE_COLUMNS",
+    "EVALUE_COLUMNS",
     "OUTPUT_COLUMNS",
     "GROUP",
     "REFERENCE",
@@ -552,6 +559,98 @@ RMST_COLUMNS: Final[tuple[str, ...]] = (
 """``RMSTResult.to_frame()`` columns (restricted mean survival time per group, and each group
 minus / over the reference)."""
 
+ANHOEJ_COLUMNS: Final[tuple[str, ...]] = (
+    "n_useful",
+    "longest_run",
+    "longest_run_max",
+    "n_crossings",
+    "n_crossings_min",
+    "shift_signal",
+    "crossings_signal",
+    "signal",
+)
+"""``AnhoejResult.to_frame()`` columns (Anhøj run-chart rules of one series)."""
+
+
+COMPARISON_EXTRA_COLUMNS: Final[tuple[str, ...]] = (
+    "analysis",
+    "missing",
+    "bound",
+    "n_missing",
+    "n_missing_ref",
+    "rate_ci_low",
+    "rate_ci_high",
+    "rate_ref_ci_low",
+    "rate_ref_ci_high",
+    "confidence_level",
+    "interval_method",
+    "test_method",
+    "margin",
+    "equivalence_pvalue",
+    "noninferiority_pvalue",
+    "equivalence_ci_low",
+    "equivalence_ci_high",
+    "verdict",
+    "pvalue_adj",
+)
+"""``Comparison.to_frame()`` columns after :data:`COMPARISON_COLUMNS`: the analysis
+(unadjusted, adjusted, stratified), the missing-data rule and, under ``missing="bounds"``, which
+bound (``bound``), per-group intervals, the interval and test methods, margin tests, and
+multiplicity-adjusted p-values."""
+
+RATE_EXTRA_COLUMNS: Final[tuple[str, ...]] = ("missing", "bound")
+"""``RateTable.to_frame()`` columns after :data:`RATE_COLUMNS`: the missing-data rule, and under
+``missing="bounds"`` which bound (:data:`BOUND_VALUES`)."""
+
+RELAPSE_COLUMNS: Final[tuple[str, ...]] = (
+    "group",
+    "reference",
+    "n",
+    "n_events",
+    "median",
+    "median_ci_low",
+    "median_ci_high",
+    "hazard_ratio",
+    "hazard_ratio_ci_low",
+    "hazard_ratio_ci_high",
+    "pvalue",
+    "logrank_pvalue",
+)
+"""``RelapseAnalysis.to_frame()`` columns."""
+
+SAMPLE_SIZE_COLUMNS: Final[tuple[str, ...]] = (
+    "test",
+    "p_treatment",
+    "p_reference",
+    "margin",
+    "confidence_level",
+    "alpha",
+    "target_power",
+    "ratio",
+    "n_treatment",
+    "n_reference",
+    "n_total",
+    "power",
+    "method",
+)
+"""``SampleSize.to_frame()`` columns (``alpha``: the level of the test that
+``confidence_level`` implies)."""
+
+EVALUE_COLUMNS: Final[tuple[str, ...]] = (
+    "label",
+    "measure",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "rr",
+    "rr_ci_low",
+    "rr_ci_high",
+    "e_value",
+    "e_value_ci",
+)
+"""``EValue.to_frame()`` columns."""
+
+
 # --- the whole output vocabulary ----------------------------------------------------------------
 
 EXTRA_OUTPUT_COLUMNS: Final[tuple[str, ...]] = ()
@@ -577,6 +676,12 @@ OUTPUT_COLUMNS: Final[frozenset[str]] = frozenset(
         *TIPPING_DELTA_COLUMNS,
         *PH_TEST_COLUMNS,
         *RMST_COLUMNS,
+        *ANHOEJ_COLUMNS,
+        *COMPARISON_EXTRA_COLUMNS,
+        *RATE_EXTRA_COLUMNS,
+        *RELAPSE_COLUMNS,
+        *SAMPLE_SIZE_COLUMNS,
+        *EVALUE_COLUMNS,
         *EXTRA_OUTPUT_COLUMNS,
     }
 )

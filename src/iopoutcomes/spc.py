@@ -43,6 +43,7 @@ from scipy import stats
 
 from ._render import ResultDisplay
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
+from .schema import ANHOEJ_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -73,8 +74,8 @@ _AUTO_MIN_POINTS = 3
 # --- Anhøj run rules ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AnhoejResult:
+@dataclass(frozen=True, repr=False)
+class AnhoejResult(ResultDisplay):
     """Anhøj run-chart rules for one series (one phase of a chart).
 
     Attributes
@@ -116,6 +117,13 @@ class AnhoejResult:
     def signal(self) -> bool:
         """True when either rule signals non-random variation."""
         return self.shift_signal or self.crossings_signal
+
+    def _header(self) -> str:
+        return f"<AnhoejResult: {self.n_useful} useful points, signal {self.signal}>"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: :data:`~iopoutcomes.schema.ANHOEJ_COLUMNS`."""
+        return pd.DataFrame([[getattr(self, c) for c in ANHOEJ_COLUMNS]], columns=ANHOEJ_COLUMNS)
 
 
 def _anhoej(values: Any, centre: Any) -> tuple[AnhoejResult, np.ndarray]:
