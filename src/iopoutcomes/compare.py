@@ -1063,7 +1063,7 @@ def _eligible(frame: Any, outcome: str, definition: Any, rule: str) -> tuple[Any
         getattr(definition, "death_policy", "missing") if definition is not None else "missing"
     )
     data, elig = filter_eligible(frame, outcome, death_policy=death_policy, definition=definition)
-    return data, elig.remarks(rule)
+    return data, elig.remarks(missing=rule)
 
 
 # --- the two-group statistics (vectorised over contrasts) --------------------------------------

@@ -41,7 +41,7 @@ class IopOutcomesError(Exception):
     --------
     >>> import iopoutcomes as iop
     >>> try:
-    ...     iop.sample_size(0.6, 0.5, alpha=2)
+    ...     iop.sample_size(0.6, 0.5, confidence_level=95)
     ... except ValueError as err:
     ...     print([cls.__name__ for cls in type(err).__mro__[:3]])
     ['ParameterError', 'IopOutcomesError', 'ValueError']

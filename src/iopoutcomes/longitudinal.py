@@ -324,7 +324,7 @@ def compare_over_time(
     for c in ycols:  # a handful of timepoints
         e = eligibility(data, c, death_policy=death_policy)
         elig_cols.append(np.asarray(e.mask, dtype=bool))
-        remarks.extend(e.remarks(str(rule)))
+        remarks.extend(e.remarks(missing=str(rule)))
     eligible = np.column_stack(elig_cols)
     y_wide = np.column_stack([outcome_as_float(data[c]).to_numpy() for c in ycols])
     y_wide = np.where(eligible, y_wide, np.nan)

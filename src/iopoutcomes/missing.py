@@ -205,8 +205,13 @@ class Eligibility:
     n_not_eligible: int = 0
     not_eligible_text: str = "not eligible (observed too few days in the outcome's window)"
 
-    def remarks(self, rule: str | None = None) -> list[str]:
-        """The standard remarks, worded the same in rates, comparisons and the GEE."""
+    def remarks(self, *, missing: str | None = None) -> list[str]:
+        """The standard remarks, worded the same in rates, comparisons and the GEE.
+
+        ``missing`` is the missing-data rule in force (it words the remark on deaths counted
+        under it; ``None`` leaves that remark out).
+        """
+        rule = missing
         from .definitions import timepoint_text
 
         when = timepoint_text(self.timepoint) if self.timepoint else "follow-up"

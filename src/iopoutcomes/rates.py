@@ -496,7 +496,7 @@ def _one_outcome(
     death_policy = d.death_policy if d is not None else "missing"
     not_eligible = _not_eligible_counts(data, outcome, keys)
     data, elig = filter_eligible(data, outcome, death_policy=death_policy, definition=d)
-    remarks.extend(elig.remarks(rule))
+    remarks.extend(elig.remarks(missing=rule))
     if keys and isinstance(data, pd.DataFrame):
         n_no_group = int(data[keys].isna().any(axis=1).sum())
         if n_no_group:

@@ -748,7 +748,7 @@ def tipping_point(
         .reset_index()
         .astype({"n": "int64", "n_events": "int64", "n_missing": "int64"})
     )
-    remarks = elig.remarks("using")
+    remarks = elig.remarks(missing="using")
     if max_cells is None:
         max_cells = 40_000 if interval in ("miettinen-nurminen", "mee") else 250_000
     if method == "grid":
