@@ -398,3 +398,39 @@ def test_no_source_uses_an_old_name(label: str) -> None:
         if pattern.search(text):
             offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, f"{label} still used in {offenders}"
+
+
+# --- one default reference -----------------------------------------------------------------------
+
+# register_pattern_definition(reference=) is a literature citation, not a reference group: a
+# clash of meaning left to the patterns rework (issue 13 part B), reported to the lead
+CITATION_REFERENCE = {"register_pattern_definition", "patterns.register_pattern_definition"}
+
+REFERENCE_FUNCTIONS = sorted(
+    n
+    for n, s in SIGNATURES.items()
+    if "reference" in s.parameters
+    and n in PUBLIC
+    and not inspect.isclass(PUBLIC[n])
+    and n not in CITATION_REFERENCE
+)
+
+
+@pytest.mark.parametrize("name", REFERENCE_FUNCTIONS)
+def test_reference_has_one_default_convention(name: str) -> None:
+    param = SIGNATURES[name].parameters["reference"]
+    # required (a balance table compares two named levels) or None: never a hard-coded label
+    assert param.default is param.empty or param.default is None, (
+        f"{name}: reference defaults to {param.default!r}; use None (resolved by "
+        "_validate.default_reference)"
+    )
+
+
+def test_default_reference_is_inpatient_else_the_first_sorted_group() -> None:
+    frame = pd.DataFrame(
+        {"cohort": ["IOP"] * 40 + ["PHP"] * 40, "abstinent_6mo": [1, 0] * 20 + [1, 1, 0, 0] * 10}
+    )
+    # no inpatient group: the first group in sorted order, as time_to_relapse and fine_gray do
+    assert iop.compare_rates(frame).to_frame()["reference"].iloc[0] == "IOP"
+    with_inpatient = frame.replace({"cohort": {"PHP": "inpatient"}})
+    assert iop.compare_rates(with_inpatient).to_frame()["reference"].iloc[0] == "inpatient"

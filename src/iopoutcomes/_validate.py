@@ -1,4 +1,4 @@
-"""One check, one message, for a parameter every inferential function shares: ``confidence_level``.
+"""Shared parameter checks: one ``confidence_level`` check and one default ``reference``.
 
 ``confidence_level`` is a fraction in (0, 1) (0.95 for a 95% interval) everywhere in the
 library (``docs/conventions.md``). A percentage such as ``95`` is the commonest slip; before this
@@ -27,7 +27,13 @@ from typing import Any, TypeVar
 
 from .exceptions import ParameterError
 
-__all__ = ["CONFIDENCE_LEVEL_MESSAGE", "check_confidence_level", "validates_confidence_level"]
+__all__ = [
+    "CONFIDENCE_LEVEL_MESSAGE",
+    "DEFAULT_REFERENCE",
+    "check_confidence_level",
+    "default_reference",
+    "validates_confidence_level",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,3 +103,28 @@ def validates_confidence_level(func: F) -> F:
 
     wrapper.__validates_confidence_level__ = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+DEFAULT_REFERENCE = "inpatient"
+"""The reference group when none is named: the comparison the library exists for is IOP
+against inpatient care (``docs/conventions.md``)."""
+
+
+def default_reference(levels: Any, reference: Any = None) -> Any:
+    """The reference group: ``reference`` if given, else :data:`DEFAULT_REFERENCE` when it is
+    one of ``levels``, else the first level in sorted (text) order.
+
+    Every function with a ``reference=None`` default resolves it here, so one call with the
+    same data picks the same reference everywhere.
+
+    >>> default_reference(["IOP", "inpatient"]), default_reference(["b", "a"])
+    ('inpatient', 'a')
+    >>> default_reference(["IOP", "inpatient"], "IOP")
+    'IOP'
+    """
+    if reference is not None:
+        return reference
+    present = [level for level in levels if level is not None and level == level]  # drop NaN
+    if DEFAULT_REFERENCE in present:
+        return DEFAULT_REFERENCE
+    return sorted(present, key=str)[0] if present else None

@@ -41,7 +41,7 @@ from scipy import stats
 from . import _ci
 from ._counts import group_counts, is_dask, is_duckdb, outcome_as_float
 from ._render import ResultDisplay
-from ._validate import validates_confidence_level
+from ._validate import default_reference, validates_confidence_level
 from .definitions import MISSING_RULES
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import filter_eligible, unfavourable_text
@@ -105,6 +105,13 @@ def _fill_specs(
         return [("exclude", None, None)]
     fills = [(unfav, unfav), (fav, fav), (unfav, fav), (fav, unfav)]
     return [(lab, g, r) for lab, (g, r) in zip(BOUND_LABELS, fills, strict=True)]
+
+
+def _group_levels(frame: Any, outcome: str, by: str) -> list[Any]:
+    """The groups of ``by`` (pandas directly; dask and duckdb through their group counts)."""
+    if isinstance(frame, pd.DataFrame):
+        return frame[by].dropna().unique().tolist()
+    return group_counts(frame, outcome, by)[by].tolist()
 
 
 def _missing_text(rule: str, outcome: str, higher_is_better: bool) -> str:
@@ -1430,7 +1437,7 @@ def compare_rates(
     outcomes: Any,
     outcome: str | Sequence[str] = "abstinent_6mo",
     by: str = "cohort",
-    reference: Any = "inpatient",
+    reference: Any = None,
     *,
     margin: float | None = None,
     alternative: Literal["two-sided", "less", "greater"] = "two-sided",
@@ -1464,8 +1471,10 @@ def compare_rates(
         Outcome column(s). Several outcomes give one block each and ``pvalue_adj``.
     by : str
         Group column.
-    reference : scalar
-        Reference level of ``by``; every other level is compared with it.
+    reference : scalar, optional
+        Reference level of ``by``; every other level is compared with it. Default (``None``):
+        ``"inpatient"`` when it is a level, else the first level in sorted order
+        (``docs/conventions.md``).
     margin : float, optional
         Equivalence / non-inferiority margin on the difference scale (0.10 = 10 points).
         Adds the non-inferiority score test (one-sided at ``(1 - confidence_level) / 2``,
@@ -1639,6 +1648,8 @@ def compare_rates(
             "with outcome=, by=, strata=, adjust= and cluster=."
         )
 
+    if reference is None:
+        reference = default_reference(_group_levels(frame, outcome_list[0], by))
     remarks: list[str] = []
     if cluster and adjust_cols:
         from .manuscript import few_clusters_remark
@@ -2103,9 +2114,9 @@ def _completed_analyses(
                 if np.ptp(e[:, j]) == 0 and np.all(v[:, j] == 0):
                     q_all[key][j], se_all[key][j] = float(e[0, j]), 0.0  # all at 0% or 100%
                     continue
-                pooled = missing_mod.rubin_pool(e[:, j], v[:, j])
-                q_all[key][j], se_all[key][j] = pooled.estimate, pooled.std_err
-                df_all[key][j] = pooled.df
+                pooled_j = missing_mod.rubin_pool(e[:, j], v[:, j])
+                q_all[key][j], se_all[key][j] = pooled_j.estimate, pooled_j.std_err
+                df_all[key][j] = pooled_j.df
 
     def crit(df: np.ndarray, level: float) -> np.ndarray:
         normal = float(stats.norm.ppf(0.5 + level / 2))

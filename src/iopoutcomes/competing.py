@@ -53,7 +53,7 @@ import pandas as pd
 from scipy import stats
 
 from ._render import ResultDisplay
-from ._validate import check_confidence_level, validates_confidence_level
+from ._validate import check_confidence_level, default_reference, validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .schema import CIF_COLUMNS, GRAY_TEST_COLUMNS, HAZARD_MODEL_COLUMNS
 
@@ -993,8 +993,7 @@ def _model_inputs(
     keep = np.isfinite(t) & (codes >= 0) & frame[by].notna().to_numpy()
     x = pd.DataFrame(index=frame.index)
     levels = sorted(pd.unique(frame.loc[keep, by]).tolist(), key=str)
-    if reference is None:
-        reference = "inpatient" if "inpatient" in levels else (levels[0] if levels else None)
+    reference = default_reference(levels, reference)
     if reference not in levels:
         raise InsufficientDataError(
             f"The reference group is not among the {len(levels)} groups of column {by!r}."

@@ -21,7 +21,7 @@ from scipy import stats
 
 from ._counts import outcome_as_float
 from ._render import ResultDisplay
-from ._validate import check_confidence_level, validates_confidence_level
+from ._validate import check_confidence_level, default_reference, validates_confidence_level
 from .adjust import design_matrix
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import eligibility
@@ -199,7 +199,7 @@ def compare_over_time(
     outcomes: Any,
     timepoints: Sequence[str] = ("1mo", "3mo", "6mo", "12mo"),
     by: str = "cohort",
-    reference: Any = "inpatient",
+    reference: Any = None,
     *,
     missing: str | None = None,
     adjust: Sequence[str] | None = None,
@@ -217,8 +217,9 @@ def compare_over_time(
         Follow-ups to include, in order; the first is the reference level of time.
     by : str
         Group column.
-    reference : scalar
-        Reference group.
+    reference : scalar, optional
+        Reference group; default (``None``) ``"inpatient"`` when it is a group, else the first
+        group in sorted order (``docs/conventions.md``).
     missing : {"using", "exclude"}, optional
         ``"using"`` counts a missing follow-up as not abstinent; ``"exclude"`` uses the available
         observations only (GEE is then valid if follow-ups are missing completely at random).
@@ -307,6 +308,7 @@ def compare_over_time(
     else:
         cluster = np.arange(len(data))
     levels = pd.unique(data[by]).tolist()
+    reference = default_reference(levels, reference)
     if reference not in levels:
         raise InsufficientDataError(
             f"The reference group is not among the {len(levels)} groups of column {by!r}; "

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 import numpy as np
 import pandas as pd
 
+from ._validate import default_reference
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -2333,7 +2334,7 @@ def plot_propensity_overlap(
     outcomes: Any,
     *,
     by: str = "cohort",
-    reference: Any = "inpatient",
+    reference: Any = None,
     adjust: Sequence[str],
     ax: Axes | None = None,
     bins: int = 30,
@@ -2358,6 +2359,8 @@ def plot_propensity_overlap(
     from .robustness import propensity_scores
 
     ps = propensity_scores(outcomes, by=by, reference=reference, adjust=adjust)
+    # the same default as propensity_scores: ps holds the reference and one other group
+    reference = default_reference(ps["group"].unique().tolist(), reference)
     ax = _own_figure(ax, (6.4, 4.2))
     edges = np.linspace(0.0, 1.0, bins + 1)
     group = ps.loc[ps["group"] != reference, "group"].iloc[0] if len(ps) else "group"

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from ._render import ResultDisplay
-from ._validate import validates_confidence_level
+from ._validate import default_reference, validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
 __all__ = ["EValue", "SubgroupAnalysis", "e_value", "propensity_scores", "subgroup_analysis"]
@@ -387,7 +387,7 @@ def subgroup_analysis(
     outcome: str,
     *,
     by: str = "cohort",
-    reference: Any = "inpatient",
+    reference: Any = None,
     subgroups: Sequence[str],
     adjust: Sequence[str] = (),
     margin: float | None = None,
@@ -404,7 +404,8 @@ def subgroup_analysis(
     outcome : str
         Binary outcome column.
     by, reference : str, scalar
-        Group column and reference level.
+        Group column and reference level; ``reference`` defaults (``None``) to ``"inpatient"``
+        when it is a group, else the first group in sorted order (``docs/conventions.md``).
     subgroups : sequence of str
         Subgroup columns (categorical; bin continuous ones first).
     adjust : sequence of str
@@ -447,6 +448,7 @@ def subgroup_analysis(
         )
     if not subgroups:
         raise ParameterError("subgroups must name at least one column.")
+    reference = default_reference(frame[by].dropna().unique().tolist(), reference)
 
     def one(data: Any, var: str, level: Any) -> list[dict[str, Any]]:
         cmp = compare_rates(
@@ -508,7 +510,7 @@ def subgroup_analysis(
 
 
 def propensity_scores(
-    outcomes: Any, *, by: str = "cohort", reference: Any = "inpatient", adjust: Sequence[str]
+    outcomes: Any, *, by: str = "cohort", reference: Any = None, adjust: Sequence[str]
 ) -> pd.DataFrame:
     """Estimated propensity scores (logistic model of group on ``adjust``), one row per
     episode with complete covariates of the first non-reference group and the reference.
@@ -540,6 +542,7 @@ def propensity_scores(
         raise MissingColumnError(f"Columns {absent} are not in the outcomes table.")
     if not adjust:
         raise ParameterError("adjust must name at least one covariate of the propensity model.")
+    reference = default_reference(frame[by].dropna().unique().tolist(), reference)
     others = sorted((g for g in frame[by].dropna().unique() if g != reference), key=str)
     if reference not in set(frame[by].dropna()) or not others:
         raise InsufficientDataError(f"Column {by!r} needs the reference and another group.")

@@ -52,7 +52,7 @@ from scipy import stats
 from . import _ci
 from ._counts import outcome_as_float
 from ._render import ResultDisplay
-from ._validate import validates_confidence_level
+from ._validate import default_reference, validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .schema import TIPPING_DELTA_COLUMNS, TIPPING_POINT_COLUMNS
 
@@ -623,7 +623,7 @@ def tipping_point(
     outcome: str,
     *,
     by: str = "cohort",
-    reference: Any = "inpatient",
+    reference: Any = None,
     group: Any = None,
     margin: float | None = None,
     interval: Literal[
@@ -649,7 +649,8 @@ def tipping_point(
     outcome : str
         The outcome column, e.g. ``"abstinent_6mo"``.
     by, reference : str, scalar
-        Group column and reference group.
+        Group column and reference group; ``reference`` defaults (``None``) to ``"inpatient"``
+        when it is a group, else the first group in sorted order (``docs/conventions.md``).
     group : scalar, optional
         The compared group; default the only other group of ``by``.
     margin : float, optional
@@ -726,6 +727,7 @@ def tipping_point(
     data, elig = filter_eligible(frame, outcome, death_policy=death_policy)
     data = data[data[by].notna()]
     levels = sorted(pd.unique(data[by]).tolist(), key=str)
+    reference = default_reference(levels, reference)
     if reference not in levels:
         raise InsufficientDataError(
             f"The reference group is not among the {len(levels)} groups of {by!r}."
@@ -819,7 +821,7 @@ def report_sentences(
     outcome: str,
     *,
     by: str = "cohort",
-    reference: Any = "inpatient",
+    reference: Any = None,
     margin: float | None = None,
     delta: float = -1.0,
     covariates: Sequence[str] = (),

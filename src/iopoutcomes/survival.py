@@ -27,7 +27,7 @@ from scipy import stats
 
 from ._counts import outcome_as_float
 from ._render import ResultDisplay
-from ._validate import check_confidence_level, validates_confidence_level
+from ._validate import check_confidence_level, default_reference, validates_confidence_level
 from .adjust import design_matrix
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .schema import LOGRANK_COLUMNS, SURVIVAL_COLUMNS
@@ -681,12 +681,6 @@ def _as_frame(outcomes: Any) -> tuple[pd.DataFrame, Any]:
     )
 
 
-def _default_reference(levels: Sequence[Any], reference: Any) -> Any:
-    if reference is not None:
-        return reference
-    return "inpatient" if "inpatient" in levels else sorted(levels, key=str)[0]
-
-
 def _cox(
     time: np.ndarray,
     event: np.ndarray,
@@ -896,7 +890,7 @@ def time_to_relapse(
             "definition, e.g. relapse='lee2018_relapse' on pattern_outcomes(weekly_patterns(..))."
         )
     levels = sorted(pd.unique(data[by]).tolist(), key=str)
-    ref = _default_reference(levels, reference)
+    ref = default_reference(levels, reference)
     if ref not in levels:
         raise InsufficientDataError(
             f"The reference group is not among the {len(levels)} groups of column {by!r} "
