@@ -14,6 +14,7 @@ from numpy.testing import assert_allclose
 from reference import r_proportions as R
 from scipy import optimize, stats
 
+import iopoutcomes as iop
 from iopoutcomes import _ci
 from iopoutcomes.compare import BOUND_LABELS, Comparison, compare_rates
 from iopoutcomes.exceptions import InsufficientDataError, MissingColumnError, ParameterError
@@ -1153,3 +1154,16 @@ def test_stay_length_remark_thresholds() -> None:
     # outcomes that do not depend on the stay, or a plain table without a definition: nothing
     assert stay_length_remark(frame([75] * 5, [20] * 5), "abstinent_6mo", "cohort", "B", d) == []
     assert stay_length_remark(frame([75] * 5, [20] * 5), name, "cohort", "B", None) == []
+
+
+def test_bounds_rows_name_their_bound_in_the_bound_column() -> None:
+    # the RateTable convention (a bound column beside the rule): each label minus its prefix
+    out = iop.episode_outcomes(iop.simulate_records(n=300, seed=1))
+    t = compare_rates(out).to_frame()
+    rows = t[t["missing"].astype(str).str.startswith("bounds: ")]
+    assert len(rows) == 4
+    assert rows["bound"].tolist() == [
+        label.removeprefix("bounds: ").format(group="IOP") for label in BOUND_LABELS
+    ]
+    assert t.loc[~t.index.isin(rows.index), "bound"].isna().all()
+    assert list(t.columns).index("bound") == list(t.columns).index("missing") + 1

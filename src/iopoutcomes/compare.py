@@ -47,7 +47,7 @@ from .exceptions import InsufficientDataError, MissingColumnError, ParameterErro
 from .missing import filter_eligible, unfavourable_text
 from .outcomes import stay_length_remark
 from .rates import weighted_rates
-from .schema import COMPARISON_COLUMNS
+from .schema import BOUND, COMPARISON_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -366,8 +366,25 @@ class Comparison(ResultDisplay):
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """A copy of the tidy comparison table (one row per contrast and analysis)."""
-        return self.table.copy()
+        """A copy of the tidy comparison table (one row per contrast and analysis).
+
+        Rows of the bounds analysis also say which bound they are in the ``bound`` column
+        (``"all missing unfavourable"``, ``"worst case for IOP"`` ...), the convention of
+        :class:`~iopoutcomes.rates.RateTable`; their ``missing`` value keeps the full label
+        (``"bounds: worst case for IOP"``) for this release.
+        """
+        out = self.table.copy()
+        if "missing" in out and BOUND not in out:
+            rule = out["missing"].astype("string")
+            is_bound = rule.str.startswith("bounds: ").fillna(False).to_numpy(dtype=bool)
+            if is_bound.any():
+                bound = rule.str.removeprefix("bounds: ").astype(object)
+                out.insert(
+                    out.columns.get_loc("missing") + 1,
+                    BOUND,
+                    bound.where(is_bound, None).to_numpy(dtype=object),
+                )
+        return out
 
     def definition_text(self) -> str:
         """One paragraph: effect measures, interval, test and missing-data rule."""
