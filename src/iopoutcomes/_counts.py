@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import MissingColumnError, ParameterError
+from .schema import N_EVENTS, N_MISSING, N
 
 __all__ = ["COUNT_COLUMNS", "group_counts", "is_dask", "is_duckdb", "outcome_as_float"]
 
-COUNT_COLUMNS = ("n", "n_events", "n_missing")
+COUNT_COLUMNS = (N, N_EVENTS, N_MISSING)
 
 
 def is_dask(data: Any) -> bool:

@@ -380,7 +380,7 @@ class Comparison(ResultDisplay):
             if is_bound.any():
                 bound = rule.str.removeprefix("bounds: ").astype(object)
                 out.insert(
-                    out.columns.get_loc("missing") + 1,
+                    list(out.columns).index("missing") + 1,
                     BOUND,
                     bound.where(is_bound, None).to_numpy(dtype=object),
                 )

@@ -915,6 +915,14 @@ class PooledEstimate(ResultDisplay):
 
     Tuple unpacking ``est, se, df = rubin_pool(...)`` still works for one release (it was a
     tuple) and warns; use the attributes.
+
+    Examples
+    --------
+    >>> pooled = rubin_pool([1.0, 2.0], [0.5, 0.5])   # U = 0.5, B = 0.5, T = 0.5 + 1.5 * 0.5
+    >>> pooled.n_imputations, pooled.within_variance, pooled.between_variance
+    (2, 0.5, 0.5)
+    >>> pooled.to_frame().columns.tolist()[:3]
+    ['estimate', 'std_err', 'df']
     """
 
     estimate: float

@@ -190,6 +190,13 @@ class LogRankTest(ResultDisplay):
         groups have expected events (for example no relapses at all): there is nothing to test.
     observed, expected : pandas.Series
         Observed and expected events per group.
+
+    Examples
+    --------
+    >>> res = logrank_test([1, 2, 3, 4], [1, 1, 1, 0], ["a", "a", "b", "b"])
+    >>> res.to_frame().columns.tolist()
+    ['statistic', 'df', 'pvalue', 'method']
+    >>> statistic, pvalue = res   # unpacks as (statistic, pvalue)
     """
 
     statistic: float
