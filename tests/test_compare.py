@@ -720,7 +720,12 @@ def test_impute_rows_have_rubin_pooled_rate_intervals_and_say_so() -> None:
     row = t[t["analysis"] == "unadjusted"].iloc[0]
     # independent: the same completed data sets, Wald per set, Rubin's rules, t interval
     sets = real_completed(
-        df, "abstinent_6mo", "impute", covariates=("cohort", "age"), n_imputations=10, seed=0
+        df,
+        "abstinent_6mo",
+        missing="impute",
+        covariates=("cohort", "age"),
+        n_imputations=10,
+        seed=0,
     )
     p = np.array([s.frame.loc[s.frame["cohort"] == "IOP", "abstinent_6mo"].mean() for s in sets])
     n1 = int((df["cohort"] == "IOP").sum())
@@ -760,7 +765,7 @@ def test_ipw_rows_have_sandwich_intervals_and_say_so() -> None:
     cmp = compare_rates(df, missing="ipw", adjust=["age"])
     row = cmp.table.iloc[0]
     # the adjustment covariates join the follow-up model
-    (w,) = real_completed(df, "abstinent_6mo", "ipw", covariates=("cohort", "age"))
+    (w,) = real_completed(df, "abstinent_6mo", missing="ipw", covariates=("cohort", "age"))
     f = w.frame.assign(_w=w.weights)
     g = f[f["cohort"] == "IOP"]
     p = np.average(g["abstinent_6mo"], weights=g["_w"])
@@ -964,7 +969,9 @@ def test_ipw_reports_extreme_weights_and_a_replaced_exact_test() -> None:
     df["remote"] = (rng.random(len(df)) < 0.2).astype(float)
     df.loc[(df["remote"] == 1) & (rng.random(len(df)) < 0.97), "abstinent_6mo"] = np.nan
     cmp = compare_rates(df, missing="ipw", adjust=["age", "remote"], test="fisher")
-    (w,) = real_completed(df, "abstinent_6mo", "ipw", covariates=("cohort", "age", "remote"))
+    (w,) = real_completed(
+        df, "abstinent_6mo", missing="ipw", covariates=("cohort", "age", "remote")
+    )
     big = int((w.weights > 10).sum())
     assert big > 0  # the frame does what the test needs
     (note,) = [r for r in cmp.remarks if "carry a weight above" in r]

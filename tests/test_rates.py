@@ -339,7 +339,7 @@ def test_group_counts_weights_refused_on_dask_and_duckdb(frame: pd.DataFrame) ->
 def test_followup_rate_text_names_the_interval_method_used(outcomes: EpisodeOutcomes) -> None:
     """The methods text used to say "Wilson" whatever method= was."""
     assert "Wilson 95% intervals" in followup_rates(outcomes).definition_text()
-    text = followup_rates(outcomes, method="jeffreys").definition_text()
+    text = followup_rates(outcomes, interval="jeffreys").definition_text()
     assert "Jeffreys 95% intervals" in text and "Wilson" not in text
 
 
@@ -367,7 +367,7 @@ def test_ipw_rates_report_extreme_weights() -> None:
     df.loc[(df["remote"] == 1) & (rng.random(n) < 0.97), "abstinent_6mo"] = np.nan
     d = OutcomeDefinition(covariates=("remote",))
     res = outcome_rates(df, "abstinent_6mo", by="cohort", missing="ipw", definition=d)
-    (cd,) = real_completed(df, "abstinent_6mo", "ipw", covariates=("cohort", "remote"))
+    (cd,) = real_completed(df, "abstinent_6mo", missing="ipw", covariates=("cohort", "remote"))
     big = int((cd.weights > 10).sum())
     assert big > 0
     assert any(
