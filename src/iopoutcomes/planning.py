@@ -104,8 +104,8 @@ def default_alpha(test: str) -> float:
 def default_confidence_level(test: str) -> float:
     """The ``confidence_level`` whose interval decides each test as ``compare_rates`` runs it.
 
-    >>> [default_confidence_level(t) for t in ("difference", "noninferiority", "equivalence")]
-    [0.95, 0.95, 0.9]
+    >>> tuple(default_confidence_level(t) for t in ("difference", "noninferiority", "equivalence"))
+    (0.95, 0.95, 0.9)
     """
     return {"difference": 0.95, "noninferiority": 0.95, "equivalence": 0.90}.get(test, 0.95)
 
