@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     )
     from .baseline import TableOne, table_one
     from .benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark
+    from .cea import CostEffectiveness, cost_effectiveness
     from .compare import Comparison, compare_rates
     from .competing import (
         CompetingRiskModel,
@@ -48,7 +49,6 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
         cumulative_incidence,
         fine_gray,
     )
-    from .cea import CostEffectiveness, cost_effectiveness
     from .costs import EpisodeCosts, episode_costs, inflate
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window

@@ -523,13 +523,6 @@ class CostEffectiveness(ResultDisplay):
 # --- resampling --------------------------------------------------------------------------------
 
 
-def draw_indices(sizes: Sequence[int], n_boot: int, seed: int) -> list[np.ndarray]:
-    """Stratified resample indices: one ``(n_boot, n_g)`` array per group (within-group
-    positions). Used by tests to pass the same indices to R."""
-    rng = np.random.default_rng(seed)
-    return [rng.integers(0, n, size=(n_boot, n)) for n in sizes]
-
-
 def _group_means(values: list[np.ndarray], n_boot: int, seed: int) -> np.ndarray:
     """Bootstrap means ``(n_boot, n_groups, n_values)``: resampling within each group, in
     chunks so memory stays bounded (every value array is gathered with the same indices)."""
@@ -537,12 +530,15 @@ def _group_means(values: list[np.ndarray], n_boot: int, seed: int) -> np.ndarray
     out = np.empty((n_boot, len(values), values[0].shape[1]))
     for g, v in enumerate(values):
         n = v.shape[0]
+        columns = [np.ascontiguousarray(v[:, j]) for j in range(v.shape[1])]
         chunk = max(1, _CHUNK_CELLS // max(n, 1))
+        # 32-bit indices are drawn about three times faster than 64-bit ones
+        dtype = np.int32 if n < 2**31 else np.int64
         for start in range(0, n_boot, chunk):
             b = min(chunk, n_boot - start)
-            idx = rng.integers(0, n, size=(b, n))
-            for j in range(v.shape[1]):
-                out[start : start + b, g, j] = v[idx, j].mean(axis=1)
+            idx = rng.integers(0, n, size=(b, n), dtype=dtype)
+            for j, col in enumerate(columns):
+                out[start : start + b, g, j] = col[idx].mean(axis=1)
     return out
 
 
