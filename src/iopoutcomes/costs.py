@@ -37,18 +37,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 import numpy as np
 import pandas as pd
 
 from ._render import ResultDisplay
-from .exceptions import MissingColumnError, ParameterError
+from .exceptions import ConfigError, MissingColumnError, ParameterError
 
 __all__ = [
     "COST_BENCHMARKS",
     "CPI_SERIES",
     "COST_UNITS",
+    "CostSettings",
     "EpisodeCosts",
     "Inflation",
     "UNIT_COST_PRESETS",
@@ -673,3 +674,119 @@ def episode_costs(
         as_of if in_care.any() else None,
         tuple(remarks),
     )
+
+
+# --- report configuration ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    """The report configuration's ``[costs]`` table, validated (see
+    :mod:`iopoutcomes.report.config`).
+
+    Either unit costs by level of care (``[costs.units]``, or ``preset``) or a per-episode
+    cost ``column`` (with ``column_price_year``); ``price_year`` is the report's price year
+    (default: the latest of the unit costs), ``wtp`` the willingness to pay per additional
+    abstinent client for the net benefit (0: none).
+
+    Examples
+    --------
+    >>> s = CostSettings.from_mapping({"price_year": 2024, "units": {
+    ...     "IOP": {"amount": 95, "per": "day", "price_year": 2024}}})
+    >>> s.unit_costs()["IOP"].amount
+    95.0
+    """
+
+    units: Mapping[str, Any] = field(default_factory=dict)
+    preset: str = ""
+    column: str = ""
+    column_price_year: int | None = None
+    price_year: int | None = None
+    currency: str = "USD"
+    perspective: str = "provider"
+    includes: str = ""
+    wtp: float = 0.0
+
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "units",
+        "preset",
+        "column",
+        "column_price_year",
+        "price_year",
+        "currency",
+        "perspective",
+        "includes",
+        "wtp",
+    )
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], *, source: str = "config") -> CostSettings:
+        """Validate a ``[costs]`` table; every problem raises ``ConfigError`` naming the key."""
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{source}: [costs] must be a table of key = value lines.")
+        unknown = sorted(set(raw) - set(cls.KEYS))
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown key(s) {unknown} in [costs]. Valid keys: {sorted(cls.KEYS)}."
+            )
+        try:
+            settings = cls(
+                units=dict(raw.get("units", {}) or {}),
+                preset=str(raw.get("preset", "")),
+                column=str(raw.get("column", "")),
+                column_price_year=(
+                    int(raw["column_price_year"]) if "column_price_year" in raw else None
+                ),
+                price_year=int(raw["price_year"]) if "price_year" in raw else None,
+                currency=str(raw.get("currency", "USD")),
+                perspective=str(raw.get("perspective", "provider")),
+                includes=str(raw.get("includes", "")),
+                wtp=float(raw.get("wtp", 0.0)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{source}: [costs] price years must be whole years and wtp a number."
+            ) from exc
+        sources = [bool(settings.units), bool(settings.preset), bool(settings.column)]
+        if sum(sources) != 1:
+            raise ConfigError(
+                f"{source}: [costs] needs exactly one of [costs.units] (unit costs by level of "
+                "care), preset (a literature preset) or column (a per-episode cost column)."
+            )
+        if settings.column and settings.column_price_year is None:
+            raise ConfigError(
+                f"{source}: [costs] column needs column_price_year (the year of its prices)."
+            )
+        if not (math.isfinite(settings.wtp) and settings.wtp >= 0):
+            raise ConfigError(f"{source}: costs.wtp must be a non-negative amount.")
+        try:
+            if not settings.column:
+                settings.unit_costs()
+            for year in (settings.price_year, settings.column_price_year):
+                if year is not None:
+                    inflate(1.0, year, year)
+        except ParameterError as exc:
+            raise ConfigError(f"{source}: [costs]: {exc}") from exc
+        return settings
+
+    def unit_costs(self) -> dict[str, UnitCost]:
+        """The unit costs by level of care (empty with a cost column)."""
+        if self.column:
+            return {}
+        return unit_costs_from_mapping(
+            self.preset if self.preset else dict(self.units), currency=self.currency
+        )
+
+    def episode_costs(self, records: Any) -> EpisodeCosts:
+        """:func:`episode_costs` of ``records`` under these settings."""
+        if self.column:
+            return episode_costs(
+                records,
+                cost_column=self.column,
+                cost_price_year=self.column_price_year,
+                price_year=self.price_year,
+                currency=self.currency,
+            )
+        return episode_costs(
+            records, self.unit_costs(), price_year=self.price_year, currency=self.currency
+        )
