@@ -23,7 +23,7 @@ Examples
 ...                    "cost": rng.gamma(2, 4000, 210)})
 >>> sec = cost_section(cost_effectiveness(df, n_boot=200), k=11, min_denominator=30)
 >>> sec.title, [t.key for t in sec.tables]
-('Cost per outcome', ['cost_unit_costs', 'cost_per_outcome'])
+('Cost per outcome', ['cost_per_outcome'])
 """
 
 from __future__ import annotations
