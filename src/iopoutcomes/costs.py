@@ -407,6 +407,13 @@ class EpisodeCosts(ResultDisplay):
     data_as_of : pandas.Timestamp or None
         Censoring date of stays still in care.
     remarks : tuple of str
+
+    Examples
+    --------
+    >>> eps = pd.DataFrame({"episode_id": ["a"], "level_of_care": ["IOP"], "discharge_day": [14]})
+    >>> ec = episode_costs(eps, "datcap_2001", price_year=2024)
+    >>> print(f"{ec.series()['a']:.2f}")  # 2 weeks x 462 x 313.689 / 177.1
+    1636.64
     """
 
     table: pd.DataFrame
