@@ -292,6 +292,11 @@ def test_adjusted_agrees_with_compare_rates_gcomp_and_ols():
     fit = sm.OLS(f["cost"].astype(float), x).fit()
     assert row["diff_cost"] == pytest.approx(float(fit.params["iop"]), rel=1e-8)
     assert row["analysis"] == "adjusted (g-computation)"
+    # counts are those of the analysed episodes (the adjustment changes means, not counts)
+    assert (row["n_events"], row["n_events_ref"]) == (
+        int(f.loc[f.cohort == "IOP", "abstinent_6mo"].fillna(False).astype(bool).sum()),
+        int(f.loc[f.cohort != "IOP", "abstinent_6mo"].fillna(False).astype(bool).sum()),
+    )
     assert set(ce.intervals["interval"]) == {"percentile", "bc", "fieller"}
     assert "bias-corrected" in ce.methods_text()
 

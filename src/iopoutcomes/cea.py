@@ -823,7 +823,7 @@ def cost_effectiveness(
             var_c = float(np.var(t_mc1 - t_mc0, ddof=1))
             var_e = float(np.var(t_e1 - t_e0, ddof=1))
             cov_ce = float(np.cov(t_mc1 - t_mc0, t_e1 - t_e0)[0, 1])
-            n1, n0 = n_pair
+            n1, n0, ev1, ev0 = n_pair
         else:
             mc1, e1 = point[gi]
             mc0, e0 = point[r_i]
@@ -831,6 +831,7 @@ def cost_effectiveness(
             t_mc0, t_e0 = boot[:, r_i, 0], boot[:, r_i, 1]
             v1, v0 = vals[gi], vals[r_i]
             n1, n0 = v1.shape[0], v0.shape[0]
+            ev1, ev0 = int(round(float(v1[:, 1].sum()))), int(round(float(v0[:, 1].sum())))
             infl = _influence(v1, v0, float(wtp) if wtp is not None else None)
             cov1, cov0 = np.cov(v1.T, ddof=1), np.cov(v0.T, ddof=1)
             var_c = float(cov1[0, 0] / n1 + cov0[0, 0] / n0)
@@ -893,8 +894,6 @@ def cost_effectiveness(
             pd.DataFrame({"group": g, "replicate": np.arange(n_boot), "diff_cost": tc,
                           "diff": te})
         )  # fmt: skip
-        n_ev1 = int(round(float(vals[gi][:, 1].sum()))) if not adjust_cols else math.nan
-        n_ev0 = int(round(float(vals[r_i][:, 1].sum()))) if not adjust_cols else math.nan
         inmb = est_map.get("inmb", (math.nan, None))[0]
         inmb_ci = cis["inmb"][interval] if "inmb" in cis else (math.nan, math.nan)
         prob_w = float(prob[np.flatnonzero(grid == float(wtp))[0]]) if wtp is not None else math.nan
@@ -905,8 +904,8 @@ def cost_effectiveness(
                 "reference": reference,
                 "n": int(n1),
                 "n_ref": int(n0),
-                "n_events": n_ev1,
-                "n_events_ref": n_ev0,
+                "n_events": ev1,
+                "n_events_ref": ev0,
                 "n_missing": n_missing[g],
                 "n_missing_ref": n_missing[reference],
                 "mean_cost": float(mc1),
@@ -1007,8 +1006,9 @@ def _adjusted(
     covariates: tuple[str, ...],
     n_boot: int,
     seed: int,
-) -> tuple[np.ndarray, np.ndarray, list[str], tuple[int, int]]:
-    """g-computation point estimates and stratified bootstrap replicates for one pair."""
+) -> tuple[np.ndarray, np.ndarray, list[str], tuple[int, int, int, int]]:
+    """g-computation point estimates and stratified bootstrap replicates for one pair; the
+    pair's (n, n_ref, n_events, n_events_ref) after complete-case covariates."""
     from .adjust import design_matrix
 
     pair = (groups == group) | (groups == reference)
@@ -1037,7 +1037,8 @@ def _adjusted(
         for p in pos:
             w += np.bincount(p[rng.integers(0, p.size, p.size)], minlength=t.size)
         tb[b], _ = _gcomp_stats(x, cc, ee, w, beta)
-    return est, tb, notes, (int(pos[0].size), int(pos[1].size))
+    counts = (int(pos[0].size), int(pos[1].size), int(ee[pos[0]].sum()), int(ee[pos[1]].sum()))
+    return est, tb, notes, counts
 
 
 @dataclass(frozen=True)
