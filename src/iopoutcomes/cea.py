@@ -56,6 +56,7 @@ from scipy import stats
 from ._counts import outcome_as_float
 from ._render import ResultDisplay
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
+from .schema import COST_EFFECTIVENESS_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -70,43 +71,8 @@ __all__ = [
     "percentile_interval",
 ]
 
-CE_COLUMNS: Final[tuple[str, ...]] = (
-    "outcome",
-    "group",
-    "reference",
-    "n",
-    "n_ref",
-    "n_events",
-    "n_events_ref",
-    "n_missing",
-    "n_missing_ref",
-    "mean_cost",
-    "mean_cost_ref",
-    "rate",
-    "rate_ref",
-    "cost_per_event",
-    "cost_per_event_ref",
-    "diff_cost",
-    "diff_cost_ci_low",
-    "diff_cost_ci_high",
-    "diff",
-    "diff_ci_low",
-    "diff_ci_high",
-    "quadrant",
-    "icer",
-    "icer_ci_low",
-    "icer_ci_high",
-    "wtp",
-    "inmb",
-    "inmb_ci_low",
-    "inmb_ci_high",
-    "prob_cost_effective",
-    "method",
-    "missing",
-    "analysis",
-)
-"""``CostEffectiveness.to_frame()`` columns (intervals of the primary ``interval``; every
-interval of every statistic is in ``CostEffectiveness.intervals``)."""
+CE_COLUMNS: Final[tuple[str, ...]] = COST_EFFECTIVENESS_COLUMNS
+"""``CostEffectiveness.to_frame()`` columns (:data:`iopoutcomes.schema.COST_EFFECTIVENESS_COLUMNS`)."""
 
 QUADRANTS: Final[dict[str, str]] = {
     "NE": "more costly and more effective",

@@ -56,6 +56,7 @@ __all__ = [
     "REJECTED_COLUMNS",
     "ELIGIBILITY_COLUMNS",
     "EXPORT_REJECTION_REASONS",
+    "COST_EFFECTIVENESS_COLUMNS",
 ]
 
 TimeBasis = Literal["calendar", "study_day"]
@@ -387,3 +388,43 @@ RMST_COLUMNS: Final[tuple[str, ...]] = (
 )
 """``RMSTResult.to_frame()`` columns (restricted mean survival time per group, and each group
 minus / over the reference)."""
+
+# --- cost per outcome and cost-effectiveness (issue 19, cea.py) -------------------------------
+
+COST_EFFECTIVENESS_COLUMNS: Final[tuple[str, ...]] = (
+    "outcome",
+    "group",
+    "reference",
+    "n",
+    "n_ref",
+    "n_events",
+    "n_events_ref",
+    "n_missing",
+    "n_missing_ref",
+    "mean_cost",
+    "mean_cost_ref",
+    "rate",
+    "rate_ref",
+    "cost_per_event",
+    "cost_per_event_ref",
+    "diff_cost",
+    "diff_cost_ci_low",
+    "diff_cost_ci_high",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "quadrant",
+    "icer",
+    "icer_ci_low",
+    "icer_ci_high",
+    "wtp",
+    "inmb",
+    "inmb_ci_low",
+    "inmb_ci_high",
+    "prob_cost_effective",
+    "method",
+    "missing",
+    "analysis",
+)
+"""``CostEffectiveness.to_frame()`` columns (intervals of the primary ``interval``; every
+interval of every statistic is in ``CostEffectiveness.intervals``)."""

@@ -259,6 +259,7 @@ def report_cost_section(builder: Any) -> ReportSection | None:
     from ..exceptions import IopOutcomesError
 
     settings = builder.config.cost_settings()
+    fallback = ""
     tp = builder.primary
     if settings is None or tp is None:
         return None
@@ -279,6 +280,12 @@ def report_cost_section(builder: Any) -> ReportSection | None:
         eo = dataclasses.replace(builder.eo, table=table[cohort].reset_index(drop=True))
         adjust = tuple(builder.config.adjust) if builder.config.primary == "adjusted" else ()
         missing = builder.definition.missing
+        if missing not in ("using", "exclude"):
+            fallback = (
+                f"The report's missing-data rule ({missing}) has no joint bootstrap of costs "
+                "and effects; the cost comparison counts a missing outcome as not abstinent "
+                "(missing = using)."
+            )
         result = cost_effectiveness(
             eo,
             f"abstinent_{tp}",
@@ -296,6 +303,9 @@ def report_cost_section(builder: Any) -> ReportSection | None:
         return ReportSection("costs", title, (f"Not available: {exc}",))
     members = cost_members(table, result, definition=builder.definition)
     members = {cell: values * cohort for cell, values in members.items()}
-    return cost_section(
+    section = cost_section(
         result, k=builder.k, min_denominator=builder.min_den, log=builder.log, members=members
     )
+    if fallback:
+        section = dataclasses.replace(section, notes=(*section.notes, fallback))
+    return section
