@@ -121,11 +121,13 @@ def test_public_name_has_a_docstring_with_examples(name: str) -> None:
 
 def test_public_functions_are_not_shadowed_by_submodules() -> None:
     # a submodule named like a public function would replace it on the package once imported
-    for name in ("table_one", "power", "sample_size"):
+    for name in ("table_one", "power", "sample_size", "cost_effectiveness"):
         assert not (ROOT / "src" / "iopoutcomes" / f"{name}.py").exists(), name
     importlib.import_module("iopoutcomes.baseline")
     importlib.import_module("iopoutcomes.planning")
+    importlib.import_module("iopoutcomes.cea")
     assert callable(iop.table_one) and callable(iop.power) and callable(iop.sample_size)
+    assert callable(iop.cost_effectiveness)
 
 
 def test_definitions_page_lists_every_builtin_definition() -> None:

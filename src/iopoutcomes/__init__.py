@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     )
     from .baseline import TableOne, table_one
     from .benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark
+    from .cea import CostEffectiveness, cost_effectiveness
     from .compare import Comparison, compare_rates
     from .competing import (
         CompetingRiskModel,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
         cumulative_incidence,
         fine_gray,
     )
+    from .costs import EpisodeCosts, episode_costs, inflate
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window
     from .exports import ExportInput, read_exports
@@ -155,6 +157,11 @@ _LAZY: dict[str, str] = {
     "GPRA_FOLLOWUP_TARGET": "benchmarks",
     "compare_rates": "compare",
     "Comparison": "compare",
+    "episode_costs": "costs",
+    "EpisodeCosts": "costs",
+    "inflate": "costs",
+    "cost_effectiveness": "cea",
+    "CostEffectiveness": "cea",
     "sample_size": "planning",
     "power": "planning",
     "SampleSize": "planning",
@@ -214,6 +221,9 @@ _SUBMODULES: frozenset[str] = frozenset(
         "cli",
         "compare",
         "competing",
+        "costs",
+        "ce_plots",
+        "cea",
         "ctn0094",
         "definitions",
         "instruments",

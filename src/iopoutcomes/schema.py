@@ -107,6 +107,7 @@ __all__ = [
     "N_REF",
     "N_EVENTS_REF",
     "STD_ERR",
+    "COST_EFFECTIVENESS_COLUMNS",
 ]
 
 TimeBasis = Literal["calendar", "study_day"]
@@ -653,6 +654,46 @@ EVALUE_COLUMNS: Final[tuple[str, ...]] = (
 
 # --- the whole output vocabulary ----------------------------------------------------------------
 
+# --- cost per outcome and cost-effectiveness (issue 19, cea.py) -------------------------------
+
+COST_EFFECTIVENESS_COLUMNS: Final[tuple[str, ...]] = (
+    "outcome",
+    "group",
+    "reference",
+    "n",
+    "n_ref",
+    "n_events",
+    "n_events_ref",
+    "n_missing",
+    "n_missing_ref",
+    "mean_cost",
+    "mean_cost_ref",
+    "rate",
+    "rate_ref",
+    "cost_per_event",
+    "cost_per_event_ref",
+    "diff_cost",
+    "diff_cost_ci_low",
+    "diff_cost_ci_high",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "quadrant",
+    "icer",
+    "icer_ci_low",
+    "icer_ci_high",
+    "wtp",
+    "inmb",
+    "inmb_ci_low",
+    "inmb_ci_high",
+    "prob_cost_effective",
+    "method",
+    "missing",
+    "analysis",
+)
+"""``CostEffectiveness.to_frame()`` columns (intervals of the primary ``interval``; every
+interval of every statistic is in ``CostEffectiveness.intervals``)."""
+
 EXTRA_OUTPUT_COLUMNS: Final[tuple[str, ...]] = ()
 """Output columns that appear only in some results or under some options (listed once here so
 that the conventions test can hold every ``to_frame()`` to the vocabulary)."""
@@ -682,6 +723,7 @@ OUTPUT_COLUMNS: Final[frozenset[str]] = frozenset(
         *RELAPSE_COLUMNS,
         *SAMPLE_SIZE_COLUMNS,
         *EVALUE_COLUMNS,
+        *COST_EFFECTIVENESS_COLUMNS,
         *EXTRA_OUTPUT_COLUMNS,
     }
 )

@@ -193,6 +193,7 @@ class SimulationTruth(ResultDisplay):
     causal_effects: pd.DataFrame
     propensity_iop: pd.Series
     remarks: tuple[str, ...] = field(default=())
+    costs: pd.DataFrame | None = None
 
     def _header(self) -> str:
         p = self.parameters
@@ -416,6 +417,8 @@ def _resolve_parameters(n: int, seed: int, **kw: Any) -> dict[str, Any]:
         p["scenario"] = scenario  # only recorded when not the default (sample unchanged)
     if kw.get("instruments", False):
         p["instruments"] = True  # recorded only when asked for: the sample stays unchanged
+    if kw.get("costs", False):
+        p["costs"] = True  # recorded only when asked for: the sample stays unchanged
     return p
 
 
@@ -521,6 +524,7 @@ def simulate_tables(
     readmission_share: float = 0.08,
     scenario: str = "default",
     instruments: bool = False,
+    costs: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, SimulationTruth]:
     """Generate the three raw tables and the truth, without validation.
 
@@ -559,6 +563,7 @@ def simulate_tables(
         readmission_share=readmission_share,
         scenario=scenario,
         instruments=instruments,
+        costs=costs,
     )
     return _generate(p)
 
@@ -916,6 +921,8 @@ def _generate(
         }
     )
 
+    if p.get("costs"):
+        episodes["cost"] = _simulated_costs(p["seed"], iop, level, u_plan)
     if p.get("instruments"):
         instrument_state = _instrument_latents(p["seed"], sev_c, z, substance)
     frames = []
@@ -1073,6 +1080,7 @@ def _generate(
     causal = pd.DataFrame(effects)
 
     truth = SimulationTruth(
+        costs=_cost_truth(causal) if p.get("costs") else None,
         parameters=dict(p),
         full_data=full_data,
         full_data_counts=counts,
@@ -1089,6 +1097,44 @@ def _generate(
         + (_STAY_LENGTH_TRUTH if p.get("scenario") == "stay_length" else ()),
     )
     return episodes, followups, use_days, truth
+
+
+SIMULATED_DAILY_COST: dict[str, float] = {"IOP": 120.0, "residential": 400.0, "inpatient": 650.0}
+"""Daily amounts (USD, 2024 prices, illustrative) of the simulated episode payments."""
+_COST_SHAPE = 4.0  # gamma shape of the services-used variation: CV = 1 / sqrt(4) = 0.5
+_RESIDENTIAL_SHARE = 0.6  # inpatient-cohort episodes placed in residential care (ASAM 3.5)
+
+
+def _simulated_costs(
+    seed: int, iop: np.ndarray, level: np.ndarray, u_plan: np.ndarray
+) -> np.ndarray:
+    """Episode costs for ``costs=True``, from a stream of their own (other columns unchanged)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(len(_STREAMS) + 2)[-1])
+    lo = np.where(iop, _LOS_RANGE["IOP"][0], _LOS_RANGE["inpatient"][0])
+    hi = np.where(iop, _LOS_RANGE["IOP"][1], _LOS_RANGE["inpatient"][1])
+    planned = lo + np.floor(u_plan * (hi - lo + 1))
+    daily = np.vectorize(SIMULATED_DAILY_COST.__getitem__, otypes=[float])(level)
+    variation = rng.gamma(_COST_SHAPE, 1.0 / _COST_SHAPE, iop.size)
+    return np.round(daily * planned * variation, 2)
+
+
+def _cost_truth(causal: pd.DataFrame) -> pd.DataFrame:
+    """Expected cost per episode by cohort (uniform planned stays, mean-1 variation) and the
+    difference, with the true risk differences of abstinence."""
+    iop_days = sum(_LOS_RANGE["IOP"]) / 2.0
+    inp_days = sum(_LOS_RANGE["inpatient"]) / 2.0
+    inp_daily = (
+        _RESIDENTIAL_SHARE * SIMULATED_DAILY_COST["residential"]
+        + (1 - _RESIDENTIAL_SHARE) * SIMULATED_DAILY_COST["inpatient"]
+    )
+    iop = SIMULATED_DAILY_COST["IOP"] * iop_days
+    inp = inp_daily * inp_days
+    out = pd.DataFrame(
+        {"cohort": ["IOP", "inpatient", "difference"], "mean_cost": [iop, inp, iop - inp]}
+    )
+    for tp, rd in zip(causal["timepoint"], causal["risk_difference"], strict=True):
+        out[f"diff_{tp}"] = [np.nan, np.nan, float(rd)]
+    return out
 
 
 _STAY_LENGTH_TRUTH: tuple[str, ...] = (
@@ -1174,6 +1220,7 @@ def simulate_records(
     readmission_share: float = 0.08,
     scenario: str = "default",
     instruments: bool = False,
+    costs: bool = False,
 ) -> Records:
     """Simulate IOP vs inpatient follow-up records with known truth.
 
@@ -1241,6 +1288,13 @@ def simulate_records(
         reliable change tracks use). Drawn from a stream of their own: every other column is
         what ``instruments=False`` gives. Score them with
         :func:`iopoutcomes.score_followups`.
+    costs : bool, default False
+        Add a ``cost`` column to the episodes (USD, 2024 prices; issue 19): an episode-based
+        payment set at the planned course (:data:`SIMULATED_DAILY_COST` per day of the planned
+        stay, 42-70 days IOP, 14-35 inpatient/residential, uniform and independent of the
+        covariates) times a gamma variation for services used (mean 1, coefficient of variation
+        0.5), drawn from a stream of its own (every other column is what ``costs=False``
+        gives). The true mean costs and their difference are in ``truth.costs``.
 
     Returns
     -------
@@ -1278,6 +1332,7 @@ def simulate_records(
         readmission_share=readmission_share,
         scenario=scenario,
         instruments=instruments,
+        costs=costs,
     )
     records = read_records(
         episodes,

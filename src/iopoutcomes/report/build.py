@@ -453,6 +453,12 @@ def _int_col(values: Iterable[int | None]) -> pd.Series:
     return pd.Series(list(values), dtype="Int64")
 
 
+def _cost_section(builder: Any) -> ReportSection | None:
+    from .cost_section import report_cost_section  # issue 19; the lead re-plugs it
+
+    return report_cost_section(builder)
+
+
 # --- the builder -------------------------------------------------------------------------------
 
 
@@ -621,6 +627,7 @@ class _Builder:
             ("trends", self._trends),
             ("sites", self._sites),
             ("data quality", self._quality),
+            ("costs", lambda: _cost_section(self)),
         ]
         bar = _progress(len(steps), self.progress)
         try:
@@ -647,6 +654,7 @@ class _Builder:
             results["trends"],
             results["sites"],
             results["data quality"],
+            *([results["costs"]] if results.get("costs") else []),  # issue 19, [costs] only
             self._methods(),
         )
         log = self.log.frame()

@@ -61,6 +61,17 @@ Example ``report.toml`` (every key optional; the values shown are the defaults):
     bam_version = ""              # BARC-10 found by their item columns); BAM needs its version:
                                   # "likert" (VA BAM-R, items 0-4) or "days" (items 0-30)
 
+    [costs]                       # optional: the "Cost per outcome" section (issue 19); one of
+    price_year = 2024             # [costs.units], preset or column; see iopoutcomes.costs
+    currency = "USD"
+    perspective = "provider"
+    includes = "staff, facilities, medication"   # what the costs cover (printed)
+    wtp = 0                       # willingness to pay per additional abstinent client (0: none)
+    preset = ""                   # literature unit costs, e.g. "datcap_2001" (dated, sourced)
+    column = ""                   # or a per-episode cost column, with column_price_year
+    [costs.units]                 # or the program's own unit costs by level of care
+    IOP = {amount = 95, per = "day", price_year = 2024, source = "program budget FY2024"}
+
     [[changelog]]                 # optional: definition / instrument changes, printed in the
     date = "2023-01-21"           # methods appendix; a change inside the trend window starts
     version = "2"                 # a new SPC phase (e.g. the new CSAT GPRA tool)
@@ -139,6 +150,7 @@ class ReportConfig:
     benchmarks: tuple[BenchmarkSetting, ...] = ()
     changelog: tuple[ChangeEntry, ...] = ()
     input: Mapping[str, Any] = field(default_factory=dict)
+    costs: Mapping[str, Any] = field(default_factory=dict)
     input_base: str = ""  # folder of the config file: [input] paths are relative to it
     bam_version: str = ""
     primary_analysis: str = ""
@@ -215,7 +227,7 @@ class ReportConfig:
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> ReportConfig:
         """Build a config from a parsed TOML mapping, rejecting unknown sections and keys."""
         kwargs: dict[str, Any] = {}
-        known_sections = {*cls._LAYOUT, "definition", "benchmarks", "changelog", "input"}
+        known_sections = {*cls._LAYOUT, "definition", "benchmarks", "changelog", "input", "costs"}
         for section, content in data.items():
             if section not in known_sections:
                 raise ConfigError(
@@ -232,6 +244,12 @@ class ReportConfig:
 
                 ExportInput.from_dict(content, source=source)  # errors name the setting
                 kwargs["input"] = dict(content)
+                continue
+            if section == "costs":
+                from ..costs import CostSettings
+
+                CostSettings.from_mapping(content, source=source)  # errors name the key
+                kwargs["costs"] = dict(content)
                 continue
             if section == "benchmarks":
                 kwargs["benchmarks"] = tuple(_benchmark(b, source) for b in _as_list(content))
@@ -274,7 +292,23 @@ class ReportConfig:
         out.pop("input_base")  # where the file lies is not a setting (the hash ignores it)
         if not self.input:
             out.pop("input")
+        if not self.costs:
+            out.pop("costs")  # configs without costs keep their hash
+        else:
+            out["costs"] = dict(self.costs)
         return out
+
+    def cost_settings(self) -> Any:
+        """The ``[costs]`` table as :class:`~iopoutcomes.costs.CostSettings` (None if absent).
+
+        >>> ReportConfig().cost_settings() is None
+        True
+        """
+        if not self.costs:
+            return None
+        from ..costs import CostSettings
+
+        return CostSettings.from_mapping(self.costs)
 
     def export_input(self) -> Any:
         """The ``[input]`` section as :class:`~iopoutcomes.exports.ExportInput` (None if absent).
