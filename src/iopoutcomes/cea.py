@@ -55,6 +55,7 @@ from scipy import stats
 
 from ._counts import outcome_as_float
 from ._render import ResultDisplay
+from ._validate import default_reference, validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .schema import COST_EFFECTIVENESS_COLUMNS
 
@@ -85,7 +86,7 @@ QUADRANTS: Final[dict[str, str]] = {
 for the group against the reference."""
 
 INTERVALS: Final[tuple[str, ...]] = ("bca", "percentile")
-MISSING_RULES: Final[tuple[str, ...]] = ("using", "exclude")
+SUPPORTED_MISSING_RULES: Final[tuple[str, ...]] = ("using", "exclude")
 _STATISTICS: Final[tuple[str, ...]] = (
     "mean_cost",
     "mean_cost_ref",
@@ -148,6 +149,7 @@ def _norm_inter(t: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return out
 
 
+@validates_confidence_level
 def percentile_interval(t: np.ndarray, confidence_level: float = 0.95) -> tuple[float, float]:
     """Bootstrap percentile interval of replicates ``t`` (R ``boot.ci(type="perc")``).
 
@@ -161,6 +163,7 @@ def percentile_interval(t: np.ndarray, confidence_level: float = 0.95) -> tuple[
     return float(lo), float(hi)
 
 
+@validates_confidence_level
 def bootstrap_intervals(
     t0: float, t: np.ndarray, influence: np.ndarray | None, confidence_level: float = 0.95
 ) -> dict[str, tuple[float, float]]:
@@ -214,6 +217,7 @@ def bootstrap_intervals(
     return out
 
 
+@validates_confidence_level
 def fieller_interval(
     diff_cost: float,
     diff_effect: float,
@@ -592,12 +596,13 @@ def _default_grid(table_max: float) -> np.ndarray:
     return np.linspace(0.0, math.ceil(5 * top / step) * step, 101)
 
 
+@validates_confidence_level
 def cost_effectiveness(
     outcomes: Any,
     outcome: str = "abstinent_6mo",
     *,
     by: str = "cohort",
-    reference: Any = "inpatient",
+    reference: Any = None,
     cost: Any = "cost",
     missing: str | None = None,
     adjust: Sequence[str] = (),
@@ -623,7 +628,8 @@ def cost_effectiveness(
     outcome : str
         Binary outcome column (e.g. ``abstinent_6mo``).
     by, reference : str, scalar
-        Group column and reference level.
+        Group column and reference level (None: ``inpatient`` when present, else the first
+        group in sorted order, as in :func:`iopoutcomes.compare_rates`).
     cost : str or EpisodeCosts
         Per-episode cost column, or the result of :func:`iopoutcomes.costs.episode_costs`
         (joined on ``episode_id``; its price year, currency and unit costs are reported).
@@ -683,11 +689,6 @@ def cost_effectiveness(
     """
     from .compare import _as_pandas, _eligible, _fill_specs, _resolve_input
 
-    if not 0.0 < float(confidence_level) < 1.0:
-        raise ParameterError(
-            f"confidence_level must be a fraction in (0, 1), e.g. 0.95; received "
-            f"{confidence_level!r}."
-        )
     if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 200:
         raise ParameterError(f"n_boot must be a whole number of at least 200; received {n_boot!r}.")
     if interval not in INTERVALS:
@@ -700,9 +701,9 @@ def cost_effectiveness(
     frame = _as_pandas(frame)
     if missing is None:
         missing = getattr(definition, "missing", "using") if definition is not None else "using"
-    if missing not in MISSING_RULES:
+    if missing not in SUPPORTED_MISSING_RULES:
         raise ParameterError(
-            f"missing must be one of {list(MISSING_RULES)} for cost-effectiveness; received "
+            f"missing must be one of {list(SUPPORTED_MISSING_RULES)} for cost-effectiveness; received "
             f"{missing!r}. Bounds, imputation and weighting give several or weighted analyses "
             "of the effect that a joint bootstrap of costs cannot follow; run compare_rates for "
             "those sensitivity analyses."
@@ -738,6 +739,7 @@ def cost_effectiveness(
     keep &= pd.notna(data[by]).to_numpy()
     effect = y if higher_is_better else 1.0 - y
     levels = list(pd.unique(groups_col[keep]))
+    reference = default_reference(levels, reference)
     if reference not in levels:
         raise InsufficientDataError(
             f"Reference group {reference!r} is not among the {by!r} groups with costs and "
