@@ -58,8 +58,6 @@ also the end of a stay that continues elsewhere).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
