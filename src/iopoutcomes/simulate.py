@@ -944,8 +944,11 @@ def _generate(
         }
     )
     if p.get("services"):
-        # deaths known by data_as_of: an exclusion of the care-transition measures
-        died = death_day <= as_of_day
+        # deaths known by data_as_of: an exclusion of the care-transition measures. Each
+        # episode draws its own death time, so a readmitted patient has two: only the one of
+        # the latest episode is a death (the other would precede or contradict a readmission)
+        latest = admission == pd.Series(admission).groupby(patient).transform("max").to_numpy()
+        died = (death_day <= as_of_day) & latest
         death_date = admission_date + pd.to_timedelta(np.where(died, death_day, 0), unit="D")
         episodes.insert(
             list(episodes.columns).index("discharge_reason") + 1,
@@ -1287,7 +1290,9 @@ def simulate_records(
         ``n_service_stays`` of people without an episode) followed by IOP, outpatient, PHP,
         telehealth or pharmacotherapy at simulated delays or never, direct transfers, hospice,
         emergency visits that are no follow-up, and IET-style new episodes. The episodes gain
-        ``death_date`` (deaths known by ``data_as_of``). ``truth.continuity`` holds the true
+        ``death_date`` (deaths known by ``data_as_of``, on a patient's latest episode: a
+        readmitted patient's earlier episode draws a death time of its own that the
+        readmission contradicts). ``truth.continuity`` holds the true
         CBE #3453 (7, 14 days) and HEDIS FUI (7, 30 days) rates, ``truth.index_discharges``
         each index discharge's fate. Drawn from a stream of its own: the other tables are what
         ``services=False`` gives (``episodes`` but for ``death_date``).
