@@ -488,3 +488,129 @@ def test_service_date_column_as_typed_datetimes() -> None:
     assert np.array_equal(
         frame["service_date"].to_numpy(), recs.services["service_date"].to_numpy()
     )
+
+
+# --- raw exports ([input.services]) and the command line ---------------------------------------
+
+
+def write_export(folder: Path) -> None:
+    """An EHR encounter export: two title rows, US dates, wordings, a GPRA code, a footer."""
+    (folder / "adm.csv").write_text(
+        "Client,Admit,Discharge,Program,Level\n"
+        "p1,03/01/2024,03/12/2024,inpatient,inpatient\n"
+        "p2,03/05/2024,,IOP,IOP\n",
+        encoding="utf-8",
+    )
+    (folder / "encounters.csv").write_text(
+        "Encounter listing FY2024\n"
+        "Run by: billing\n"
+        "Client ID,DOS,Service,Discharge,Dx,Rendering,Drug,Proc\n"
+        "p1,03/01/2024,Inpatient Tx,03/12/2024,Primary,H01,,0100\n"
+        "p1,03/12/2024,MAT - Buprenorphine,,Primary,H01,MAT - Buprenorphine,J0572\n"
+        "p1,03/15/2024,Intensive Outpatient,,Secondary Diagnosis,C07,,\n"
+        "p9,04/02/2024,Residential Tx,04/18/2024,primary,R02,,\n"
+        "p9,04/20/2024,Peer Recovery Support,,-9,,,\n"
+        "p2,03/05/2024,Outpatient Counseling,,No,C07,,\n"
+        "p2,13/05/2024,Outpatient Counseling,,No,C07,,\n"
+        "p2,03/06/2024,Group Therapy,,No,C07,,Z9999\n"
+        "Total rows: 8\n",
+        encoding="utf-8",
+    )
+    (folder / "codes.csv").write_text(
+        "code,service type\n0100,inpatient\nJ0572,pharmacotherapy\n", encoding="utf-8"
+    )
+
+
+EXPORT_SETTINGS: dict[str, Any] = {
+    "missing_codes": "gpra",
+    "date_format": "%m/%d/%Y",
+    "episodes": {
+        "files": "adm.csv",
+        "columns": {
+            "Client": "patient_id",
+            "Admit": "admission_date",
+            "Discharge": "discharge_date",
+            "Program": "cohort",
+            "Level": "level_of_care",
+        },
+        "episode_key": ["Client", "Admit"],
+    },
+    "services": {
+        "files": "encounters.csv",
+        "header_row": 3,
+        "skip_footer": 1,
+        "columns": {
+            "Client ID": "patient_id",
+            "DOS": "service_date",
+            "Service": "service_type",
+            "Discharge": "end_date",
+            "Dx": "sud_diagnosis",
+            "Rendering": "provider_id",
+            "Drug": "medication",
+            "Proc": "service_code",
+        },
+        "codes": {"service_code": "codes.csv"},
+    },
+}
+
+
+def test_read_exports_services_with_title_rows_and_footer(tmp_path: Path) -> None:
+    write_export(tmp_path)
+    recs = iop.read_exports(EXPORT_SETTINGS, base_dir=tmp_path)
+    got = canonical(recs).drop(columns="service_code")
+    pd.testing.assert_frame_equal(got, expected().drop(columns="service_code"))
+    # rows as the spreadsheet numbers them: header on row 3, data from row 4
+    assert recs.rejected[["table", "source", "row", "column", "reason"]].to_dict("records") == [
+        {
+            "table": "services",
+            "source": "encounters.csv",
+            "row": 10,
+            "column": "service_date",
+            "reason": "unparseable_date",
+        },
+        {
+            "table": "services",
+            "source": "encounters.csv",
+            "row": 11,
+            "column": "service_code",
+            "reason": "unknown_service_code",
+        },
+    ]
+    assert recs.read_counts["services"] == 8  # the footer is no data row
+    assert (
+        recs.file_hashes["services"]
+        == hashlib.sha256((tmp_path / "encounters.csv").read_bytes()).hexdigest()
+    )
+    assert_balanced(recs)
+
+
+def test_validate_command_reads_services(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from iopoutcomes.cli import cli
+
+    episodes_frame().to_csv(tmp_path / "episodes.csv", index=False)
+    frame = services_text()
+    frame.loc[2, "service_type"] = SECRET
+    frame.to_csv(tmp_path / "services.csv", index=False)
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    assert "services.csv" in result.stdout
+    assert "unknown_service_type" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+    other = tmp_path / "other"
+    other.mkdir()
+    frame.to_csv(other / "visits.csv", index=False)
+    named = CliRunner().invoke(
+        cli,
+        [
+            "validate",
+            "--episodes",
+            str(tmp_path / "episodes.csv"),
+            "--services",
+            str(other / "visits.csv"),
+            "--fail-on-reject",
+        ],
+    )
+    assert named.exit_code == 1
+    assert "visits.csv" in named.stdout
