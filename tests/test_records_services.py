@@ -614,3 +614,23 @@ def test_validate_command_reads_services(tmp_path: Path) -> None:
     )
     assert named.exit_code == 1
     assert "visits.csv" in named.stdout
+
+
+def test_simulate_command_writes_services_that_validate_reads_back(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from iopoutcomes.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["simulate", "--n", "120", "--seed", "3", "--no-instruments", "--services",
+              "--out", str(tmp_path)]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "services.csv").exists()
+    recs = read_records(tmp_path / "episodes.csv", services=tmp_path / "services.csv")
+    assert recs.rejected.empty
+    want = iop.simulate_records(n=120, seed=3, services=True).services
+    pd.testing.assert_frame_equal(recs.services, want)
+    checked = CliRunner().invoke(cli, ["validate", str(tmp_path), "--fail-on-reject"])
+    assert checked.exit_code == 0, checked.stderr
+    assert "services.csv" in checked.stdout

@@ -380,16 +380,23 @@ def validate(
     help="Add PHQ-9, GAD-7, BARC-10 and BAM item columns to the follow-ups (their own random "
     "stream: every other column is the same either way).",
 )
+@click.option(
+    "--services",
+    is_flag=True,
+    help="Add a services table with step-down transitions after residential and inpatient "
+    "discharges (its own random stream: the other files are the same, but episodes gain "
+    "death_date).",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @handle_errors
-def simulate(n: int, seed: int, instruments: bool, out: Path) -> None:
+def simulate(n: int, seed: int, instruments: bool, services: bool, out: Path) -> None:
     """Write simulated IOP vs inpatient records with known truth as canonical CSV files.
 
     The same N and SEED always give byte-identical files.
     """
     from .simulate import simulate_records
 
-    recs = simulate_records(n=n, seed=seed, instruments=instruments)
+    recs = simulate_records(n=n, seed=seed, instruments=instruments, services=services)
     written = recs.to_csv(out)
     for table, path in written.items():
         rows = len(getattr(recs, table))
