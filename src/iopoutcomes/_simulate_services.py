@@ -52,8 +52,10 @@ the fates drawn (what a correct measure computes on these records). Each person 
 index discharge in any 31-day period (episodes of one person are far apart), so the HEDIS
 31-day rule drops none, and no residential admission follows an inpatient discharge 2 days or
 more later, so CBE's day-3 rule never applies: both rules are for hand-built tests.
-Transfers chain for both definitions (the issue states it for HEDIS FUI; CBE #3453's index is
-also the end of a stay that continues elsewhere).
+Transfers chain for both definitions: issue 17 states the rule for HEDIS FUI; for CBE #3453 it
+is an assumption of this simulator (a measure engine that does not chain for CBE counts the
+first stay of a chain as an index of its own, unfollowed unless the next stay counts), so a
+disagreement on the CBE counts of transferred discharges points here first.
 """
 
 from __future__ import annotations
