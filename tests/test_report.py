@@ -639,3 +639,40 @@ def test_comparison_shows_sensitivity_rows_under_the_new_defaults(report) -> Non
     assert {"unadjusted (worst case)", "unadjusted (best case)"} <= analyses
     footnote = report.table("comparison").footnote
     assert "Miettinen-Nurminen 95% CI" in footnote and "Newcombe" not in footnote
+
+
+def test_snapshot_cuts_services_and_deaths_at_the_as_of_date() -> None:
+    """What the report sees of services at a quarter end: rows after it are not yet known, a
+    stay running over it has no discharge yet, a later death is not yet known."""
+    from types import SimpleNamespace
+
+    from iopoutcomes.report.build import _Builder
+
+    episodes = pd.DataFrame(
+        {
+            "patient_id": ["p1", "p2"],
+            "episode_id": ["e1", "e2"],
+            "cohort": ["inpatient", "inpatient"],
+            "admission_date": ["2024-03-01", "2024-03-02"],
+            "discharge_date": ["2024-03-10", "2024-03-12"],
+            "death_date": ["2024-03-20", "2024-04-02"],
+        }
+    )
+    services = pd.DataFrame(
+        {
+            "patient_id": ["p1", "p1", "p9", "p9"],
+            "service_date": ["2024-03-11", "2024-04-01", "2024-03-25", "2024-03-31"],
+            "service_type": ["iop", "iop", "residential", "outpatient"],
+            "end_date": ["", "", "2024-04-05", ""],
+        }
+    )
+    recs = iop.read_records(episodes, services=services)
+    snap = _Builder._snapshot(SimpleNamespace(records=recs), pd.Timestamp("2024-03-31"))  # type: ignore[arg-type]
+    assert snap.services["service_date"].dt.strftime("%m-%d").tolist() == [
+        "03-11",
+        "03-25",
+        "03-31",
+    ]
+    assert snap.services["end_date"].isna().all()  # the residential stay is still running
+    assert snap.episodes["death_date"].dt.strftime("%m-%d").fillna("").tolist() == ["03-20", ""]
+    assert len(recs.services) == 4  # the records themselves are untouched

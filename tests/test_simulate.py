@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -551,3 +552,182 @@ def test_milestones_benchmark_smoke() -> None:
     assert res.covers.sum() >= 16
     assert res.in_treatment_flagged.all()
     assert abs(res.diff.mean()) < 0.05
+
+
+# --- services (issue 17): step-down transitions with known continuity rates ----------------
+
+FOLLOW_UP_TYPES = {"outpatient", "iop", "php", "telehealth", "pharmacotherapy"}
+
+
+@pytest.fixture(scope="module")
+def stepdown() -> Records:
+    return simulate_records(n=600, seed=11, services=True, n_service_stays=20_000)
+
+
+def plain_continuity(recs: Records) -> dict[tuple[str, int], tuple[int, int]]:
+    """(n, n_events) per (definition, window), one index discharge at a time, from the records.
+
+    Written from the rules the simulator documents, without its fates: index stays are the
+    residential/inpatient stays of services and of episodes (an identical pair counted once);
+    a next stay admitted on the discharge day or the day after chains into one index dated by
+    the last discharge; a discharge whose 30-day window ends after data_as_of is not counted;
+    hospice or death on days 0..w after discharge excludes it from window w; CBE #3453 counts
+    a follow-up visit on days 1..w or pharmacotherapy on days 0..w, HEDIS FUI a visit on days
+    1..w.
+    """
+    as_of = pd.Timestamp(recs.truth.parameters["data_as_of"])
+    services = recs.services
+    episodes = recs.episodes
+    stays: dict[str, set[tuple[Any, Any, str]]] = {}
+    for row in services.itertuples(index=False):
+        if row.service_type in ("residential", "inpatient"):
+            stays.setdefault(row.patient_id, set()).add(
+                (row.service_date, row.end_date, row.service_type)
+            )
+    death: dict[str, pd.Timestamp] = {}
+    for row in episodes.itertuples(index=False):
+        if pd.notna(row.death_date):
+            death[row.patient_id] = row.death_date
+        if pd.notna(row.discharge_reason) and row.discharge_reason == "died":
+            death[row.patient_id] = row.discharge_date
+        if pd.notna(row.discharge_date) and row.level_of_care in ("residential", "inpatient"):
+            stays.setdefault(row.patient_id, set()).add(
+                (row.admission_date, row.discharge_date, row.level_of_care)
+            )
+    events: dict[str, list[tuple[pd.Timestamp, str]]] = {}
+    for row in services.itertuples(index=False):
+        events.setdefault(row.patient_id, []).append((row.service_date, row.service_type))
+    counts: dict[tuple[str, int], list[int]] = {
+        key: [0, 0]
+        for key in (("cbe3453", 7), ("cbe3453", 14), ("hedis_fui", 7), ("hedis_fui", 30))
+    }
+    for patient, patient_stays in stays.items():
+        ordered = sorted(patient_stays, key=lambda s: (s[0], pd.isna(s[1])))
+        k = 0
+        while k < len(ordered):
+            discharge = ordered[k][1]
+            while (
+                pd.notna(discharge)
+                and k + 1 < len(ordered)
+                and 0 <= (ordered[k + 1][0] - discharge).days <= 1
+            ):
+                k += 1
+                discharge = ordered[k][1]
+            k += 1
+            if pd.isna(discharge) or discharge + pd.Timedelta(days=30) > as_of:
+                continue
+            days = [((d - discharge).days, t) for d, t in events.get(patient, [])]
+            died = death.get(patient)
+            for (definition, w), tally in counts.items():
+                if died is not None and died <= discharge + pd.Timedelta(days=w):
+                    continue
+                if any(t == "hospice" and 0 <= d <= w for d, t in days):
+                    continue
+                followed = any(t in FOLLOW_UP_TYPES and 1 <= d <= w for d, t in days)
+                if definition == "cbe3453":
+                    followed |= any(t == "pharmacotherapy" and d == 0 for d, t in days)
+                tally[0] += 1
+                tally[1] += int(followed)
+    return {key: (n, e) for key, (n, e) in counts.items()}
+
+
+def test_services_truth_counts_equal_a_plain_per_discharge_computation(stepdown: Records) -> None:
+    truth = stepdown.truth.continuity.set_index(["definition", "within"])
+    plain = plain_continuity(stepdown)
+    for key, (n, n_events) in plain.items():
+        assert (int(truth.loc[key, "n"]), int(truth.loc[key, "n_events"])) == (n, n_events), key
+    assert min(n for n, _ in plain.values()) > 19_000
+
+
+def test_services_true_rates_within_sampling_error(stepdown: Records) -> None:
+    # the model probabilities, by hand from the documented model (P_NEVER 0.30, daily visit
+    # probability 0.15 from day 1, pharmacotherapy on the discharge day 0.15):
+    # FUI w: 0.7 (1 - 0.85**w); CBE w: 1 - 0.85 (1 - FUI w)
+    hand = {
+        ("hedis_fui", 7): 0.7 * (1 - 0.3205771),  # 0.85**7 = 0.3205771
+        ("hedis_fui", 30): 0.7 * (1 - 0.0076308),  # 0.85**30 = 0.0076308
+        ("cbe3453", 7): 1 - 0.85 * (1 - 0.7 * (1 - 0.3205771)),
+        ("cbe3453", 14): 1 - 0.85 * (1 - 0.7 * (1 - 0.1027697)),  # 0.85**14 = 0.1027697
+    }
+    truth = stepdown.truth.continuity.set_index(["definition", "within"])
+    plain = plain_continuity(stepdown)
+    for key, rate in hand.items():
+        assert truth.loc[key, "rate"] == pytest.approx(rate, abs=5e-7)  # 7-digit powers
+        n, n_events = plain[key]
+        # 4.5 standard errors: four windows checked, a false alarm below 1 in 10,000 runs
+        assert abs(n_events / n - rate) < 4.5 * np.sqrt(rate * (1 - rate) / n), key
+
+
+def test_services_tables_and_truth_shapes(stepdown: Records) -> None:
+    services = stepdown.services
+    assert stepdown.rejected.empty
+    assert set(services["service_type"]) <= set(iop.schema.SERVICE_TYPES)
+    assert {
+        "iop",
+        "outpatient",
+        "pharmacotherapy",
+        "residential",
+        "inpatient",
+        "ed",
+        "hospice",
+    } <= set(services["service_type"])
+    assert (services["service_date"] <= stepdown.data_as_of).all()
+    index = stepdown.truth.index_discharges
+    assert 0.04 < index["transfer"].mean() < 0.09  # 6% of service-only stays, and transfers
+    assert index["episode_id"].notna().sum() > 0
+    assert index["episode_id"].isna().sum() == 20_000  # the stays of people without an episode
+    pharm = services[services["service_type"] == "pharmacotherapy"]
+    assert pharm["medication"].notna().all()
+    assert services.loc[services["service_type"] != "pharmacotherapy", "medication"].isna().all()
+    # half of the episodes' stays are listed in services with their very dates
+    eps = stepdown.episodes
+    stays = eps[
+        eps["level_of_care"].isin(["residential", "inpatient"]) & eps["discharge_date"].notna()
+    ]
+    listed = stays.merge(
+        services,
+        left_on=["patient_id", "admission_date", "discharge_date"],
+        right_on=["patient_id", "service_date", "end_date"],
+    )
+    assert 0.35 < len(listed) / len(stays) < 0.65
+    # IET-style new episodes: people with visits and no stay
+    assert services["patient_id"].str.startswith("T").any()
+
+
+def test_services_leave_the_other_tables_unchanged() -> None:
+    plain = simulate_records(n=300, seed=4)
+    with_services = simulate_records(n=300, seed=4, services=True, n_service_stays=50)
+    pd.testing.assert_frame_equal(plain.followups, with_services.followups)
+    pd.testing.assert_frame_equal(plain.use_days, with_services.use_days)
+    pd.testing.assert_frame_equal(
+        plain.episodes.drop(columns="death_date"), with_services.episodes.drop(columns="death_date")
+    )
+    assert plain.episodes["death_date"].isna().all()
+    assert plain.truth.continuity is None and len(plain.services) == 0
+    assert "services" not in plain.truth.parameters
+    # deaths in episodes agree with the discharge reason and the follow-up statuses
+    eps = with_services.episodes
+    died = eps[eps["discharge_reason"] == "died"]
+    assert (died["death_date"] == died["discharge_date"]).all()
+    dead = with_services.followups.merge(eps[["episode_id", "death_date"]], on="episode_id")
+    completed = dead[dead["status"] == "completed"]
+    assert not (completed["assessment_date"] > completed["death_date"]).any()
+
+
+def test_services_deterministic_by_seed() -> None:
+    a = simulate_records(n=200, seed=9, services=True, n_service_stays=300)
+    b = simulate_records(n=200, seed=9, services=True, n_service_stays=300)
+    c = simulate_records(n=200, seed=10, services=True, n_service_stays=300)
+    pd.testing.assert_frame_equal(a.services, b.services)
+    pd.testing.assert_frame_equal(a.truth.continuity, b.truth.continuity)
+    assert not a.services.equals(c.services)
+    assert len(a.truth.index_discharges) >= 300
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"services": "yes"}, {"n_service_stays": 10}, {"services": True, "n_service_stays": -1}],
+)
+def test_services_invalid_parameters(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ParameterError):
+        simulate_records(n=50, seed=1, **kwargs)

@@ -59,6 +59,7 @@ TABLE_PREFIXES: dict[str, tuple[str, ...]] = {
     "episodes": ("episode",),
     "followups": ("followup", "follow_up", "follow-up"),
     "use_days": ("use_day", "use-day", "useday"),
+    "services": ("service", "encounter"),
 }
 """A file belongs to a table when its name (lower case) starts with one of these prefixes."""
 
@@ -188,10 +189,11 @@ def collect_tables(files: Sequence[Path], explicit: dict[str, Path | None]) -> d
     ----------
     files : sequence of Path
         Files and/or folders. In a folder, files whose names start with ``episodes``,
-        ``followups`` or ``use_days`` are used and other files ignored; a file given by name
-        must start with one of them.
+        ``followups``, ``use_days`` or ``services`` (or ``encounters``) are used and other
+        files ignored; a file given by name must start with one of them.
     explicit : dict
-        Table -> path given with ``--episodes/--followups/--use-days`` (wins over names).
+        Table -> path given with ``--episodes/--followups/--use-days/--services`` (wins over
+        names).
 
     Returns
     -------
@@ -221,8 +223,8 @@ def collect_tables(files: Sequence[Path], explicit: dict[str, Path | None]) -> d
         if table is None:
             raise ParameterError(
                 f"Cannot tell which table {path.name!r} holds: file names must start with "
-                "episodes, followups or use_days, or give the file with --episodes, "
-                "--followups or --use-days."
+                "episodes, followups, use_days or services, or give the file with --episodes, "
+                "--followups, --use-days or --services."
             )
         found[table].append(path)
     chosen: dict[str, Path] = {}
@@ -265,6 +267,7 @@ def _read_json_option(path: Path | None, option: str) -> Any:
 @click.option("--episodes", type=click.Path(path_type=Path), help="Episodes file.")
 @click.option("--followups", type=click.Path(path_type=Path), help="Follow-ups file.")
 @click.option("--use-days", "use_days", type=click.Path(path_type=Path), help="Use-days file.")
+@click.option("--services", type=click.Path(path_type=Path), help="Services (encounters) file.")
 @click.option("--date-format", help="strptime format of the dates (default ISO %Y-%m-%d).")
 @click.option("--timepoints", help="Declared timepoint labels, comma-separated.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of CSV files.")
@@ -292,6 +295,7 @@ def validate(
     episodes: Path | None,
     followups: Path | None,
     use_days: Path | None,
+    services: Path | None,
     date_format: str | None,
     timepoints: str | None,
     encoding: str,
@@ -304,15 +308,16 @@ def validate(
 ) -> None:
     """Read and validate FILES (files or folders): counts per table and rejection reasons.
 
-    Tables are recognised by file name (episodes*, followups*, use_days*) or given with
-    --episodes/--followups/--use-days. Rows that do not fit the canonical format are counted
+    Tables are recognised by file name (episodes*, followups*, use_days*, services*) or given
+    with --episodes/--followups/--use-days/--services. Rows that do not fit the canonical format are counted
     by reason, never printed.
     """
     from .records import read_records
     from .schema import REJECTION_REASONS
 
     tables = collect_tables(
-        files, {"episodes": episodes, "followups": followups, "use_days": use_days}
+        files,
+        {"episodes": episodes, "followups": followups, "use_days": use_days, "services": services},
     )
     labels = None
     if timepoints is not None:
@@ -321,6 +326,7 @@ def validate(
         tables["episodes"],
         tables.get("followups"),
         tables.get("use_days"),
+        services=tables.get("services"),
         columns=_read_json_option(columns_json, "--columns-json"),
         codes=_read_json_option(codes_json, "--codes-json"),
         strict=strict,
@@ -374,16 +380,23 @@ def validate(
     help="Add PHQ-9, GAD-7, BARC-10 and BAM item columns to the follow-ups (their own random "
     "stream: every other column is the same either way).",
 )
+@click.option(
+    "--services",
+    is_flag=True,
+    help="Add a services table with step-down transitions after residential and inpatient "
+    "discharges (its own random stream: the other files are the same, but episodes gain "
+    "death_date).",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @handle_errors
-def simulate(n: int, seed: int, instruments: bool, out: Path) -> None:
+def simulate(n: int, seed: int, instruments: bool, services: bool, out: Path) -> None:
     """Write simulated IOP vs inpatient records with known truth as canonical CSV files.
 
     The same N and SEED always give byte-identical files.
     """
     from .simulate import simulate_records
 
-    recs = simulate_records(n=n, seed=seed, instruments=instruments)
+    recs = simulate_records(n=n, seed=seed, instruments=instruments, services=services)
     written = recs.to_csv(out)
     for table, path in written.items():
         rows = len(getattr(recs, table))

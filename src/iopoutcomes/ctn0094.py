@@ -575,6 +575,7 @@ def _episodes(
             "site": _as_text(site_t["site_masked"].reindex(who.to_numpy())).to_numpy(),
             "discharge_date": nat,
             "discharge_reason": na_text,
+            "death_date": nat,  # not in the harmonised tables: unknown, not "alive"
             "discharge_day": discharge_day,
             "trial": project.map(TRIALS).astype("str"),
             "randomised": (rand["arm1"] != NOT_RANDOMISED).to_numpy(),

@@ -32,6 +32,11 @@ The same settings are the ``[input]`` section of a report configuration
     files = "exports/lab_screens.csv"
     kind = "screens"                    # or "daily" (timeline follow-back)
 
+    [input.services]
+    files = "exports/encounters*.csv"
+    columns = {"Client ID" = "patient_id", "DOS" = "service_date", "Proc" = "service_code"}
+    codes.service_code = "value_sets/service_codes.csv"  # the program's own: code, service type
+
 Privacy (42 CFR Part 2): messages name files, settings, columns, counts and reason codes, never
 cell values or identifiers.
 """
@@ -75,7 +80,7 @@ __all__ = [
     "require_rows",
 ]
 
-TABLE_NAMES: Final[tuple[str, ...]] = ("episodes", "followups", "use_days")
+TABLE_NAMES: Final[tuple[str, ...]] = ("episodes", "followups", "use_days", "services")
 
 CALENDAR_KINDS: Final[tuple[str, ...]] = ("daily", "screens")
 """``daily``: every day recorded (timeline follow-back); ``screens``: urine screens on some days."""
@@ -147,6 +152,11 @@ class TableInput:
         #")``): ``episode_id`` is built from them.
     kind : {"daily", "screens"} or None
         For ``use_days``: what the calendar is (see :data:`CALENDAR_KINDS`).
+    service_codes : str or mapping or None
+        For ``services``: ``codes.service_code``, billing code -> service type, or the path
+        (relative to the configuration file's folder) of a two-column CSV file; passed to
+        :func:`~iopoutcomes.read_records` as ``codes={"service_code": ...}``, which derives
+        ``service_type`` from ``service_code`` and rejects unmapped codes.
     """
 
     files: tuple[str, ...] = ()
@@ -159,6 +169,7 @@ class TableInput:
     encoding: str | None = None
     episode_key: tuple[str, ...] | None = None
     kind: str | None = None
+    service_codes: str | Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -291,7 +302,16 @@ def _table_input(table: str, raw: Mapping[str, Any], where: str) -> TableInput:
         raise ConfigError(f"{name} columns: a column is mapped to an empty name.")
     # names that are not canonical columns are kept as covariates (age, sex, ...)
     codes: dict[str, dict[str, str]] = {}
+    service_codes: str | dict[str, str] | None = None
     for col, mapping in _mapping(raw.get("codes", {}), name).items():
+        if table == "services" and str(col) == "service_code":
+            # billing codes derive the type in read_records (unmapped codes are rejected)
+            service_codes = (
+                str(mapping)
+                if isinstance(mapping, str | os.PathLike)
+                else {str(k): str(v) for k, v in _mapping(mapping, f"{name} codes").items()}
+            )
+            continue
         codes[str(col)] = {str(k): str(v) for k, v in _mapping(mapping, f"{name} codes").items()}
     fmt = raw.get("date_format")
     if fmt is not None and (not isinstance(fmt, str) or "%" not in fmt):
@@ -315,7 +335,9 @@ def _table_input(table: str, raw: Mapping[str, Any], where: str) -> TableInput:
         raise ConfigError(
             f"{name} kind is a setting of [input.use_days] only, one of {list(CALENDAR_KINDS)}."
         )
-    return TableInput(files, sheet, int(header), int(footer), columns, codes, fmt, enc, key, kind)
+    return TableInput(
+        files, sheet, int(header), int(footer), columns, codes, fmt, enc, key, kind, service_codes
+    )
 
 
 def _missing_codes(value: Any, where: str) -> tuple[str, ...]:
@@ -1012,11 +1034,16 @@ def read_exports(
                 f"({len(extra_rejected[0]) if extra_rejected else 0:,} rejected); check "
                 "episode_key or the dates."
             )
+    service_codes = settings.tables["services"].service_codes if "services" in frames else None
+    if isinstance(service_codes, str) and not Path(service_codes).is_absolute():
+        service_codes = str(settings.base_dir / service_codes)
     try:
         recs = read_records(
             frames["episodes"],
             frames.get("followups"),
             frames.get("use_days"),
+            services=frames.get("services"),
+            codes=None if service_codes is None else {"services": {"service_code": service_codes}},
             timepoints=labels,
             data_as_of=data_as_of if data_as_of is not None else settings.data_as_of,
             source_rows={t: c.where for t, c in cleaned.items()},

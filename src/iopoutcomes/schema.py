@@ -3,7 +3,7 @@
 Every module reads column names, controlled vocabularies and reason codes from here, so the
 format documented in ``docs/format.md`` and the code cannot drift apart.
 
-Three input tables (see ``docs/format.md``):
+Four input tables (see ``docs/format.md``):
 
 ``episodes``
     one row per treatment episode (``patient_id``, ``episode_id``, ``cohort``,
@@ -14,6 +14,11 @@ Three input tables (see ``docs/format.md``):
 ``use_days``
     optional daily use calendar (timeline follow-back or urine screens): one row per person-day
     (and substance/source), ``used`` 0/1.
+``services``
+    optional service records (encounters, stays, dispensings): one row per visit, admission or
+    medication event of a person (``patient_id``, ``service_date``, ``service_type`` ...), the
+    input of the care-transition measures (continuity of care after a residential or inpatient
+    discharge, initiation and engagement).
 
 After validation each table also carries derived day numbers relative to the episode's admission
 (``discharge_day``, ``assessment_day``, ``day``), so that calendar-dated program exports and
@@ -42,7 +47,13 @@ __all__ = [
     "FOLLOWUP_STATUSES",
     "LEVELS_OF_CARE",
     "LEVEL_OF_CARE_FROM_ASAM3",
+    "MEDICATIONS",
     "MILESTONE_MEASURES",
+    "SERVICES",
+    "SERVICE_STAYS",
+    "SERVICE_TYPES",
+    "SERVICE_WORDINGS",
+    "SUD_DIAGNOSES",
     "REJECTION_REASONS",
     "TABLES",
     "TimeBasis",
@@ -161,6 +172,153 @@ UDS_RESULTS: Final[tuple[str, ...]] = ("negative", "positive", "missing")
 
 USE_SOURCES: Final[tuple[str, ...]] = ("self_report", "uds")
 
+SERVICE_TYPES: Final[tuple[str, ...]] = (
+    "outpatient",
+    "iop",
+    "php",
+    "residential",
+    "inpatient",
+    "detox",
+    "ed",
+    "telehealth",
+    "pharmacotherapy",
+    "peer_support",
+    "assessment",
+    "hospice",  # not a follow-up: hospice care excludes a discharge from the measures
+    "other",
+)
+"""Normalised vocabulary of ``services.service_type`` (lower case: a service, not a cohort)."""
+
+SERVICE_STAYS: Final[tuple[str, ...]] = ("residential", "inpatient", "detox")
+"""Service types that are stays (``service_date`` = admission, ``end_date`` = discharge)."""
+
+SUD_DIAGNOSES: Final[tuple[str, ...]] = ("principal", "secondary", "none")
+"""Position of a substance-use-disorder diagnosis on the service's claim or encounter."""
+
+MEDICATIONS: Final[tuple[str, ...]] = (
+    "buprenorphine",
+    "naltrexone_oral",
+    "naltrexone_er",
+    "methadone",
+    "acamprosate",
+    "disulfiram",
+    "other",
+)
+"""Medications for alcohol or opioid use disorder (``services.medication``, pharmacotherapy)."""
+
+SERVICE_WORDINGS: Final[dict[str, dict[str, str]]] = {
+    # Common EHR wordings of the service vocabularies: descriptions, not billing codes (code
+    # lists are licensed value sets and stay the user's, given with codes=). Keys are matched
+    # after lower-casing and collapsing every run of other characters than letters and digits
+    # to one space, so "Intensive Outpatient", "INTENSIVE-OUTPATIENT" and "intensive
+    # outpatient " are one wording; the canonical names match the same way ("peer support").
+    "service_type": {
+        "op": "outpatient",
+        "outpatient": "outpatient",
+        "outpatient services": "outpatient",
+        "outpatient counseling": "outpatient",
+        "outpatient therapy": "outpatient",
+        "individual counseling": "outpatient",
+        "group counseling": "outpatient",
+        "individual therapy": "outpatient",
+        "group therapy": "outpatient",
+        "office visit": "outpatient",
+        "asam 1": "outpatient",
+        "intensive outpatient": "iop",
+        "intensive outpatient program": "iop",
+        "intensive outpatient treatment": "iop",
+        "asam 2 1": "iop",
+        "partial hospitalization": "php",
+        "partial hospitalisation": "php",
+        "partial hospitalization program": "php",
+        "day treatment": "php",
+        "asam 2 5": "php",
+        "residential tx": "residential",
+        "residential treatment": "residential",
+        "residential rehabilitation": "residential",
+        "short term residential": "residential",
+        "long term residential": "residential",
+        "inpatient tx": "inpatient",
+        "inpatient treatment": "inpatient",
+        "inpatient rehabilitation": "inpatient",
+        "hospital inpatient": "inpatient",
+        "acute inpatient": "inpatient",
+        "detoxification": "detox",
+        "withdrawal management": "detox",
+        "medically managed withdrawal": "detox",
+        "emergency department": "ed",
+        "emergency room": "ed",
+        "er": "ed",
+        "er visit": "ed",
+        "ed visit": "ed",
+        "telehealth visit": "telehealth",
+        "telemedicine": "telehealth",
+        "video visit": "telehealth",
+        "telephone visit": "telehealth",
+        "virtual visit": "telehealth",
+        "mat": "pharmacotherapy",
+        "moud": "pharmacotherapy",
+        "maud": "pharmacotherapy",
+        "medication assisted treatment": "pharmacotherapy",
+        "medication for opioid use disorder": "pharmacotherapy",
+        "medication for alcohol use disorder": "pharmacotherapy",
+        "medication management": "pharmacotherapy",
+        "mat buprenorphine": "pharmacotherapy",
+        "mat naltrexone": "pharmacotherapy",
+        "mat methadone": "pharmacotherapy",
+        "mat vivitrol": "pharmacotherapy",
+        "opioid treatment program": "pharmacotherapy",
+        "otp": "pharmacotherapy",
+        "otp dosing": "pharmacotherapy",
+        "methadone dosing": "pharmacotherapy",
+        "peer recovery support": "peer_support",
+        "peer recovery support services": "peer_support",
+        "recovery coaching": "peer_support",
+        "peer specialist": "peer_support",
+        "intake assessment": "assessment",
+        "screening": "assessment",
+        "biopsychosocial assessment": "assessment",
+        "asam assessment": "assessment",
+        "hospice care": "hospice",
+    },
+    "medication": {
+        "bup": "buprenorphine",
+        "suboxone": "buprenorphine",
+        "subutex": "buprenorphine",
+        "sublocade": "buprenorphine",
+        "zubsolv": "buprenorphine",
+        "buprenorphine naloxone": "buprenorphine",
+        "mat buprenorphine": "buprenorphine",
+        "oral naltrexone": "naltrexone_oral",
+        "naltrexone oral": "naltrexone_oral",
+        "revia": "naltrexone_oral",
+        "vivitrol": "naltrexone_er",
+        "xr ntx": "naltrexone_er",
+        "extended release naltrexone": "naltrexone_er",
+        "naltrexone er": "naltrexone_er",
+        "naltrexone xr": "naltrexone_er",
+        "injectable naltrexone": "naltrexone_er",
+        # plain "naltrexone" is left out: oral or extended-release is the user's to say
+        "mat vivitrol": "naltrexone_er",
+        "mat methadone": "methadone",
+        "methadone dosing": "methadone",
+        "campral": "acamprosate",
+        "antabuse": "disulfiram",
+    },
+    "sud_diagnosis": {
+        "primary": "principal",
+        "principal diagnosis": "principal",
+        "primary diagnosis": "principal",
+        "dx 1": "principal",
+        "secondary diagnosis": "secondary",
+        "other diagnosis": "secondary",
+        "no": "none",
+        "no sud": "none",
+        "no sud diagnosis": "none",
+    },
+}
+"""Known EHR wordings of the ``services`` vocabularies (normalised wording -> canonical value)."""
+
 MILESTONE_MEASURES: Final[tuple[str, ...]] = (
     "wellbeing",
     "relationships",
@@ -226,6 +384,7 @@ EPISODES: Final[TableSpec] = TableSpec(
         ColumnSpec("site", "label"),
         ColumnSpec("discharge_date", "date", description="empty = still in care"),
         ColumnSpec("discharge_reason", "category", vocabulary=DISCHARGE_REASONS),
+        ColumnSpec("death_date", "date", description="date of death, if known (an exclusion)"),
         # derived by read_records (or given directly by study-day readers)
         ColumnSpec("discharge_day", "day", description="days from admission to discharge"),
     ),
@@ -267,7 +426,22 @@ USE_DAYS: Final[TableSpec] = TableSpec(
     ),
 )
 
-TABLES: Final[dict[str, TableSpec]] = {t.name: t for t in (EPISODES, FOLLOWUPS, USE_DAYS)}
+SERVICES: Final[TableSpec] = TableSpec(
+    "services",
+    (
+        # patient_id links to the episodes' patient_id, but a person need not have an episode
+        ColumnSpec("patient_id", "id", True, description="person identifier (kept as text)"),
+        ColumnSpec("service_date", "date", True, description="visit, admission or dispensing"),
+        ColumnSpec("service_type", "category", True, vocabulary=SERVICE_TYPES),
+        ColumnSpec("end_date", "date", description="discharge date of a stay"),
+        ColumnSpec("sud_diagnosis", "category", vocabulary=SUD_DIAGNOSES),
+        ColumnSpec("provider_id", "id", description="rendering provider (kept as text)"),
+        ColumnSpec("medication", "category", vocabulary=MEDICATIONS),
+        ColumnSpec("service_code", "label", description="billing code as given"),
+    ),
+)
+
+TABLES: Final[dict[str, TableSpec]] = {t.name: t for t in (EPISODES, FOLLOWUPS, USE_DAYS, SERVICES)}
 
 # --- rejection reason codes (stable: reports and users filter on them) ------------------------
 
@@ -286,6 +460,12 @@ REJECTION_REASONS: Final[dict[str, str]] = {
     "unknown_timepoint": "timepoint label is not declared",
     "unknown_uds_result": "urine drug screen result is not in the vocabulary",
     "unknown_source": "use-day source is not in the vocabulary",
+    "unknown_service_code": "the service code is not in the codes= mapping of service codes",
+    "unknown_service_type": "service type is not in the vocabulary",
+    "unknown_sud_diagnosis": "SUD diagnosis position is not in the vocabulary",
+    "unknown_medication": "medication is not in the vocabulary",
+    "end_before_service_date": "the end date of a stay is before its service date",
+    "death_before_admission": "date of death is before the admission date",
     "unparseable_date": "a date could not be parsed in the declared format",
     "unparseable_number": "a numeric value could not be parsed",
     "used_not_binary": "used must be 0 or 1",

@@ -79,6 +79,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from ._render import ResultDisplay
+from ._simulate_services import simulate_services
 from .definitions import DEFAULT_WINDOWS
 from .exceptions import ParameterError
 from .records import Records, read_records
@@ -176,6 +177,19 @@ class SimulationTruth(ResultDisplay):
         difference, among episodes alive at the assessment (death does not depend on setting).
     propensity_iop : pandas.Series
         True probability of IOP given covariates and site, indexed by ``episode_id``.
+    continuity : pandas.DataFrame or None
+        With ``services=True``: the true continuity-of-care rates after residential and
+        inpatient discharges, ``definition`` (``cbe3453``, ``hedis_fui``), ``within`` (7 and
+        14; 7 and 30 days), ``n`` and ``n_events`` (eligible index discharges and those
+        followed, counted from the fates drawn), ``rate`` (the model probability) and
+        ``method``; model and rules in :mod:`iopoutcomes._simulate_services`.
+    index_discharges : pandas.DataFrame or None
+        With ``services=True``: one row per index discharge (a direct transfer chain is one)
+        with its fate: ``patient_id``, ``episode_id`` (NA for people without an episode),
+        ``index_type``, ``admission_date``, ``discharge_date``, ``transfer``,
+        ``window_observed`` (the 30-day window ends by ``data_as_of``), ``hospice``,
+        ``days_to_death``, ``pharmacotherapy_day0``, ``days_to_visit`` (first visit, days
+        after discharge) and ``visit_type``. For tests: truth is never published.
 
     Examples
     --------
@@ -194,6 +208,8 @@ class SimulationTruth(ResultDisplay):
     propensity_iop: pd.Series
     remarks: tuple[str, ...] = field(default=())
     costs: pd.DataFrame | None = None
+    continuity: pd.DataFrame | None = None
+    index_discharges: pd.DataFrame | None = None
 
     def _header(self) -> str:
         p = self.parameters
@@ -419,6 +435,14 @@ def _resolve_parameters(n: int, seed: int, **kw: Any) -> dict[str, Any]:
         p["instruments"] = True  # recorded only when asked for: the sample stays unchanged
     if kw.get("costs", False):
         p["costs"] = True  # recorded only when asked for: the sample stays unchanged
+    if kw.get("services", False):  # recorded only when asked for, like instruments
+        if not isinstance(kw["services"], bool):
+            raise ParameterError("services must be True or False.")
+        p["services"] = True
+        stays = kw.get("n_service_stays")
+        p["n_service_stays"] = n if stays is None else _check_int("n_service_stays", stays, low=0)
+    elif kw.get("n_service_stays") is not None:
+        raise ParameterError("n_service_stays is a setting of services=True only.")
     return p
 
 
@@ -525,6 +549,8 @@ def simulate_tables(
     scenario: str = "default",
     instruments: bool = False,
     costs: bool = False,
+    services: bool = False,
+    n_service_stays: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, SimulationTruth]:
     """Generate the three raw tables and the truth, without validation.
 
@@ -564,6 +590,8 @@ def simulate_tables(
         scenario=scenario,
         instruments=instruments,
         costs=costs,
+        services=services,
+        n_service_stays=n_service_stays,
     )
     return _generate(p)
 
@@ -920,6 +948,18 @@ def _generate(
             "severity": pd.Series(severity),
         }
     )
+    if p.get("services"):
+        # deaths known by data_as_of: an exclusion of the care-transition measures. Each
+        # episode draws its own death time, so a readmitted patient has two: only the one of
+        # the latest episode is a death (the other would precede or contradict a readmission)
+        latest = admission == pd.Series(admission).groupby(patient).transform("max").to_numpy()
+        died = (death_day <= as_of_day) & latest
+        death_date = admission_date + pd.to_timedelta(np.where(died, death_day, 0), unit="D")
+        episodes.insert(
+            list(episodes.columns).index("discharge_reason") + 1,
+            "death_date",
+            pd.Series(death_date).where(died),
+        )
 
     if p.get("costs"):
         episodes["cost"] = _simulated_costs(p["seed"], iop, level, u_plan)
@@ -1221,6 +1261,8 @@ def simulate_records(
     scenario: str = "default",
     instruments: bool = False,
     costs: bool = False,
+    services: bool = False,
+    n_service_stays: int | None = None,
 ) -> Records:
     """Simulate IOP vs inpatient follow-up records with known truth.
 
@@ -1295,6 +1337,21 @@ def simulate_records(
         covariates) times a gamma variation for services used (mean 1, coefficient of variation
         0.5), drawn from a stream of its own (every other column is what ``costs=False``
         gives). The true mean costs and their difference are in ``truth.costs``.
+    services : bool, default False
+        Add a ``services`` table with step-down transitions (model in
+        :mod:`iopoutcomes._simulate_services`): residential and inpatient discharges (the
+        episodes', half of them also listed as service stays with the same dates, and
+        ``n_service_stays`` of people without an episode) followed by IOP, outpatient, PHP,
+        telehealth or pharmacotherapy at simulated delays or never, direct transfers, hospice,
+        emergency visits that are no follow-up, and IET-style new episodes. The episodes gain
+        ``death_date`` (deaths known by ``data_as_of``, on a patient's latest episode: a
+        readmitted patient's earlier episode draws a death time of its own that the
+        readmission contradicts). ``truth.continuity`` holds the true
+        CBE #3453 (7, 14 days) and HEDIS FUI (7, 30 days) rates, ``truth.index_discharges``
+        each index discharge's fate. Drawn from a stream of its own: the other tables are what
+        ``services=False`` gives (``episodes`` but for ``death_date``).
+    n_service_stays : int, optional
+        With ``services=True``: stays of people without an episode; ``n`` when not given.
 
     Returns
     -------
@@ -1333,11 +1390,26 @@ def simulate_records(
         scenario=scenario,
         instruments=instruments,
         costs=costs,
+        services=services,
+        n_service_stays=n_service_stays,
     )
+    service_table = None
+    if truth.parameters.get("services"):
+        # a stream of its own: +1 is the instruments', +2 the costs' stream
+        stream = np.random.SeedSequence(truth.parameters["seed"]).spawn(len(_STREAMS) + 3)[-1]
+        service_table, index, continuity = simulate_services(
+            episodes,
+            np.random.default_rng(stream),
+            start=pd.Timestamp(truth.parameters["start"]),
+            data_as_of=pd.Timestamp(truth.parameters["data_as_of"]),
+            n_service_stays=truth.parameters["n_service_stays"],
+        )
+        truth = dataclasses.replace(truth, continuity=continuity, index_discharges=index)
     records = read_records(
         episodes,
         followups,
         use_days,
+        services=service_table,
         timepoints=DEFAULT_TIMEPOINTS,
         data_as_of=pd.Timestamp(truth.parameters["data_as_of"]),
     )

@@ -1,10 +1,10 @@
 """Reading and validating follow-up records: ``read_records`` -> :class:`Records`.
 
-``read_records`` takes the three canonical tables (``episodes``, ``followups``, ``use_days``;
-see ``docs/format.md`` and :mod:`iopoutcomes.schema`) as files (CSV, Parquet, Excel) or
-DataFrames, maps source column names and codes onto the canonical ones, types every column,
-derives day numbers relative to admission and rejects, one row at a time, whatever does not fit,
-with a stable reason code. Whole-file problems (missing or unreadable file, wrong encoding,
+``read_records`` takes the four canonical tables (``episodes``, ``followups``, ``use_days``,
+``services``; see ``docs/format.md`` and :mod:`iopoutcomes.schema`) as files (CSV, Parquet,
+Excel) or DataFrames, maps source column names and codes onto the canonical ones, types every
+column, derives day numbers relative to admission and rejects, one row at a time, whatever does
+not fit, with a stable reason code. Whole-file problems (missing or unreadable file, wrong encoding,
 missing required column, no data rows) raise one exception of the library's hierarchy instead.
 
 The package is split by concern, each module readable on its own: ``_files`` (reading CSV,

@@ -11,6 +11,7 @@ finite; text must hold no control characters.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,13 +26,14 @@ from ..schema import (
     ASAM_EDITION,
     LEVEL_OF_CARE_FROM_ASAM3,
     LEVELS_OF_CARE,
+    SERVICE_WORDINGS,
     TABLES,
     ColumnSpec,
     TableSpec,
 )
 from ._rejections import Problem
 
-TABLE_ORDER: tuple[str, ...] = ("episodes", "followups", "use_days")
+TABLE_ORDER: tuple[str, ...] = ("episodes", "followups", "use_days", "services")
 
 STRING = pd.StringDtype()
 DATE: Literal["datetime64[ns]"] = "datetime64[ns]"
@@ -53,6 +55,9 @@ VOCAB_REASONS = {
     "uds_result": "unknown_uds_result",
     "source": "unknown_source",
     "timepoint": "unknown_timepoint",
+    "service_type": "unknown_service_type",
+    "sud_diagnosis": "unknown_sud_diagnosis",
+    "medication": "unknown_medication",
 }
 _TRUE = ("1", "true", "t", "yes", "y")
 _FALSE = ("0", "false", "f", "no", "n")
@@ -71,7 +76,7 @@ def canonical_dtypes(table: str) -> dict[str, Any]:
 
     Parameters
     ----------
-    table : {"episodes", "followups", "use_days"}
+    table : {"episodes", "followups", "use_days", "services"}
         Table name.
 
     Returns
@@ -246,8 +251,16 @@ def flat_codes(codes: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.int32)
 
 
-def match_vocabulary(arr: Any, vocabulary: Sequence[str]) -> tuple[Any, np.ndarray]:
-    """Case-insensitive vocabulary match: (canonical spelling or null, not-in-vocabulary mask)."""
+def match_vocabulary(
+    arr: Any, vocabulary: Sequence[str], wordings: Mapping[str, str] | None = None
+) -> tuple[Any, np.ndarray]:
+    """Case-insensitive vocabulary match: (canonical spelling or null, not-in-vocabulary mask).
+
+    With ``wordings`` (normalised wording -> canonical value, see
+    :data:`~iopoutcomes.schema.SERVICE_WORDINGS`), values are compared after
+    :func:`normalise_wording`, so the canonical names and the known wordings match whatever
+    their case, spacing and punctuation.
+    """
     vocab = pa.array(list(vocabulary), type=pa.large_string())
     if arr.type != vocab.type:
         arr = arr.cast(vocab.type)
@@ -255,10 +268,30 @@ def match_vocabulary(arr: Any, vocabulary: Sequence[str]) -> tuple[Any, np.ndarr
     uniq = pc.drop_null(pc.unique(arr))
     if pc.all(pc.is_in(uniq, value_set=vocab)).as_py() is not False:
         return arr, np.zeros(len(arr), dtype=bool)
-    lowered = pa.array([v.lower() for v in vocabulary], vocab.type)
-    canon_uniq = pc.take(vocab, pc.index_in(pc.utf8_lower(uniq), value_set=lowered))
+    if wordings is None:
+        lowered = pa.array([v.lower() for v in vocabulary], vocab.type)
+        canon_uniq = pc.take(vocab, pc.index_in(pc.utf8_lower(uniq), value_set=lowered))
+    else:
+        known = {normalise_wording(v): v for v in vocabulary}
+        known.update({normalise_wording(k): v for k, v in wordings.items()})
+        canon_uniq = pa.array(
+            [known.get(normalise_wording(u)) for u in uniq.to_pylist()], vocab.type
+        )
     canon = pc.take(canon_uniq, pc.index_in(arr, value_set=uniq))
     return canon, ~isnull(arr) & isnull(canon)
+
+
+def normalise_wording(text: str) -> str:
+    """``text`` lower-cased, every run of characters other than letters and digits one space.
+
+    Examples
+    --------
+    >>> normalise_wording("MAT - Buprenorphine")
+    'mat buprenorphine'
+    >>> normalise_wording("peer_support")
+    'peer support'
+    """
+    return " ".join(re.split(r"[^0-9a-z]+", text.lower())).strip()
 
 
 # --- dates -----------------------------------------------------------------------------------
@@ -458,7 +491,7 @@ def type_column(
             add("missing_required_value", isnull(text))
         add("control_character", control_characters(text))
         if found is None and reason is not None and vocabulary is not None:
-            text, bad = match_vocabulary(text, vocabulary)
+            text, bad = match_vocabulary(text, vocabulary, SERVICE_WORDINGS.get(name))
             add(reason, bad)
         return text, problems
     if col.kind == "date":

@@ -12,12 +12,12 @@ import pandas as pd
 
 from .._render import ResultDisplay
 from ..schema import REJECTION_REASONS, TABLES, TimeBasis
-from ._columns import TABLE_ORDER
+from ._columns import TABLE_ORDER, empty_table
 
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Records(ResultDisplay):
-    """Validated follow-up records: three typed canonical tables plus the rejected rows.
+    """Validated follow-up records: four typed canonical tables plus the rejected rows.
 
     Attributes
     ----------
@@ -25,6 +25,9 @@ class Records(ResultDisplay):
         Accepted rows in the canonical format (``iopoutcomes.schema``), with derived day
         numbers relative to admission (``discharge_day``, ``assessment_day``, ``day``).
         ``use_days`` is an empty frame with the canonical columns when none was given.
+    services : pandas.DataFrame
+        Service records (visits, stays, dispensings) by ``patient_id`` in the canonical format;
+        an empty frame with the canonical columns when none was given.
     rejected : pandas.DataFrame
         One row per rejected source row: ``table, source, row, column, reason, message``.
     read_counts : Mapping[str, int]
@@ -81,6 +84,7 @@ class Records(ResultDisplay):
     provenance: str = "canonical"
     remarks: tuple[str, ...] = ()
     extras: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    services: pd.DataFrame = field(default_factory=lambda: empty_table("services"))
 
     # -- counts -----------------------------------------------------------------------------
 
@@ -201,11 +205,12 @@ class Records(ResultDisplay):
     def to_csv(self, folder: str | os.PathLike[str]) -> dict[str, Path]:
         """Write the accepted tables as canonical CSV files that read back into equal tables.
 
-        Writes ``episodes.csv``, ``followups.csv`` and ``use_days.csv`` (tables with no rows
-        are not written) with deterministic formatting: ISO dates, ``\\n`` line endings, UTF-8,
-        no index, flags as 0/1, floats at round-trip (repr) precision. Derived day columns are
-        left out when they can be recomputed from dates (calendar basis); canonical optional
-        columns that are empty throughout are left out too. Covariates are kept.
+        Writes ``episodes.csv``, ``followups.csv``, ``use_days.csv`` and ``services.csv``
+        (tables with no rows are not written) with deterministic formatting: ISO dates,
+        ``\\n`` line endings, UTF-8, no index, flags as 0/1, floats at round-trip (repr)
+        precision. Derived day columns are left out when they can be recomputed from dates
+        (calendar basis); canonical optional columns that are empty throughout are left out
+        too. Covariates are kept.
 
         Parameters
         ----------

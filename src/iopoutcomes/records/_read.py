@@ -36,8 +36,10 @@ from ._tables import (
     Source,
     parallel_map,
     rename,
+    service_code_mapping,
     validate_episodes,
     validate_followups,
+    validate_services,
     validate_use_days,
 )
 
@@ -47,6 +49,7 @@ def read_records(
     followups: str | os.PathLike[str] | pd.DataFrame | None = None,
     use_days: str | os.PathLike[str] | pd.DataFrame | None = None,
     *,
+    services: str | os.PathLike[str] | pd.DataFrame | None = None,
     columns: Mapping[str, Any] | None = None,
     codes: Mapping[str, Any] | None = None,
     strict: bool = False,
@@ -67,12 +70,22 @@ def read_records(
         DataFrame, which is never modified).
     followups, use_days : path or pandas.DataFrame, optional
         Scheduled assessments and the optional daily use calendar.
+    services : path or pandas.DataFrame, optional
+        Service records (visits, stays, dispensings) by ``patient_id``, the input of the
+        care-transition measures (``docs/format.md``, section *services*). Rows are not
+        matched to episodes: a person's services need no episode. An empty canonical table
+        when not given.
     columns : dict, optional
         Source column name -> canonical name, either one flat dict applied to every table or a
         dict keyed by table name (``{"episodes": {...}, "followups": {...}}``).
     codes : dict, optional
         Per column, source value -> canonical value (``{"status": {"lost": "not_located"}}``),
         optionally keyed by table too. Keys are compared as text (``1`` and ``"1"`` match).
+        ``codes["service_code"]`` is special: billing code -> service type (a dict, or the
+        path of a CSV file with two columns, code and service type, under a header row); it
+        derives the services' ``service_type`` from their ``service_code`` (kept as given), a
+        code not in the mapping rejects its row (``unknown_service_code``), and a row without
+        a code keeps the ``service_type`` given. Code lists are the user's: none is shipped.
     strict : bool, default False
         Raise :class:`~iopoutcomes.RowValidationError` on the first rejected row instead of
         collecting rejections.
@@ -179,7 +192,12 @@ def read_records(
             f"got a {type(date_format).__name__} without '%' directives."
         )
     first, last = _check_date_range(date_range)
-    given = {"episodes": episodes, "followups": followups, "use_days": use_days}
+    given = {
+        "episodes": episodes,
+        "followups": followups,
+        "use_days": use_days,
+        "services": services,
+    }
 
     def prepare(table: str) -> tuple[Source, dict[str, Any]]:
         """Read one table, rename its columns and check its ``codes=``."""
@@ -193,7 +211,7 @@ def read_records(
                 f"({describe_columns(raw.frame.columns)})."
             )
         return rename(raw, table, mapping), _check_codes(
-            per_table(codes, table, "codes", TABLE_ORDER)
+            per_table(codes, table, "codes", TABLE_ORDER), table
         )
 
     def options(table: str) -> Options:
@@ -247,6 +265,10 @@ def read_records(
         )
     else:
         tables["use_days"] = empty_table("use_days")
+    if "services" in sources:
+        tables["services"] = accept(*validate_services(sources["services"], options("services")))
+    else:
+        tables["services"] = empty_table("services")
     rejected = pd.concat(parts, ignore_index=True)[list(REJECTED_COLUMNS)]
     rejected = rejected.astype({"row": "int64"})
     names = {t: s.name for t, s in sources.items()}
@@ -269,6 +291,7 @@ def read_records(
         episodes=tables["episodes"],
         followups=tables["followups"],
         use_days=tables["use_days"],
+        services=tables["services"],
         rejected=rejected,
         read_counts={t: len(s.frame) for t, s in sources.items()},
         sources=names,
@@ -321,8 +344,12 @@ def _text_sources(table: str, mapping: Mapping[str, str]) -> tuple[list[str], li
     return sources(TEXT_KINDS), sources(("date",))
 
 
-def _check_codes(found: Mapping[Any, Any]) -> dict[str, Any]:
+def _check_codes(found: Mapping[Any, Any], table: str) -> dict[str, Any]:
     codes = {str(k): v for k, v in found.items() if v is not None}
+    # the billing-code mapping derives the services' type; it maps no column of another table
+    service_codes = codes.pop("service_code", None)
+    if table == "services" and service_codes is not None:
+        codes["service_code"] = service_code_mapping(service_codes)
     bad = [k for k, v in codes.items() if not isinstance(v, Mapping)]
     if bad:
         raise ParameterError(

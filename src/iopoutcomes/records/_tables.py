@@ -9,9 +9,10 @@ accepted episodes, :func:`~._columns.assemble`.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,15 +22,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..exceptions import MissingColumnError, SchemaError
-from ..schema import TABLES, TableSpec
+from ..exceptions import FileReadError, MissingColumnError, ParameterError, SchemaError
+from ..schema import SERVICE_TYPES, TABLES, TableSpec
 from ._columns import (
     Options,
+    as_text,
     assemble,
     check_extra,
     flat_codes,
     isnull,
     missing_column,
+    text_series,
+    trimmed,
     type_column,
     type_level_of_care,
 )
@@ -167,6 +171,8 @@ def validate_episodes(source: Source, options: Options) -> tuple[pd.DataFrame, R
     position = np.arange(len(frame))
     days, no_days = days_after(discharge, admission, position)
     rej.add("discharge_before_admission", "discharge_date", (days < 0) & ~no_days)
+    died, no_death = days_after(typed["death_date"], admission, position)
+    rej.add("death_before_admission", "death_date", (died < 0) & ~no_death)
     rej.add("duplicate_episode_id", "episode_id", duplicated(typed["episode_id"]))
     typed["discharge_day"] = pd.Series(pd.arrays.IntegerArray(days, no_days))
     return assemble(typed, frame, spec, options.codes), rej
@@ -300,3 +306,109 @@ def _blank(typed: dict[str, Any], rej: Rejections, name: str) -> np.ndarray:
         if problem.column == name:
             flagged |= problem.rows
     return typed[name].isna().to_numpy() & ~flagged
+
+
+# --- services -----------------------------------------------------------------------------------
+
+
+def validate_services(source: Source, options: Options) -> tuple[pd.DataFrame, Rejections]:
+    """Typed services (every source row) and their rejections.
+
+    ``options.codes["service_code"]`` (billing code -> service type, from ``codes=``) derives
+    the service type from ``service_code``: a row whose code is not in the mapping is rejected
+    ``unknown_service_code``; a row without a code keeps its ``service_type`` as given. The
+    code column itself stays as given. Rows are not matched to episodes: a person's services
+    before, between or without episodes are what the care-transition measures look at.
+    """
+    spec = TABLES["services"]
+    frame = source.frame
+    code_map = options.codes.get("service_code")
+    required = ["patient_id", "service_date"]
+    if code_map and "service_type" not in frame.columns:
+        required.append("service_code")
+    else:
+        required.append("service_type")
+    require(frame, "services", source.name, required)
+    n = len(frame)
+    rej = Rejections("services", source.name, n)
+    typing = dataclasses.replace(
+        options, codes={k: v for k, v in options.codes.items() if k != "service_code"}
+    )
+    typed = type_columns(source, spec, typing, rej, skip=("service_type",))
+    given = frame["service_type"] if "service_type" in frame.columns else None
+    unknown_code = np.zeros(n, dtype=bool)
+    if code_map:
+        code = typed["service_code"]
+        keys = pa.array([_code_text(k) for k in code_map], pa.large_string())
+        targets = pa.array([str(v) for v in code_map.values()], pa.large_string())
+        hit = pc.index_in(code, value_set=keys)
+        unknown_code = ~isnull(code) & isnull(hit)
+        derived = pc.take(targets, hit)
+        if given is not None:
+            given_text = trimmed(as_text(given), few=True)
+            derived = pc.if_else(pc.is_null(hit), given_text, derived)
+        values: pd.Series | None = text_series(derived)
+    else:
+        values = given
+    # required-ness is checked here: a row whose code is unknown has no type for that reason
+    optional_type = dataclasses.replace(spec.column("service_type"), required=False)
+    service_type, problems = type_column(values, optional_type, n, typing)
+    flagged = unknown_code.copy()  # rows whose type is missing for a reason of their own
+    for problem in problems:
+        flagged |= problem.rows
+    rej.add("unknown_service_code", "service_code", unknown_code)
+    rej.add("missing_required_value", "service_type", isnull(service_type) & ~flagged)
+    rej.extend(problems)
+    typed["service_type"] = service_type
+    start, end = typed["service_date"], typed["end_date"]
+    days, no_days = days_after(end, start, np.arange(n))
+    rej.add("end_before_service_date", "end_date", (days < 0) & ~no_days)
+    return assemble(typed, frame, spec, typing.codes), rej
+
+
+def service_code_mapping(value: Any, source: str = "codes=") -> dict[str, str]:
+    """A ``codes=`` mapping of billing codes to service types, checked: a dict (code ->
+    service type) or a CSV file with two columns (code, service type) and a header row.
+
+    Raises ``ParameterError`` when a target is not a service type, naming the targets (they
+    are vocabulary values, never cell values of the records).
+    """
+    if isinstance(value, str | os.PathLike):
+        path = os.fspath(value)
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (OSError, ValueError, UnicodeDecodeError) as err:
+            raise FileReadError(
+                f"The service-code mapping {os.path.basename(path)!r} could not be read as CSV "
+                f"({type(err).__name__}); give a CSV file with two columns (code, service type) "
+                "and a header row."
+            ) from None
+        if table.shape[1] != 2:
+            raise SchemaError(
+                f"The service-code mapping {os.path.basename(path)!r} has {table.shape[1]} "
+                "column(s); it needs exactly two (code, service type) after a header row."
+            )
+        mapping = dict(zip(table.iloc[:, 0].str.strip(), table.iloc[:, 1].str.strip(), strict=True))
+        mapping.pop("", None)
+    elif isinstance(value, Mapping):
+        mapping = {_code_text(k): str(v).strip() for k, v in value.items() if v is not None}
+    else:
+        raise ParameterError(
+            f"{source} service_code must be a dict (billing code -> service type) or the path "
+            f"of a two-column CSV file; got {type(value).__name__}."
+        )
+    lookup = {t.lower(): t for t in SERVICE_TYPES}
+    bad = sorted({v for v in mapping.values() if v.lower() not in lookup})
+    if bad:
+        raise ParameterError(
+            f"{source} service_code maps codes to {len(bad)} value(s) that are not service "
+            f"types: {bad}. Use one of {list(SERVICE_TYPES)}."
+        )
+    return {k: lookup[v.lower()] for k, v in mapping.items()}
+
+
+def _code_text(key: Any) -> str:
+    """A code as the text it is compared as (``99213`` and ``"99213"`` match)."""
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key).strip()

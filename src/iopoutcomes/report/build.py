@@ -592,6 +592,9 @@ class _Builder:
             for column in ("discharge_reason", "discharge_day"):
                 if column in eps:
                     eps.loc[later, column] = pd.NA
+        if "death_date" in eps:  # a death after the as-of date was not known then
+            dead_later = pd.to_datetime(eps["death_date"]).gt(as_of).fillna(False)
+            eps.loc[dead_later.to_numpy(bool), "death_date"] = pd.NaT
         ids = set(eps["episode_id"].astype(str))
         fu = r.followups
         if len(fu):
@@ -604,11 +607,17 @@ class _Builder:
             if "date" in ud:
                 ok = ok & ~pd.to_datetime(ud["date"]).gt(as_of).fillna(False).to_numpy(bool)
             ud = ud.loc[ok]
+        sv = r.services
+        if len(sv):  # services are by person, not episode: cut by date only
+            sv = sv.loc[~sv["service_date"].gt(as_of).fillna(False).to_numpy(bool)].copy()
+            ongoing = sv["end_date"].gt(as_of).fillna(False).to_numpy(bool)
+            sv.loc[ongoing, "end_date"] = pd.NaT  # still in the stay on the as-of date
         return dataclasses.replace(
             r,
             episodes=eps.reset_index(drop=True),
             followups=fu.reset_index(drop=True),
             use_days=ud.reset_index(drop=True),
+            services=sv.reset_index(drop=True),
             data_as_of=as_of,
         )
 

@@ -60,6 +60,7 @@ def run_report(
     episodes: Path | None = None,
     followups: Path | None = None,
     use_days: Path | None = None,
+    services: Path | None = None,
     quarter: str | None = None,
     config: Path | None = None,
     profile: str | None = None,
@@ -73,7 +74,7 @@ def run_report(
 
     Parameters
     ----------
-    episodes, followups, use_days : path, optional
+    episodes, followups, use_days, services : path, optional
         Input files (``read_records``); ``episodes`` is required unless ``demo``.
     quarter : str, optional
         ``2026Q3``; default: the last complete quarter at the data-as-of date.
@@ -108,7 +109,12 @@ def run_report(
         from .config import load_config
 
         settings = load_config(config)
-        given = {"episodes": episodes, "followups": followups, "use_days": use_days}
+        given = {
+            "episodes": episodes,
+            "followups": followups,
+            "use_days": use_days,
+            "services": services,
+        }
         if export_options and not demo:
             settings = with_cli_input(settings, given, export_options)
         if demo:
@@ -130,7 +136,7 @@ def run_report(
                 return EXIT_INPUT
             from ..records import read_records
 
-            records = read_records(episodes, followups, use_days)
+            records = read_records(episodes, followups, use_days, services=services)
         from .build import quarterly_report
 
         result = quarterly_report(
@@ -283,6 +289,7 @@ def export_option_decorators(func: Any) -> Any:
 @click.option("--episodes", type=click.Path(path_type=Path), help="Episodes file.")
 @click.option("--followups", type=click.Path(path_type=Path), help="Follow-ups file.")
 @click.option("--use-days", "use_days", type=click.Path(path_type=Path), help="Use-days file.")
+@click.option("--services", type=click.Path(path_type=Path), help="Services (encounters) file.")
 @click.option("--quarter", help="Reporting quarter, e.g. 2026Q3 (default: last complete one).")
 @click.option("--config", type=click.Path(path_type=Path), help="TOML report configuration.")
 @click.option(
@@ -305,6 +312,7 @@ def report(
     episodes: Path | None,
     followups: Path | None,
     use_days: Path | None,
+    services: Path | None,
     quarter: str | None,
     config: Path | None,
     profile: str | None,
@@ -323,6 +331,7 @@ def report(
         episodes=episodes,
         followups=followups,
         use_days=use_days,
+        services=services,
         quarter=quarter,
         config=config,
         profile=profile,

@@ -96,7 +96,7 @@ def check_program(
                 f"(in {first_q}); the report would only give false reasons. Choose a quarter "
                 f"from {first_q} on."
             )
-    require_rows(whole, [t for t in ("episodes", "followups", "use_days")
+    require_rows(whole, [t for t in ("episodes", "followups", "use_days", "services")
                          if t in dict(whole.read_counts)])  # fmt: skip
     fu = records.followups
     declared = _declared(config)
