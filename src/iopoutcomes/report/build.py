@@ -37,14 +37,17 @@ disclosure audit (:func:`iopoutcomes.report.disclosure.build_controlled`).
 
 Examples
 --------
+Without a quarter the report covers the last complete quarter at the data-as-of date (the
+sample's data run to 2026-07-01):
+
 >>> import iopoutcomes as iop
->>> report = iop.quarterly_report(iop.load_sample(), quarter="2026Q2", progress=False)
->>> report.quarter, report.profile
-('2026Q2', 'funder')
+>>> report = iop.quarterly_report(iop.load_sample(), progress=False)
+>>> report.quarter, report.profile, report.stamp["lookback"]
+('2026Q2', 'funder', '2025Q3–2026Q2')
 >>> [s.key for s in report.sections][:3]
 ['cover', 'summary', 'flow']
->>> report.n_suppressed >= 0
-True
+>>> any("provisional" in note for note in report.omitted)
+False
 """
 
 from __future__ import annotations
@@ -60,15 +63,14 @@ import pandas as pd
 
 from ..exceptions import InsufficientDataError, ParameterError
 from .config import PROFILES, ReportConfig, load_config
-from .inputs import OTHER_SITES, prepare_inputs
+from .inputs import OTHER_SITES as OTHER_SITES  # re-exported: disclosure.py imports it here
+from .inputs import prepare_inputs
 from .model import ReportSection, ReportTable
 from .sections import SECTIONS, build_sections
-from .stamp import DEPENDENCIES, build_stamp, stamp_lines, stamp_table
+from .stamp import DEPENDENCIES as DEPENDENCIES  # re-exported: public since the first release
+from .stamp import build_stamp, stamp_lines, stamp_table
 
 __all__ = ["QuarterlyReport", "ReportFiles", "quarterly_report"]
-
-# names other modules and earlier releases import from here
-_REEXPORTED = (DEPENDENCIES, OTHER_SITES)
 
 
 # --- the result --------------------------------------------------------------------------------
