@@ -17,7 +17,7 @@ import pytest
 
 import iopoutcomes as iop
 from iopoutcomes import SuppressionAuditError
-from iopoutcomes.report.periods import last_complete_quarter, quarter_period
+from iopoutcomes.report.periods import last_complete_quarter, quarter_period, reporting_quarter
 from iopoutcomes.report.suppression import TOTAL, suppress_partition
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +64,42 @@ def test_quarters_calendar_and_fiscal() -> None:
     assert str(last_complete_quarter(pd.Timestamp("2026-06-29"))) == "2026Q1"
     with pytest.raises(iop.ParameterError, match="2026Q3"):
         quarter_period("Q3-2026")
+
+
+def test_reporting_quarter_defaults_to_the_last_complete_quarter() -> None:
+    # hand-worked: data complete up to 2026-07-01 -> Q3 has begun, Q2 (Apr-Jun) is complete;
+    # up to 2026-06-30 -> Q2's last day is included, so Q2 is complete; up to 2026-06-29 -> Q1
+    assert str(reporting_quarter(None, "2026-07-01")) == "2026Q2"
+    assert str(reporting_quarter(None, pd.Timestamp("2026-06-30"))) == "2026Q2"
+    assert str(reporting_quarter(None, "2026-06-29")) == "2026Q1"
+    # federal fiscal year (starts in October): FY2026 Q3 is April-June 2026
+    assert str(reporting_quarter(None, "2026-07-01", fiscal_year_start_month=10)) == "2026Q3"
+    assert str(reporting_quarter(None, "2026-09-30", fiscal_year_start_month=10)) == "2026Q4"
+    # a quarter that is asked for is taken as given, complete or not
+    assert str(reporting_quarter("2026Q3", "2026-07-01")) == "2026Q3"
+    with pytest.raises(iop.ParameterError, match="data-as-of"):
+        reporting_quarter(None, None)
+
+
+def test_quarterly_report_defaults_to_the_last_complete_quarter_like_the_cli(
+    sample: iop.Records,
+) -> None:
+    # issue 13: the function's default was a fixed "2026Q3", so quarterly_report(load_sample())
+    # silently built a provisional report while the CLI built 2026Q2. Both now pass None to the
+    # one rule (reporting_quarter); the CLI side is pinned by tests/test_report_golden.py.
+    import inspect
+
+    from iopoutcomes.report.command import run_report
+    from iopoutcomes.report.config import ReportConfig
+    from iopoutcomes.report.inputs import prepare_inputs
+
+    assert inspect.signature(iop.quarterly_report).parameters["quarter"].default is None
+    assert inspect.signature(run_report).parameters["quarter"].default is None
+    inputs = prepare_inputs(sample, None, ReportConfig())
+    assert str(inputs.period) == "2026Q2"
+    assert not any("provisional" in note for note in inputs.omitted)
+    provisional = prepare_inputs(sample, "2026Q3", ReportConfig())
+    assert any("provisional" in note for note in provisional.omitted)
 
 
 # --- suppression of hand-built tables ---------------------------------------------------------
@@ -620,15 +656,15 @@ def test_sensitivity_paragraph_has_the_tipping_point(
 def test_imputation_seed_is_derived_from_the_configuration_and_quarter(sample) -> None:
     # issue 20: a fixed seed reuses the same imputation draws in every report; the report
     # derives it from its settings and quarter: reproducible, but different across quarters
-    from iopoutcomes.report.build import _Builder
     from iopoutcomes.report.config import ReportConfig
+    from iopoutcomes.report.inputs import prepare_inputs
 
     cfg = ReportConfig()
-    a = _Builder(sample, "2026Q2", cfg, False).seed
-    assert a == _Builder(sample, "2026Q2", cfg, False).seed
-    assert a != _Builder(sample, "2026Q1", cfg, False).seed
+    a = prepare_inputs(sample, "2026Q2", cfg).seed
+    assert a == prepare_inputs(sample, "2026Q2", cfg).seed
+    assert a != prepare_inputs(sample, "2026Q1", cfg).seed
     other = ReportConfig.from_dict({"comparison": {"margin": 0.05}})
-    assert a != _Builder(sample, "2026Q2", other, False).seed
+    assert a != prepare_inputs(sample, "2026Q2", other).seed
 
 
 def test_comparison_shows_sensitivity_rows_under_the_new_defaults(report) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .inputs import ReportInputs
 from .model import ReportFigure, ReportSection, ReportTable
 from .suppression import TOTAL, Partition, suppress_partition
 
@@ -242,8 +243,8 @@ def cost_section(
     )
 
 
-def report_cost_section(builder: Any) -> ReportSection | None:
-    """The section for the quarterly report builder, or None when ``[costs]`` is not
+def report_cost_section(inputs: ReportInputs) -> ReportSection | None:
+    """The section for the quarterly report (its :class:`~.inputs.ReportInputs`), or None when ``[costs]`` is not
     configured (or there is no follow-up timepoint).
 
     Costs come from ``[costs]`` (:meth:`iopoutcomes.costs.CostSettings.episode_costs` of the
@@ -258,15 +259,15 @@ def report_cost_section(builder: Any) -> ReportSection | None:
     from ..cea import cost_effectiveness
     from ..exceptions import IopOutcomesError
 
-    settings = builder.config.cost_settings()
+    settings = inputs.config.cost_settings()
     fallback = ""
-    tp = builder.primary
+    tp = inputs.primary
     if settings is None or tp is None:
         return None
     title = "Cost per outcome"
     try:
-        ec = settings.episode_costs(builder.snapshot)
-        table = builder.table.copy()
+        ec = settings.episode_costs(inputs.snapshot)
+        table = inputs.table.copy()
         table["cost"] = (
             table["episode_id"]
             .astype(str)
@@ -276,10 +277,10 @@ def report_cost_section(builder: Any) -> ReportSection | None:
                 )["cost"]
             )
         )
-        cohort = builder._cohort_mask(tp)
-        eo = dataclasses.replace(builder.eo, table=table[cohort].reset_index(drop=True))
-        adjust = tuple(builder.config.adjust) if builder.config.primary == "adjusted" else ()
-        missing = builder.definition.missing
+        cohort = inputs.cohort_mask(tp)
+        eo = dataclasses.replace(inputs.eo, table=table[cohort].reset_index(drop=True))
+        adjust = tuple(inputs.config.adjust) if inputs.config.primary == "adjusted" else ()
+        missing = inputs.definition.missing
         if missing not in ("using", "exclude"):
             fallback = (
                 f"The report's missing-data rule ({missing}) has no joint bootstrap of costs "
@@ -290,21 +291,21 @@ def report_cost_section(builder: Any) -> ReportSection | None:
             eo,
             f"abstinent_{tp}",
             by="cohort",
-            reference=builder.config.reference_cohort,
+            reference=inputs.config.reference_cohort,
             cost=ec,
             missing=missing if missing in ("using", "exclude") else "using",
             adjust=adjust,
-            seed=builder.seed,
+            seed=inputs.seed,
             wtp=settings.wtp or None,
             perspective=settings.perspective,
             cost_includes=settings.includes,
         )
     except IopOutcomesError as exc:
         return ReportSection("costs", title, (f"Not available: {exc}",))
-    members = cost_members(table, result, definition=builder.definition)
+    members = cost_members(table, result, definition=inputs.definition)
     members = {cell: values * cohort for cell, values in members.items()}
     section = cost_section(
-        result, k=builder.k, min_denominator=builder.min_den, log=builder.log, members=members
+        result, k=inputs.k, min_denominator=inputs.min_den, log=inputs.log, members=members
     )
     if fallback:
         section = dataclasses.replace(section, notes=(*section.notes, fallback))

@@ -20,7 +20,13 @@ import pandas as pd
 
 from ..exceptions import ParameterError
 
-__all__ = ["last_complete_quarter", "quarter_freq", "quarter_period", "quarters_of"]
+__all__ = [
+    "last_complete_quarter",
+    "quarter_freq",
+    "quarter_period",
+    "quarters_of",
+    "reporting_quarter",
+]
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
@@ -71,3 +77,45 @@ def last_complete_quarter(as_of: pd.Timestamp, fiscal_year_start_month: int = 1)
     if current.end_time.normalize() <= pd.Timestamp(as_of).normalize():
         return current
     return current - 1
+
+
+def reporting_quarter(
+    quarter: str | pd.Period | None,
+    data_as_of: str | pd.Timestamp | None,
+    fiscal_year_start_month: int = 1,
+) -> pd.Period:
+    """The quarter a report covers: ``quarter`` when given, else the last complete one.
+
+    The one rule behind both ``quarterly_report(records)`` and ``iopoutcomes report`` without
+    ``--quarter``: the default is :func:`last_complete_quarter` at the records' data-as-of
+    date, so a report is never silently provisional.
+
+    Parameters
+    ----------
+    quarter : str, pandas.Period or None
+        ``"2026Q3"`` (in the reporting calendar), or None for the default.
+    data_as_of : date-like or None
+        The date the records are complete up to (``Records.data_as_of``).
+    fiscal_year_start_month : int
+        1 for calendar quarters.
+
+    Raises
+    ------
+    ParameterError
+        No quarter given and the records have no data-as-of date, or a malformed quarter.
+
+    Examples
+    --------
+    >>> str(reporting_quarter(None, "2026-07-01")), str(reporting_quarter("2026Q3", None))
+    ('2026Q2', '2026Q3')
+    >>> str(reporting_quarter(None, "2026-07-01", fiscal_year_start_month=10))
+    '2026Q3'
+    """
+    if quarter is not None:
+        return quarter_period(quarter, fiscal_year_start_month)
+    if data_as_of is None:
+        raise ParameterError(
+            "Give the reporting quarter, e.g. quarter='2026Q3': these records have no "
+            "data-as-of date to take the last complete quarter from."
+        )
+    return last_complete_quarter(pd.Timestamp(data_as_of), fiscal_year_start_month)
