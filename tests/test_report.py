@@ -680,9 +680,7 @@ def test_comparison_shows_sensitivity_rows_under_the_new_defaults(report) -> Non
 def test_snapshot_cuts_services_and_deaths_at_the_as_of_date() -> None:
     """What the report sees of services at a quarter end: rows after it are not yet known, a
     stay running over it has no discharge yet, a later death is not yet known."""
-    from types import SimpleNamespace
-
-    from iopoutcomes.report.build import _Builder
+    from iopoutcomes.report.inputs import _snapshot
 
     episodes = pd.DataFrame(
         {
@@ -703,7 +701,7 @@ def test_snapshot_cuts_services_and_deaths_at_the_as_of_date() -> None:
         }
     )
     recs = iop.read_records(episodes, services=services)
-    snap = _Builder._snapshot(SimpleNamespace(records=recs), pd.Timestamp("2024-03-31"))  # type: ignore[arg-type]
+    snap = _snapshot(recs, pd.Timestamp("2024-03-31"))
     assert snap.services["service_date"].dt.strftime("%m-%d").tolist() == [
         "03-11",
         "03-25",
