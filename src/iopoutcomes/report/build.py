@@ -610,6 +610,7 @@ class _Builder:
 
     def run(self) -> QuarterlyReport:
         from .. import outcomes as outcomes_module
+        from .continuity_section import report_sections as continuity_sections
 
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("episode outcomes", lambda: None),
@@ -647,6 +648,7 @@ class _Builder:
             results["trends"],
             results["sites"],
             results["data quality"],
+            *continuity_sections(self),  # issue 17: only with a services table
             self._methods(),
         )
         log = self.log.frame()
