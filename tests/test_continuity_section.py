@@ -159,6 +159,7 @@ def _stepdown_services(records: Records, seed: int) -> pd.DataFrame:
     )
 
 
+@pytest.mark.slow
 def test_quarterly_report_has_the_audited_section_only_with_services() -> None:
     sample = iop.load_sample()
     recs = _with_services(sample, _stepdown_services(sample, 1))
