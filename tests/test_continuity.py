@@ -694,3 +694,23 @@ def test_engine_agrees_with_plain_loop(name: str) -> None:
         assert int(row["n"]) == len(flags)
         assert int(row["n_events"]) == sum(flags)
         assert not math.isnan(float(row["ci_low"]))
+
+
+def test_compare_goes_through_compare_rates() -> None:
+    # cohort A: 6 of 10 followed within 7 days; cohort B: 2 of 10
+    eps = pd.DataFrame(
+        {
+            "patient_id": [f"p{i}" for i in range(20)],
+            "episode_id": [f"e{i}" for i in range(20)],
+            "cohort": ["A"] * 10 + ["B"] * 10,
+            "admission_date": ["2024-05-01"] * 20,
+            "level_of_care": ["residential"] * 20,
+            "discharge_date": ["2024-06-01"] * 20,
+        }
+    )
+    followed = [f"p{i}" for i in [*range(6), 10, 11]]
+    svc = services(*[(p, "iop", "2024-06-04") for p in followed])
+    cmp = continuity_of_care(records(svc, eps)).compare("cohort", reference="B")
+    row = cmp.to_frame().set_index("outcome").loc["followed_within_7"]
+    assert (row["n_events"], row["n"], row["n_events_ref"], row["n_ref"]) == (6, 10, 2, 10)
+    assert row["diff"] == pytest.approx(0.4)

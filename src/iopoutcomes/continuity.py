@@ -811,6 +811,53 @@ class ContinuityResult(ResultDisplay):
             method=interval,
         )
 
+    def compare(
+        self,
+        by: str = "cohort",
+        reference: Any = None,
+        *,
+        confidence_level: float = 0.95,
+        **kwargs: Any,
+    ) -> Any:
+        """Follow-up rates of groups compared with a reference (:func:`iopoutcomes.compare_rates`).
+
+        Parameters
+        ----------
+        by : str
+            Grouping column of :attr:`discharges` (``"cohort"``, ``"site"``, ``"index_type"``).
+        reference : optional
+            Reference group (default: the first group in sorted order).
+        confidence_level : float
+            Level of the intervals, in (0, 1).
+        **kwargs
+            Passed to ``compare_rates`` (``interval``, ``test``, ``margin``, ``strata`` ...).
+
+        Returns
+        -------
+        Comparison
+            One row per window (``followed_within_<d>``) and group.
+        """
+        from .compare import compare_rates
+
+        frame = self.included.copy()
+        for c in self.outcomes:
+            frame[c] = frame[c].astype("boolean")
+        if reference is None:
+            groups = sorted(str(g) for g in frame[by].dropna().unique())
+            if not groups:
+                raise ParameterError(f"No included discharge has a value of {by!r} to compare.")
+            reference = groups[0]
+        return compare_rates(
+            frame,
+            list(self.outcomes),
+            by=by,
+            reference=reference,
+            missing="exclude",
+            confidence_level=confidence_level,
+            sensitivity=False,
+            **kwargs,
+        )
+
     def definition_text(self) -> str:
         """The definition applied, exclusions counted (methods text)."""
         return self.methods_text()
