@@ -16,6 +16,7 @@ import pytest
 from iopoutcomes import read_records
 from iopoutcomes.continuity import (
     CONTINUITY_DEFINITIONS,
+    ENGAGEMENT_DEFINITIONS,
     ContinuityResult,
     continuity_of_care,
     initiation_engagement,
@@ -714,3 +715,91 @@ def test_compare_goes_through_compare_rates() -> None:
     row = cmp.to_frame().set_index("outcome").loc["followed_within_7"]
     assert (row["n_events"], row["n"], row["n_events_ref"], row["n_ref"]) == (6, 10, 2, 10)
     assert row["diff"] == pytest.approx(0.4)
+
+
+def plain_engagement(svc: pd.DataFrame, name: str) -> list[tuple]:
+    """HEDIS IET written out per patient and per episode (sets and lists, no shared code)."""
+    d = ENGAGEMENT_DEFINITIONS[name]
+    stay_types = ("residential", "inpatient", "detox")
+    out = []
+    for pid, g in svc.groupby("patient_id", sort=False):
+        rows = list(g.itertuples())
+
+        def sud(r: Any) -> bool:
+            return pd.isna(r.sud_diagnosis) or r.sud_diagnosis != "none"
+
+        history = [
+            r.service_date
+            for r in rows
+            if (sud(r) and r.service_type != "hospice") or r.service_type == "pharmacotherapy"
+        ]
+        units: set[tuple[Any, str]] = set()
+        long_acting: set[tuple[Any, str]] = set()
+        for r in rows:
+            if r.service_type == "pharmacotherapy":
+                what = "med:" + ("?" if pd.isna(r.medication) else str(r.medication))
+                units.add((r.service_date, what))
+                if not pd.isna(r.medication) and r.medication in d.long_acting:
+                    long_acting.add((r.service_date, what))
+            elif r.service_type in (*d.visit_types, *stay_types) and sud(r):
+                units.add(
+                    (r.service_date, "visit:" + ("?" if pd.isna(r.provider_id) else r.provider_id))
+                )
+        by_day: dict[Any, list[Any]] = {}
+        for r in rows:
+            if r.service_type in d.index_types and (sud(r) or r.service_type == "pharmacotherapy"):
+                by_day.setdefault(r.service_date, []).append(r)
+        for day, cands in by_day.items():
+            stays_first = [c for c in cands if c.service_type in d.stay_initiates]
+            ep = (stays_first or cands)[0]
+            lookback = [h for h in history if 1 <= (day - h).days <= d.lookback_days]
+            if lookback:
+                continue
+            self_init = ep.service_type in d.stay_initiates and not pd.isna(ep.end_date)
+            ep_date = ep.end_date if self_init else day
+            unit_days = sorted(u[0] for u in units)
+            if self_init:
+                initiated, init_date = True, ep_date
+            else:
+                own = ep.service_type in (*d.visit_types, *stay_types, "pharmacotherapy")
+                later = [u for u in unit_days if u >= ep_date]
+                inside = [u for u in later if (u - ep_date).days <= d.initiation_days - 1]
+                initiated = len(inside) - int(own) >= 1
+                init_date = later[int(own)] if initiated else None
+            engaged = False
+            if initiated:
+                window = [u for u in units if 1 <= (u[0] - init_date).days <= d.engagement_days]
+                la = [u for u in long_acting if 1 <= (u[0] - init_date).days <= d.engagement_days]
+                engaged = len(window) >= d.engagement_events or len(la) >= 1
+            days = (init_date - ep_date).days if initiated else None
+            out.append((str(pid), ep_date, str(ep.service_type), initiated, days, engaged))
+    return sorted(out, key=lambda r: (r[0], r[1], r[2]))
+
+
+@pytest.mark.parametrize("name", ["hedis_iet", "cms137"])
+def test_engagement_engine_agrees_with_plain_loop(name: str) -> None:
+    svc, _ = random_services(800, seed=23)
+    rng = np.random.default_rng(5)
+    svc["provider_id"] = pd.array(rng.choice(["a", "b", None], len(svc)), dtype="string")
+    meds = rng.choice(["buprenorphine", "naltrexone_er", "naltrexone_oral", None], len(svc))
+    svc["medication"] = pd.array(
+        np.where(svc["service_type"] == "pharmacotherapy", meds, None), dtype="string"
+    )
+    res = initiation_engagement(SimpleNamespace(episodes=None, services=svc), definition=name)
+    expected = plain_engagement(svc, name)
+    assert len(expected) > 500
+    e = res.episodes
+    got = sorted(
+        (
+            str(p),
+            r.episode_date,
+            str(r.episode_type),
+            bool(r.initiated),
+            None if pd.isna(r.days_to_initiation) else int(r.days_to_initiation),
+            bool(r.engaged),
+        )
+        for p, r in zip(res.patient_ids, e.itertuples(), strict=True)
+    )
+    got.sort(key=lambda r: (r[0], r[1], r[2]))
+    assert got == expected
+    assert 0 < e["engaged"].mean() < e["initiated"].mean() < 1
