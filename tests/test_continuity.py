@@ -21,7 +21,7 @@ from iopoutcomes.continuity import (
     continuity_of_care,
     initiation_engagement,
 )
-from iopoutcomes.exceptions import ParameterError
+from iopoutcomes.exceptions import MissingColumnError, ParameterError
 from iopoutcomes.records import Records
 
 D = pd.Timestamp
@@ -803,3 +803,17 @@ def test_engagement_engine_agrees_with_plain_loop(name: str) -> None:
     got.sort(key=lambda r: (r[0], r[1], r[2]))
     assert got == expected
     assert 0 < e["engaged"].mean() < e["initiated"].mean() < 1
+
+
+def test_services_without_a_required_column_raise_one_clear_error() -> None:
+    svc = services(("p", "iop", "2024-06-01")).drop(columns="service_type")
+    with pytest.raises(MissingColumnError, match="service_type"):
+        continuity_of_care(SimpleNamespace(episodes=None, services=svc))
+
+
+def test_no_stays_give_an_empty_result_not_an_error() -> None:
+    res = continuity_of_care(records(services(("p", "iop", "2024-06-01"))), definition="hedis_fui")
+    assert len(res.discharges) == 0
+    assert res.narrative().startswith("No index discharge")
+    with pytest.raises(ParameterError):
+        res.rates()
