@@ -23,6 +23,7 @@ from iopoutcomes.continuity import (
 )
 from iopoutcomes.exceptions import MissingColumnError, ParameterError
 from iopoutcomes.records import Records
+from iopoutcomes.schema import CONTINUITY_COLUMNS, CONTINUITY_EXCLUSION_REASONS
 
 D = pd.Timestamp
 
@@ -688,6 +689,8 @@ def test_engine_agrees_with_plain_loop(name: str) -> None:
     )
     got.sort(key=lambda r: (r[0], r[1]))
     assert got == expected
+    assert list(t.columns[:7]) == list(CONTINUITY_COLUMNS[:7])
+    assert set(t["exclusion_reason"].dropna()) <= set(CONTINUITY_EXCLUSION_REASONS)
     # the rates are the loop's counts
     for i in range(len(res.definition.within)):
         flags = [r[5 + i] for r in expected if r[4] is None]

@@ -56,6 +56,7 @@ import pandas as pd
 
 from ._render import ResultDisplay
 from .exceptions import MissingColumnError, ParameterError
+from .schema import CONTINUITY_COLUMNS, CONTINUITY_EXCLUSION_REASONS, ENGAGEMENT_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -76,15 +77,8 @@ __all__ = [
 STAY_TYPES: tuple[str, ...] = ("residential", "inpatient", "detox")
 """Service types that are stays (admission ``service_date``, discharge ``end_date``)."""
 
-EXCLUSION_REASONS: dict[str, str] = {
-    "transfer_to_non_sud_stay": "a direct transfer to (or from) a stay without an SUD diagnosis",
-    "after_last_discharge": "discharged after the last eligible discharge date",
-    "window_open": "the follow-up window had not closed by the data-as-of date",
-    "died": "died during the stay or within the follow-up window",
-    "hospice": "hospice care during the stay or within the follow-up window",
-    "not_first_in_period": "not the first index discharge in its period (31 days for FUI)",
-}
-"""Exclusion reason codes, in the order they are applied (the first applicable is recorded)."""
+EXCLUSION_REASONS = CONTINUITY_EXCLUSION_REASONS
+"""Exclusion reason codes, in the order they are applied (:mod:`iopoutcomes.schema`)."""
 
 
 # --- definitions -------------------------------------------------------------------------------
@@ -1060,6 +1054,8 @@ def continuity_of_care(
     out["follow_up_type"] = pd.array(ftype, dtype="string")
     out["excluded"] = excluded
     out["exclusion_reason"] = pd.array(reason, dtype="string")
+    windows = [f"followed_within_{w}" for w in d.within]
+    out = out[[c for name in CONTINUITY_COLUMNS for c in (windows if "{d}" in name else [name])]]
     # rows in patient then date order (the order of the identifiers, never the identifiers)
     order = np.lexsort((disc, ix["patient_id"].astype("string").rank(method="dense").to_numpy()))
     out = out.iloc[order].reset_index(drop=True)
@@ -1328,7 +1324,7 @@ def initiation_engagement(
             "engaged": engaged,
         }
     )
-    out = _typed(out)
+    out = _typed(out[list(ENGAGEMENT_COLUMNS)])
     remarks = []
     if not len(services):
         remarks.append("No services table: initiation and engagement need service records.")
