@@ -552,6 +552,16 @@ def random_services(n_patients: int, seed: int) -> tuple[pd.DataFrame, pd.DataFr
             length = int(rng.integers(0, 20))
             sud = rng.choice(["principal", "secondary", "none", None], p=[0.6, 0.2, 0.08, 0.12])
             out.append((pid, kind, day, day + length, sud))
+            if rng.random() < 0.02:  # the same stay exported twice, under either stay type
+                out.append(
+                    (
+                        pid,
+                        ["residential", "inpatient"][int(rng.integers(2))],
+                        day,
+                        day + length,
+                        sud,
+                    )
+                )
             day += length + int(rng.choice([0, 1, 2, 3, 5, 10, 20, 40, 90]))
         for _ in range(int(rng.integers(0, 12))):
             kind = types[int(rng.choice(len(types), p=weights / weights.sum()))]
@@ -586,10 +596,18 @@ def plain_continuity(svc: pd.DataFrame, eps: pd.DataFrame, name: str) -> list[tu
     death = {r.patient_id: r.death_date for r in eps.itertuples()}
     result = []
     for pid, g in svc.groupby("patient_id"):
-        stays = [
-            r for r in g.itertuples() if r.service_type in ("residential", "inpatient", "detox")
-        ]
-        events = list(g.itertuples())
+        # a stay exported twice (same admission and discharge dates) is one stay: the first row
+        stays, seen = [], set()
+        for r in g.itertuples():
+            if r.service_type in ("residential", "inpatient", "detox"):
+                dates = (r.service_date, None if pd.isna(r.end_date) else r.end_date)
+                if dates not in seen:
+                    seen.add(dates)
+                    stays.append(r)
+        # follow-up candidates: every non-stay row and each stay once
+        events = [
+            r for r in g.itertuples() if r.service_type not in ("residential", "inpatient", "detox")
+        ] + stays
         closed = sorted(
             (s for s in stays if not pd.isna(s.end_date)),
             key=lambda s: (s.service_date, s.end_date),

@@ -16,7 +16,8 @@ Python loop), both driven by a frozen definition whose every rule is a field:
 Index discharges are the residential/inpatient stays of ``records.services``
 (``service_date`` .. ``end_date``) and the episodes whose ``level_of_care`` is residential or
 inpatient with a ``discharge_date``; an episode and an identical services stay (same patient,
-admission and discharge dates) count once, as the episode. The rules are written out in
+admission and discharge dates) count once, as the episode, and a stay exported twice is one stay
+(its first row). The rules are written out in
 ``docs/continuity.md``. Value sets (which billing codes are which service) are the user's: the
 engines read the normalised ``service_type`` only.
 
