@@ -219,6 +219,53 @@ def build(out: Path) -> list[str]:
         ax.set_title("Tipping point: 6-month abstinence, IOP vs inpatient (margin 10 points)")
         return fig
 
+    def stepdown() -> Any:
+        """Continuity after residential/inpatient discharge: the sample's own services table,
+        or (until the sample carries one) follow-up visits drawn at seeded delays after its
+        residential/inpatient discharges."""
+        import numpy as np
+
+        from iopoutcomes.continuity import continuity_of_care
+
+        services = getattr(records, "services", None)
+        if services is None or not len(services):
+            eps = records.episodes
+            stays = eps.loc[
+                eps["level_of_care"].isin(["residential", "inpatient"])
+                & eps["discharge_date"].notna()
+            ]
+            rng = np.random.default_rng(17)
+            delay = pd.to_timedelta(rng.geometric(0.12, len(stays)) - 1, unit="D")
+            kind = rng.choice(["iop", "outpatient", "pharmacotherapy"], len(stays))
+            go = rng.random(len(stays)) < 0.8
+            services = pd.DataFrame(
+                {
+                    "patient_id": stays["patient_id"].to_numpy()[go],
+                    "service_date": (stays["discharge_date"] + delay).to_numpy()[go],
+                    "service_type": kind[go],
+                }
+            )
+        from types import SimpleNamespace
+
+        view = SimpleNamespace(
+            episodes=records.episodes, services=services, data_as_of=records.data_as_of
+        )
+        return continuity_of_care(view)
+
+    def continuity() -> Any:
+        fig, ax = _fig(7, 4.5)
+        stepdown().plot(ax=ax, by="index_type")
+        ax.set_title("Continuity after discharge (CBE #3453): 7- and 14-day follow-up")
+        return fig
+
+    def continuity_days() -> Any:
+        from iopoutcomes.plots_continuity import plot_days_to_follow_up
+
+        fig, ax = _fig(7, 4.5)
+        plot_days_to_follow_up(stepdown(), ax=ax, by="index_type")
+        ax.set_title("Days from residential/inpatient discharge to first follow-up")
+        return fig
+
     figures: dict[str, Callable[[], Any]] = {
         "rates": rates,
         "rates_timepoints": rates_timepoints,
@@ -236,6 +283,8 @@ def build(out: Path) -> list[str]:
         "use_since_discharge": calendar_since_discharge,
         "cumulative_incidence": cumulative_incidence,
         "tipping_point": tipping,
+        "continuity": continuity,
+        "continuity_days": continuity_days,
     }
     failed = []
     for name, make in figures.items():

@@ -198,6 +198,8 @@ SPECIFICATIONS = {
     "Benchmark",
     "ReportConfig",
     "ExportInput",
+    "ContinuityDefinition",
+    "EngagementDefinition",
     # a report is a document of many tables (QuarterlyReport.table(key)), shown as HTML
     "QuarterlyReport",
 }

@@ -674,3 +674,65 @@ def test_controlled_days_removed_join_the_days_around_them() -> None:
     # -5..-1 (5 days) + 10..19 (10 days) = 15; then use on 20; 21..30 = 10
     assert t["longest_abstinent_run_comparable"].tolist() == [15]
     assert t["sustained_12d_comparable"].tolist() == [True]
+
+
+# --- aftercare milestone from the services table (issue 17) ------------------------------------
+
+
+def _with_services(recs: Records, services: pd.DataFrame) -> Records:
+    """Attach a services table (a Records field once the ingestion half of issue 17 lands)."""
+    import dataclasses
+
+    if "services" in {f.name for f in dataclasses.fields(Records)}:
+        return dataclasses.replace(recs, services=services)
+    object.__setattr__(recs, "services", services)
+    return recs
+
+
+def test_aftercare_milestone_from_services_counts_days_1_to_n() -> None:
+    # discharges June 1; visits on day 0 (the discharge day, not aftercare), 1, 30, 31; one
+    # window still open at the data-as-of date; one episode still in care
+    eps = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d", "e", "f"],
+            "episode_id": ["E1", "E2", "E3", "E4", "E5", "E6"],
+            "cohort": ["IOP"] * 6,
+            "admission_date": ["2024-05-01"] * 6,
+            "discharge_date": ["2024-06-01"] * 4 + ["2024-07-01", None],
+        }
+    )
+    svc = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d", "e", "c"],
+            "service_type": ["iop", "outpatient", "peer_support", "iop", "iop", "detox"],
+            "service_date": pd.to_datetime(
+                ["2024-06-01", "2024-06-02", "2024-07-01", "2024-07-02", "2024-06-20", "2024-06-05"]
+            ),
+        }
+    )
+    recs = _with_services(read_records(eps, data_as_of="2024-07-15"), svc)
+    d = OutcomeDefinition(aftercare_from="services")
+    out = episode_outcomes(recs, d)
+    got = out.table["milestone_aftercare_attended"].astype("object").tolist()
+    assert got == [False, True, True, False, pd.NA, pd.NA]
+    assert any("aftercare_from='services'" in r for r in out.remarks)
+    assert "services table" in d.milestone_text("aftercare_attended")
+    # the window is a parameter: 31 days reaches d's visit on day 31
+    got31 = episode_outcomes(recs, d.replace(aftercare_within=31)).table
+    assert got31["milestone_aftercare_attended"].tolist()[3] is True or bool(
+        got31["milestone_aftercare_attended"].iloc[3]
+    )
+    # the default still reads the follow-up item (absent here: left out with a remark)
+    default = episode_outcomes(recs)
+    assert "milestone_aftercare_attended" not in default.table
+
+
+def test_aftercare_from_is_validated() -> None:
+    from iopoutcomes.exceptions import ParameterError
+
+    with pytest.raises(ParameterError):
+        OutcomeDefinition(aftercare_from="survey")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError):
+        OutcomeDefinition(aftercare_within=0)
+    d = OutcomeDefinition(aftercare_from="services", aftercare_within=14)
+    assert OutcomeDefinition.from_dict(d.to_dict()) == d

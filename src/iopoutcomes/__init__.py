@@ -49,6 +49,14 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
         cumulative_incidence,
         fine_gray,
     )
+    from .continuity import (
+        ContinuityDefinition,
+        ContinuityResult,
+        EngagementDefinition,
+        EngagementResult,
+        continuity_of_care,
+        initiation_engagement,
+    )
     from .costs import EpisodeCosts, episode_costs, inflate
     from .ctn0094 import read_ctn0094
     from .definitions import Milestone, OutcomeDefinition, Window
@@ -210,6 +218,13 @@ _LAZY: dict[str, str] = {
     # an agency's own exports (EHR spreadsheets, GPRA interviews, lab files)
     "read_exports": "exports",
     "ExportInput": "exports",
+    # step-down continuity and engagement from service records (issue 17)
+    "continuity_of_care": "continuity",
+    "ContinuityResult": "continuity",
+    "ContinuityDefinition": "continuity",
+    "initiation_engagement": "continuity",
+    "EngagementResult": "continuity",
+    "EngagementDefinition": "continuity",
 }
 
 # submodules reachable as attributes (``iop.benchmarks.MCCARTY_2014``, ``iop.plots.plot_km``)
@@ -224,6 +239,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "costs",
         "ce_plots",
         "cea",
+        "continuity",
         "ctn0094",
         "definitions",
         "instruments",

@@ -65,6 +65,12 @@ ANCHORS: tuple[str, ...] = ("admission", "discharge")
 CALENDAR_KINDS: tuple[str, ...] = ("daily", "screens")
 MILESTONE_KINDS: tuple[str, ...] = ("discharge_reason", "calendar", "improved", "flag", "threshold")
 CONTROLLED_ENVIRONMENT_OPTIONS: tuple[str, ...] = ("exclude", "missing", "count")
+
+AFTERCARE_SOURCES: tuple[str, ...] = ("followups", "services")
+"""Where the ``aftercare_attended`` milestone is read: the follow-up item, or service records."""
+
+AFTERCARE_SERVICE_TYPES: tuple[str, ...] = ("outpatient", "iop", "peer_support")
+"""Service types that count as aftercare when ``aftercare_from="services"`` (issue 17)."""
 """How days in a controlled environment enter the comparable window (see
 :class:`OutcomeDefinition`, ``controlled_environment``)."""
 CONTROLLED_LEVELS: tuple[str, ...] = ("residential", "inpatient", "detox")
@@ -487,6 +493,14 @@ class OutcomeDefinition:
         Named weekly-pattern definitions (``iopoutcomes.patterns``) joined to the episode table.
     version : str
         Version tag of the definition, printed in reports.
+    aftercare_from : {"followups", "services"}
+        Source of the ``aftercare_attended`` milestone: the follow-up item of that name
+        (``followups``, default: self-report at the milestone's timepoint) or the services table
+        (``services``: an outpatient, IOP or peer-support visit, :data:`AFTERCARE_SERVICE_TYPES`,
+        on days 1 .. ``aftercare_within`` after the discharge date; NA while that window is
+        still open at the data-as-of date or without a discharge date).
+    aftercare_within : int
+        Days after discharge that count for the services-derived aftercare milestone (30).
     calendar : {"daily", "screens"}
         What the use calendar is: ``daily`` (every day recorded, e.g. timeline follow-back) or
         ``screens`` (urine screens on some days): sustained abstinence then follows the weekly
@@ -522,6 +536,8 @@ class OutcomeDefinition:
     comparable_window: Window = DEFAULT_COMPARABLE_WINDOW
     controlled_environment: Literal["exclude", "missing", "count"] = "exclude"
     calendar: Literal["daily", "screens"] = "daily"
+    aftercare_from: Literal["followups", "services"] = "followups"
+    aftercare_within: int = 30
 
     def __post_init__(self) -> None:
         _check_option("missing", self.missing, MISSING_RULES)
@@ -535,6 +551,7 @@ class OutcomeDefinition:
         )
         object.__setattr__(self, "comparable_window", _as_window(self.comparable_window))
         _check_option("calendar", self.calendar, CALENDAR_KINDS)
+        _check_option("aftercare_from", self.aftercare_from, AFTERCARE_SOURCES)
         if isinstance(self.timepoints, str):
             raise ParameterError("timepoints must be a sequence of labels, not a single string.")
         tps = tuple(str(t) for t in self.timepoints)
@@ -550,6 +567,7 @@ class OutcomeDefinition:
             ("sustained_days", 1),
             ("after_discharge_days", 1),
             ("n_imputations", 2),
+            ("aftercare_within", 1),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -759,6 +777,22 @@ class OutcomeDefinition:
 
     # -- text --------------------------------------------------------------------------------
 
+    def aftercare_from_services(self, milestone: Milestone) -> bool:
+        """Whether ``milestone`` is read from the services table (``aftercare_from``).
+
+        The flag milestone on the ``aftercare_attended`` measure is; every other milestone is
+        read as its kind says.
+
+        >>> d = OutcomeDefinition(aftercare_from="services")
+        >>> d.aftercare_from_services(d.milestones[-1]), d.milestone_text("aftercare_attended")
+        (True, 'an outpatient, IOP or peer-support visit on days 1-30 after discharge (services table)')
+        """
+        return (
+            self.aftercare_from == "services"
+            and milestone.kind == "flag"
+            and milestone.measure == "aftercare_attended"
+        )
+
     def milestone_text(self, milestone: Milestone | str) -> str:
         """The operational definition of a milestone in words, with its values.
 
@@ -782,6 +816,11 @@ class OutcomeDefinition:
             raise ParameterError(
                 "No milestone of that name in the definition; name one of "
                 f"{[m.name for m in self.milestones]}."
+            )
+        if self.aftercare_from == "services" and self.aftercare_from_services(ms):
+            return (
+                "an outpatient, IOP or peer-support visit on days 1-"
+                f"{self.aftercare_within} after discharge (services table)"
             )
         change = _number_text(ms.min_change)
         unit = "point" if change == "1" else "points"

@@ -863,6 +863,62 @@ def _followup_value(
     return out
 
 
+def _aftercare_from_services(
+    records: Any, d: OutcomeDefinition, table: pd.DataFrame
+) -> FloatArray | None:
+    """1 with an aftercare visit on days 1..aftercare_within after discharge, 0 when the window
+    closed without one, nan while it is open or without a discharge date; None without services.
+    """
+    from .definitions import AFTERCARE_SERVICE_TYPES
+
+    services = getattr(records, "services", None)
+    if services is None or not len(services) or "discharge_date" not in table:
+        return None
+    visits = services.loc[
+        services["service_type"].astype("string").str.lower().isin(AFTERCARE_SERVICE_TYPES),
+        ["patient_id", "service_date"],
+    ]
+    visits = pd.DataFrame(
+        {
+            "patient_id": visits["patient_id"].astype("string").to_numpy(),
+            "visit": pd.to_datetime(visits["service_date"]).astype("datetime64[ns]").to_numpy(),
+        }
+    ).sort_values("visit", kind="stable")
+    discharge = pd.to_datetime(table["discharge_date"]).astype("datetime64[ns]")
+    query = pd.DataFrame(
+        {
+            "patient_id": table["patient_id"].astype("string").to_numpy(),
+            "start": (discharge + pd.Timedelta(days=1)).to_numpy(),
+            "row": np.arange(len(table)),
+        }
+    )
+    known = query["start"].notna().to_numpy()
+    found = np.zeros(len(table), bool)
+    if known.any() and len(visits):
+        q = query.loc[known].sort_values("start", kind="stable")
+        # the first visit on or after the day after discharge, at most aftercare_within - 1 later
+        hit = pd.merge_asof(
+            q,
+            visits,
+            left_on="start",
+            right_on="visit",
+            by="patient_id",
+            direction="forward",
+            tolerance=pd.Timedelta(days=d.aftercare_within - 1),
+        )
+        found[hit["row"].to_numpy()] = hit["visit"].notna().to_numpy()
+    value = np.where(found, 1.0, 0.0)
+    last_day = discharge + pd.Timedelta(days=d.aftercare_within)
+    as_of = getattr(records, "data_as_of", None)
+    still_open = (
+        (last_day > pd.Timestamp(as_of)).to_numpy(dtype=bool, na_value=False)
+        if as_of is not None and not pd.isna(as_of)
+        else np.zeros(len(table), bool)
+    )
+    value[~known | (still_open & ~found)] = np.nan
+    return value
+
+
 def _milestone_columns(
     records: Any, d: OutcomeDefinition, ep_pos: pd.Index, table: pd.DataFrame
 ) -> tuple[dict[str, Any], list[str]]:
@@ -898,6 +954,8 @@ def _milestone_columns(
             if fv is not None and not np.all(np.isnan(fv)):
                 reached = fv >= ms.threshold if ms.higher_is_better else fv <= ms.threshold
                 value = np.where(np.isnan(fv), np.nan, reached)
+        elif d.aftercare_from_services(ms):
+            value = _aftercare_from_services(records, d, table)
         else:  # flag
             assert ms.measure is not None
             fv = _followup_value(records, ep_pos, ms.timepoint, ms.measure)
@@ -1198,6 +1256,12 @@ def episode_outcomes(
             remarks.append(
                 f"Milestones without data in these records were left out of milestones_met and "
                 f"completed_program: {', '.join(dropped)}."
+            )
+        if d.aftercare_from == "services" and "aftercare_attended" not in dropped:
+            remarks.append(
+                "Milestone aftercare_attended read from the services table "
+                f"(aftercare_from='services'): an outpatient, IOP or peer-support visit on days "
+                f"1-{d.aftercare_within} after discharge, not the follow-up item."
             )
     if new:
         table = pd.concat([table, pd.DataFrame(new, index=table.index)], axis=1)

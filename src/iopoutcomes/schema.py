@@ -908,3 +908,50 @@ OUTPUT_COLUMNS: Final[frozenset[str]] = frozenset(
     }
 )
 """Every column name a result's ``to_frame()`` may carry (``docs/conventions.md``)."""
+# --- step-down continuity and engagement (issue 17, continuity.py) ---------------------------
+
+CONTINUITY_COLUMNS: Final[tuple[str, ...]] = (
+    "episode_id",
+    "admission_date",
+    "discharge_date",
+    "index_type",
+    "cohort",
+    "site",
+    "quarter",
+    "followed_within_{d}",
+    "days_to_follow_up",
+    "follow_up_type",
+    "excluded",
+    "exclusion_reason",
+)
+"""``ContinuityResult.discharges`` columns, one row per index discharge;
+``followed_within_{d}`` stands for one column per window (``followed_within_7`` ...). Never a
+patient identifier."""
+
+CONTINUITY_EXCLUSION_REASONS: Final[dict[str, str]] = {
+    "transfer_to_non_sud_stay": "a direct transfer to (or from) a stay without an SUD diagnosis",
+    "after_last_discharge": "discharged after the last eligible discharge date",
+    "window_open": "the follow-up window had not closed by the data-as-of date",
+    "died": "died during the stay or within the follow-up window",
+    "hospice": "hospice care during the stay or within the follow-up window",
+    "not_first_in_period": "not the first index discharge in its period (31 days for FUI)",
+}
+"""``exclusion_reason`` codes of ``ContinuityResult.discharges``, in the order they are applied
+(the first applicable is recorded)."""
+
+ENGAGEMENT_COLUMNS: Final[tuple[str, ...]] = (
+    "episode_date",
+    "episode_type",
+    "cohort",
+    "site",
+    "quarter",
+    "age_group",
+    "substance_cohort",
+    "initiated",
+    "initiation_date",
+    "days_to_initiation",
+    "engaged",
+)
+"""``EngagementResult.episodes`` columns, one row per new SUD episode."""
+
+__all__ += ["CONTINUITY_COLUMNS", "CONTINUITY_EXCLUSION_REASONS", "ENGAGEMENT_COLUMNS"]

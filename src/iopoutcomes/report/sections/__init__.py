@@ -26,6 +26,7 @@ in ``tests/test_report_<name>.py``), then register it with one line in :data:`SE
 it should appear in the report::
 
     SectionSpec("costs", costs.build, "cost per outcome"),
+    SectionSpec("continuity", continuity.build, "step-down and continuity"),
 
 Its tables must go through ``inputs.log.add(key, suppress_partition(counts, inputs.k))`` and
 the cells it publishes must be declared to the disclosure audit
@@ -50,6 +51,7 @@ from typing import Any
 from ..inputs import ReportInputs
 from ..model import ReportSection
 from . import (
+    continuity,
     costs,
     cover,
     flow,
@@ -94,6 +96,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec("sites", sites.build, "sites"),
     SectionSpec("quality", quality.build, "data quality"),
     SectionSpec("costs", costs.build, "cost per outcome"),
+    SectionSpec("continuity", continuity.build, "step-down and continuity"),
     SectionSpec("methods", methods.build, "methods", after_analyses=True),
 )
 """The report's sections in print order (cover first, methods and stamp last)."""
