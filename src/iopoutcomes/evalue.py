@@ -12,8 +12,9 @@ E-values and subgroup analyses run comparisons: one module each way would be an 
 
 Examples
 --------
->>> e_value(3.9, 1.8, 8.7).to_frame()[["e_value", "e_value_ci"]].round(2).values.tolist()
-[[7.26, 3.02]]
+>>> ev = e_value(3.9, 1.8, 8.7)  # VanderWeele & Ding 2017, worked example
+>>> ev.to_frame()[["e_value", "e_value_ci"]].round(2).values.tolist()
+[[7.26, 3.0]]
 """
 
 from __future__ import annotations
