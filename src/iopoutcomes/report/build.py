@@ -35,7 +35,7 @@ Examples
 ('2026Q2', 'funder')
 >>> [s.key for s in report.sections][:3]
 ['cover', 'summary', 'flow']
->>> report.n_suppressed >= 0
+>>> report.n_suppressed > 0  # the sample has small cells: they are hidden before writing
 True
 """
 
@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from .._sentences import in_ten as _in_ten
 from ..benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark, position
 from ..definitions import OutcomeDefinition, timepoint_text
 from ..exceptions import ConfigError, InsufficientDataError, IopOutcomesError, ParameterError
@@ -71,7 +72,7 @@ from .headline import (
     primary_rows,
     result_sentence,
 )
-from .labels import fill_parameters, points, run_date_text, timepoint_label
+from .labels import OTHER_SITES, fill_parameters, points, run_date_text, timepoint_label
 from .model import Kpi, ReportFigure, ReportSection, ReportTable
 from .periods import quarter_freq, quarter_period, quarters_of
 from .suppression import TOTAL, Partition, suppress_partition
@@ -89,8 +90,6 @@ DEPENDENCIES: tuple[str, ...] = (
     "weasyprint",
 )
 """Packages whose versions go into the reproducibility stamp."""
-
-OTHER_SITES = "Other sites"
 
 REFERENCES: tuple[str, ...] = (
     "McCarty D, Braude L, Lyman DR, et al. Substance abuse intensive outpatient programs: "
@@ -337,17 +336,6 @@ def _f(value: Any) -> float:
 
 def _pct(value: float, decimals: int = 0) -> str:
     return "n/a" if not math.isfinite(value) else f"{100 * value:.{decimals}f}%"
-
-
-def _in_ten(rate: float) -> str:
-    if not math.isfinite(rate):
-        return "an unknown share"
-    k = math.floor(10 * rate + 0.5)
-    if k <= 0:
-        return "fewer than 1 in 10"
-    if k >= 10:
-        return "nearly all"
-    return f"about {k} in 10"
 
 
 def _versions() -> dict[str, str]:
@@ -2096,7 +2084,7 @@ class _Builder:
             )
             + "."
         )
-        if getattr(self.records, "provenance", "") == "export":  # how the exports were read
+        if (getattr(self.records, "options", None) or {}).get("remarks_in_report"):
             paragraphs.extend(str(r) for r in getattr(self.records, "remarks", ()))
         if self.primary is not None:
             tables.append(self._missingness())
