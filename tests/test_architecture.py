@@ -159,6 +159,18 @@ def test_no_module_outside_the_readers_tests_provenance() -> None:
     assert not offenders, f"engines that branch on provenance (module: lines): {offenders}"
 
 
+# Plots only draw: they may read fixed knowledge (labels, published benchmark bands, errors)
+# but no engine, so every result's plot() can import them without a cycle.
+PLOT_MAY_IMPORT = frozenset(
+    {"iopoutcomes.definitions", "iopoutcomes.benchmarks", "iopoutcomes.exceptions"}
+)
+
+
+def test_plots_import_no_engine() -> None:
+    graph = import_graph(_modules())
+    assert graph["iopoutcomes.plots"] <= PLOT_MAY_IMPORT, graph["iopoutcomes.plots"]
+
+
 # --- the checkers catch what they are meant to (so the checks above can fail) ----------------
 
 
