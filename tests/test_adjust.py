@@ -428,3 +428,25 @@ def test_old_names_still_work_and_warn(frame: pd.DataFrame) -> None:
         )
     assert len(caught) == 2  # group_col -> by and covariates -> adjust
     assert old_bal.equals(balance_table(frame, "cohort", "IOP", "inpatient", COVS))
+
+
+def test_design_matrix_is_the_one_builder_for_missing_data_models_too() -> None:
+    # issue 13: missing.py had its own builder naming dummies sex_M; one naming now, sex[M]
+    df = pd.DataFrame(
+        {
+            "age": [30.0, 40.0, None, 50.0],
+            "sex": pd.Categorical(["M", "F", "M", None], categories=["X", "M", "F"]),
+            "site": ["a", "a", "a", "a"],
+        }
+    )
+    # a categorical's own categories: X (unused) is the reference, M and F get columns
+    assert design_matrix(df, ["sex"]).columns.tolist() == ["sex[M]", "sex[F]"]
+    # observed levels, sorted: F is the reference; constant columns dropped
+    x = design_matrix(df, ["age", "sex", "site"], observed_levels=True, drop_constant=True)
+    assert x.columns.tolist() == ["age", "sex[M]"]
+    assert x["sex[M]"].tolist()[:3] == [1.0, 0.0, 1.0] and np.isnan(x["sex[M]"].iloc[3])
+    with pytest.raises(MissingColumnError, match="'severity'"):
+        design_matrix(df, ["severity"])
+    import iopoutcomes.missing as missing
+
+    assert not hasattr(missing, "design_matrix") or missing.design_matrix is design_matrix

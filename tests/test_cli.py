@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -167,10 +166,6 @@ def test_main_returns_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "error:" in capsys.readouterr().err
 
 
-HAS_SIMULATE = importlib.util.find_spec("iopoutcomes.simulate") is not None
-
-
-@pytest.mark.skipif(not HAS_SIMULATE, reason="iopoutcomes.simulate is not written yet")
 def test_simulate_writes_reproducible_files(tmp_path: Path) -> None:
     code, out, err = run("simulate", "--n", "60", "--seed", "3", "--out", str(tmp_path / "a"))
     assert code == 0, err

@@ -271,3 +271,30 @@ def test_comparable_window_and_controlled_environment_settings() -> None:
     no_calendar = d.replace(milestones=(DEFAULT_MILESTONES[0],))
     assert not no_calendar.length_of_stay_dependent("completed_program")
     assert "completed_program" not in no_calendar.eligibility_outcomes
+
+
+def test_parse_timepoint_is_the_one_label_parser() -> None:
+    from iopoutcomes.definitions import parse_timepoint
+
+    assert parse_timepoint("6mo") == (6, "mo")
+    assert parse_timepoint("12wk") == (12, "wk")
+    for label in ("discharge", "intake", "6 mo", "6m", "mo", "06x", "", None):
+        assert parse_timepoint(label) is None
+    # every reader of labels agrees with it (issue 13: four parsers before)
+    from iopoutcomes.competing import _timepoint_day
+    from iopoutcomes.missing import _timepoint_columns
+    from iopoutcomes.plots import _timepoint_months
+    from iopoutcomes.rates import _timepoint_of
+
+    assert _timepoint_months("3mo") == 3.0 and _timepoint_months("13wk") == pytest.approx(
+        13 * 7 / 30.4375, rel=1e-15
+    )
+    # 6 months = floor(6 * 365.25 / 12) = floor(182.625) = 182 days after admission
+    import numpy as np
+
+    assert _timepoint_day("6mo", np.array([30.0])).tolist() == [182.0]
+    assert _timepoint_day("2wk", np.array([30.0])).tolist() == [14.0]
+    assert _timepoint_of("abstinent_alcohol_9mo", None) == "9mo"
+    assert _timepoint_of("abstinent_9m", None) is None
+    assert _timepoint_columns(["x"], "abstinent_alcohol_3mo")[0] == "alcohol_3mo"
+    assert _timepoint_columns(["followup_status_3mo"], "abstinent_alcohol_3mo")[0] == "3mo"

@@ -165,17 +165,13 @@ def test_using_fills_the_unfavourable_value(small: pd.DataFrame) -> None:
 
 
 def test_logreg_imputation_recovers_mar_truth_and_is_fast() -> None:
-    """Complete covariates: the Rubin (1987) / mice.impute.logreg draw, not MICEData."""
-    import time
-
+    """Complete covariates: the Rubin (1987) / mice.impute.logreg draw, not MICEData (its
+    speed is measured by benchmarks/bench_imputation.py, not asserted here)."""
     f, truth = _mar_frame(1200, 7)
     cc = float(f["y"].mean())
-    start = time.perf_counter()
     sets = completed_datasets(
         f, "y", missing="impute", covariates=("age", "group"), n_imputations=20
     )
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0  # MICEData took ~15 s here (10 + 2m chained updates)
     assert len(sets) == 20
     observed = f["y"].notna().to_numpy()
     for s in sets:  # observed values kept, 0/1 draws for the missing ones

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from pathlib import Path
@@ -214,11 +215,24 @@ def test_teds_records_only_get_timepoints_with_rows() -> None:
         read_counts=rec.read_counts,
         timepoints=("intake", "discharge"),
         provenance="teds_d",
+        # what read_teds_d declares; the engine reads these options, never the provenance
+        options={
+            "timepoints_from_followups": True,
+            "record_unit": "treatment discharges (TEDS-D)",
+        },
     )
     out = episode_outcomes(teds)
     assert "followup_status_discharge" not in out.table
     assert out.table["completed"].tolist() == [True, False]
-    assert any("discharges" in r for r in out.remarks)
+    assert "Records are treatment discharges (TEDS-D), not people." in out.remarks
+    # the same records without the declared options: the provenance label alone changes nothing
+    plain = episode_outcomes(dataclasses.replace(teds, options={}))
+    assert "followup_status_discharge" in plain.table
+    assert not any("discharges" in r for r in plain.remarks)
+    # and the options work on records from any reader
+    canonical = episode_outcomes(dataclasses.replace(teds, provenance="canonical"))
+    assert "followup_status_discharge" not in canonical.table
+    assert canonical.records_summary["subjects"] == "clients"
 
 
 # --- calendar -------------------------------------------------------------------------------

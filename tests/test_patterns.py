@@ -330,3 +330,34 @@ def test_weeks_must_be_non_negative_integer() -> None:
     use = pd.DataFrame({"episode_id": ["e1"], "day": [1], "used": [1]})
     with pytest.raises(ParameterError, match="weeks"):
         weekly_patterns(_records(use, ("e1",)), weeks=-1)
+
+
+def test_a_declared_backbone_replaces_the_generic_weeks() -> None:
+    # issue 13: the engine never asks where records came from; a reader declares its study-week
+    # backbone in records.options (or the caller passes one). Counts worked by hand:
+    # e1: week 1 positive only '+', week 2 negative only '-', week 3 both '*'; e2: 2 weeks, none
+    import dataclasses
+
+    counts = patterns.WeekCounts(
+        episode_ids=pd.Index(["e1", "e2"]),
+        positive=np.array([[2, 0, 1], [0, 0, 0]]),
+        negative=np.array([[0, 3, 1], [0, 0, 0]]),
+        lengths=np.array([3, 2]),
+    )
+    seen: list[object] = []
+
+    def backbone(records: object, substances: object) -> patterns.WeekCounts:
+        seen.append(substances)
+        return counts
+
+    use = pd.DataFrame({"episode_id": ["e1"], "day": [0], "used": [1], "source": ["uds"]})
+    plain = _records(use, ("e1", "e2"))
+    assert weekly_patterns(plain).tolist() == ["+", ""]  # generic: days since admission
+    expected = ["+-*", "oo"]
+    assert weekly_patterns(plain, backbone=backbone).tolist() == expected
+    declared = dataclasses.replace(plain, options={"weekly_backbone": backbone})
+    assert weekly_patterns(declared, substances=["Opioid"]).tolist() == expected
+    assert seen == [None, ["Opioid"]]  # substances reach the backbone
+    # the provenance label alone selects nothing
+    labelled = dataclasses.replace(plain, provenance="ctn0094")
+    assert weekly_patterns(labelled).tolist() == ["+", ""]

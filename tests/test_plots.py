@@ -1075,3 +1075,65 @@ def test_plot_milestones_labels_not_eligible_counts(ax: Axes) -> None:
     )
     plots.plot_milestones(t, ax=ax)
     assert sorted(x.get_text() for x in ax.texts) == ["30 not eligible", "70 not eligible"]
+
+
+def test_plot_leaves_other_subplots_text_and_rcparams_untouched() -> None:
+    # issue 13: a plot draws its own texts literally but changes nothing outside its Axes: a
+    # user's mathtext title on a second subplot keeps parse_math and renders as mathtext.
+    import io
+
+    import matplotlib
+
+    from iopoutcomes.rates import outcome_rates
+
+    def alpha_title_width() -> float:
+        fig, (_, other) = plt.subplots(1, 2, figsize=(8, 3))
+        other.set_title(r"$\alpha$")
+        fig.canvas.draw()
+        width = other.title.get_window_extent().width
+        plt.close(fig)
+        return float(width)
+
+    rc_before = {k: matplotlib.rcParams[k] for k in matplotlib.rcParams if k != "backend"}
+    alone = alpha_title_width()
+    fig, (mine, other) = plt.subplots(1, 2, figsize=(8, 3))
+    other.set_title(r"$\alpha$")
+    name = r"$\frac{a$ clinic $b$"
+    frame = pd.DataFrame({"cohort": [name] * 40 + ["inpatient"] * 40, "y": [1, 0] * 40})
+    plots.plot_rates(outcome_rates(frame, "y"), ax=mine, band=None)
+    fig.savefig(io.BytesIO(), format="png")
+    assert other.title.get_parse_math() is True
+    assert other.title.get_text() == r"$\alpha$"
+    # rendered as mathtext: one glyph, as wide as the same title on a figure never plotted on
+    # (the literal string "$\alpha$" is several times wider)
+    assert other.title.get_window_extent().width == pytest.approx(alone, abs=0.5)
+    assert all(t.get_parse_math() for t in other.get_xticklabels())
+    # the plot's own data-derived labels are literal
+    assert any(name in t.get_text() for t in mine.get_xticklabels())
+    assert not any(t.get_parse_math() for t in mine.get_xticklabels() if name in t.get_text())
+    rc_after = {k: matplotlib.rcParams[k] for k in matplotlib.rcParams if k != "backend"}
+    assert rc_after == rc_before
+    plt.close(fig)
+
+
+def test_alpha_title_width_check_can_fail() -> None:
+    # the rendered-width check above tells mathtext from literal text: a literal "$\alpha$"
+    # is much wider than the mathtext glyph
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3))
+    left.set_title(r"$\alpha$")
+    right.set_title(r"$\alpha$", parse_math=False)
+    fig.canvas.draw()
+    math_w = left.title.get_window_extent().width
+    literal_w = right.title.get_window_extent().width
+    assert literal_w > 2 * math_w
+    plt.close(fig)
+
+
+def test_plots_draw_and_do_not_compute() -> None:
+    # issue 13: plot_milestones draws a rate table and plot_propensity_overlap draws propensity
+    # scores; handed raw episode outcomes they say which public function makes their input
+    eo = pd.DataFrame({"cohort": ["IOP", "inpatient"] * 3, "milestone_employed": [1, 0] * 3})
+    with pytest.raises(MissingColumnError, match=r"outcome_rates\(outcomes, outcome=\['milestone"):
+        plots.plot_milestones(eo)
+    with pytest.raises(ParameterError, match="propensity_scores"):
+        plots.plot_propensity_overlap(eo)

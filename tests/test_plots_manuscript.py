@@ -85,7 +85,7 @@ def test_new_figures_fit(out) -> None:  # type: ignore[no-untyped-def]
             out, "abstinent_6mo", subgroups=["sex", "primary_substance"], margin=0.1
         ).plot(),  # fmt: skip
         lambda: plots.plot_flow_diagram(out),
-        lambda: plots.plot_propensity_overlap(out, adjust=["age", "severity"]),
+        lambda: plots.plot_propensity_overlap(propensity_scores(out, adjust=["age", "severity"])),
     ):
         _fresh()
         ax = draw()

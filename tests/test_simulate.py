@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 from typing import Any
 
@@ -468,15 +467,11 @@ def test_sample_regenerates_byte_identically(tmp_path: Path) -> None:
     assert sum(p.stat().st_size for p in SAMPLES.glob("*.csv")) < 5_000_000
 
 
-def test_vectorised_generation_is_fast() -> None:
-    # 20,000 episodes with about 3.7 million calendar days; a Python loop over episodes and
-    # days (about 8 million iterations) could not finish in this budget. 100,000 episodes take
-    # about 10 s on one core (figures in the report).
-    t0 = time.perf_counter()
+def test_generation_at_size() -> None:
+    # 20,000 episodes with about 3.7 million calendar days; the time it takes is measured by
+    # benchmarks/bench_simulate.py (figures in the README), not asserted here
     episodes, followups, use_days, _ = simulate_tables(n=20_000, seed=1)
-    elapsed = time.perf_counter() - t0
     assert len(episodes) == 20_000 and len(use_days) > 3_000_000
-    assert elapsed < 20.0
 
 
 # --- scenario "stay_length" (issue 21) ------------------------------------------------------------

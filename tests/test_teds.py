@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -418,12 +417,10 @@ def test_generated_2019_file_reads_back_to_the_codebook_counts(
     marginals = make.codebook_marginals(2019, teds_codebook_dir)
     n = 1_722_503  # 2019 DISYR total in the codebook
     assert sum(marginals["REASON"].values()) == n
-    start = time.perf_counter()
     path = make.write_teds_d(
         tmp_path / "tedsd_2019.csv", n, variables=teds.TEDS_VARIABLES, chunk_rows=n
     )
-    rec = teds.read_teds_d(path)
-    elapsed = time.perf_counter() - start
+    rec = teds.read_teds_d(path)  # its speed: benchmarks/bench_teds_d.py (README figures)
     ep = rec.episodes
     assert len(ep) == n and rec.rejected.empty
     # published marginals (2019 codebook): REASON 1 = 725,929; FREQ1_D 1 = 575,133, -9 = 537,124;
@@ -450,7 +447,6 @@ def test_generated_2019_file_reads_back_to_the_codebook_counts(
     for var, series in back.items():
         got = series.astype("float64").fillna(-9).astype(int).value_counts().to_dict()
         assert got == {k: v for k, v in marginals[var].items() if v}, var
-    assert elapsed < 60  # about 10 s on 2 cores
 
 
 def test_apportion_is_exact_at_full_size_and_scaled() -> None:

@@ -74,11 +74,20 @@ def _is_numeric(series: pd.Series) -> bool:
     )
 
 
-def design_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+def design_matrix(
+    frame: pd.DataFrame,
+    covariates: Sequence[str],
+    *,
+    observed_levels: bool = False,
+    drop_constant: bool = False,
+) -> pd.DataFrame:
     """Numeric model columns for ``covariates`` (numeric as is, others dummy coded).
 
-    Numeric and boolean columns are used as floats. Any other column is dummy coded with
-    ``pandas.get_dummies(drop_first=True)``; dummy columns are named ``"<covariate>[<level>]"``.
+    The library's one design-matrix builder (case-mix adjustment, survival and competing-risks
+    models, subgroup and propensity models, and the follow-up and imputation models of
+    :mod:`iopoutcomes.missing`). Numeric and boolean columns are used as floats. Any other
+    column is dummy coded with ``pandas.get_dummies(drop_first=True)``; dummy columns are named
+    ``"<covariate>[<level>]"``.
 
     Parameters
     ----------
@@ -86,11 +95,23 @@ def design_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFram
         The data.
     covariates : sequence of str
         Covariate columns.
+    observed_levels : bool, default False
+        Dummy levels are the sorted values present in ``frame`` (a categorical's unused or
+        reordered categories are ignored, so the first *observed* level is the reference).
+        Default: a categorical column's own categories, in their order.
+    drop_constant : bool, default False
+        Leave out columns with fewer than two distinct non-missing values (they carry no
+        information in a model with an intercept).
 
     Returns
     -------
     pandas.DataFrame
         Float columns, same index as ``frame``; missing values stay missing.
+
+    Raises
+    ------
+    MissingColumnError
+        A covariate that is not a column of ``frame``.
 
     Examples
     --------
@@ -98,20 +119,29 @@ def design_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFram
     >>> design_matrix(df, ["age", "sex"]).columns.tolist()
     ['age', 'sex[M]']
     """
+    absent = [c for c in covariates if c not in frame.columns]
+    if absent:
+        raise MissingColumnError(
+            f"Covariate {absent[0]!r} is not in the data. Found: {list(frame.columns)}."
+        )
     parts: list[pd.DataFrame] = []
     for name in covariates:
         col = frame[name]
         if _is_numeric(col):
             parts.append(pd.DataFrame({name: col.astype("Float64").astype(float)}))
         else:
-            cat = col.astype("category")
+            cat = col.astype("string") if observed_levels else col.astype("category")
             dummies = pd.get_dummies(cat, drop_first=True, dtype=float)
             dummies.columns = [f"{name}[{level}]" for level in dummies.columns]
             dummies[col.isna().to_numpy()] = np.nan
             parts.append(dummies)
     if not parts:
         return pd.DataFrame(index=frame.index)
-    return pd.concat(parts, axis=1)
+    x = pd.concat(parts, axis=1)
+    x.index = frame.index
+    if drop_constant:
+        x = x[[c for c in x.columns if x[c].nunique(dropna=True) > 1]]
+    return x
 
 
 def _level_indicators(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:

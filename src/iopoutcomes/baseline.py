@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._input import outcomes_table
 from ._render import ResultDisplay, escape, frame_to_html, frame_to_text
 from .adjust import standardized_mean_difference
 from .exceptions import (
@@ -131,19 +132,6 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else [str(v) for v in value]
-
-
-def _unwrap(outcomes: Any) -> tuple[pd.DataFrame, Any]:
-    if isinstance(outcomes, pd.DataFrame):
-        return outcomes, None
-    if hasattr(outcomes, "to_frame") and hasattr(outcomes, "definition"):
-        frame = outcomes.to_frame()
-        if isinstance(frame, pd.DataFrame):
-            return frame, outcomes.definition
-    raise ParameterError(
-        "table_one needs an EpisodeOutcomes (from episode_outcomes) or a pandas DataFrame; "
-        f"got {type(outcomes).__name__}."
-    )
 
 
 def _pattern_columns(definition: Any) -> set[str]:
@@ -739,7 +727,7 @@ def table_one(
     >>> t1.to_wide().loc[1, ["variable", "test"]].tolist()
     ['age, mean (SD)', 'Welch two-sample t-test']
     """
-    frame, definition = _unwrap(outcomes)
+    frame, definition = outcomes_table(outcomes, needed_by="table_one")
     if not isinstance(by, str):
         raise ParameterError(f"by must be one column name (a str); got {type(by).__name__}.")
     _check_columns(frame, [by], "The grouping column by=")

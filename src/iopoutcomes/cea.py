@@ -687,7 +687,8 @@ def cost_effectiveness(
     >>> print(ce.icer_statement["IOP"])  # doctest: +ELLIPSIS
     IOP cost less and had the outcome more often than inpatient (SE quadrant): IOP dominates...
     """
-    from .compare import _as_pandas, _eligible, _fill_specs, _resolve_input
+    from ._input import outcomes_table
+    from .compare import _as_pandas, _eligible, _fill_specs
 
     if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 200:
         raise ParameterError(f"n_boot must be a whole number of at least 200; received {n_boot!r}.")
@@ -697,7 +698,7 @@ def cost_effectiveness(
         raise ParameterError("wtp must be a non-negative amount per additional client.")
     seed = 0 if seed is None else int(seed)
     n_boot = int(n_boot)
-    frame, definition = _resolve_input(outcomes)
+    frame, definition = outcomes_table(outcomes, needed_by="cost_effectiveness", lazy=True)
     frame = _as_pandas(frame)
     if missing is None:
         missing = getattr(definition, "missing", "using") if definition is not None else "using"

@@ -29,7 +29,6 @@ True
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -246,22 +245,6 @@ def collect_tables(files: Sequence[Path], explicit: dict[str, Path | None]) -> d
     return {t: chosen[t] for t in TABLE_PREFIXES if t in chosen}
 
 
-def _read_json_option(path: Path | None, option: str) -> Any:
-    if path is None:
-        return None
-    try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError:
-        raise ParameterError(f"{option}: the file {Path(path).name!r} cannot be read.") from None
-    except json.JSONDecodeError as exc:
-        raise ParameterError(
-            f"{option}: {Path(path).name!r} is not valid JSON (line {exc.lineno})."
-        ) from None
-    if not isinstance(value, dict):
-        raise ParameterError(f"{option}: {Path(path).name!r} must hold a JSON object.")
-    return value
-
-
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--episodes", type=click.Path(path_type=Path), help="Episodes file.")
@@ -327,8 +310,8 @@ def validate(
         tables.get("followups"),
         tables.get("use_days"),
         services=tables.get("services"),
-        columns=_read_json_option(columns_json, "--columns-json"),
-        codes=_read_json_option(codes_json, "--codes-json"),
+        columns=read_json_option(columns_json, "--columns-json"),
+        codes=read_json_option(codes_json, "--codes-json"),
         strict=strict,
         date_format=date_format,
         timepoints=labels,
@@ -489,6 +472,7 @@ def check_command(config: Path, data_as_of: str | None, rejected_out: Path | Non
 
 # The command lives in iopoutcomes.report.command (it maps the report's own errors, including
 # the suppression audit, to the exit statuses above); importing it only imports click.
+from .report.command import read_json_option  # noqa: E402
 from .report.command import report as _report  # noqa: E402
 
 cli.add_command(_report)

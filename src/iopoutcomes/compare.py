@@ -29,7 +29,6 @@ Examples
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -40,9 +39,11 @@ from scipy import stats
 
 from . import _ci
 from ._counts import group_counts, is_dask, is_duckdb, outcome_as_float
+from ._input import outcomes_table
 from ._render import ResultDisplay
+from ._sentences import in_ten
 from ._validate import default_reference, validates_confidence_level
-from .definitions import MISSING_RULES
+from .definitions import MISSING_RULES, parse_timepoint
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import filter_eligible, unfavourable_text
 from .outcomes import stay_length_remark
@@ -568,8 +569,8 @@ class Comparison(ResultDisplay):
         if assumption:
             when = f"{when.rstrip(',')}, {assumption},"
         return (
-            f"{when} {_in_ten(row['rate'])} {row['group']!s} clients ({count}) and "
-            f"{_in_ten(row['rate_ref'])} {row['reference']!s} clients ({count_ref}) {verb}; "
+            f"{when} {in_ten(row['rate'])} {row['group']!s} clients ({count}) and "
+            f"{in_ten(row['rate_ref'])} {row['reference']!s} clients ({count_ref}) {verb}; "
             f"the difference{' was' if closed else ','} {_pts(row['diff'])} points ({pct} CI "
             f"{_pts(row['diff_ci_low'])} "
             f"to {_pts(row['diff_ci_high'])})"
@@ -963,7 +964,7 @@ class Comparison(ResultDisplay):
         >>> cmp.e_value().to_frame()["measure"].tolist()
         ['rr']
         """
-        from .robustness import e_value
+        from .evalue import e_value
 
         if measure not in ("rr", "or"):
             raise ParameterError(f"measure must be 'rr' or 'or'; received {measure!r}.")
@@ -1032,26 +1033,10 @@ def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _in_ten(rate: float) -> str:
-    if not np.isfinite(rate):
-        return "an unknown share of"
-    k = math.floor(10 * rate + 0.5)
-    if rate == 0:
-        return "none of the"
-    if rate == 1:
-        return "all"
-    if k == 0:
-        return "fewer than 1 in 10"
-    if k == 10:
-        return "nearly all"
-    return f"about {k} in 10"
-
-
 def _timepoint_phrase(outcome: str) -> str:
-    match = re.search(r"_(\d+)(mo|wk|w|d|y)$", outcome)
-    if match:
-        unit = {"mo": "month", "wk": "week", "w": "week", "d": "day", "y": "year"}[match.group(2)]
-        k = int(match.group(1))
+    parsed = parse_timepoint(outcome.rsplit("_", 1)[-1]) if "_" in outcome else None
+    if parsed is not None:
+        k, unit = parsed[0], "month" if parsed[1] == "mo" else "week"
         return f"At {k} {unit}{'s' if k != 1 else ''}"
     if outcome.endswith("_discharge"):
         return "At discharge"
@@ -1059,17 +1044,6 @@ def _timepoint_phrase(outcome: str) -> str:
 
 
 # --- input handling ----------------------------------------------------------------------------
-
-
-def _resolve_input(outcomes: Any) -> tuple[Any, Any]:
-    if hasattr(outcomes, "definition") and hasattr(outcomes, "to_frame"):
-        return outcomes.to_frame(), outcomes.definition
-    if isinstance(outcomes, pd.DataFrame) or is_dask(outcomes) or is_duckdb(outcomes):
-        return outcomes, None
-    raise ParameterError(
-        f"compare_rates needs an EpisodeOutcomes or a DataFrame; received {type(outcomes).__name__}. "
-        "Pass iop.episode_outcomes(records) or a table with outcome and group columns."
-    )
 
 
 def _as_pandas(frame: Any) -> pd.DataFrame:
@@ -1628,7 +1602,7 @@ def compare_rates(
                 f"adjust_method entries must be among {list(ADJUST_METHODS)}; received {m!r}."
             )
 
-    frame, definition = _resolve_input(outcomes)
+    frame, definition = outcomes_table(outcomes, needed_by="compare_rates", lazy=True)
     if missing is None:
         missing = getattr(definition, "missing", "using") if definition is not None else "using"
     if missing not in MISSING_RULES:

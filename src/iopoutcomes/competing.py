@@ -43,7 +43,7 @@ Journal of Clinical Epidemiology 66:648-653.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -52,6 +52,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from ._input import outcomes_table
 from ._render import ResultDisplay
 from ._validate import check_confidence_level, default_reference, validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
@@ -330,16 +331,6 @@ def gray_test(
 # --- results -----------------------------------------------------------------------------------
 
 
-def _as_frame(data: Any) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        return data
-    if hasattr(data, "to_frame"):
-        return data.to_frame()
-    raise ParameterError(
-        f"data must be an EpisodeOutcomes or a pandas DataFrame; got {type(data).__name__}."
-    )
-
-
 @dataclass(frozen=True, eq=False, repr=False)
 class CumulativeIncidence(ResultDisplay):
     """Aalen-Johansen cumulative incidence of every cause, per group.
@@ -606,7 +597,7 @@ def cumulative_incidence(
     >>> ci.at([3]).round(3)[["group", "cause", "cif"]].values.tolist()
     [['a', 'died', 0.0], ['a', 'relapse', 0.25], ['b', 'died', 0.25], ['b', 'relapse', 0.25]]
     """
-    frame = _as_frame(data)
+    frame = outcomes_table(data, needed_by="cumulative_incidence")[0]
     needed = [time, event] + ([by] if by else [])
     absent = [c for c in needed if c not in frame.columns]
     if absent:
@@ -970,7 +961,7 @@ def _model_inputs(
 ) -> tuple[FloatArray, npt.NDArray[np.int64], pd.DataFrame, Any, pd.DataFrame, list[str]]:
     from .adjust import design_matrix
 
-    frame = _as_frame(data)
+    frame = outcomes_table(data, needed_by="the competing-risks models")[0]
     covs = [adjust] if isinstance(adjust, str) else list(adjust)
     needed = [time, event, by, *covs]
     absent = [c for c in needed if c not in frame.columns]
@@ -1060,6 +1051,54 @@ def _hazard_table(
         )[list(HAZARD_MODEL_COLUMNS)]
 
 
+_Fit = tuple[FloatArray, FloatArray, bool, str]
+"""A hazard model fit: coefficients, standard errors, converged, the remark if it did not."""
+
+
+def _hazard_model(
+    model: Literal["fine-gray", "cause-specific"],
+    fit: Callable[[FloatArray, npt.NDArray[np.int64], pd.DataFrame], _Fit],
+    data: Any,
+    time: str,
+    event: str,
+    cause: Any,
+    by: str,
+    reference: Any,
+    adjust: Sequence[str],
+    confidence_level: float,
+) -> CompetingRiskModel:
+    """Inputs, the no-event cases and the result, shared by :func:`fine_gray` and
+    :func:`cause_specific_cox` (only ``fit`` differs)."""
+    t, status, x, ref, counts, remarks = _model_inputs(
+        data, time, event, cause, by, reference, adjust
+    )
+    check_confidence_level(confidence_level)
+    terms = list(x.columns)
+    if model == "fine-gray" and (status == 1).sum() == 0:
+        raise InsufficientDataError(f"No events of cause {cause}; nothing to model.")
+    if (counts["n_events"] == 0).any():
+        nan = np.full(len(terms), np.nan)
+        table = _hazard_table(terms, nan, nan, confidence_level)
+        converged = False
+    else:
+        beta, se, converged, failure = fit(t, status, x)
+        table = _hazard_table(terms, beta, se, confidence_level)
+        if not converged:
+            remarks.append(failure)
+    return CompetingRiskModel(
+        table=table,
+        model=model,
+        cause=cause,
+        by=by,
+        reference=ref,
+        adjust=tuple([adjust] if isinstance(adjust, str) else adjust),
+        counts=counts,
+        confidence_level=float(confidence_level),
+        converged=converged,
+        remarks=tuple(remarks),
+    )
+
+
 @validates_confidence_level
 def fine_gray(
     data: Any,
@@ -1117,39 +1156,20 @@ def fine_gray(
     >>> res.model, res.reference, res.table.columns.tolist()[:4]
     ('fine-gray', 'inpatient', ['term', 'coef', 'se', 'hr'])
     """
-    t, status, x, ref, counts, remarks = _model_inputs(
-        data, time, event, cause, by, reference, adjust
-    )
-    check_confidence_level(confidence_level)
-    terms = list(x.columns)
-    if (status == 1).sum() == 0:
-        raise InsufficientDataError(f"No events of cause {cause}; nothing to model.")
-    if (counts["n_events"] == 0).any():
-        nan = np.full(len(terms), np.nan)
-        table = _hazard_table(terms, nan, nan, confidence_level)
-        converged = False
-    else:
+
+    def fit(t: FloatArray, status: npt.NDArray[np.int64], x: pd.DataFrame) -> _Fit:
         try:
             beta, var, converged = _fg_fit(t, status, x.to_numpy(dtype=float))
         except np.linalg.LinAlgError as exc:
             raise InsufficientDataError(
-                f"The Fine-Gray information matrix of the {len(terms)} terms is singular (a "
+                f"The Fine-Gray information matrix of the {x.shape[1]} terms is singular (a "
                 "term without variation among the events); drop or merge terms in adjust=."
             ) from exc
-        table = _hazard_table(terms, beta, np.sqrt(np.diag(var)), confidence_level)
-        if not converged:
-            remarks.append("The Fine-Gray fit did not converge; its estimates are not reliable.")
-    return CompetingRiskModel(
-        table=table,
-        model="fine-gray",
-        cause=cause,
-        by=by,
-        reference=ref,
-        adjust=tuple([adjust] if isinstance(adjust, str) else adjust),
-        counts=counts,
-        confidence_level=float(confidence_level),
-        converged=converged,
-        remarks=tuple(remarks),
+        failure = "The Fine-Gray fit did not converge; its estimates are not reliable."
+        return beta, np.sqrt(np.diag(var)), converged, failure
+
+    return _hazard_model(
+        "fine-gray", fit, data, time, event, cause, by, reference, adjust, confidence_level
     )
 
 
@@ -1179,36 +1199,17 @@ def cause_specific_cox(
     >>> cause_specific_cox(df, time="t", event="e", cause="relapse", by="g").model
     'cause-specific'
     """
-    from .survival import _cox
+    from ._cox import _cox
 
-    t, status, x, ref, counts, remarks = _model_inputs(
-        data, time, event, cause, by, reference, adjust
-    )
-    check_confidence_level(confidence_level)
-    terms = list(x.columns)
-    converged = True
-    if (counts["n_events"] == 0).any():
-        nan = np.full(len(terms), np.nan)
-        table = _hazard_table(terms, nan, nan, confidence_level)
-        converged = False
-    else:
+    def fit(t: FloatArray, status: npt.NDArray[np.int64], x: pd.DataFrame) -> _Fit:
         z = float(stats.norm.ppf(0.5 + confidence_level / 2))
         cox, converged = _cox(t, (status == 1).astype(float), x, "efron", z)
         beta = np.log(cox["hazard_ratio"].to_numpy(float))
-        table = _hazard_table(terms, beta, cox["std_err"].to_numpy(float), confidence_level)
-        if not converged:
-            remarks.append("The Cox model did not converge (monotone likelihood).")
-    return CompetingRiskModel(
-        table=table,
-        model="cause-specific",
-        cause=cause,
-        by=by,
-        reference=ref,
-        adjust=tuple([adjust] if isinstance(adjust, str) else adjust),
-        counts=counts,
-        confidence_level=float(confidence_level),
-        converged=converged,
-        remarks=tuple(remarks),
+        failure = "The Cox model did not converge (monotone likelihood)."
+        return beta, cox["std_err"].to_numpy(float), converged, failure
+
+    return _hazard_model(
+        "cause-specific", fit, data, time, event, cause, by, reference, adjust, confidence_level
     )
 
 
@@ -1217,17 +1218,17 @@ def cause_specific_cox(
 
 def _timepoint_day(tp: str, discharge_day: FloatArray) -> FloatArray:
     """Target day after admission of a follow-up timepoint (``discharge``, ``3mo``, ``12wk``)."""
-    import re
+    from .definitions import parse_timepoint
 
     if tp == "discharge":
         return discharge_day
     if tp == "intake":
         return np.zeros_like(discharge_day)
-    m = re.fullmatch(r"(\d+)(mo|wk)", tp)
-    if m is None:
+    parsed = parse_timepoint(tp)
+    if parsed is None:
         return np.full_like(discharge_day, np.nan)
-    n = int(m.group(1))
-    day = math.floor(n * 365.25 / 12) if m.group(2) == "mo" else 7 * n
+    n, unit = parsed
+    day = math.floor(n * 365.25 / 12) if unit == "mo" else 7 * n
     return np.full_like(discharge_day, float(day))
 
 
@@ -1272,7 +1273,7 @@ def relapse_events(
     >>> relapse_events(f).tolist()
     ['relapse', 'incarcerated', 'died', 0]
     """
-    frame = _as_frame(outcomes)
+    frame = outcomes_table(outcomes, needed_by="relapse_events")[0]
     absent = [c for c in (time, event) if c not in frame.columns]
     if absent:
         raise MissingColumnError(

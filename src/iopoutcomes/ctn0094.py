@@ -6,9 +6,11 @@ one episode per consenting participant, relative study days (day 0 = consent) in
 a positives-only daily use calendar, and the source tables the weekly urine-screen words need
 (``Records.extras``). The real tables' quirks are handled and counted, never crashed on.
 
-:func:`ctn0094_weekly_patterns` (called by :func:`iopoutcomes.patterns.weekly_patterns`) builds
-the weekly opioid-use words by the CTN-0094 team's harmonised rules, vectorised over a
-person x day array.
+:func:`ctn0094_study_weeks` counts positive and negative days per analysis week by the CTN-0094
+team's harmonised rules, vectorised over a person x day array; :func:`read_ctn0094` declares it
+as the records' study-week backbone (``records.options["weekly_backbone"]``), so
+:func:`iopoutcomes.patterns.weekly_patterns` builds the weekly opioid-use words with it without
+asking where the records came from.
 
 Examples
 --------
@@ -38,6 +40,7 @@ import pandas as pd
 
 from ._deprecate import renamed_parameters
 from .exceptions import FileReadError, MissingColumnError, ParameterError, SchemaError
+from .patterns import WeekCounts, weekly_patterns
 from .records import Records, canonical_dtypes
 from .schema import EPISODES, FOLLOWUPS, REJECTED_COLUMNS, REJECTION_REASONS
 
@@ -46,6 +49,7 @@ __all__ = [
     "OPIOIDS_BY_ARM",
     "TRIALS",
     "ctn0094_visit_imputed",
+    "ctn0094_study_weeks",
     "ctn0094_weekly_patterns",
     "read_ctn0094",
     "write_example_folder",
@@ -223,7 +227,8 @@ def read_ctn0094(
     -------
     Records
         ``provenance="ctn0094"``, ``time_basis="study_day"``, ``data_as_of=None``,
-        ``timepoints=()``:
+        ``timepoints=()``, ``options`` ``weekly_backbone`` = :func:`ctn0094_study_weeks` and
+        ``subjects`` = ``"participants"``:
 
         ``episodes``
             one per participant in ``everybody`` (randomised or not); ``episode_id`` =
@@ -392,6 +397,7 @@ def read_ctn0094(
         provenance="ctn0094",
         remarks=_remarks(quirk_table, len(rejected_frame)),
         extras=extras,
+        options={"weekly_backbone": ctn0094_study_weeks, "subjects": "participants"},
     )
 
 
@@ -793,10 +799,12 @@ def _day_arrays(records: Records, substances: Sequence[str] | None) -> _DayArray
     return _DayArrays(episode_ids, randomised, anchor, end, present, missing, positive)
 
 
-def ctn0094_weekly_patterns(
-    records: Records, *, substances: Sequence[str] | None = None
-) -> pd.Series:
-    """Weekly opioid-use words by the CTN-0094 harmonised rules (one per episode).
+def ctn0094_study_weeks(records: Records, substances: Sequence[str] | None = None) -> WeekCounts:
+    """Positive and present-negative days per analysis week by the CTN-0094 harmonised rules.
+
+    The study-week backbone that :func:`read_ctn0094` declares in
+    ``records.options["weekly_backbone"]``; :func:`iopoutcomes.patterns.weekly_patterns` turns
+    the counts into words.
 
     Parameters
     ----------
@@ -809,13 +817,61 @@ def ctn0094_weekly_patterns(
 
     Returns
     -------
+    iopoutcomes.patterns.WeekCounts
+        Counts for weeks >= 1 (the analysis part), one row per episode.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_example_folder(folder)
+    >>> counts = ctn0094_study_weeks(read_ctn0094(folder))
+    >>> counts.positive.shape[0] == len(counts.episode_ids) == len(counts.lengths)
+    True
+    """
+    days = _day_arrays(records, substances)
+    n = len(days.episode_ids)
+    start = BACKBONE_START
+    width = days.present.shape[1]
+    col_end = days.end - start
+    # rules 4-5: week 1 starts the day after randomisation (the consent day if never randomised)
+    first_day = np.where(days.randomised, days.anchor + 1, 0)
+    lengths = ((days.end - first_day) // 7 + 1).astype(np.int64)
+    w_max = int(lengths.max()) if n else 0
+    offsets = (first_day - start)[:, None] + np.arange(7 * w_max)[None, :]
+    inside = offsets <= col_end[:, None]
+    cols = np.clip(offsets, 0, width - 1)
+    pos_day = np.take_along_axis(days.positive, cols, 1) & inside
+    neg_day = np.take_along_axis(days.present & ~days.positive, cols, 1) & inside
+    neg_day[~days.randomised] = False  # rule 5: never-randomised weeks are '+' or 'o'
+    return WeekCounts(
+        episode_ids=pd.Index(days.episode_ids.to_numpy()),
+        positive=pos_day.reshape(n, w_max, 7).sum(axis=2),
+        negative=neg_day.reshape(n, w_max, 7).sum(axis=2),
+        lengths=lengths,
+    )
+
+
+def ctn0094_weekly_patterns(
+    records: Records, *, substances: Sequence[str] | None = None
+) -> pd.Series:
+    """Weekly opioid-use words by the CTN-0094 harmonised rules (one per episode).
+
+    Parameters
+    ----------
+    records, substances
+        As :func:`ctn0094_study_weeks`.
+
+    Returns
+    -------
     pandas.Series
         Words (text, analysis part: weeks >= 1) named ``"pattern"``, indexed by
         ``episode_id`` in the order of ``records.episodes``.
 
     Notes
     -----
-    See :func:`iopoutcomes.patterns.weekly_patterns` for the rules. Interpretation choices:
+    ``weekly_patterns(records, backbone=ctn0094_study_weeks)``; see
+    :func:`iopoutcomes.patterns.weekly_patterns` for the rules. Interpretation choices:
 
     * never-randomised people keep their trial's backbone (-30..168 in CTN-0027/0051, -30..98 in
       CTN-0030), as the CTN-0094 team's scripts build it (``CreateProtocolHistory`` for
@@ -833,33 +889,7 @@ def ctn0094_weekly_patterns(
     >>> ctn0094_weekly_patterns(read_ctn0094(folder)).tolist()[0][:4]
     '-+oo'
     """
-    days = _day_arrays(records, substances)
-    n = len(days.episode_ids)
-    start = BACKBONE_START
-    width = days.present.shape[1]
-    col_end = days.end - start
-    # rules 4-5: week 1 starts the day after randomisation (the consent day if never randomised)
-    first_day = np.where(days.randomised, days.anchor + 1, 0)
-    lengths = ((days.end - first_day) // 7 + 1).astype(np.int64)
-    w_max = int(lengths.max()) if n else 0
-    offsets = (first_day - start)[:, None] + np.arange(7 * w_max)[None, :]
-    inside = offsets <= col_end[:, None]
-    cols = np.clip(offsets, 0, width - 1)
-    pos_day = np.take_along_axis(days.positive, cols, 1) & inside
-    neg_day = np.take_along_axis(days.present & ~days.positive, cols, 1) & inside
-    neg_day[~days.randomised] = False  # rule 5: never-randomised weeks are '+' or 'o'
-    pos_week = pos_day.reshape(n, w_max, 7).sum(axis=2)
-    neg_week = neg_day.reshape(n, w_max, 7).sum(axis=2)
-
-    from .patterns import _week_codes, decode_words
-
-    codes = _week_codes(pos_week, neg_week, lengths)
-    return pd.Series(
-        decode_words(codes, lengths),
-        index=pd.Index(days.episode_ids.to_numpy(), name="episode_id"),
-        name="pattern",
-        dtype="str",
-    )
+    return weekly_patterns(records, substances=substances, backbone=ctn0094_study_weeks)
 
 
 def ctn0094_visit_imputed(records: Records) -> pd.DataFrame:

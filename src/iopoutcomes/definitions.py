@@ -45,6 +45,7 @@ __all__ = [
     "OutcomeDefinition",
     "Window",
     "default_window",
+    "parse_timepoint",
     "timepoint_text",
 ]
 
@@ -157,6 +158,23 @@ DEFAULT_WINDOWS: Mapping[str, Window] = MappingProxyType(
 """Default follow-up windows (days after the anchor, inclusive); see :func:`default_window`."""
 
 
+def parse_timepoint(timepoint: Any) -> tuple[int, Literal["mo", "wk"]] | None:
+    """The length and unit of a ``"<N>mo"`` / ``"<N>wk"`` follow-up label, else None.
+
+    The one parser of timepoint labels: windows, axis and sentence texts, target days and
+    outcome-name suffixes all read labels through it.
+
+    Examples
+    --------
+    >>> parse_timepoint("6mo"), parse_timepoint("12wk"), parse_timepoint("discharge")
+    ((6, 'mo'), (12, 'wk'), None)
+    """
+    m = re.fullmatch(r"(\d+)(mo|wk)", str(timepoint))
+    if m is None:
+        return None
+    return int(m.group(1)), "mo" if m.group(2) == "mo" else "wk"
+
+
 def default_window(timepoint: str) -> Window:
     """The default window of a timepoint label.
 
@@ -169,15 +187,15 @@ def default_window(timepoint: str) -> Window:
     """
     if timepoint in DEFAULT_WINDOWS:
         return DEFAULT_WINDOWS[timepoint]
-    m = re.fullmatch(r"(\d+)(mo|wk)", timepoint)
-    if m is None:
+    parsed = parse_timepoint(timepoint)
+    if parsed is None:
         raise ParameterError(
             f"No default follow-up window for a timepoint label of {len(timepoint)} characters "
             "that is neither a default label nor '<N>mo'/'<N>wk'. Pass windows={label: "
             "Window(anchor, start_day, end_day)} to OutcomeDefinition."
         )
-    n = int(m.group(1))
-    days = n * (DAYS_PER_MONTH if m.group(2) == "mo" else 7.0)
+    n, unit = parsed
+    days = n * (DAYS_PER_MONTH if unit == "mo" else 7.0)
     return Window("admission", round(days * 5 / 6), int(days * 8 / 6))
 
 
@@ -187,15 +205,15 @@ def timepoint_text(timepoint: str) -> str:
     >>> timepoint_text("6mo"), timepoint_text("2wk"), timepoint_text("discharge")
     ('6-month', '2-week', 'discharge')
     """
-    m = re.fullmatch(r"(\d+)(mo|wk)", timepoint)
-    if m is None:
-        return timepoint
-    return f"{m.group(1)}-{'month' if m.group(2) == 'mo' else 'week'}"
+    parsed = parse_timepoint(timepoint)
+    if parsed is None:
+        return str(timepoint)
+    return f"{parsed[0]}-{'month' if parsed[1] == 'mo' else 'week'}"
 
 
 def _at_text(timepoint: str) -> str:
     """'at discharge', 'at intake', 'at the 1-month follow-up'."""
-    if re.fullmatch(r"\d+(mo|wk)", timepoint):
+    if parse_timepoint(timepoint) is not None:
         return f"at the {timepoint_text(timepoint)} follow-up"
     return f"at {timepoint}"
 

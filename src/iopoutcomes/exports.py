@@ -1104,7 +1104,12 @@ def read_exports(
                 "screens on some days, declare [input.use_days] kind = 'screens'."
             )
     return dataclasses.replace(
-        recs, rejected=rejected, read_counts=counts, remarks=tuple(remarks), provenance="export"
+        recs,
+        rejected=rejected,
+        read_counts=counts,
+        remarks=tuple(remarks),
+        provenance="export",
+        options={**recs.options, "remarks_in_report": True},
     )
 
 

@@ -20,13 +20,13 @@ import pandas as pd
 from scipy import stats
 
 from ._counts import outcome_as_float
+from ._input import outcomes_table
 from ._render import ResultDisplay
 from ._validate import check_confidence_level, default_reference, validates_confidence_level
 from .adjust import design_matrix
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import eligibility
 from .schema import OVER_TIME_COLUMNS as TABLE_COLUMNS
-from .survival import _as_frame
 
 __all__ = ["OverTimeComparison", "WaldTest", "compare_over_time"]
 
@@ -260,7 +260,7 @@ def compare_over_time(
     >>> res.fitted["rate"].round(2).tolist()  # inpatient (reference) 1mo, 3mo, then IOP
     [0.6, 0.6, 0.8, 0.6]
     """
-    frame, definition = _as_frame(outcomes)
+    frame, definition = outcomes_table(outcomes, needed_by="compare_over_time")
     tps = [timepoints] if isinstance(timepoints, str) else list(timepoints)
     if not tps:
         raise ParameterError("timepoints is empty: name at least one follow-up, e.g. ('6mo',).")

@@ -116,7 +116,7 @@ def _split_refs(text: str) -> tuple[str, list[str]]:
 def _who(outcomes: Any, frame: pd.DataFrame | None) -> str:
     """ "participants" for trial data, "clients" for service data."""
     summary = getattr(outcomes, "records_summary", {}) or {}
-    if summary.get("provenance") in ("ctn0094",) or (
+    if summary.get("subjects") == "participants" or (
         frame is not None and ("trial" in frame.columns or "randomised" in frame.columns)
     ):
         return "participants"

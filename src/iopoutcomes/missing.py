@@ -63,7 +63,8 @@ import pandas as pd
 from ._counts import outcome_as_float
 from ._deprecate import renamed_parameters
 from ._render import ResultDisplay
-from .definitions import MISSING_RULES
+from .adjust import design_matrix
+from .definitions import MISSING_RULES, parse_timepoint
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .schema import POOLED_COLUMNS
 
@@ -125,7 +126,7 @@ def _timepoint_columns(
         cands.append(m.group(1))
     if "_" in outcome:
         last = outcome.rsplit("_", 1)[-1]
-        if re.fullmatch(r"\d+(mo|wk)|intake|discharge", last):
+        if last in ("intake", "discharge") or parse_timepoint(last) is not None:
             cands.append(last)
     cols = set(map(str, columns))
     for tp in cands:
@@ -496,31 +497,6 @@ def _filter_duckdb(
     )
 
 
-def design_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
-    """Numeric design (no intercept): numbers and flags as float, other columns as dummies
-    (first level dropped). Missing values stay missing (NaN)."""
-    parts: list[pd.DataFrame] = []
-    for c in covariates:
-        if c not in frame:
-            raise MissingColumnError(
-                f"Covariate {c!r} is not in the data. Found: {list(frame.columns)}."
-            )
-        s = frame[c]
-        if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-            parts.append(pd.DataFrame({c: pd.to_numeric(s.astype("Float64")).astype(float)}))
-        else:
-            cat = s.astype("string")
-            dummies = pd.get_dummies(cat, prefix=c, drop_first=True, dtype=float)
-            dummies.loc[cat.isna().to_numpy()] = np.nan
-            parts.append(dummies)
-    if not parts:
-        return pd.DataFrame(index=frame.index)
-    x = pd.concat(parts, axis=1)
-    x.index = frame.index
-    keep = [c for c in x.columns if x[c].nunique(dropna=True) > 1]
-    return x[keep]
-
-
 def _followup_design(x: pd.DataFrame) -> npt.NDArray[np.float64]:
     """Intercept + covariates of the follow-up model (missing-indicator method for incomplete
     covariates), with linearly dependent columns dropped so that the model is identified."""
@@ -614,7 +590,9 @@ def ipw_sandwich(
         raise InsufficientDataError(
             f"Outcome {outcome!r} is missing for every row; missing='ipw' needs observed values."
         )
-    design = _followup_design(design_matrix(data, covariates))
+    design = _followup_design(
+        design_matrix(data, covariates, observed_levels=True, drop_constant=True)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = sm.GLM(r.astype(float), design, family=sm.families.Binomial()).fit(
@@ -850,7 +828,7 @@ def completed_datasets(
         raise InsufficientDataError(
             f"Outcome {outcome!r} is missing for every row; rule {rule!r} needs observed values."
         )
-    x = design_matrix(data, covariates)
+    x = design_matrix(data, covariates, observed_levels=True, drop_constant=True)
     if rule == "ipw":
         p = _fit_observed_probability(x, ~miss)
         w = np.mean(~miss) / p[~miss]

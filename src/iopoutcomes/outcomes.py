@@ -78,7 +78,8 @@ class EpisodeOutcomes(ResultDisplay):
         definition's substance scope), ``uds_result`` and ``abstinent``.
     records_summary : Mapping
         Provenance of the input: ``n_episodes``, ``n_followups``, ``n_use_days``,
-        ``provenance``, ``time_basis``, ``data_as_of``, ``sources``, ``file_hashes``.
+        ``provenance``, ``subjects`` (the reader's ``options["subjects"]``, default
+        ``"clients"``), ``time_basis``, ``data_as_of``, ``sources``, ``file_hashes``.
     remarks : tuple of str
         Counts of out-of-window assessments, missed and pending follow-ups, dropped
         milestones, and anything else a reader of the table should know.
@@ -1133,6 +1134,7 @@ def episode_outcomes(
         )
     remarks: list[str] = []
     provenance = getattr(records, "provenance", "canonical")
+    options = getattr(records, "options", None) or {}
     time_basis = getattr(records, "time_basis", "calendar")
 
     lead = ["episode_id", "patient_id", "cohort", "level_of_care", "site"]
@@ -1168,7 +1170,7 @@ def episode_outcomes(
     detail = _followup_detail(records, d, ep_pos, discharge_day)
     fu_tps_with_rows = set(detail["timepoint"].dropna().unique())
     for tp in d.outcome_timepoints:
-        if provenance == "teds_d" and tp not in fu_tps_with_rows:
+        if options.get("timepoints_from_followups") and tp not in fu_tps_with_rows:
             continue
         w = d.windows[tp]
         rows = detail.loc[detail["timepoint"] == tp]
@@ -1297,13 +1299,14 @@ def episode_outcomes(
         "n_followups": len(records.followups),
         "n_use_days": len(records.use_days),
         "provenance": provenance,
+        "subjects": str(options.get("subjects", "clients")),
         "time_basis": time_basis,
         "data_as_of": getattr(records, "data_as_of", None),
         "sources": dict(getattr(records, "sources", {}) or {}),
         "file_hashes": dict(getattr(records, "file_hashes", {}) or {}),
     }
-    if provenance == "teds_d":
-        remarks.append("Records are treatment discharges (TEDS-D), not people.")
+    if options.get("record_unit"):
+        remarks.append(f"Records are {options['record_unit']}, not people.")
     return EpisodeOutcomes(
         table=table.reset_index(drop=True),
         definition=d,

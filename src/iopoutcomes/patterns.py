@@ -52,6 +52,7 @@ from .exceptions import ParameterError, SchemaError
 __all__ = [
     "SYMBOLS",
     "PatternDefinition",
+    "WeekCounts",
     "WordArray",
     "encode_words",
     "pattern_definitions",
@@ -676,19 +677,52 @@ def _nullable(values: np.ndarray, is_na: np.ndarray) -> Any:
 # --- building words from Records ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class WeekCounts:
+    """Per-episode day counts by analysis week: what a study-week backbone hands to
+    :func:`weekly_patterns`.
+
+    Attributes
+    ----------
+    episode_ids : pandas.Index
+        Episode ids (text), in the order of ``records.episodes``.
+    positive, negative : numpy.ndarray
+        ``(n_episodes, n_weeks)`` counts of positive days and of present negative days per week.
+    lengths : numpy.ndarray
+        Word length (weeks) of each episode; columns at or after it are padding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = WeekCounts(pd.Index(["e1"]), np.array([[1, 0]]), np.array([[0, 2]]), np.array([2]))
+    >>> weekly_patterns(None, backbone=lambda records, substances: c).tolist()
+    ['+-']
+    """
+
+    episode_ids: pd.Index
+    positive: np.ndarray
+    negative: np.ndarray
+    lengths: np.ndarray
+
+
+WeekBackbone = Callable[[Any, "Sequence[str] | None"], WeekCounts]
+"""A reader's study-week backbone: ``(records, substances) -> WeekCounts``."""
+
+
 def weekly_patterns(
     records: Any,
     *,
     substances: Sequence[str] | None = None,
     source: str | None = "uds",
     weeks: int | None = None,
+    backbone: WeekBackbone | None = None,
 ) -> pd.Series:
     """Build one weekly urine-screen word per episode.
 
     Parameters
     ----------
     records : Records
-        From ``read_ctn0094`` (``provenance == "ctn0094"``) or any canonical Records.
+        From ``read_ctn0094`` or any canonical Records.
     substances : sequence of str, optional
         Substances whose positive screens make a ``+`` week. CTN-0094: default = the
         harmonised per-arm non-study opioids (see Notes); given = used for everyone instead.
@@ -699,6 +733,12 @@ def weekly_patterns(
     weeks : int, optional
         Generic Records only: word length in weeks for every episode. Default: up to the week of
         the episode's last recorded ``use_days`` day (any source).
+    backbone : callable, optional
+        A study-week backbone ``(records, substances) -> WeekCounts`` that counts positive and
+        negative days per analysis week by a source's own rules. Default: the one the reader
+        declared in ``records.options["weekly_backbone"]`` (``read_ctn0094`` declares
+        :func:`iopoutcomes.ctn0094.ctn0094_study_weeks`), else the generic weeks since
+        admission below. ``source`` and ``weeks`` do not apply to a backbone.
 
     Returns
     -------
@@ -708,7 +748,7 @@ def weekly_patterns(
 
     Notes
     -----
-    **CTN-0094** (the harmonised rules of the CTN-0094 team's ``derived_weeklyOpioidPattern``):
+    **CTN-0094 backbone** (``read_ctn0094`` records; the harmonised rules of the CTN-0094 team's ``derived_weeklyOpioidPattern``):
     a day backbone per person (-30..168 in CTN-0027/0051; CTN-0030 -30..rand1 + 98, or
     -30..rand2 + 168 after a second randomisation; never-randomised CTN-0030 people -30..98);
     "present" visit days (status ``visit``/``final``, on the backbone); "missing" days from a
@@ -740,10 +780,18 @@ def weekly_patterns(
     >>> weekly_patterns(r, weeks=4).tolist()
     ['-*oo', 'oo+o']
     """
-    if getattr(records, "provenance", None) == "ctn0094":
-        from .ctn0094 import ctn0094_weekly_patterns
-
-        return ctn0094_weekly_patterns(records, substances=substances)
+    if backbone is None:
+        backbone = (getattr(records, "options", None) or {}).get("weekly_backbone")
+    if backbone is not None:
+        counts = backbone(records, substances)
+        lengths = np.asarray(counts.lengths, dtype=np.int64)
+        codes = _week_codes(np.asarray(counts.positive), np.asarray(counts.negative), lengths)
+        return pd.Series(
+            decode_words(codes, lengths),
+            index=pd.Index(counts.episode_ids, name="episode_id"),
+            name="pattern",
+            dtype="str",
+        )
     return _generic_weekly_patterns(records, substances=substances, source=source, weeks=weeks)
 
 

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ._validate import default_reference
+from .definitions import DAYS_PER_MONTH, parse_timepoint, timepoint_text
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,25 +74,56 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+def _texts_before(ax: Any) -> tuple[Any, list[Any], set[int]]:
+    """The figure a plot will draw on (when it exists already), its Axes and its Text objects.
+
+    With ``ax=None`` the plot draws on pyplot's current figure, if there is one; it is only
+    looked at here (no figure is created).
+    """
+    from matplotlib.text import Text
+
+    figure = ax.get_figure() if ax is not None else None
+    if figure is None and ax is None:
+        import matplotlib.pyplot as plt
+
+        figure = plt.gcf() if plt.get_fignums() else None
+    if figure is None:
+        return None, [], set()
+    return figure, list(figure.axes), {id(t) for t in figure.findobj(Text)}
+
+
 def _literal_text(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Draw every text of a figure literally: site and cohort names come from the data, and a
-    pair of ``$`` in a name would otherwise be parsed as mathtext (and may fail to parse)."""
+    """Draw the plot's own texts literally: site and cohort names come from the data, and a
+    pair of ``$`` in a name would otherwise be parsed as mathtext (and may fail to parse).
+
+    Only the texts the plot made (and those of the Axes it drew on, which it owns) are set to
+    ``parse_math=False``; every other text of the figure, e.g. a ``$\alpha$`` title on another
+    subplot, and the global rcParams stay as they were.
+    """
 
     @functools.wraps(function)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         import matplotlib
         from matplotlib.text import Text
 
+        figure_before, axes_before, texts_before = _texts_before(kwargs.get("ax"))
+        # texts created while the plot runs start literal, so a layout pass inside it never
+        # parses a name; rc_context restores the rcParams on the way out
         with matplotlib.rc_context({"text.parse_math": False}):
             result = function(*args, **kwargs)
         figure = getattr(result, "figure", None)
         if figure is not None:
-            for axes in figure.axes:  # materialise the tick labels drawn from the data
+            if figure is not figure_before:
+                axes_before, texts_before = [], set()
+            owned = [result] + [a for a in figure.axes if a not in axes_before]
+            for axes in owned:  # materialise the tick labels drawn from the data
                 axes.get_xticklabels()
                 axes.get_yticklabels()
+            own = {id(t) for axes in owned for t in axes.findobj(Text)}
             for text in figure.findobj(Text):
-                text.set_parse_math(False)
-            if kwargs.get("ax") is None:  # our own figure: size it so savefig keeps every label
+                if id(text) in own or id(text) not in texts_before:
+                    text.set_parse_math(False)
+            if kwargs.get("ax") is None:  # pyplot's figure: size it so savefig keeps every label
                 fit_figure(figure)
         return result
 
@@ -127,9 +159,9 @@ def fit_figure(figure: Any, pad: float = 0.08) -> Any:
     True
     >>> plt.close(fig)
     """
-    renderer = _laid_out(figure)
+    _laid_out(figure)
     width, height = (float(v) for v in figure.get_size_inches())
-    box = figure.get_tightbbox(renderer)  # inches
+    box = figure.get_tightbbox()  # inches
     left = max(0.0, -box.x0 + pad)
     bottom = max(0.0, -box.y0 + pad)
     right = max(0.0, box.x1 - width + pad)
@@ -265,19 +297,11 @@ def _ordered(values: pd.Series) -> list[Any]:
     return list(pd.unique(values.dropna()))
 
 
-def _timepoint_text(tp: Any) -> str:
-    m = re.fullmatch(r"(\d+)(mo|wk)", str(tp))
-    if m is None:
-        return str(tp)
-    return f"{m.group(1)}-{'month' if m.group(2) == 'mo' else 'week'}"
-
-
 def _timepoint_months(tp: Any) -> float:
-    text = str(tp)
-    m = re.fullmatch(r"(\d+)(mo|wk)", text)
-    if m:
-        return float(m.group(1)) * (1.0 if m.group(2) == "mo" else 7 / 30.4375)
-    return {"intake": 0.0, "discharge": np.nan}.get(text, np.nan)
+    parsed = parse_timepoint(tp)
+    if parsed is not None:
+        return float(parsed[0]) * (1.0 if parsed[1] == "mo" else 7 / DAYS_PER_MONTH)
+    return {"intake": 0.0, "discharge": np.nan}.get(str(tp), np.nan)
 
 
 def _outcome_text(result: Any, outcome: Any, *, short: bool = False) -> str:
@@ -428,12 +452,12 @@ def _fit_x_to_labels(ax: Axes, labels: Sequence[Any]) -> None:
         return
     for label in labels:
         label.set_in_layout(False)
-    renderer = _laid_out(figure)
+    _laid_out(figure)
     for label in labels:
         label.set_in_layout(True)
-    width = ax.get_window_extent(renderer).width
+    width = ax.get_window_extent().width
     pad = 2.0 * figure.dpi / 72  # a little air between a label and the frame
-    half = np.array([label.get_window_extent(renderer).width / 2 + pad for label in labels])
+    half = np.array([label.get_window_extent().width / 2 + pad for label in labels])
     x = np.array([float(label.xy[0]) for label in labels])
     ok = np.isfinite(x) & np.isfinite(half)
     if width <= 0 or not ok.any() or 2 * half[ok].max() >= width:
@@ -551,7 +575,7 @@ def plot_rates(
         labels = []
         multi_outcome = len({c[0] for c in cells}) > 1
         for out, tp in cells:
-            tp_text = _timepoint_text(tp) if tp is not None else ""
+            tp_text = timepoint_text(tp) if tp is not None else ""
             labels.append(
                 _wrap(f"{_outcome_text(rate_table, out)}" if multi_outcome else tp_text, 18)
             )
@@ -812,8 +836,9 @@ def plot_milestones(rate_table_or_outcomes: Any, *, ax: Axes | None = None, **kw
         plain names), with ``group``/``cohort``, ``n``, ``rate``, ``ci_low``, ``ci_high``.
         With ``n_not_eligible`` (run milestones: episodes observed too few days, left out of
         ``n``), each point is labelled "k not eligible".
-        An episode-outcomes object is first turned into such a table with
-        ``iopoutcomes.rates.outcome_rates`` over its ``milestone_*`` columns.
+        The plot only draws: make the table from episode outcomes with
+        ``iopoutcomes.outcome_rates(outcomes, outcome=[...milestone_* columns], by="cohort")``
+        (an episode-outcomes object is refused with that advice).
     ax : matplotlib Axes, optional
     **kwargs
         Passed to ``Axes.errorbar``.
@@ -839,16 +864,17 @@ def plot_milestones(rate_table_or_outcomes: Any, *, ax: Axes | None = None, **kw
     result = rate_table_or_outcomes
     frame = _frame(result, "plot_milestones")
     if "rate" not in frame.columns:
-        milestone_cols = [c for c in frame.columns if str(c).startswith("milestone_")]
-        if not milestone_cols:
-            raise MissingColumnError(
-                "plot_milestones needs a rate table (rate, ci_low, ci_high) or episode "
-                f"outcomes with milestone_* columns. Found: {list(frame.columns)}."
-            )
-        from . import rates
-
-        result = rates.outcome_rates(rate_table_or_outcomes, outcome=milestone_cols, by="cohort")
-        frame = _frame(result, "plot_milestones")
+        milestone_cols = [str(c) for c in frame.columns if str(c).startswith("milestone_")]
+        advice = (
+            f"make it with iopoutcomes.outcome_rates(outcomes, outcome={milestone_cols!r}, "
+            'by="cohort")'
+            if milestone_cols
+            else "make it with iopoutcomes.outcome_rates over the milestone_* columns"
+        )
+        raise MissingColumnError(
+            "plot_milestones draws a rate table (outcome, rate, ci_low, ci_high, n); it does not "
+            f"compute rates: {advice}."
+        )
     gcol = _group_column(frame)
     _require(frame, ("outcome", "rate", "ci_low", "ci_high", "n"), "plot_milestones")
     milestones = _ordered(frame["outcome"])
@@ -1103,7 +1129,7 @@ def plot_rates_over_time(
                 linewidth=0,
             )
     if categorical:
-        ax.set_xticks(np.arange(len(timepoints)), [_timepoint_text(t) for t in timepoints])
+        ax.set_xticks(np.arange(len(timepoints)), [timepoint_text(t) for t in timepoints])
         ax.set_xlabel("Follow-up")
     else:
         ticks = sorted({float(m) for m in months[np.isfinite(months)]})
@@ -1845,15 +1871,14 @@ def plot_followup_cascade(
     return ax
 
 
-def _laid_out(figure: Any) -> Any:
-    """Run the figure's layout and draw pass without output; return a renderer to measure with.
+def _laid_out(figure: Any) -> None:
+    """Run the figure's layout and draw pass without output, so that extents can be measured.
 
-    Works on any canvas: a ``Figure()`` made without pyplot has a base canvas without
-    ``get_renderer``, so the figure's own renderer is used then.
+    Returns None, which the public ``get_window_extent``/``get_tightbbox`` read as "the
+    figure's own renderer" (the one the draw pass used) on any canvas, including the base
+    canvas of a ``Figure()`` made without pyplot.
     """
     figure.draw_without_rendering()
-    get = getattr(figure.canvas, "get_renderer", None)
-    return get() if callable(get) else figure._get_renderer()
 
 
 def _fit_bar_labels(ax: Axes, labels: Sequence[Any]) -> None:
@@ -1872,17 +1897,17 @@ def _fit_bar_labels(ax: Axes, labels: Sequence[Any]) -> None:
     # room for labels that overflow it): the Axes width is then final
     for label in labels:
         label.set_in_layout(False)
-    renderer = _laid_out(figure)
+    _laid_out(figure)
     for label in labels:
         label.set_in_layout(True)
-    box = ax.get_window_extent(renderer)
+    box = ax.get_window_extent()
     width_px = box.width - 4.0 * figure.dpi / 72  # keep a few points clear of the frame
     lo_x, hi_x = ax.get_xlim()
     ends = np.array([float(label.xy[0]) for label in labels]) - lo_x
     # padding + text width in pixels (independent of the x limit)
     text = np.array(
         [
-            label.get_window_extent(renderer).x1 - ax.transData.transform((label.xy[0], 0))[0]
+            label.get_window_extent().x1 - ax.transData.transform((label.xy[0], 0))[0]
             for label in labels
         ]
     )
@@ -2121,8 +2146,8 @@ def _calendar_note(ax: Axes, text: str) -> None:
     figure = ax.get_figure()
     if figure is None or figure.get_layout_engine() is not None:
         return
-    renderer = _laid_out(figure)
-    if note.get_window_extent(renderer).y0 >= figure.bbox.y0:
+    _laid_out(figure)
+    if note.get_window_extent().y0 >= figure.bbox.y0:
         return
     note.set_text(_wrap(text, len(text) // 2 + 4))  # two short lines
     note.xy = (1.0, 0.5)
@@ -2331,11 +2356,9 @@ def plot_flow_diagram(
 
 @_literal_text
 def plot_propensity_overlap(
-    outcomes: Any,
+    scores: Any,
     *,
-    by: str = "cohort",
     reference: Any = None,
-    adjust: Sequence[str],
     ax: Axes | None = None,
     bins: int = 30,
     **kwargs: Any,
@@ -2345,21 +2368,43 @@ def plot_propensity_overlap(
 
     Little overlap (scores near 0 or 1 in one group only) means a positivity problem: weighted
     estimates then rest on a few heavily weighted episodes. The propensity model is the one of
-    ``compare_rates(adjust=...)`` IPTW (see :func:`iopoutcomes.robustness.propensity_scores`).
+    ``compare_rates(adjust=...)`` IPTW.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        From :func:`iopoutcomes.robustness.propensity_scores` (``group``, ``propensity``); the
+        plot only draws, it fits no model.
+    reference : optional
+        The reference group (drawn downwards); the same as given to ``propensity_scores``
+        (None: ``inpatient`` when present, else the first group in sorted order, as there).
+    ax : matplotlib Axes, optional
+    bins : int, default 30
+    **kwargs
+        Passed to ``Axes.bar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
 
     Examples
     --------
     >>> import iopoutcomes as iop, matplotlib.pyplot as plt
+    >>> from iopoutcomes.robustness import propensity_scores
     >>> out = iop.episode_outcomes(iop.simulate_records(n=300, seed=1))
-    >>> ax = plot_propensity_overlap(out, adjust=["age", "severity"])
+    >>> ax = plot_propensity_overlap(propensity_scores(out, adjust=["age", "severity"]))
     >>> ax.get_xlabel()
     'Propensity score, P(IOP | covariates)'
     >>> plt.close(ax.figure)
     """
-    from .robustness import propensity_scores
-
-    ps = propensity_scores(outcomes, by=by, reference=reference, adjust=adjust)
-    # the same default as propensity_scores: ps holds the reference and one other group
+    if not isinstance(scores, pd.DataFrame) or "propensity" not in scores.columns:
+        raise ParameterError(
+            "plot_propensity_overlap draws propensity scores; it fits no model: pass "
+            "iopoutcomes.robustness.propensity_scores(outcomes, adjust=[...])."
+        )
+    _require(scores, ("group", "propensity"), "plot_propensity_overlap")
+    ps = scores
+    # the same default as propensity_scores: the scores hold the reference and one other group
     reference = default_reference(ps["group"].unique().tolist(), reference)
     ax = _own_figure(ax, (6.4, 4.2))
     edges = np.linspace(0.0, 1.0, bins + 1)
@@ -2419,16 +2464,14 @@ def plot_reliable_change(result: Any, *, ax: Axes | None = None, **kwargs: Any) 
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['recovered (1)', 'unchanged (1)', 'deteriorated (1)']
     """
-    from .instruments import CHANGE_CATEGORIES
-
     ax = _axes(ax)
     frame = result.to_frame()
     pre, post = _num(frame["pre"]), _num(frame["post"])
-    colours = dict(
-        zip(CHANGE_CATEGORIES, (OKABE_ITO[2], OKABE_ITO[0], _GREY, OKABE_ITO[3]), strict=True)
-    )
-    markers = dict(zip(CHANGE_CATEGORIES, ("^", "o", "s", "v"), strict=True))
-    for category in CHANGE_CATEGORIES:
+    # the result knows its categories (best first); the plot only picks their look
+    categories = list(dict.fromkeys(result.counts()["category"].astype(str)))
+    colours = dict(zip(categories, (OKABE_ITO[2], OKABE_ITO[0], _GREY, OKABE_ITO[3]), strict=True))
+    markers = dict(zip(categories, ("^", "o", "s", "v"), strict=True))
+    for category in categories:
         mask = (frame["category"] == category).to_numpy()
         if mask.any():
             ax.scatter(

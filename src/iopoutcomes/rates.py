@@ -30,10 +30,11 @@ from scipy import stats
 from ._ci import proportion_ci
 from ._counts import group_counts, is_dask, is_duckdb
 from ._deprecate import renamed_parameters
+from ._input import outcomes_table
 from ._render import ResultDisplay
 from ._validate import check_confidence_level, validates_confidence_level
 from .benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark, position
-from .definitions import MISSING_RULES, OutcomeDefinition, timepoint_text
+from .definitions import MISSING_RULES, OutcomeDefinition, parse_timepoint, timepoint_text
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import (
     DEATH_STATUSES,
@@ -62,19 +63,6 @@ MIN_N_FOR_RATE = 30
 """Below this denominator a rate gets a remark (NCHS practice, reporting guide §4)."""
 
 
-def _unwrap(
-    outcomes: Any, definition: OutcomeDefinition | None
-) -> tuple[Any, OutcomeDefinition | None]:
-    if hasattr(outcomes, "table") and hasattr(outcomes, "definition"):
-        return outcomes.table, definition if definition is not None else outcomes.definition
-    if isinstance(outcomes, pd.DataFrame) or is_dask(outcomes) or is_duckdb(outcomes):
-        return outcomes, definition
-    raise ParameterError(
-        "outcomes must be an EpisodeOutcomes, a pandas or Dask DataFrame or a DuckDB relation; "
-        f"got {type(outcomes).__name__}."
-    )
-
-
 def _timepoint_of(outcome: str, d: OutcomeDefinition | None) -> str | None:
     if outcome.endswith(("_after_discharge", "_in_treatment")):
         return None
@@ -82,8 +70,8 @@ def _timepoint_of(outcome: str, d: OutcomeDefinition | None) -> str | None:
     for tp in sorted(known, key=len, reverse=True):
         if outcome.endswith(f"_{tp}"):
             return tp
-    m = re.search(r"_(\d+(?:mo|wk))$", outcome)
-    return m.group(1) if m else None
+    last = outcome.rsplit("_", 1)[-1]
+    return last if "_" in outcome and parse_timepoint(last) is not None else None
 
 
 def _columns(data: Any) -> list[str]:
@@ -700,7 +688,7 @@ def outcome_rates(
     >>> t["bound"].tolist()
     ['lower', 'lower', 'upper', 'upper']
     """
-    data, d = _unwrap(outcomes, definition)
+    data, d = outcomes_table(outcomes, definition, needed_by="outcome_rates", lazy=True, copy=False)
     rule = missing if missing is not None else (d.missing if d is not None else "using")
     if rule not in MISSING_RULES:
         raise ParameterError(
@@ -933,7 +921,9 @@ def followup_rates(
     ...       + t["not_conducted"]).all())
     True
     """
-    data, d = _unwrap(outcomes, definition)
+    data, d = outcomes_table(
+        outcomes, definition, needed_by="followup_rates", lazy=True, copy=False
+    )
     if is_dask(data) or is_duckdb(data):
         raise ParameterError("followup_rates needs a pandas DataFrame (an episode table).")
     keys = _keys(by)

@@ -51,6 +51,7 @@ from scipy import stats
 
 from . import _ci
 from ._counts import outcome_as_float
+from ._input import outcomes_table
 from ._render import ResultDisplay
 from ._validate import default_reference, validates_confidence_level
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
@@ -702,15 +703,7 @@ def tipping_point(
     """
     from .missing import filter_eligible
 
-    if hasattr(outcomes, "definition") and hasattr(outcomes, "to_frame"):
-        frame, definition = outcomes.to_frame(), outcomes.definition
-    elif isinstance(outcomes, pd.DataFrame):
-        frame, definition = outcomes, None
-    else:
-        raise ParameterError(
-            "tipping_point needs an EpisodeOutcomes or a pandas DataFrame; received "
-            f"{type(outcomes).__name__}."
-        )
+    frame, definition = outcomes_table(outcomes, needed_by="tipping_point")
     absent = [c for c in (outcome, by) if c not in frame.columns]
     if absent:
         raise MissingColumnError(

@@ -774,7 +774,8 @@ def read_teds_d(
     Returns
     -------
     Records
-        ``provenance="teds_d"``, ``time_basis="study_day"``, empty ``followups`` and
+        ``provenance="teds_d"``, ``time_basis="study_day"``, ``options``
+        ``timepoints_from_followups`` (True) and ``record_unit``, empty ``followups`` and
         ``use_days``; outcome columns on ``episodes``; ``extras["missing_counts"]`` (per
         variable: rows, missing ``-9``/blank, unrecognised codes, absent from the file's layout)
         and ``extras["files"]`` (layout and rows per file).
@@ -955,6 +956,11 @@ def read_teds_d(
         provenance="teds_d",
         remarks=tuple(remarks),
         extras={"missing_counts": missing, "files": pd.DataFrame(file_rows)},
+        # a discharge record has no later follow-up: outcomes only at timepoints with rows
+        options={
+            "timepoints_from_followups": True,
+            "record_unit": "treatment discharges (TEDS-D)",
+        },
     )
 
 

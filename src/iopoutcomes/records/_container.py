@@ -53,6 +53,23 @@ class Records(ResultDisplay):
     extras : Mapping[str, pandas.DataFrame]
         Source-specific tables a reader keeps for later steps (e.g. CTN-0094 visits and urine
         screens for ``weekly_patterns``). Never needed by the generic outcome code.
+    options : Mapping[str, object]
+        Options a reader declares about its source, so that the generic engines never ask where
+        the data came from (they never test ``provenance``). Keys the library reads:
+
+        * ``"weekly_backbone"``: a callable ``(records, substances) -> WeekCounts`` that
+          :func:`iopoutcomes.patterns.weekly_patterns` uses instead of its generic day-since-
+          admission weeks (``read_ctn0094`` sets the CTN-0094 study-week backbone);
+        * ``"timepoints_from_followups"``: ``True`` makes
+          :func:`iopoutcomes.outcomes.episode_outcomes` compute only the outcome timepoints
+          that have follow-up rows (``read_teds_d``: a discharge record has no later
+          follow-up);
+        * ``"record_unit"``: what one episode row is when it is not a person's episode (e.g.
+          ``"treatment discharges (TEDS-D)"``); the outcomes then say so in a remark;
+        * ``"subjects"``: the word for the people in the data in generated text
+          (``"participants"`` for trial data; default ``"clients"``);
+        * ``"remarks_in_report"``: ``True`` prints the reader's ``remarks`` in the report's
+          data section (``read_exports``).
 
     Examples
     --------
@@ -85,6 +102,7 @@ class Records(ResultDisplay):
     remarks: tuple[str, ...] = ()
     extras: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     services: pd.DataFrame = field(default_factory=lambda: empty_table("services"))
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     # -- counts -----------------------------------------------------------------------------
 

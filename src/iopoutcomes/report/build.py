@@ -48,6 +48,8 @@ sample's data run to 2026-07-01):
 ['cover', 'summary', 'flow']
 >>> any("provisional" in note for note in report.omitted)
 False
+>>> report.n_suppressed > 0  # the sample has small cells: they are hidden before writing
+True
 """
 
 from __future__ import annotations

@@ -220,6 +220,37 @@ def with_cli_input(settings: Any, files: dict[str, Path | None], options: dict[s
     )
 
 
+def read_json_option(path: Path | None, option: str) -> Any:
+    """The JSON object in the file an option names (``--columns-json``), or None.
+
+    A file that cannot be read or holds no JSON object is a
+    :class:`~iopoutcomes.exceptions.ParameterError` naming the option and the file (never a
+    traceback). ``iopoutcomes read`` uses it too.
+
+    Examples
+    --------
+    >>> read_json_option(None, "--codes-json") is None
+    True
+    """
+    import json
+
+    from ..exceptions import ParameterError
+
+    if path is None:
+        return None
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError:
+        raise ParameterError(f"{option}: the file {Path(path).name!r} cannot be read.") from None
+    except json.JSONDecodeError as exc:
+        raise ParameterError(
+            f"{option}: {Path(path).name!r} is not valid JSON (line {exc.lineno})."
+        ) from None
+    if not isinstance(value, dict):
+        raise ParameterError(f"{option}: {Path(path).name!r} must hold a JSON object.")
+    return value
+
+
 def export_options(
     date_format: str | None,
     encoding: str | None,
@@ -234,13 +265,11 @@ def export_options(
     kind: str | None,
 ) -> dict[str, Any]:
     """Collect the export options of ``report``/``check`` (``{}`` when none is given)."""
-    from ..cli import _read_json_option
-
     out: dict[str, Any] = {
         "date_format": date_format,
         "encoding": encoding,
-        "columns": _read_json_option(columns_json, "--columns-json"),
-        "codes": _read_json_option(codes_json, "--codes-json"),
+        "columns": read_json_option(columns_json, "--columns-json"),
+        "codes": read_json_option(codes_json, "--codes-json"),
         "timepoints": [t.strip() for t in timepoints.split(",") if t.strip()]
         if timepoints
         else None,

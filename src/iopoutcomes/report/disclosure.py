@@ -697,7 +697,7 @@ def _by(values: pd.Series, labels: Any) -> dict[Any, np.ndarray]:
 
 
 def _pooled_sites(b: Any, population: np.ndarray) -> pd.Series:
-    from .build import OTHER_SITES
+    from .labels import OTHER_SITES
 
     labels = b.table["_site"].astype("string").where(population)
     size = labels.value_counts()

@@ -32,12 +32,11 @@ from ..benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark
 from ..definitions import OutcomeDefinition
 from ..exceptions import ConfigError, InsufficientDataError, IopOutcomesError
 from .config import ReportConfig
+from .labels import OTHER_SITES
 from .periods import quarter_freq, quarters_of, reporting_quarter
 from .suppression import Partition
 
 __all__ = ["OTHER_SITES", "ReportInputs", "SuppressionLog", "prepare_inputs"]
-
-OTHER_SITES = "Other sites"
 
 
 @dataclass

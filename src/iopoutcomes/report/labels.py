@@ -37,6 +37,7 @@ from ..definitions import MISSING_RULE_LABELS
 __all__ = [
     "COLUMN_LABELS",
     "HIDDEN_COLUMNS",
+    "OTHER_SITES",
     "column_label",
     "display_columns",
     "excel_format",
@@ -48,6 +49,9 @@ __all__ = [
     "run_date_text",
     "timepoint_label",
 ]
+
+OTHER_SITES = "Other sites"
+"""Label of the pooled row of sites too small to show on their own (the report and its audit)."""
 
 Quantity = Literal["rate", "points", "margin", "pvalue", "smd", "count", "number", "text", "flag"]
 

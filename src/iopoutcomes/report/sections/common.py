@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..._sentences import in_ten as in_ten  # the one "about N in 10" wording, shared
 from ..model import ReportSection
 from ..suppression import TOTAL, Partition
 
@@ -55,18 +56,6 @@ def as_float(value: Any) -> float:
 def pct(value: float, decimals: int = 0) -> str:
     """A fraction as a percentage (``n/a`` when not finite)."""
     return "n/a" if not math.isfinite(value) else f"{100 * value:.{decimals}f}%"
-
-
-def in_ten(rate: float) -> str:
-    """A rate in words for the executive summary (``about 6 in 10``)."""
-    if not math.isfinite(rate):
-        return "an unknown share"
-    k = math.floor(10 * rate + 0.5)
-    if k <= 0:
-        return "fewer than 1 in 10"
-    if k >= 10:
-        return "nearly all"
-    return f"about {k} in 10"
 
 
 def as_bool(series: pd.Series) -> np.ndarray:

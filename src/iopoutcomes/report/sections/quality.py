@@ -66,7 +66,7 @@ def section(inp: ReportInputs) -> ReportSection:
         )
         + "."
     )
-    if getattr(inp.records, "provenance", "") == "export":  # how the exports were read
+    if (getattr(inp.records, "options", None) or {}).get("remarks_in_report"):
         paragraphs.extend(str(r) for r in getattr(inp.records, "remarks", ()))
     if inp.primary is not None:
         tables.append(missingness_table(inp, inp.primary))
