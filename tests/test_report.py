@@ -586,8 +586,10 @@ def test_sensitivity_paragraph_has_the_tipping_point(
     independently here on the same cohort (6-month windows closed in 2025Q3..2026Q2)."""
     from iopoutcomes.sensitivity import tipping_point
 
-    # k = 2: at k = 11 the whole-report audit hides 2026Q2's missing counts, and the
-    # paragraph goes with it (the disclosure rules are tested in test_disclosure.py)
+    # k = 2: at k = 11 the 6-month missing counts of 2026Q2 (the not-conducted interviews,
+    # 41 and 23) are the cells that protect the small out-of-window counts (8 and 2) without
+    # hiding the headline rates, and the paragraph that needs them is left out (the
+    # disclosure rules are tested in test_disclosure.py)
     report = iop.quarterly_report(sample, "2026Q2", config={"privacy": {"k": 2}}, progress=False)
     outcomes = next(s for s in report.sections if s.key == "outcomes")
     tips = [p for p in outcomes.paragraphs if p.startswith("Tipping point (IOP vs inpatient)")]

@@ -2232,12 +2232,13 @@ class _Builder:
 
     def _retention_bias(self) -> tuple[ReportTable, ReportFigure | None] | None:
         from ..adjust import balance_table
-        from .disclosure import control_covariates
+        from .disclosure import control_covariates, followup_due
         from .figures import balance_figure
 
         assert self.primary is not None
         tp = self.primary
-        mask = self._cohort_mask(tp)
+        # the due clients only: one whose window is still open is neither followed up nor lost
+        mask = self._cohort_mask(tp) & followup_due(self, tp)
         sub = self.table.loc[mask].copy()
         if len(sub) == 0:
             return None
@@ -2531,9 +2532,14 @@ class _Builder:
         if part is None:
             return False
         groups = {str(g) for g in comparison.to_frame()["group"]} | {self.config.reference_cohort}
+        # only the counts the primary analysis reveals, as in the comparison table: a hidden
+        # missing count (missing = using) does not hide the headline comparison
+        using = getattr(comparison, "missing_rule", "using") == "using"
+        revealed = [c for c in (TOTAL, "abstinent", *(() if using else ("missing",)))
+                    if c in part.hidden.columns]  # fmt: skip
         return all(
             g in part.hidden.index
-            and not bool(part.hidden.loc[g].any())
+            and not bool(part.hidden.loc[g, revealed].any())
             and (part.shown(g, TOTAL) or 0) >= self.min_den
             for g in groups
         )
@@ -2594,10 +2600,11 @@ class _Builder:
                 "funnel limits (95% and 99.8%), never ranks.",
                 f"Privacy: counts 1-{self.k - 1} are suppressed, zero is shown; rates are hidden "
                 "when their numerator or complement is suppressed; complementary cells are "
-                "hidden so that no suppressed cell can be narrowed to fewer than "
-                f"{self.k} values from the published row, column and grand totals (linear-"
-                "programming audit; the run fails otherwise). Suppression is audited per table; "
-                "tables share their totals. Figures are drawn from the suppressed tables.",
+                "hidden, at the least cost to readers, so that no suppressed cell can be "
+                f"narrowed to fewer than {self.k} values from all the published tables together "
+                "(their margins and the identities between tables, e.g. due = in window + out "
+                "of window + not conducted; linear-programming audit of the whole report; the "
+                "run fails otherwise). Figures are drawn from the suppressed tables.",
             ]
         )
         notes = REFERENCES

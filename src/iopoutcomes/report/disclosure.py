@@ -856,6 +856,12 @@ def _status(b: Any, tp: str) -> dict[str, np.ndarray]:
     }
 
 
+def followup_due(b: Any, tp: str) -> np.ndarray:
+    """The episodes whose ``tp`` follow-up is due (window closed; the death policy applied):
+    the denominator of the follow-up rate, the sum of its three categories."""
+    return np.logical_or.reduce(list(_status(b, tp).values()))
+
+
 def _outcome(b: Any, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Outcome yes / no / missing among the episodes in its denominator (follow-up due, the
     death policy applied: :func:`iopoutcomes.missing.eligible_mask`, as the rate functions)."""
