@@ -176,14 +176,12 @@ def test_sections_and_cohort_definition(report: iop.QuarterlyReport) -> None:
     assert report.n_suppressed == report.stamp["suppressed_cells"] > 0
     # summary tiles: value, interval, n, target, signal
     kpi = report.sections[1].kpis[0]
-    # the tile shows what the follow-up table publishes (in the sample the 6-month rate is
-    # hidden by the whole-report audit: 7 out-of-window interviews would otherwise come back
-    # as completed interviews - in window)
+    # the tile shows what the follow-up table publishes: 157 of 231 due (hand count in
+    # test_disclosure.py); the small out-of-window counts (8 and 2) are protected by hiding
+    # other cells, so the headline rate is published
     total = report.table("followup_by_cohort").frame.iloc[-1]
-    if pd.isna(total["rate"]):
-        assert kpi.value == "suppressed"
-    else:
-        assert kpi.value.endswith("%") and "95% CI" in kpi.detail
+    assert (int(total["conducted_in_window"]), int(total["due"])) == (157, 231)
+    assert kpi.value == "68%" and "95% CI" in kpi.detail and "n = 231 due" in kpi.detail
     assert kpi.target == "target 80%"
     assert kpi.signal in ("common-cause variation only", "special-cause variation")
 
@@ -622,8 +620,10 @@ def test_sensitivity_paragraph_has_the_tipping_point(
     independently here on the same cohort (6-month windows closed in 2025Q3..2026Q2)."""
     from iopoutcomes.sensitivity import tipping_point
 
-    # k = 2: at k = 11 the whole-report audit hides 2026Q2's missing counts, and the
-    # paragraph goes with it (the disclosure rules are tested in test_disclosure.py)
+    # k = 2: at k = 11 the 6-month missing counts of 2026Q2 (the not-conducted interviews,
+    # 41 and 23) are the cells that protect the small out-of-window counts (8 and 2) without
+    # hiding the headline rates, and the paragraph that needs them is left out (the
+    # disclosure rules are tested in test_disclosure.py)
     report = iop.quarterly_report(sample, "2026Q2", config={"privacy": {"k": 2}}, progress=False)
     outcomes = next(s for s in report.sections if s.key == "outcomes")
     tips = [p for p in outcomes.paragraphs if p.startswith("Tipping point (IOP vs inpatient)")]

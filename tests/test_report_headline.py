@@ -13,9 +13,11 @@ from iopoutcomes.report.headline import primary_rows
 COVARIATES = ["age", "sex", "severity", "primary_substance"]
 
 
-# These tests exercise the headline logic. With k = 11 the whole-report disclosure audit hides
-# this program's 6-month comparison (small out-of-window counts tie the abstinence table to the
-# follow-up tables), so they run at k = 5; the privacy rules are tested in test_disclosure.py.
+# These tests exercise the headline logic on every row of the comparison. With k = 11 the
+# primary rows are published, but the whole-report audit hides this program's 6-month missing
+# counts (they protect small out-of-window counts, so the headline counts need not be hidden)
+# and with them the complete-case and bounds rows; so they run at k = 5. The privacy rules are
+# tested in test_disclosure.py.
 SMALL_K = {"k": 5}
 
 

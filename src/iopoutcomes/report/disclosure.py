@@ -29,14 +29,24 @@ outsider's system, not a constant.
 The suppression step
 --------------------
 1. Every printed quantity in ``1 .. k-1`` is hidden (primary), in every table that shows it.
-2. For each hidden quantity, :func:`scipy.optimize.linprog` finds its minimum and maximum
-   subject to the relations (printed counts fixed, hidden counts at least 1 because zeros are
-   shown, unprinted ones at least 0), over the hidden and unprinted quantities linked to it.
-   When that range holds fewer than ``k`` whole numbers, one printed count the bound rests on
-   (a non-zero dual value) is hidden too — the cheapest for readers (:data:`TABLE_COST`), then
-   the smallest — and the audit repeats; ranges can only widen as cells are hidden, so a cell
-   that passed is not checked again. Fractional optima with fewer than ``k + 3`` values are
-   re-checked as integer programs (:func:`scipy.optimize.milp`).
+2. The outsider's attack: for a hidden quantity, :func:`scipy.optimize.linprog` finds its
+   minimum and maximum subject to the relations (printed counts fixed, hidden counts at least 1
+   because zeros are shown, unprinted ones at least 0), over the hidden and unprinted
+   quantities linked to it. A hidden count is protected when that range holds at least ``k``
+   whole numbers (fractional optima with fewer than ``k + 3`` values are re-checked as integer
+   programs, :func:`scipy.optimize.milp`).
+   The complementary cells are chosen at least cost (:func:`_select`): a 0/1 program
+   (:func:`scipy.optimize.milp`) picks the printed counts to hide, weighted by what hiding
+   them costs readers (:data:`TABLE_COST`, :data:`HEADLINE_COLUMN_COST`: the headline rates'
+   numerators and denominators are hidden only when nothing cheaper protects a small count),
+   subject to cuts every protecting pattern must satisfy — a hidden count is never alone in a
+   fully printed equality, and for a count the attack narrows, the duals of its two linear
+   programs bound how far any other pattern could widen its range (Fischetti and
+   Salazar-González 1999) — and the chosen pattern is attacked again, until every hidden
+   count is protected. The program has no time limit (a node limit), so the choice is
+   deterministic. Should the loop not settle, its last pattern is grown one cheapest binding
+   cell at a time (ranges only widen as cells are hidden); the attack is the acceptance test
+   either way.
 3. If a hidden cell cannot be protected, :class:`~iopoutcomes.SuppressionAuditError` stops the
    run. Otherwise the report is built again with the decided cells (:func:`build_controlled`),
    so every sentence, figure and rate comes from the post-suppression numbers.
@@ -90,8 +100,12 @@ _INTEGER_MARGIN = 3
 programs (wider ones cannot fall under ``k`` through integrality alone in these tables' sizes
 often enough to justify the cost; see the module notes)."""
 _MILP_SECONDS = 1.0
-_LOOKAHEAD = 6
-"""Complementary candidates tried per step (cheapest first)."""
+_MAX_ROUNDS = 100
+"""Rounds of cut generation before the last pattern is grown greedily instead."""
+_CUTS_PER_ROUND = 8
+"""Failing counts attacked per round before the 0/1 program chooses again."""
+_MASTER_NODES = 20000
+"""Branch-and-bound nodes per 0/1 program (a node limit, not a time limit: deterministic)."""
 SEED_WITH_TABLE_SUPPRESSION = False
 """Start from the cells each table's own suppression hid (True) or from the small counts only
 (False: the whole-report search then chooses every complementary cell, usually fewer)."""
@@ -334,54 +348,34 @@ class DisclosureControl:
             if bool(masks_published[i].at[row, col]):
                 published[qid[pos]] = True
                 first[qid[pos]] |= bool(self.entries[i].first_hidden.at[row, col])
-        hidden = ((values >= 1) & (values < k)) | (first & SEED_WITH_TABLE_SUPPRESSION)
-        hidden &= published & (values > 0)  # a zero is always shown
+        primary = ((values >= 1) & (values < k)) | (first & SEED_WITH_TABLE_SUPPRESSION)
+        primary &= published & (values > 0)  # a zero is always shown
         system = _System(a_eq, a_ub, values, published)
-        # what hiding costs readers: totals first (they are hidden last), then the number of
-        # places a quantity is printed (one hidden quantity blanks all of them)
-        margin = np.zeros(n_q, dtype=float)
-        for pos, (i, (row, col)) in enumerate(cells):
-            weight = TABLE_COST.get(self.entries[i].key, 1.0)
-            if weight >= 50.0:  # a headline table: its rates' numerators and denominators
-                weight *= HEADLINE_COLUMN_COST.get(str(col), 1.0)
-            margin[qid[pos]] += weight * (2.0 if row == TOTAL or col == TOTAL else 1.0)
-        passed = np.zeros(n_q, dtype=bool)
-        lower = np.full(n_q, np.nan)
-        upper = np.full(n_q, np.nan)
-        for _ in range(n_q + 1):
-            todo = np.nonzero(hidden & ~passed)[0]
-            if todo.size == 0:
-                break
-            extra: set[int] = set()
-            for q in todo:
-                lo, hi, binding, fractional = system.range(hidden, int(q))
-                if fractional and k <= _count(lo, hi) < k + _INTEGER_MARGIN:
-                    lo, hi = system.integer_range(hidden, int(q), lo, hi)
-                lower[q], upper[q] = lo, hi
-                if _count(lo, hi) >= k:
-                    passed[q] = True
-                    continue
-                choice = _lookahead(
-                    system, weights, values, hidden, published, int(q), binding, margin, k
-                )
-                if choice is None:
-                    raise SuppressionAuditError(
-                        f"A hidden count can be narrowed to fewer than {k} values from the "
-                        "report's other tables and no further cell can be hidden to protect it. "
-                        "Pool small groups (sites, covariate levels) or lengthen the lookback."
-                    )
-                extra.add(choice)
-                break  # one cell at a time: hiding it may protect the other failing cells too
-            if not extra:
-                break
-            hidden[sorted(extra)] = True
+        cost = self._costs(cells, qid, values)
+        chosen = _select(system, primary, cost, k)
+        cleared: dict[int, tuple[float, float]] = {}
+        if chosen is None:  # the cut loop did not settle: grow its last pattern greedily
+            hidden = _greedy(system, weights, primary | system.last_pattern, cost, k)
+        else:
+            hidden, cleared = chosen
         audited = np.nonzero(hidden)[0]
+        ranges = np.array(
+            [cleared.get(int(q)) or system.range_of(hidden, int(q), k) for q in audited]
+        ).reshape(-1, 2)
+        counts = [_count(lo, hi) for lo, hi in ranges]
+        if any(c < k for c in counts):  # the acceptance test, whatever chose the pattern
+            raise SuppressionAuditError(
+                f"A hidden count can be narrowed to fewer than {k} values from the "
+                "report's other tables and no further cell can be hidden to protect it. "
+                "Pool small groups (sites, covariate levels) or lengthen the lookback."
+            )
         self.audit = pd.DataFrame(
             {
                 "quantity": audited,
-                "lower": lower[audited],
-                "upper": upper[audited],
-                "feasible_integers": [_count(lower[q], upper[q]) for q in audited],
+                "lower": ranges[:, 0],
+                "upper": ranges[:, 1],
+                "feasible_integers": counts,
+                "primary": primary[audited],
             }
         )
         masks = {
@@ -393,6 +387,21 @@ class DisclosureControl:
             masks[(entry.key, entry.seq)].at[row, col] = bool(hidden[qid[pos]])
         return masks
 
+    def _costs(
+        self, cells: list[tuple[int, Cell]], qid: np.ndarray, values: np.ndarray
+    ) -> np.ndarray:
+        """What hiding each quantity costs readers: the sum over the places it is printed of its
+        table's cost (:data:`TABLE_COST`), doubled for totals, times :data:`HEADLINE_COLUMN_COST`
+        for the headline rates' numerators and denominators; plus a thousandth of its value, so
+        that of two equally placed cells the smaller one (less information) is hidden."""
+        cost = np.zeros(len(values), dtype=float)
+        for pos, (i, (row, col)) in enumerate(cells):
+            weight = TABLE_COST.get(self.entries[i].key, 1.0)
+            if weight >= 50.0:  # a headline table: its rates' numerators and denominators
+                weight *= HEADLINE_COLUMN_COST.get(str(col), 1.0)
+            cost[qid[pos]] += weight * (2.0 if row == TOTAL or col == TOTAL else 1.0)
+        return cost + 1e-3 * values
+
 
 def _count(lo: float, hi: float) -> float:
     if not np.isfinite(hi):
@@ -402,59 +411,129 @@ def _count(lo: float, hi: float) -> float:
     return float(np.floor(hi + 1e-7) - np.ceil(lo - 1e-7) + 1)
 
 
+@dataclass(frozen=True)
+class _Attack:
+    """The outsider's LP over one hidden quantity: its range, and how the range would move if
+    other quantities were hidden or shown (from the optimal duals of both programs)."""
+
+    lo: float
+    hi: float
+    fractional: bool
+    width_gain: np.ndarray
+    """Per quantity: an upper bound on how much hiding it can widen the range (``inf``: without
+    limit, when the optimum rests on that count from the side hiding opens)."""
+    binding: np.ndarray
+    """Printed quantities some optimum rests on (non-zero reduced cost)."""
+    moved: tuple[np.ndarray, ...] | None = None
+    """The quantities that differ from their true values at the maximum and at the minimum
+    (None when the maximum is unbounded): while all of them stay hidden or unprinted, both
+    points stay feasible, so the range can only be as wide or wider."""
+
+
+_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class _Program:
+    """One component's linear program: its variables (hidden and unprinted quantities), the
+    relations over them, and the printed quantities folded into the right-hand sides."""
+
+    variables: np.ndarray
+    a: np.ndarray
+    rhs: np.ndarray
+    is_eq: np.ndarray
+    low: np.ndarray
+    fixed_cols: np.ndarray
+    fixed: np.ndarray
+
+
 class _System:
     """The relations as matrices over quantities; published quantities are constants.
 
-    Only the hidden quantities linked to the audited one through relations (its connected
-    component) are variables of its linear program, so each program stays small.
+    Only the hidden and unprinted quantities linked to the audited one through relations (its
+    connected component) are variables of its linear program, so each program stays small;
+    results are cached per component pattern (the same program is never solved twice).
     """
 
     def __init__(
         self, a_eq: np.ndarray, a_ub: np.ndarray, values: np.ndarray, published: np.ndarray
     ) -> None:
         n = len(values)
-        self.published = published
         self.rows = np.vstack([a_eq.reshape(-1, n), a_ub.reshape(-1, n)])
+        self.member = self.rows != 0
         self.is_eq = np.r_[np.ones(len(a_eq), bool), np.zeros(len(a_ub), bool)]
         self.values = values
-        self.member = self.rows != 0
-        self._cache: dict[tuple[bytes, int], Any] = {}
+        self.published = published
+        self.n = n
+        self._cache: dict[tuple[int, bytes, bytes], _Attack] = {}
+        self._components: dict[bytes, np.ndarray] = {}
+        self._programs: dict[tuple[bytes, bytes], _Program] = {}
+        self._integer: dict[tuple[int, bytes], tuple[float, float]] = {}
+        self.last_pattern = np.zeros(n, dtype=bool)
 
-    def _program(
-        self, hidden: np.ndarray, q: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        member = self.member
-        free = hidden | ~self.published
-        on = member[:, free]
-        index = np.nonzero(free)[0]
-        local = {int(j): pos for pos, j in enumerate(index)}
-        seen = np.zeros(len(index), bool)
-        seen[local[q]] = True
-        frontier = seen.copy()
-        while frontier.any():
-            touching = on[:, frontier].any(axis=1)
-            reach = on[touching].any(axis=0) & ~seen
-            seen |= reach
-            frontier = reach
-        variables = index[seen]
-        used = on[:, seen].any(axis=1)
-        a = self.rows[used][:, variables]
-        fixed = self.rows[used] @ np.where(free, 0.0, self.values)
-        low = np.where(hidden[variables], 1.0, 0.0)  # hidden: at least 1; unprinted: at least 0
-        return variables, a, -fixed, self.is_eq[used], low, member[used]
+    def equality_rows(self) -> list[np.ndarray]:
+        """The quantities of each equality relation."""
+        return [np.nonzero(row)[0] for row in self.member[self.is_eq]]
 
-    def range(self, hidden: np.ndarray, q: int) -> tuple[float, float, list[int], bool]:
-        """LP minimum and maximum of quantity ``q``, the published quantities the optima rest
-        on (members of relations with a non-zero dual value), and whether an optimum was
-        reached at a fractional point (only then can the whole-number range be narrower)."""
-        variables, a, rhs, is_eq, low, members = self._program(hidden, q)
+    def _labels(self, hidden: np.ndarray) -> np.ndarray:
+        """Connected-component label of every quantity (-1 for printed ones)."""
+        key = hidden.tobytes()
+        if key not in self._components:
+            from scipy.sparse import csr_matrix
+            from scipy.sparse.csgraph import connected_components
+
+            free = hidden | ~self.published
+            on = csr_matrix(self.member[:, free].astype(np.int8))
+            adjacency = on.T @ on
+            _, lab = connected_components(adjacency, directed=False)
+            labels = np.full(self.n, -1)
+            labels[np.nonzero(free)[0]] = lab
+            self._components[key] = labels
+        return self._components[key]
+
+    def program(self, hidden: np.ndarray, q: int) -> _Program:
+        """The outsider's constraints on the component of ``q`` (shared by its members)."""
+        labels = self._labels(hidden)
+        variables = np.nonzero(labels == labels[q])[0]
+        key = (variables.tobytes(), hidden[variables].tobytes())
+        if key not in self._programs:
+            used = np.nonzero(self.member[:, variables].any(axis=1))[0]
+            touched = self.member[used].any(axis=0)
+            touched[variables] = False
+            fixed_cols = np.nonzero(touched)[0]
+            fixed = self.rows[np.ix_(used, fixed_cols)]
+            self._programs[key] = _Program(
+                variables=variables,
+                a=self.rows[np.ix_(used, variables)],
+                rhs=-(fixed @ self.values[fixed_cols]),
+                is_eq=self.is_eq[used],
+                low=np.where(hidden[variables], 1.0, 0.0),
+                fixed_cols=fixed_cols,
+                fixed=fixed,
+            )
+        return self._programs[key]
+
+    def attack(self, hidden: np.ndarray, q: int) -> _Attack:
+        """LP minimum and maximum of quantity ``q`` given the hidden pattern, with the bounds
+        on how the range would move under another pattern."""
+        prog = self.program(hidden, q)
+        key = (q, prog.variables.tobytes(), hidden[prog.variables].tobytes())
+        if key not in self._cache:
+            self._cache[key] = self._solve(hidden, q, prog)
+        return self._cache[key]
+
+    def _solve(self, hidden: np.ndarray, q: int, prog: _Program) -> _Attack:
+        if prog.a.shape[0] == 0:  # in no relation with anything published
+            return _Attack(1.0, float("inf"), False, np.zeros(self.n), np.zeros(0, int))
+        variables, a, rhs, is_eq, low = prog.variables, prog.a, prog.rhs, prog.is_eq, prog.low
+        fixed_cols, fixed = prog.fixed_cols, prog.fixed
         target = int(np.nonzero(variables == q)[0][0])
-        binding: list[int] = []
-        out: list[float] = []
+        ends: list[float] = []
+        moved: list[np.ndarray] = []
+        gain = np.zeros(self.n)
+        binding = np.zeros(self.n, dtype=bool)
         fractional = False
-        if a.shape[0] == 0:  # in no relation with anything published
-            return 1.0, float("inf"), binding, False
-        for sign in (1.0, -1.0):
+        for sign in (-1.0, 1.0):  # maximum, then minimum
             objective = np.zeros(len(variables))
             objective[target] = sign
             res = linprog(
@@ -467,25 +546,38 @@ class _System:
                 method="highs",
             )
             if res.status == 3:  # unbounded above: nothing learnt about the upper end
-                out.append(float("inf"))
+                ends.append(float("inf"))
                 continue
             if res.status != 0:
                 raise SuppressionAuditError(
                     "The disclosure audit's linear program could not be solved "
                     f"(status {res.status}); the report is not produced."
                 )
-            out.append(sign * float(res.fun))
+            ends.append(sign * float(res.fun))
+            moved.append(variables[np.abs(res.x - self.values[variables]) > 1e-7])
             fractional = fractional or bool(np.any(np.abs(res.x - np.round(res.x)) > 1e-6))
             duals = np.zeros(len(is_eq))
             if is_eq.any():
                 duals[is_eq] = np.asarray(res.eqlin.marginals)
             if (~is_eq).any():
                 duals[~is_eq] = np.asarray(res.ineqlin.marginals)
-            active = np.abs(duals) > 1e-9
-            if active.any():
-                linked = members[active].any(axis=0) & ~hidden & self.published
-                binding.extend(int(j) for j in np.nonzero(linked)[0])
-        return out[0], out[1], binding, fractional
+            # The optimum is a convex function of the bounds; its derivatives bound how far
+            # a change of the hidden pattern can move it (weak duality). A printed count j
+            # enters only through the right-hand sides: d(optimum)/d(v_j) = -column_j . duals.
+            # Hiding it moves its lower bound from v_j to 1 and its upper bound to infinity.
+            reduced = -(fixed.T @ duals)
+            opens = reduced < -_TOL  # hiding it lifts the upper bound the optimum rests on
+            gain[fixed_cols[opens]] = np.inf
+            rests = reduced > _TOL
+            gain[fixed_cols[rests]] += reduced[rests] * (self.values[fixed_cols[rests]] - 1.0)
+            binding[fixed_cols[opens | rests]] = True
+            # a hidden count resting at its lower bound 1: shown again, it is pinned at v_j
+            at_lower = np.clip(np.asarray(res.lower.marginals), 0.0, None)
+            back = (at_lower > _TOL) & hidden[variables] & (variables != q)
+            gain[variables[back]] += at_lower[back] * (self.values[variables[back]] - 1.0)
+        lo, hi = ends[1], ends[0]
+        witness = tuple(moved) if len(moved) == 2 else None
+        return _Attack(lo, hi, fractional, gain, np.nonzero(binding)[0], witness)
 
     def integer_range(
         self, hidden: np.ndarray, q: int, lo: float, hi: float
@@ -493,7 +585,8 @@ class _System:
         """The whole-number range (counts are whole): re-checked where the LP optimum was
         fractional. The best whole-number point found in the time limit is used, which can only
         narrow the range (conservative)."""
-        variables, a, rhs, is_eq, low, _ = self._program(hidden, q)
+        prog = self.program(hidden, q)
+        variables, a, rhs, is_eq, low = prog.variables, prog.a, prog.rhs, prog.is_eq, prog.low
         target = int(np.nonzero(variables == q)[0][0])
         parts = []
         if is_eq.any():
@@ -517,57 +610,154 @@ class _System:
                 out[pos] = sign * float(res.fun)
         return out[0], out[1]
 
-
-def _lookahead(
-    system: _System,
-    weights: np.ndarray,
-    values: np.ndarray,
-    hidden: np.ndarray,
-    published: np.ndarray,
-    q: int,
-    binding: list[int],
-    cost: np.ndarray,
-    k: int,
-) -> int | None:
-    """Try the cheapest few candidates: the cheapest one that protects ``q`` on its own, else
-    the one that widens its range most (so cheap cells that do not help are not hidden)."""
-    unavailable = hidden | ~published
-    pool = [b for b in dict.fromkeys(binding) if not unavailable[b] and values[b] > 0]
-    if not pool:
-        return _candidate(weights, values, unavailable, q, binding, cost)
-    pool = sorted(pool, key=lambda j: (float(cost[j]), values[j], j))[:_LOOKAHEAD]
-    best, best_width = None, -1.0
-    for j in pool:
-        trial = hidden.copy()
-        trial[j] = True
-        lo, hi, _, _ = system.range(trial, q)
-        width = _count(lo, hi)
-        if width >= k:
-            return j
-        if width > best_width:
-            best, best_width = j, width
-    return best
+    def range_of(self, hidden: np.ndarray, q: int, k: int) -> tuple[float, float]:
+        """The acceptance range of ``q``: LP, re-checked in whole numbers when near ``k``."""
+        found = self.attack(hidden, q)
+        lo, hi = found.lo, found.hi
+        if found.fractional and k <= _count(lo, hi) < k + _INTEGER_MARGIN:
+            key = (q, hidden.tobytes())
+            if key not in self._integer:
+                self._integer[key] = self.integer_range(hidden, q, lo, hi)
+            lo, hi = self._integer[key]
+        return lo, hi
 
 
-def _candidate(
-    weights: np.ndarray,
-    values: np.ndarray,
-    hidden: np.ndarray,
-    q: int,
-    binding: list[int],
-    margin: np.ndarray,
-) -> int | None:
-    """The published quantity to hide next: among those the bound rests on, the one cheapest to
-    hide (``TABLE_COST``: headline tables last, totals after interior cells, a quantity printed
-    in many places after one printed once), then the smallest; else the cheapest positive one
-    sharing clients with ``q``."""
-    pool = [b for b in dict.fromkeys(binding) if not hidden[b] and values[b] > 0]
-    if not pool:
-        overlap = (weights > 0).astype(float) @ (weights[q] > 0).astype(float) > 0
-        pool = [int(j) for j in np.nonzero(overlap & ~hidden & (values > 0))[0]]
-    if not pool:
-        return None
-    return min(pool, key=lambda j: (float(margin[j]), values[j], j))
+def _select(
+    system: _System, primary: np.ndarray, cost: np.ndarray, k: int
+) -> tuple[np.ndarray, dict[int, tuple[float, float]]] | None:
+    """The cheapest hidden pattern that protects every hidden count, by cut generation.
+
+    A 0/1 program (:func:`scipy.optimize.milp`) chooses which printed counts to hide at least
+    total cost (:meth:`DisclosureControl._costs`), subject to cuts that every pattern
+    protecting the hidden counts must satisfy: (a) a hidden count is never the only hidden
+    member of an equality whose other members are printed; (b) for each hidden count whose
+    range is too narrow under the current pattern, the duals of its two linear programs bound
+    its range under any other pattern (Fischetti and Salazar-González, 1999: the width can
+    grow only by what the hidden counts add), and the cut asks for enough of that growth. The
+    chosen pattern is then attacked again; the loop ends when every hidden count keeps ``k``
+    values (the acceptance test). Returns the pattern and the range that cleared each hidden
+    count (a range a feasible point of each end proves: the true range is at least as wide), or
+    None when it does not settle within
+    :data:`_MAX_ROUNDS` rounds (the caller then grows the last pattern greedily).
+    """
+    n = len(primary)
+    candidate = system.published & (system.values > 0)
+    cuts: list[np.ndarray] = []
+    for members in system.equality_rows():
+        if not system.published[members].all():
+            continue  # an unprinted member: the relation alone pins nothing
+        for q in members:
+            if not candidate[q]:
+                continue
+            row = np.zeros(n)
+            others = [int(j) for j in members if j != q and candidate[j]]
+            row[others] = 1.0
+            row[q] = -1.0  # if q is hidden, at least one other member is
+            cuts.append(row)
+    hidden = primary.copy()
+    # A count protected under one pattern keeps its two extreme points under another pattern
+    # that leaves every count they move hidden (or unprinted): its range is at least as wide,
+    # so it is not attacked again (most rounds change the pattern far from most counts).
+    witnesses: dict[int, list[tuple[float, float, np.ndarray]]] = defaultdict(list)
+    for _ in range(_MAX_ROUNDS):
+        hidden = _master(cuts, cost, primary, candidate)
+        system.last_pattern = hidden
+        free = hidden | ~system.published
+        ranges: dict[int, tuple[float, float]] = {}
+        fresh: list[np.ndarray] = []
+        # the small counts first: their cuts shape the pattern; a round stops at a few cuts
+        # (the next pattern may protect the rest), and only the last round clears every cell
+        order = np.r_[np.nonzero(hidden & primary)[0], np.nonzero(hidden & ~primary)[0]]
+        for q in order:
+            q = int(q)
+            kept = next((w for w in witnesses[q] if free[w[2]].all()), None)
+            if kept is not None:
+                ranges[q] = kept[0], kept[1]
+                continue
+            if len(fresh) >= _CUTS_PER_ROUND:
+                continue
+            lo, hi = system.range_of(hidden, q, k)
+            found = system.attack(hidden, q)
+            if _count(lo, hi) >= k:
+                ranges[q] = lo, hi
+                reusable = not found.fractional or _count(lo, hi) >= k + _INTEGER_MARGIN
+                if found.moved is not None and reusable:
+                    witnesses[q].append((lo, hi, np.union1d(*found.moved)))
+                continue
+            width = found.hi - found.lo
+            need = (k - 1) - width if width < k - 1 else 1.0  # integrality: ask for more
+            row = found.width_gain.copy()
+            row[q] = 0.0
+            # hidden now: hiding is already counted in `width`; shown, it gives its gain back
+            rhs = need + float(row[hidden].sum())
+            row = np.minimum(row, rhs)
+            row[q] = -rhs  # required only when q is hidden
+            fresh.append(row)
+        if not fresh:
+            return hidden, ranges
+        cuts.extend(fresh)
+    return None
+
+
+def _master(
+    cuts: list[np.ndarray], cost: np.ndarray, primary: np.ndarray, candidate: np.ndarray
+) -> np.ndarray:
+    lower = primary.astype(float)
+    upper = candidate.astype(float)
+    constraints = [LinearConstraint(np.vstack(cuts), 0.0, np.inf)] if cuts else []
+    res = milp(
+        cost,
+        constraints=constraints,
+        integrality=np.ones(len(cost)),
+        bounds=Bounds(lower, upper),
+        options={"node_limit": _MASTER_NODES},
+    )
+    if res.x is None:
+        raise SuppressionAuditError(
+            "No set of cells can be hidden that protects every small count of the report "
+            "against its other tables. Pool small groups (sites, covariate levels) or lengthen "
+            "the lookback."
+        )
+    return np.asarray(np.round(res.x), dtype=bool)
+
+
+def _greedy(
+    system: _System, weights: np.ndarray, hidden: np.ndarray, cost: np.ndarray, k: int
+) -> np.ndarray:
+    """Grow a hidden pattern one cell at a time until every hidden count keeps ``k`` values:
+    for a failing count, the cheapest printed count its bound rests on (else the cheapest
+    sharing clients with it). Ranges only widen as cells are hidden, so this ends."""
+    hidden = hidden.copy()
+    passed = np.zeros(len(hidden), dtype=bool)
+    for _ in range(len(hidden) + 1):
+        todo = np.nonzero(hidden & ~passed)[0]
+        choice = None
+        for q in todo:
+            lo, hi = system.range_of(hidden, int(q), k)
+            if _count(lo, hi) >= k:
+                passed[q] = True
+                continue
+            pool = [j for j in system.attack(hidden, int(q)).binding if not hidden[j]] or [
+                int(j)
+                for j in np.nonzero(
+                    ((weights > 0).astype(float) @ (weights[q] > 0).astype(float) > 0)
+                    & ~hidden
+                    & system.published
+                    & (system.values > 0)
+                )[0]
+            ]
+            if not pool:
+                raise SuppressionAuditError(
+                    f"A hidden count can be narrowed to fewer than {k} values from the "
+                    "report's other tables and no further cell can be hidden to protect it. "
+                    "Pool small groups (sites, covariate levels) or lengthen the lookback."
+                )
+            choice = min(pool, key=lambda j: (float(cost[j]), j))
+            break
+        if choice is None:
+            return hidden
+        hidden[choice] = True
+    return hidden
 
 
 # --- the recorder used by the report builder -------------------------------------------------
@@ -664,6 +854,12 @@ def _status(b: Any, tp: str) -> dict[str, np.ndarray]:
         "conducted_out_of_window": due & completed & ~inw,
         "not_conducted": due & ~completed,
     }
+
+
+def followup_due(b: Any, tp: str) -> np.ndarray:
+    """The episodes whose ``tp`` follow-up is due (window closed; the death policy applied):
+    the denominator of the follow-up rate, the sum of its three categories."""
+    return np.logical_or.reduce(list(_status(b, tp).values()))
 
 
 def _outcome(b: Any, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -230,7 +230,9 @@ def comparison_figure(frame: pd.DataFrame, timepoint: str) -> ReportFigure | Non
     plot_comparison(shown, ax=ax)
     ax.set_xlabel("Difference, percentage points (cohort − reference)")
     title = f"Difference in {timepoint_text(timepoint)} abstinence, with the equivalence margin"
-    ax.set_title(title, fontsize="medium")
+    # plot_comparison puts its legend in one row just above the axes: the title goes above it
+    # (at the default pad the two overlap)
+    ax.set_title(title, fontsize="medium", pad=22)
     alt = "; ".join(
         f"{r.group}: {100 * float(str(r.diff)):+.0f} points" for r in shown.itertuples(index=False)
     )

@@ -327,9 +327,14 @@ def comparison_published(
     if comparison is None or inp.primary is None or part is None:
         return False
     groups = {str(g) for g in comparison.result.to_frame()["group"]} | {inp.config.reference_cohort}
+    # only the counts the primary analysis reveals, as in the comparison table: a hidden
+    # missing count (missing = using) does not hide the headline comparison
+    using = getattr(comparison.result, "missing_rule", "using") == "using"
+    revealed = [c for c in (TOTAL, "abstinent", *(() if using else ("missing",)))
+                if c in part.hidden.columns]  # fmt: skip
     return all(
         g in part.hidden.index
-        and not bool(part.hidden.loc[g].any())
+        and not bool(part.hidden.loc[g, revealed].any())
         and (part.shown(g, TOTAL) or 0) >= inp.min_den
         for g in groups
     )

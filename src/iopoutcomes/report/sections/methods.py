@@ -83,10 +83,11 @@ def section(inp: ReportInputs, computed: Mapping[str, SectionOutput]) -> ReportS
             "funnel limits (95% and 99.8%), never ranks.",
             f"Privacy: counts 1-{inp.k - 1} are suppressed, zero is shown; rates are hidden "
             "when their numerator or complement is suppressed; complementary cells are "
-            "hidden so that no suppressed cell can be narrowed to fewer than "
-            f"{inp.k} values from the published row, column and grand totals (linear-"
-            "programming audit; the run fails otherwise). Suppression is audited per table; "
-            "tables share their totals. Figures are drawn from the suppressed tables.",
+            "hidden, at the least cost to readers, so that no suppressed cell can be "
+            f"narrowed to fewer than {inp.k} values from all the published tables together "
+            "(their margins and the identities between tables, e.g. due = in window + out "
+            "of window + not conducted; linear-programming audit of the whole report; the "
+            "run fails otherwise). Figures are drawn from the suppressed tables.",
         ]
     )
     notes = REFERENCES

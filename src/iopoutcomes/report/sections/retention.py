@@ -25,11 +25,12 @@ def retention_bias(
     """Intake profile of the clients followed up at the primary timepoint vs those not (a
     check of retention bias), with its figure; None when there is nothing to compare."""
     from ...adjust import balance_table
-    from ..disclosure import control_covariates
+    from ..disclosure import control_covariates, followup_due
     from ..figures import balance_figure
 
     tp = primary
-    mask = inp.cohort_mask(tp)
+    # the due clients only: one whose window is still open is neither followed up nor lost
+    mask = inp.cohort_mask(tp) & followup_due(inp, tp)
     sub = inp.table.loc[mask].copy()
     if len(sub) == 0:
         return None
