@@ -119,6 +119,22 @@ def test_fui_transfer_to_non_sud_stay_excludes_both() -> None:
     assert t["followed_within_7"].isna().all()
 
 
+def test_fui_transfer_into_a_stay_still_open_is_no_index_discharge_yet() -> None:
+    # inpatient discharged June 1, residential admitted June 2 and still in care at
+    # data_as_of: the FUI index episode has not ended (it would be dated by the residential
+    # discharge), so nothing is counted; CBE counts the inpatient discharge, unfollowed (the
+    # residential admission on day 1 is too early to be follow-up)
+    svc = services(
+        ("p", "inpatient", "2024-05-20", "2024-06-01"),
+        ("p", "residential", "2024-06-02"),
+    )
+    recs = SimpleNamespace(episodes=None, services=svc, data_as_of=D("2024-08-30"))
+    assert len(rows(continuity_of_care(recs, definition="hedis_fui"))) == 0
+    t = rows(continuity_of_care(recs, definition="cbe3453"))
+    assert t["discharge_date"].tolist() == [D("2024-06-01")]
+    assert t["followed_within_14"].tolist() == [False]
+
+
 def test_cbe_does_not_chain_transfers() -> None:
     svc = services(
         ("p", "inpatient", "2024-05-20", "2024-06-01"),
@@ -632,6 +648,11 @@ def plain_continuity(svc: pd.DataFrame, eps: pd.DataFrame, name: str) -> list[tu
             if not idx:
                 continue
             last = max(grp, key=lambda x: x.end_date).end_date
+            if d.transfer_within_days is not None and any(
+                pd.isna(x.end_date) and 0 <= (x.service_date - last).days <= d.transfer_within_days
+                for x in stays
+            ):
+                continue  # transferred into a stay not ended yet: the episode goes on
             last_idx = sorted(idx, key=lambda x: (x.end_date, x.service_date))[-1]
             non_sud = any(not is_sud(x) for x in grp)
             index.append((last, last_idx.service_type, non_sud, min(x.service_date for x in grp)))
@@ -837,3 +858,65 @@ def test_no_stays_give_an_empty_result_not_an_error() -> None:
     assert res.narrative().startswith("No index discharge")
     with pytest.raises(ParameterError):
         res.rates()
+
+
+# --- the engine against the simulator's truth --------------------------------------------------
+
+
+def test_death_after_the_short_window_excludes_from_every_window() -> None:
+    # one denominator per measure: a death on day 10 (after the 7-day window, inside the
+    # 14-day one) leaves the discharge out of the 7-day rate too, not just the 14-day rate
+    eps = pd.DataFrame(
+        {
+            "patient_id": ["p"],
+            "episode_id": ["e1"],
+            "cohort": ["IOP"],
+            "admission_date": ["2024-01-02"],
+            "death_date": ["2024-06-11"],
+        }
+    )
+    svc = services(("p", "residential", "2024-05-01", "2024-06-01"), ("p", "iop", "2024-06-03"))
+    res = continuity_of_care(records(svc, eps))
+    t = rows(res)
+    assert t["exclusion_reason"].tolist() == ["died"]
+    assert t["followed_within_7"].isna().all() and t["followed_within_14"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def simulated() -> Records:
+    # the case of the issue-17 follow-up (n=3000, seed=7): 4372 CBE and 4068 FUI index
+    # discharges eligible, about 270 of them first stays of a direct transfer
+    from iopoutcomes import simulate_records
+
+    return simulate_records(n=3000, seed=7, services=True)
+
+
+@pytest.mark.parametrize("name", ["cbe3453", "hedis_fui"])
+def test_engine_counts_equal_the_simulated_truth_exactly(simulated: Records, name: str) -> None:
+    # the simulator counts n and n_events from the fates it drew (chains for FUI only, every
+    # stay for CBE; exclusions per discharge over the longest window); the engine reads only
+    # the records. Any difference is a disagreement on a rule, so the counts must be equal.
+    truth = simulated.truth.continuity
+    truth = truth.loc[truth["definition"] == name].set_index("within")
+    res = continuity_of_care(simulated, definition=name)
+    t = res.discharges
+    included = t.loc[~t["excluded"]]
+    assert sorted(truth.index) == list(CONTINUITY_DEFINITIONS[name].within)
+    for w in truth.index:
+        n, n_events = int(truth.loc[w, "n"]), int(truth.loc[w, "n_events"])
+        followed = included[f"followed_within_{w}"]
+        assert followed.notna().all()
+        assert (len(included), int(followed.sum())) == (n, n_events), (name, w)
+        # the rate within sampling error of the model probability: 4 standard errors, four
+        # windows checked, a false alarm in about 1 in 4,000 seeds
+        rate = float(truth.loc[w, "rate"])
+        assert abs(n_events / n - rate) < 4 * math.sqrt(rate * (1 - rate) / n), (name, w)
+    assert len(included) > 4000
+
+
+def test_cbe_counts_the_first_stay_of_a_transfer_and_fui_does_not(simulated: Records) -> None:
+    cbe = continuity_of_care(simulated, definition="cbe3453").discharges
+    fui = continuity_of_care(simulated, definition="hedis_fui").discharges
+    transfers = int(simulated.truth.index_discharges["transfer"].sum())
+    # every stay of CBE is an index discharge; FUI's chain is one
+    assert len(cbe) - len(fui) == transfers

@@ -38,24 +38,32 @@ Generative model (vectorised; one draw per index discharge, no loop over people)
 
 True rates (``truth.continuity``)
 ---------------------------------
-Over the index discharges whose 30-day window ends on or before ``data_as_of`` and that are
-not excluded from the window (hospice, or death on a day 0..w after discharge, which includes
-episodes discharged ``died``):
+The index discharges of each definition, under the rules ``continuity_of_care`` applies:
 
-* ``cbe3453``, w = 7 and 14: a visit on days 1..w, or pharmacotherapy on day 0..w:
-  1 - (1 - 0.15) (1 - 0.70 (1 - 0.85**w)).
-* ``hedis_fui``, w = 7 and 30: a visit (pharmacotherapy included) on days 1..w; the
-  discharge day does not count: 0.70 (1 - 0.85**w).
+* ``hedis_fui``: a direct-transfer chain is one index discharge, dated by its last discharge
+  (NCQA's rule). ``cbe3453``: every stay is an index discharge of its own (the CBE #3453
+  specification counts discharges and states no transfer rule; its numerator's "residential
+  admission on day 3 through day 7 or 14, after inpatient discharges only" presupposes that a
+  stay that starts days 0-2 after a discharge leaves that discharge in the denominator). The
+  first stay of a chain is then followed only by what follows the chain's end within its
+  window (the next admission, on day 0 or 1, is never a CBE follow-up).
+* Exclusions per discharge, over the definition's longest window (14 days for CBE, 30 for
+  FUI), so both rates of a measure share one denominator: the window has not closed by
+  ``data_as_of``, a hospice service, or a death on days 0..longest after discharge (which
+  includes episodes discharged ``died``).
+* Followed within w: ``cbe3453`` a visit on days 1..w or pharmacotherapy on days 0..w;
+  ``hedis_fui`` a visit (pharmacotherapy included) on days 1..w.
 
-``rate`` is that model probability (the expected rate), ``n`` and ``n_events`` are counted from
-the fates drawn (what a correct measure computes on these records). Each person has at most one
-index discharge in any 31-day period (episodes of one person are far apart), so the HEDIS
-31-day rule drops none, and no residential admission follows an inpatient discharge 2 days or
-more later, so CBE's day-3 rule never applies: both rules are for hand-built tests.
-Transfers chain for both definitions: issue 17 states the rule for HEDIS FUI; for CBE #3453 it
-is an assumption of this simulator (a measure engine that does not chain for CBE counts the
-first stay of a chain as an index of its own, unfollowed unless the next stay counts), so a
-disagreement on the CBE counts of transferred discharges points here first.
+``n`` and ``n_events`` are counted from the fates drawn (what a correct measure computes on
+these records). ``rate`` is the model probability averaged over the eligible index
+discharges (:func:`follow_probability`): for a discharge not followed by a transfer (all of
+FUI's) it is :func:`true_rate`, FUI 0.70 (1 - 0.85**w), CBE 1 - (1 - 0.15)(1 - FUI); for the
+first stay of a CBE chain it is the same model shifted by the days to the chain's end.
+
+Each person has at most one FUI index discharge in any 31-day period (episodes of one person
+are far apart), so the HEDIS 31-day rule drops none, and no residential admission follows an
+inpatient discharge 2 days or more later, so CBE's day-3 rule never applies: both rules are for
+hand-built tests.
 """
 
 from __future__ import annotations
@@ -88,6 +96,9 @@ CONTINUITY_COLUMNS: tuple[str, ...] = ("definition", "within", "n", "n_events", 
 def true_rate(definition: str, within: int) -> float:
     """The model probability that an eligible index discharge is followed within ``within``.
 
+    For a discharge whose follow-up starts on its own discharge day (every index discharge of
+    HEDIS FUI, and every CBE #3453 index discharge not followed by a direct transfer).
+
     Examples
     --------
     >>> round(true_rate("hedis_fui", 7), 4)
@@ -95,10 +106,30 @@ def true_rate(definition: str, within: int) -> float:
     >>> round(true_rate("cbe3453", 7), 4)
     0.5543
     """
-    visit = (1 - P_NEVER) * (1 - (1 - P_VISIT_DAY) ** within)
+    return float(follow_probability(definition, within, np.zeros(1))[0])
+
+
+def follow_probability(definition: str, within: int, offset: np.ndarray) -> np.ndarray:
+    """Model probability of follow-up within ``within`` when the follow-up starts ``offset`` days
+    after the index discharge.
+
+    ``offset`` is 0 for a discharge followed by no transfer; for the first stay of a direct
+    transfer chain (an index discharge of its own under CBE #3453) it is the number of days
+    from its discharge to the chain's last discharge, after which the follow-up model runs:
+    pharmacotherapy on day ``offset`` (CBE only), first visit on day ``offset + D``.
+
+    Examples
+    --------
+    >>> follow_probability("cbe3453", 7, np.array([0, 7, 8])).round(4).tolist()
+    [0.5543, 0.15, 0.0]
+    """
+    offset = np.asarray(offset, dtype=float)
+    days_left = np.maximum(within - offset, 0)
+    visit = (1 - P_NEVER) * (1 - (1 - P_VISIT_DAY) ** days_left)
     if definition == "hedis_fui":
-        return float(visit)
-    return float(1 - (1 - P_PHARMACOTHERAPY_DAY0) * (1 - visit))
+        return visit
+    pharmacotherapy = np.where(offset <= within, P_PHARMACOTHERAPY_DAY0, 0.0)
+    return 1 - (1 - pharmacotherapy) * (1 - visit)
 
 
 def simulate_services(
@@ -254,20 +285,52 @@ def simulate_services(
             "visit_type": pd.Series(np.where(visit_seen, visit_type, _NONE), dtype="string"),
         }
     )
+    # CBE #3453 does not chain direct transfers: the first stay of a chain is an index
+    # discharge of its own, whose follow-up is whatever the chain's end brings within its
+    # windows (the next admission is on day 0 or 1, never a CBE follow-up: a residential
+    # admission counts from day 3, an inpatient one never).
+    first_offset = ((ends - discharge) / _DAY)[transfer]  # days from first discharge to chain end
+    first_hospice = hospice & seen & (index_discharge + hospice_day * _DAY <= last_day)
+    first_death = np.where(np.isnat(death), np.inf, (death - discharge) / _DAY)[transfer]
     rates = []
     for definition, windows in WINDOWS.items():
+        longest = max(windows)
+        # exclusions per discharge, over the definition's longest window (one denominator for
+        # every window of the measure): window not closed at as_of, hospice, death
+        eligible = (
+            (index_discharge <= as_of)
+            & ~still_in
+            & (index_discharge + longest * _DAY <= as_of)
+            & ~hospice
+            & (died_by > longest)
+        )
+        offset = np.zeros(int(eligible.sum()))
+        parts = {w: [(eligible & visit_seen & (visit_day <= w)).sum()] for w in windows}
+        if definition == "cbe3453":
+            for w in windows:
+                parts[w][0] += (eligible & ~(visit_seen & (visit_day <= w)) & pharm_seen).sum()
+            first_eligible = (
+                (discharge[transfer] + longest * _DAY <= as_of)
+                & ~(first_hospice[transfer] & (first_offset + hospice_day[transfer] <= longest))
+                & (first_death > longest)
+            )
+            off = first_offset[first_eligible]
+            offset = np.concatenate([offset, off])
+            for w in windows:
+                followed = (pharm_seen[transfer] & (first_offset <= w)) | (
+                    visit_seen[transfer] & (first_offset + visit_day[transfer] <= w)
+                )
+                parts[w].append((first_eligible & followed).sum())
         for w in windows:
-            eligible = observed & ~hospice & (died_by > w)
-            followed = visit_seen & (visit_day <= w)
-            if definition == "cbe3453":
-                followed = followed | pharm_seen
             rates.append(
                 {
                     "definition": definition,
                     "within": w,
-                    "n": int(eligible.sum()),
-                    "n_events": int((eligible & followed).sum()),
-                    "rate": true_rate(definition, w),
+                    "n": len(offset),
+                    "n_events": int(sum(parts[w])),
+                    "rate": float(np.mean(follow_probability(definition, w, offset)))
+                    if len(offset)
+                    else true_rate(definition, w),
                     "method": "model probability (n, n_events: fates drawn)",
                 }
             )

@@ -612,9 +612,29 @@ def _chains(stays: pd.DataFrame, d: ContinuityDefinition, index: tuple[str, ...]
     )
     last_index = idx.groupby("chain", sort=True)
     chains = chains.loc[chains.index.isin(idx["chain"].unique())].copy()
+    chains = chains.loc[~_transferred_to_open_stay(chains, stays, d.transfer_within_days)]
     chains["index_type"] = last_index["type"].last().reindex(chains.index)
     chains["admission"] = last_index["admission"].last().reindex(chains.index)
     return chains.reset_index(drop=True)
+
+
+def _transferred_to_open_stay(chains: pd.DataFrame, stays: pd.DataFrame, days: int) -> np.ndarray:
+    """Chains followed by a stay still open at data_as_of, admitted on day 0 .. ``days``.
+
+    That stay is a direct transfer whose discharge has not come yet: the index episode has not
+    ended, so the chain is no index discharge (yet), rather than one followed by the transfer.
+    """
+    still_open = stays.loc[stays["discharge"] == _NA_DAY, ["patient_id", "admission"]]
+    if not len(still_open) or not len(chains):
+        return np.zeros(len(chains), dtype=bool)
+    pairs = (
+        chains[["patient_id", "discharge"]]
+        .reset_index(names="chain")
+        .merge(still_open, on="patient_id")
+    )
+    gap = pairs["admission"].to_numpy(np.int64) - pairs["discharge"].to_numpy(np.int64)
+    hit = pairs.loc[(gap >= 0) & (gap <= days), "chain"].unique()
+    return chains.index.isin(hit)
 
 
 def _first_in_period(

@@ -181,10 +181,13 @@ class SimulationTruth(ResultDisplay):
         With ``services=True``: the true continuity-of-care rates after residential and
         inpatient discharges, ``definition`` (``cbe3453``, ``hedis_fui``), ``within`` (7 and
         14; 7 and 30 days), ``n`` and ``n_events`` (eligible index discharges and those
-        followed, counted from the fates drawn), ``rate`` (the model probability) and
+        followed, counted from the fates drawn, under the rules of ``continuity_of_care``:
+        transfers chained for FUI only, exclusions per discharge over the longest window),
+        ``rate`` (the model probability, averaged over the eligible discharges) and
         ``method``; model and rules in :mod:`iopoutcomes._simulate_services`.
     index_discharges : pandas.DataFrame or None
-        With ``services=True``: one row per index discharge (a direct transfer chain is one)
+        With ``services=True``: one row per FUI index discharge (a direct transfer chain is
+        one; under CBE #3453 its first stay is an index discharge too)
         with its fate: ``patient_id``, ``episode_id`` (NA for people without an episode),
         ``index_type``, ``admission_date``, ``discharge_date``, ``transfer``,
         ``window_observed`` (the 30-day window ends by ``data_as_of``), ``hospice``,
