@@ -337,15 +337,17 @@ def _quarters(text: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The sample report and small simulated programs, written to CSV/JSON."""
+def published(
+    tmp_path_factory: pytest.TempPathFactory, sample_report: iop.QuarterlyReport
+) -> dict[str, Path]:
+    """The sample report (2026Q2, shared from conftest.py) and small simulated programs, written
+    to CSV/JSON."""
     out = {}
-    cases: dict[str, tuple[iop.Records, str | None]] = {
-        "sample": (iop.load_sample(), "2026Q2"),
-        **{f"sim{n}": (iop.simulate_records(n=n, seed=n), None) for n in (150, 300, 600)},
-    }
-    for name, (records, quarter) in cases.items():
-        report = iop.quarterly_report(records, quarter, progress=False)
+    reports = {"sample": sample_report}
+    for n in (150, 300, 600):
+        sim = iop.simulate_records(n=n, seed=n)
+        reports[f"sim{n}"] = iop.quarterly_report(sim, None, progress=False)
+    for name, report in reports.items():
         folder = tmp_path_factory.mktemp(name)
         report.write(folder, ("csv", "json"))
         out[name] = folder
