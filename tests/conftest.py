@@ -1,4 +1,9 @@
-"""Shared fixtures: headless matplotlib, the shared real-data folder, seeded simulated records."""
+"""Shared fixtures: headless matplotlib, the shared real-data folder, the sample report.
+
+The suite runs under pytest-xdist (``-n auto --dist loadfile``): a session fixture is built once
+per worker process, so anything expensive that several test files only read (the sample's
+quarterly report takes about 20 s of CPU) lives here rather than in each file.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+
+import iopoutcomes as iop
 
 matplotlib.use("Agg")
 
@@ -32,3 +39,13 @@ def ctn0094_dir() -> Path:
 @pytest.fixture
 def teds_codebook_dir() -> Path:
     return require_shared(TEDS_CODEBOOK)
+
+
+@pytest.fixture(scope="session")
+def sample_report() -> iop.QuarterlyReport:
+    """The shipped sample's 2026Q2 report with default settings, shared read-only.
+
+    Tests that change settings, the environment (``SOURCE_DATE_EPOCH``) or monkeypatch the
+    build must build their own report.
+    """
+    return iop.quarterly_report(iop.load_sample(), "2026Q2", progress=False)

@@ -346,17 +346,20 @@ CASES = ["sample_2026Q2", "sample_2026Q3", "sim150", "sim300", "sim600"]
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Path]]:
-    """The sample report (the CLI demo's quarters) and small simulated programs, written to
-    CSV/JSON."""
+def reports(
+    tmp_path_factory: pytest.TempPathFactory, sample_report: iop.QuarterlyReport
+) -> dict[str, tuple[Any, Path]]:
+    """The sample report (the CLI demo's quarters; 2026Q2 shared from conftest.py) and small
+    simulated programs, written to CSV/JSON."""
     out = {}
-    cases: dict[str, tuple[iop.Records, str | None]] = {
-        "sample_2026Q2": (iop.load_sample(), "2026Q2"),
-        "sample_2026Q3": (iop.load_sample(), "2026Q3"),
-        **{f"sim{n}": (iop.simulate_records(n=n, seed=n), None) for n in (150, 300, 600)},
+    built: dict[str, Any] = {
+        "sample_2026Q2": sample_report,
+        "sample_2026Q3": iop.quarterly_report(iop.load_sample(), "2026Q3", progress=False),
     }
-    for name, (records, quarter) in cases.items():
-        report = iop.quarterly_report(records, quarter, progress=False)
+    for n in (150, 300, 600):
+        sim = iop.simulate_records(n=n, seed=n)
+        built[f"sim{n}"] = iop.quarterly_report(sim, None, progress=False)
+    for name, report in built.items():
         folder = tmp_path_factory.mktemp(name)
         report.write(folder, ("csv", "json"))
         out[name] = (report, folder)

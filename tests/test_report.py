@@ -46,8 +46,8 @@ def sample() -> iop.Records:
 
 
 @pytest.fixture(scope="module")
-def report(sample: iop.Records) -> iop.QuarterlyReport:
-    return iop.quarterly_report(sample, "2026Q2", progress=False)
+def report(sample_report: iop.QuarterlyReport) -> iop.QuarterlyReport:
+    return sample_report  # built once per test process (conftest.py), same sample and quarter
 
 
 # --- periods -------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ from iopoutcomes.report.writers import _table_header, _table_rows
 
 
 @pytest.fixture(scope="module")
-def report() -> iop.QuarterlyReport:
-    return iop.quarterly_report(iop.load_sample(), "2026Q2", progress=False)
+def report(sample_report: iop.QuarterlyReport) -> iop.QuarterlyReport:
+    return sample_report  # built once per test process (conftest.py)
 
 
 @pytest.fixture(scope="module")
