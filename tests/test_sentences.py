@@ -37,7 +37,7 @@ def test_every_wording_reads_before_a_plural_noun() -> None:
 
 def test_narratives_and_report_share_the_one_helper() -> None:
     from iopoutcomes import compare
-    from iopoutcomes.report import build
+    from iopoutcomes.report.sections import common
 
     assert compare.in_ten is in_ten
-    assert build._in_ten is in_ten
+    assert common.in_ten is in_ten

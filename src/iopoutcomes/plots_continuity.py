@@ -5,8 +5,7 @@ draw on the given Axes with the public matplotlib API and change nothing else.
 
 Examples
 --------
->>> import matplotlib
->>> matplotlib.use("Agg")
+>>> import matplotlib.pyplot as plt
 >>> import pandas as pd
 >>> from types import SimpleNamespace
 >>> from iopoutcomes.continuity import continuity_of_care
@@ -15,9 +14,11 @@ Examples
 ...     "service_type": ["residential", "iop", "residential"],
 ...     "end_date": pd.to_datetime(["2024-03-05", None, "2024-03-05"])})
 >>> res = continuity_of_care(SimpleNamespace(episodes=None, services=svc))
->>> ax = plot_days_to_follow_up(res)
+>>> fig, ax = plt.subplots()
+>>> ax = plot_days_to_follow_up(res, ax=ax)
 >>> [line.get_label() for line in ax.get_lines()][:1]
 ['no episode']
+>>> plt.close(fig)
 """
 
 from __future__ import annotations

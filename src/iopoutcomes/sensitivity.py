@@ -841,7 +841,9 @@ def report_sentences(
     from .exceptions import IopOutcomesError
 
     frame = outcomes.to_frame() if hasattr(outcomes, "to_frame") else outcomes
-    groups = [g for g in sorted(pd.unique(frame[by].dropna()).tolist(), key=str) if g != reference]
+    levels = sorted(pd.unique(frame[by].dropna()).tolist(), key=str)
+    reference = default_reference(levels, reference)
+    groups = [g for g in levels if g != reference]
     noun = "abstinence" if outcome.startswith("abstinent") else "the outcome"
     out = []
     for grp in groups:  # a handful of cohorts

@@ -4,7 +4,7 @@ count behind it is published.
 Examples
 --------
 >>> pct(0.634), in_ten(0.634), in_ten(float("nan"))
-('63%', 'about 6 in 10', 'an unknown share')
+('63%', 'about 6 in 10', 'an unknown share of')
 """
 
 from __future__ import annotations
