@@ -185,7 +185,7 @@ def build(out: Path) -> list[str]:
 
     def cascade() -> Any:
         fig, ax = _fig(7.5, 4.5)
-        plots.plot_followup_cascade(eo, ax=ax)
+        plots.plot_followup_cascade(iop.cascade_counts(eo), ax=ax)
         ax.set_title("6-month follow-up cascade")
         return fig
 

@@ -399,7 +399,7 @@ def nb01_quickstart() -> list[Cell]:
             fig, axes = plt.subplots(1, 2, figsize=(14, 5), constrained_layout=True)
             rates.plot(ax=axes[0])
             axes[0].set_title("Abstinence by cohort, with the McCarty et al. band")
-            plots.plot_followup_cascade(outcomes, ax=axes[1], timepoint="6mo")
+            plots.plot_followup_cascade(iop.cascade_counts(outcomes, "6mo"), ax=axes[1])
             axes[1].set_title("Follow-up cascade, 6 months")
             plt.show()
             """
@@ -822,7 +822,7 @@ def nb03_missing_followup() -> list[Cell]:
         code(
             """
             fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
-            plots.plot_followup_cascade(outcomes, ax=ax, timepoint="6mo")
+            plots.plot_followup_cascade(iop.cascade_counts(outcomes, "6mo"), ax=ax)
             ax.set_title("6-month follow-up cascade")
             plt.show()
             """

@@ -161,7 +161,8 @@ def test_no_module_outside_the_readers_tests_provenance() -> None:
 
 # Plots only draw: they may read fixed knowledge (labels, published benchmark bands, errors,
 # the one default-reference and confidence-level rules) but no engine, so every result's plot()
-# can import them without a cycle.
+# can import them without a cycle (the one exception, the old home of cascade_counts, warns
+# and reaches iopoutcomes.cascade by name for one release).
 PLOT_MAY_IMPORT = frozenset(
     {
         "iopoutcomes.definitions",

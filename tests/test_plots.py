@@ -22,6 +22,7 @@ from matplotlib.container import BarContainer, ErrorbarContainer
 from numpy.testing import assert_allclose, assert_array_equal
 
 from iopoutcomes import MissingColumnError, ParameterError, plots
+from iopoutcomes.cascade import CASCADE_STAGES, cascade_counts
 from iopoutcomes.spc import funnel_table, p_chart
 
 
@@ -551,44 +552,11 @@ def test_plot_funnel_suppressed_unit_not_drawn(ax: Axes) -> None:
 # --- 9. cascade --------------------------------------------------------------------------------
 
 
-def test_cascade_counts_by_hand() -> None:
-    eo = pd.DataFrame(
-        {
-            "cohort": ["IOP"] * 5 + ["inpatient"] * 2,
-            "discharge_day": [30, 40, None, 35, 20, 10, 12],
-            "followup_due_6mo": [True, True, False, True, False, True, True],
-            "followup_status_6mo": ["completed", "refused", None, "completed", None,
-                                    "completed", "completed"],
-            "in_window_6mo": [True, False, False, False, False, True, True],
-            "abstinent_6mo": [1.0, None, None, 0.0, None, 1.0, None],
-        }
-    )  # fmt: skip
-    out = plots.cascade_counts(eo)
-    assert list(out.columns) == ["cohort", "stage", "n"]
-    iop = out[out.cohort == "IOP"]
-    # episodes 5; discharged 4; due 3 (E1, E2, E4); in window: E1; analysed (known outcome): E1, E4
-    assert iop["stage"].tolist() == list(plots.CASCADE_STAGES)
-    assert iop["n"].tolist() == [5, 4, 3, 1, 2]
-    assert out[out.cohort == "inpatient"]["n"].tolist() == [2, 2, 2, 2, 1]
-
-    @dataclass(frozen=True)
-    class Outcomes(StandIn):
-        pass
-
-    class Rule:
-        missing = "using"
-
-    using = plots.cascade_counts(Outcomes(eo, Rule()))
-    assert using[using.cohort == "IOP"]["n"].tolist() == [5, 4, 3, 1, 3]  # all due analysed
-    with pytest.raises(MissingColumnError):
-        plots.cascade_counts(eo, timepoint="12mo")
-
-
 def test_plot_followup_cascade(ax: Axes) -> None:
     flow = pd.DataFrame(
         {
             "cohort": ["IOP"] * 5 + ["inpatient"] * 5,
-            "stage": list(plots.CASCADE_STAGES) * 2,
+            "stage": list(CASCADE_STAGES) * 2,
             "n": [200, 180, 150, 120, 118, 100, 95, 80, 60, np.nan],
             "suppressed": [False] * 9 + [True],
         }
@@ -742,14 +710,14 @@ def test_sample_km_at_risk_from_result(sample: tuple[Any, Any], ax: Axes) -> Non
 
 def test_sample_cascade_milestones_calendar(sample: tuple[Any, Any], ax: Axes) -> None:
     records, eo = sample
-    counts = plots.cascade_counts(eo)
+    counts = cascade_counts(eo)
     table = eo.to_frame()
     iop = counts[counts["cohort"] == "IOP"].set_index("stage")["n"]
     assert iop["episodes"] == (table["cohort"] == "IOP").sum()
     due = table["followup_due_6mo"].fillna(False).astype(bool) & table["discharge_day"].notna()
     assert iop["follow-up due"] == (due & (table["cohort"] == "IOP")).sum()
     assert iop["analysed"] == iop["follow-up due"]  # missing = using: every due episode
-    plots.plot_followup_cascade(eo, ax=ax)
+    plots.plot_followup_cascade(cascade_counts(eo), ax=ax)
     bars = [c for c in ax.containers if isinstance(c, BarContainer)]
     assert_allclose([b.get_width() for b in bars[0]], counts[counts["cohort"] == "IOP"]["n"])
 
@@ -866,7 +834,7 @@ def test_plot_followup_cascade_labels_inside_figure(
     flow = pd.DataFrame(
         {
             "cohort": ["IOP"] * 5 + ["inpatient"] * 5,
-            "stage": list(plots.CASCADE_STAGES) * 2,
+            "stage": list(CASCADE_STAGES) * 2,
             "n": [12_386, 11_360, 9_275, 5_179, 9_275, 10_214, 10_212, 161, 101, 161],
         }
     )

@@ -84,7 +84,7 @@ def test_new_figures_fit(out) -> None:  # type: ignore[no-untyped-def]
         lambda: subgroup_analysis(
             out, "abstinent_6mo", subgroups=["sex", "primary_substance"], margin=0.1
         ).plot(),  # fmt: skip
-        lambda: plots.plot_flow_diagram(out),
+        lambda: plots.plot_flow_diagram(iop.cascade_counts(out)),
         lambda: plots.plot_propensity_overlap(propensity_scores(out, adjust=["age", "severity"])),
     ):
         _fresh()
@@ -96,8 +96,8 @@ def test_new_figures_fit(out) -> None:  # type: ignore[no-untyped-def]
 
 def test_flow_diagram_counts_match_cascade(out) -> None:  # type: ignore[no-untyped-def]
     _fresh()
-    ax = plots.plot_flow_diagram(out)
-    counts = plots.cascade_counts(out).pivot(index="cohort", columns="stage", values="n")
+    ax = plots.plot_flow_diagram(iop.cascade_counts(out))
+    counts = iop.cascade_counts(out).pivot(index="cohort", columns="stage", values="n")
     texts = " | ".join(t.get_text() for t in ax.texts)
     for cohort in counts.index:
         row = counts.loc[cohort]

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # static names for type checkers and IDEs; imported lazily at
     )
     from .baseline import TableOne, table_one
     from .benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark
+    from .cascade import cascade_counts
     from .cea import CostEffectiveness, cost_effectiveness
     from .compare import Comparison, compare_rates
     from .competing import (
@@ -183,6 +184,7 @@ _LAZY: dict[str, str] = {
     "time_to_relapse": "survival",
     "RelapseAnalysis": "survival",
     "kaplan_meier": "survival",
+    "cascade_counts": "cascade",
     "logrank_test": "survival",
     "table_one": "baseline",
     "TableOne": "baseline",
@@ -235,6 +237,7 @@ _SUBMODULES: frozenset[str] = frozenset(
         "benchmarks",
         "cli",
         "compare",
+        "cascade",
         "competing",
         "costs",
         "ce_plots",

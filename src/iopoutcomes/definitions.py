@@ -52,6 +52,18 @@ __all__ = [
 MissingRule = Literal["using", "exclude", "bounds", "impute", "ipw"]
 MISSING_RULES: tuple[str, ...] = ("using", "exclude", "bounds", "impute", "ipw")
 """The one registry of missing-data rules (``missing=`` everywhere; ``docs/missing-data.md``)."""
+CASCADE_STAGES: tuple[str, ...] = (
+    "episodes",
+    "discharged",
+    "follow-up due",
+    "conducted in window",
+    "analysed",
+)
+"""The stages of the follow-up cascade, in order (:func:`iopoutcomes.cascade_counts`)."""
+MISSING_RULES_ANALYSING_EVERY_ELIGIBLE: frozenset[str] = frozenset({"using", "bounds", "impute"})
+"""The rules under which every episode in the denominator is analysed (a missing outcome counts
+as use, is bounded or imputed); under the others (``exclude``, ``ipw``) only the episodes with
+a known outcome are."""
 MISSING_RULE_LABELS: dict[str, str] = {
     "using": "counted as not abstinent",
     "exclude": "left out (complete case)",

@@ -263,11 +263,13 @@ class EpisodeOutcomes(ResultDisplay):
         """Timepoints with outcome columns."""
         return self.definition.outcome_timepoints
 
-    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Follow-up cascade (due -> conducted in window / out of window / not conducted)."""
+    def plot(self, ax: Axes | None = None, timepoint: str = "6mo", **kwargs: Any) -> Axes:
+        """Follow-up cascade (episodes -> discharged -> due -> in window -> analysed) of
+        :func:`iopoutcomes.cascade_counts`."""
+        from .cascade import cascade_counts
         from .plots import plot_followup_cascade
 
-        return plot_followup_cascade(self, ax=ax, **kwargs)
+        return plot_followup_cascade(cascade_counts(self, timepoint), ax=ax, **kwargs)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -42,16 +42,20 @@ import numpy as np
 import pandas as pd
 
 from ._validate import default_reference
-from .definitions import DAYS_PER_MONTH, parse_timepoint, timepoint_text
+from .definitions import (
+    CASCADE_STAGES,
+    DAYS_PER_MONTH,
+    MISSING_RULES_ANALYSING_EVERY_ELIGIBLE,
+    parse_timepoint,
+    timepoint_text,
+)
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = [
-    "CASCADE_STAGES",
     "OKABE_ITO",
-    "cascade_counts",
     "plot_balance",
     "plot_comparison",
     "plot_followup_cascade",
@@ -204,14 +208,6 @@ _HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
 _GREY = "#6E6E6E"
 _SIGNAL = "#D55E00"
 
-CASCADE_STAGES: tuple[str, ...] = (
-    "episodes",
-    "discharged",
-    "follow-up due",
-    "conducted in window",
-    "analysed",
-)
-"""Stages of the follow-up cascade, in order."""
 
 _DEFAULT = "default"
 
@@ -1682,95 +1678,37 @@ def plot_funnel(funnel_result: Any, *, ax: Axes | None = None, **kwargs: Any) ->
 # --- 9. follow-up cascade ----------------------------------------------------------------------
 
 
+def _cascade_table(table: Any, where: str) -> pd.DataFrame:
+    """The cascade table a plot draws; outcomes are refused with the function that counts."""
+    if isinstance(table, pd.DataFrame) and {"stage", "n"} <= set(table.columns):
+        return table.copy()
+    raise ParameterError(
+        f"{where} draws the follow-up cascade table; it counts nothing itself: pass "
+        "iopoutcomes.cascade_counts(outcomes, timepoint=...)."
+    )
+
+
+def __getattr__(name: str) -> Any:
+    # moved to iopoutcomes.cascade (plots only draw); the old names work for one release
+    if name == "cascade_counts":
+        import importlib
+        import warnings
+
+        # by name: an import statement here would make plots -> cascade -> missing -> ...
+        # -> plots a cycle of the module graph (tests/test_architecture.py)
+        cascade = importlib.import_module("iopoutcomes.cascade")
+        warnings.warn(
+            "iopoutcomes.plots.cascade_counts is deprecated; use "
+            "iopoutcomes.cascade.cascade_counts (iopoutcomes.cascade_counts)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return cascade.cascade_counts
+    raise AttributeError(f"module 'iopoutcomes.plots' has no attribute {name!r}")
+
+
 def _first_column(frame: pd.DataFrame, names: Sequence[str]) -> str | None:
     return next((c for c in names if c in frame.columns), None)
-
-
-def cascade_counts(episode_outcomes_frame: Any, timepoint: str = "6mo") -> pd.DataFrame:
-    """Count the follow-up cascade per cohort (CONSORT-like flow) from episode outcomes.
-
-    Parameters
-    ----------
-    episode_outcomes_frame : EpisodeOutcomes or pandas.DataFrame
-        One row per episode with ``cohort`` (or ``group``) and, for ``timepoint`` ``tp``:
-
-        * discharged: ``discharge_day`` (or ``discharge_date``) not missing;
-        * due: ``followup_due_<tp>`` (or ``due_<tp>``) true; without such a column every
-          discharged episode counts as due;
-        * conducted in window: ``followup_status_<tp> == "completed"`` and ``in_window_<tp>``
-          true (without ``in_window_<tp>``, every completed follow-up counts);
-        * analysed: the due episodes that enter the ``abstinent_<tp>`` rate. Under the
-          definition's ``missing="using"``, ``"bounds"`` or ``"impute"`` rule every due episode
-          is analysed (a missing follow-up counts as use, is bounded or imputed); otherwise
-          (``"exclude"``, ``"ipw"``, or no definition) only those with a known outcome.
-          Without an ``abstinent_<tp>`` column: the conducted-in-window count.
-    timepoint : str, default "6mo"
-
-    Returns
-    -------
-    pandas.DataFrame
-        Tidy: ``cohort``, ``stage`` (:data:`CASCADE_STAGES`), ``n``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> eo = pd.DataFrame({"cohort": ["IOP"] * 4, "discharge_day": [30, 40, None, 35],
-    ...                    "followup_status_6mo": ["completed", "refused", None, "completed"],
-    ...                    "in_window_6mo": [True, False, False, False],
-    ...                    "abstinent_6mo": [1.0, 0.0, None, None]})
-    >>> cascade_counts(eo)["n"].tolist()
-    [4, 3, 3, 1, 2]
-    """
-    frame = _frame(episode_outcomes_frame, "cascade_counts")
-    gcol = _group_column(frame)
-    tp = timepoint
-    dcol = _first_column(frame, ("discharge_day", "discharge_date"))
-    if dcol is None:
-        raise MissingColumnError(
-            "cascade_counts needs discharge_day or discharge_date to count discharges. "
-            f"Found: {list(frame.columns)}."
-        )
-    discharged = frame[dcol].notna().to_numpy()
-    due_col = _first_column(frame, (f"followup_due_{tp}", f"due_{tp}"))
-    due = (
-        frame[due_col].fillna(False).to_numpy(dtype=bool) & discharged
-        if due_col
-        else discharged.copy()
-    )
-    status_col = f"followup_status_{tp}"
-    if status_col not in frame.columns:
-        raise MissingColumnError(
-            f"cascade_counts: column {status_col!r} is missing (timepoint={tp!r}). "
-            f"Found: {list(frame.columns)}."
-        )
-    conducted = (frame[status_col] == "completed").fillna(False).to_numpy(dtype=bool) & due
-    window_col = f"in_window_{tp}"
-    if window_col in frame.columns:
-        conducted &= frame[window_col].fillna(False).to_numpy(dtype=bool)
-    out_col = f"abstinent_{tp}"
-    rule = getattr(getattr(episode_outcomes_frame, "definition", None), "missing", None)
-    if out_col not in frame.columns:
-        analysed = conducted
-    elif rule in ("using", "bounds", "impute"):
-        analysed = due
-    else:
-        analysed = frame[out_col].notna().to_numpy() & due
-    flags = pd.DataFrame(
-        {
-            "episodes": np.ones(len(frame), dtype=int),
-            "discharged": discharged,
-            "follow-up due": due,
-            "conducted in window": conducted,
-            "analysed": analysed,
-        }
-    ).astype(int)
-    flags["cohort"] = frame[gcol].to_numpy()
-    wide = flags.groupby("cohort", sort=False).sum()
-    long = wide.reset_index().melt(id_vars="cohort", var_name="stage", value_name="n")
-    long["stage"] = pd.Categorical(long["stage"], categories=CASCADE_STAGES, ordered=True)
-    long = long.sort_values(["cohort", "stage"], kind="stable").reset_index(drop=True)
-    long["stage"] = long["stage"].astype(str)
-    return long
 
 
 @_literal_text
@@ -1786,13 +1724,12 @@ def plot_followup_cascade(
     Parameters
     ----------
     outcomes_or_table : pandas.DataFrame or EpisodeOutcomes
-        Either a tidy table with ``cohort``, ``stage``, ``n`` (e.g. from
-        :func:`cascade_counts` or the report's suppressed flow table; ``n`` missing or
-        ``suppressed`` True is not drawn), or episode outcomes passed to
-        :func:`cascade_counts`.
+        A tidy table with ``cohort``, ``stage``, ``n``: from
+        :func:`iopoutcomes.cascade_counts` or the report's suppressed flow table (``n``
+        missing or ``suppressed`` True is not drawn). The plot counts nothing itself.
     ax : matplotlib Axes, optional
     timepoint : str, default "6mo"
-        Used when counting from episode outcomes.
+        Not used (the table is of one timepoint); kept for callers of the earlier signature.
     **kwargs
         Passed to ``Axes.barh``.
 
@@ -1815,9 +1752,7 @@ def plot_followup_cascade(
     >>> plt.close(fig)
     """
     ax = _axes(ax)
-    frame = _frame(outcomes_or_table, "plot_followup_cascade")
-    if not {"stage", "n"} <= set(frame.columns):
-        frame = cascade_counts(outcomes_or_table, timepoint=timepoint)
+    frame = _cascade_table(outcomes_or_table, "plot_followup_cascade")
     gcol = _group_column(frame)
     stages = [s for s in CASCADE_STAGES if s in set(frame["stage"])] + [
         s for s in _ordered(frame["stage"]) if s not in CASCADE_STAGES
@@ -2275,21 +2210,22 @@ _FLOW_EXITS: tuple[str, ...] = (
 
 @_literal_text
 def plot_flow_diagram(
-    outcomes: Any, *, timepoint: str = "6mo", ax: Axes | None = None, **kwargs: Any
+    cascade: Any, *, timepoint: str = "6mo", ax: Axes | None = None, **kwargs: Any
 ) -> Axes:
     """CONSORT/STROBE-style flow of episodes per cohort: admitted -> discharged -> follow-up
     due -> followed up in window -> analysed, with the episodes leaving at each step.
 
-    Counts come from :func:`cascade_counts` (so the definitions are the same as the follow-up
-    cascade). Under ``missing="using"`` (or bounds/impute) every due episode is analysed, so
+    Draws the table of :func:`iopoutcomes.cascade_counts` (the definitions of the follow-up
+    cascade); it counts nothing itself. Under ``missing="using"`` (or bounds/impute) every due episode is analysed, so
     "Analysed" can exceed "Followed up in window": the box says how many missing follow-ups
     enter under the rule.
 
     Parameters
     ----------
-    outcomes : EpisodeOutcomes or pandas.DataFrame
+    cascade : pandas.DataFrame
+        From :func:`iopoutcomes.cascade_counts` (``cohort``, ``stage``, ``n``, ``missing``).
     timepoint : str
-        Follow-up time point (``"6mo"``).
+        Not used (the table is of one timepoint); kept for callers of the earlier signature.
     ax : matplotlib Axes, optional
     **kwargs
         Passed to the box text (``Axes.text``).
@@ -2302,12 +2238,12 @@ def plot_flow_diagram(
     --------
     >>> import iopoutcomes as iop, matplotlib.pyplot as plt
     >>> out = iop.episode_outcomes(iop.simulate_records(n=200, seed=1))
-    >>> ax = plot_flow_diagram(out)
+    >>> ax = plot_flow_diagram(iop.cascade_counts(out))
     >>> sum("Admitted" in t.get_text() for t in ax.texts)  # one per cohort
     2
     >>> plt.close(ax.figure)
     """
-    counts = cascade_counts(outcomes, timepoint)
+    counts = _cascade_table(cascade, "plot_flow_diagram")
     wide = counts.pivot(index="cohort", columns="stage", values="n")
     cohorts = [c for c in _ordered(counts["cohort"]) if c in wide.index]
     k = len(cohorts)
@@ -2315,7 +2251,8 @@ def plot_flow_diagram(
     ax.set_xlim(0, k)
     ax.set_ylim(0, len(_FLOW_STAGES) * 2 - 1)
     ax.axis("off")
-    rule = getattr(getattr(outcomes, "definition", None), "missing", None)
+    rules = counts["missing"].dropna() if "missing" in counts else pd.Series([], dtype=object)
+    rule = rules.iloc[0] if len(rules) else None
     box = {"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "black"}
     side = {"boxstyle": "round,pad=0.3", "facecolor": "#F2F2F2", "edgecolor": _GREY}
     top = len(_FLOW_STAGES) * 2 - 1.5
@@ -2327,7 +2264,7 @@ def plot_flow_diagram(
             text = f"{title}\n{_n_text(float(row[stage]))}"
             if si == 0:
                 text = f"{cohort}\n{text}"
-            if stage == "analysed" and rule in ("using", "bounds", "impute"):
+            if stage == "analysed" and rule in MISSING_RULES_ANALYSING_EVERY_ELIGIBLE:
                 extra = int(row["analysed"] - row["conducted in window"])
                 text += f"\n({extra} without follow-up,\nmissing = {rule})"
             ax.text(x, y, text, ha="center", va="center", fontsize="small", bbox=box, **kwargs)

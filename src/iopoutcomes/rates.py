@@ -34,7 +34,13 @@ from ._input import outcomes_table
 from ._render import ResultDisplay
 from ._validate import check_confidence_level, validates_confidence_level
 from .benchmarks import GPRA_FOLLOWUP_TARGET, MCCARTY_2014, Benchmark, position
-from .definitions import MISSING_RULES, OutcomeDefinition, parse_timepoint, timepoint_text
+from .definitions import (
+    MISSING_RULES,
+    MISSING_RULES_ANALYSING_EVERY_ELIGIBLE,
+    OutcomeDefinition,
+    parse_timepoint,
+    timepoint_text,
+)
 from .exceptions import InsufficientDataError, MissingColumnError, ParameterError
 from .missing import (
     DEATH_STATUSES,
@@ -167,7 +173,9 @@ class RateTable(ResultDisplay):
         )
         if "bound" in first:
             first = first.loc[first["bound"] == "lower"]
-        n = first["n"] + (first["n_missing"] if self.missing in ("exclude", "ipw") else 0)
+        n = first["n"] + (
+            0 if self.missing in MISSING_RULES_ANALYSING_EVERY_ELIGIBLE else first["n_missing"]
+        )
         return f"<RateTable: {outcomes}{by}, {int(n.sum()):,} episodes, missing={self.missing}>"
 
     def to_frame(self) -> pd.DataFrame:
