@@ -1875,7 +1875,7 @@ def nb06_ctn0094_real_data() -> list[Cell]:
         ),
         code(
             """
-            iop.pattern_definitions()[["name", "window", "recoding", "reference"]]
+            iop.pattern_definitions()[["name", "window", "recoding", "citation"]]
             """
         ),
         code(

@@ -404,17 +404,10 @@ def test_no_source_uses_an_old_name(label: str) -> None:
 
 # --- one default reference -----------------------------------------------------------------------
 
-# register_pattern_definition(reference=) is a literature citation, not a reference group: a
-# clash of meaning left to the patterns rework (issue 13 part B), reported to the lead
-CITATION_REFERENCE = {"register_pattern_definition", "patterns.register_pattern_definition"}
-
 REFERENCE_FUNCTIONS = sorted(
     n
     for n, s in SIGNATURES.items()
-    if "reference" in s.parameters
-    and n in PUBLIC
-    and not inspect.isclass(PUBLIC[n])
-    and n not in CITATION_REFERENCE
+    if "reference" in s.parameters and n in PUBLIC and not inspect.isclass(PUBLIC[n])
 )
 
 

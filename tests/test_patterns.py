@@ -223,9 +223,9 @@ def clean_registry():
 def test_pattern_definitions_documents_each_builtin() -> None:
     table = pattern_definitions().set_index("name")
     assert set(BUILTIN) <= set(table.index)
-    assert (table.loc[list(BUILTIN), "reference"].str.len() > 40).all()
-    assert table.loc["lee2018_relapse", "reference"].startswith("Lee JD")
-    assert "Lancet. 2018" in table.loc["lee2018_relapse", "reference"]
+    assert (table.loc[list(BUILTIN), "citation"].str.len() > 40).all()
+    assert table.loc["lee2018_relapse", "citation"].startswith("Lee JD")
+    assert "Lancet. 2018" in table.loc["lee2018_relapse", "citation"]
     assert table.loc["lee2018_relapse", "window"].startswith("weeks 3-n")
     assert table.loc["krupitsky2011_abstinence", "window"] == "weeks 5-15"
     assert "deleted" in table.loc["schottenfeld2005_longest_abstinence", "recoding"]
@@ -242,8 +242,9 @@ def test_register_user_definition(clean_registry: None) -> None:
         return {"late_use": (w.use() & window).any(axis=1)}
 
     d = register_pattern_definition(
-        "late_use", late_use, reference="test", window="weeks 3-4", recoding="o, * as use"
+        "late_use", late_use, citation="test", window="weeks 3-4", recoding="o, * as use"
     )
+    assert d.citation == "test"
     assert d.columns == ("late_use",)
     assert "late_use" in set(pattern_definitions()["name"])
     out = pattern_outcomes(
@@ -361,3 +362,17 @@ def test_a_declared_backbone_replaces_the_generic_weeks() -> None:
     # the provenance label alone selects nothing
     labelled = dataclasses.replace(plain, provenance="ctn0094")
     assert weekly_patterns(labelled).tolist() == ["+", ""]
+
+
+def test_pattern_citation_old_names_warn() -> None:
+    # `reference` names a comparison's reference group everywhere else (docs/conventions.md)
+    with pytest.warns(DeprecationWarning, match="'reference' is deprecated; use 'citation'"):
+        d = register_pattern_definition(
+            "old_name_use",
+            lambda w: {"old_name_use": w.use().any(axis=1)},
+            reference="x",
+            overwrite=True,
+        )
+    with pytest.warns(DeprecationWarning, match="'reference' is deprecated; use 'citation'"):
+        assert d.reference == "x" == d.citation
+    assert "citation" in pattern_definitions().columns

@@ -20,7 +20,7 @@ A *word* describes one person's urine screens week by week, one character per st
 :func:`pattern_outcomes` evaluates named definitions from the literature on any Series of words,
 vectorised: the words are padded into one 2-D ``numpy.uint8`` array (one row per word, one column
 per week) and every definition is a handful of cumulative sums, run-length and window operations
-on that array. :func:`pattern_definitions` lists the registry (reference, window, recoding,
+on that array. :func:`pattern_definitions` lists the registry (citation, window, recoding,
 output columns) and :func:`register_pattern_definition` adds a user definition by name.
 
 :func:`weekly_patterns` builds the words from :class:`~iopoutcomes.records.Records`: for
@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._deprecate import renamed_parameters, warn_renamed
 from .exceptions import ParameterError, SchemaError
 
 __all__ = [
@@ -262,8 +263,9 @@ class PatternDefinition:
     ----------
     name : str
         Registry key (``snake_case``, author + year + outcome).
-    reference : str
-        Full citation of the paper (or package) the definition comes from.
+    citation : str
+        Full citation of the paper (or package) the definition comes from (``reference``
+        until 0.1: that word names a comparison's reference group everywhere else).
     description : str
         The operational rule in one or two sentences.
     function : callable
@@ -284,7 +286,7 @@ class PatternDefinition:
     >>> import iopoutcomes as iop
     >>> from iopoutcomes.patterns import encode_words
     >>> d = iop.PatternDefinition(
-    ...     name="any_use_week", reference="", description="at least one week with use",
+    ...     name="any_use_week", citation="", description="at least one week with use",
     ...     function=lambda w: {"any_use_week": w.use().any(axis=1)}, columns=("any_use_week",))
     >>> d.window
     'whole word'
@@ -293,23 +295,30 @@ class PatternDefinition:
     """
 
     name: str
-    reference: str
+    citation: str
     description: str
     function: PatternFunction
     columns: tuple[str, ...]
     window: str = "whole word"
     recoding: str = ""
 
+    @property
+    def reference(self) -> str:
+        """Deprecated name of :attr:`citation`."""
+        warn_renamed("PatternDefinition", "reference", "citation")
+        return self.citation
+
 
 _REGISTRY: dict[str, PatternDefinition] = {}
 
 
+@renamed_parameters(reference="citation")
 def register_pattern_definition(
     name: str,
     function: PatternFunction,
     *,
     columns: Sequence[str] | None = None,
-    reference: str = "",
+    citation: str = "",
     description: str = "",
     window: str = "whole word",
     recoding: str = "",
@@ -327,8 +336,9 @@ def register_pattern_definition(
         ``drop``, ``first_run`` and ``longest_run``).
     columns : sequence of str, optional
         Output column names (default: ``(name,)``).
-    reference, description, window, recoding : str
-        Documentation shown by :func:`pattern_definitions`.
+    citation, description, window, recoding : str
+        Documentation shown by :func:`pattern_definitions` (``citation`` was ``reference``,
+        which still works for one release with a warning).
     overwrite : bool, default False
         Replace an existing definition of the same name.
 
@@ -368,7 +378,7 @@ def register_pattern_definition(
         raise ParameterError("columns must name at least one output column.")
     definition = PatternDefinition(
         name=name,
-        reference=reference,
+        citation=citation,
         description=description,
         function=function,
         columns=cols,
@@ -385,7 +395,7 @@ def pattern_definitions() -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``name, columns, window, recoding, description, reference``.
+        Columns ``name, columns, window, recoding, description, citation``.
 
     Examples
     --------
@@ -402,12 +412,12 @@ def pattern_definitions() -> pd.DataFrame:
             "window": d.window,
             "recoding": d.recoding,
             "description": d.description,
-            "reference": d.reference,
+            "citation": d.citation,
         }
         for d in _REGISTRY.values()
     ]
     return pd.DataFrame(
-        rows, columns=["name", "columns", "window", "recoding", "description", "reference"]
+        rows, columns=["name", "columns", "window", "recoding", "description", "citation"]
     )
 
 
@@ -574,12 +584,12 @@ _BUILTINS: tuple[tuple[str, PatternFunction, tuple[str, ...], str, str, str, str
     ),
 )
 
-for _name, _fn, _cols, _window, _recoding, _description, _reference in _BUILTINS:
+for _name, _fn, _cols, _window, _recoding, _description, _citation in _BUILTINS:
     register_pattern_definition(
         _name,
         _fn,
         columns=_cols,
-        reference=_reference,
+        citation=_citation,
         description=_description,
         window=_window,
         recoding=_recoding,
