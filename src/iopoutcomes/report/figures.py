@@ -41,9 +41,7 @@ __all__ = [
 
 
 def _new(width: float = 7.0, height: float = 3.6) -> tuple[Any, Any]:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # a bare Figure renders to SVG/PNG without pyplot: the user's backend is left alone
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), dpi=100)
