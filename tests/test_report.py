@@ -710,3 +710,14 @@ def test_snapshot_cuts_services_and_deaths_at_the_as_of_date() -> None:
     assert snap.services["end_date"].isna().all()  # the residential stay is still running
     assert snap.episodes["death_date"].dt.strftime("%m-%d").fillna("").tolist() == ["03-20", ""]
     assert len(recs.services) == 4  # the records themselves are untouched
+
+
+def test_cover_points_to_the_methods_section_by_its_printed_number(
+    report: iop.QuarterlyReport,
+) -> None:
+    # optional sections (measurement, costs, continuity) move the appendix: never a fixed number
+    keys = [s.key for s in report.sections]
+    cover = report.sections[keys.index("cover")]
+    assert any(f"appendix (section {keys.index('methods') + 1})" in p for p in cover.paragraphs), (
+        cover.paragraphs
+    )

@@ -299,7 +299,7 @@ def _build(
     cover, methods = keys.index("cover"), keys.index("methods")
     assembled = list(sections)
     assembled[cover] = dataclasses.replace(
-        sections[cover], paragraphs=sections[cover].paragraphs + stamp_lines(stamp)
+        sections[cover], paragraphs=sections[cover].paragraphs + stamp_lines(stamp, methods + 1)
     )
     assembled[methods] = dataclasses.replace(
         sections[methods], tables=(*sections[methods].tables, stamp_table(stamp))

@@ -135,8 +135,9 @@ def build_stamp(
     return stamp
 
 
-def stamp_lines(stamp: Mapping[str, Any]) -> tuple[str, ...]:
-    """The stamp in two sentences for the cover."""
+def stamp_lines(stamp: Mapping[str, Any], methods_section: int) -> tuple[str, ...]:
+    """The stamp in two sentences for the cover; ``methods_section`` is the printed number of
+    the methods appendix that holds the full stamp (it moves as optional sections appear)."""
     files = stamp["input_files"]
     as_of = str(stamp["data_as_of"])
     if as_of.startswith("in "):
@@ -165,8 +166,7 @@ def stamp_lines(stamp: Mapping[str, Any]) -> tuple[str, ...]:
             if str(stamp["generated"]).startswith("not stamped")
             else f"generated {stamp['generated']}"
         )
-        + ". The full "
-        "stamp is in the appendix (section 10).",
+        + f". The full stamp is in the appendix (section {methods_section}).",
     )
 
 
