@@ -721,3 +721,14 @@ def test_cover_points_to_the_methods_section_by_its_printed_number(
     assert any(f"appendix (section {keys.index('methods') + 1})" in p for p in cover.paragraphs), (
         cover.paragraphs
     )
+
+
+def test_sentences_name_the_non_inferiority_test_the_table_prints(
+    report: iop.QuarterlyReport,
+) -> None:
+    # the summary once said Farrington-Manning beside a table saying Miettinen-Nurminen
+    named = set(report.table("comparison").frame["noninferiority_test"].dropna().astype(str))
+    sentences = [p for s in report.sections for p in s.paragraphs if "non-inferiority p" in p]
+    assert sentences and named
+    for sentence in sentences:
+        assert any(f"({name})" in sentence for name in named), (sentence, named)

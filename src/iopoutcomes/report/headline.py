@@ -177,7 +177,8 @@ def result_sentence(
     group, reference = str(row["group"]), str(row["reference"])
     verdict = str(row.get("verdict") or "")
     ni_p = float(row.get("noninferiority_pvalue", float("nan")))
-    _, ni_test = named_tests(row)
+    # the name the published table prints beside this row, so sentence and table agree
+    ni_test = str(row.get("noninferiority_test") or "") or named_tests(row)[1]
     lo90, hi90 = float(row["equivalence_ci_low"]), float(row["equivalence_ci_high"])
     detail = ""
     if math.isfinite(lo90) and math.isfinite(hi90):
