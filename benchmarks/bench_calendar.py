@@ -55,16 +55,31 @@ def write_files(n_episodes: int, days: int, folder: Path, seed: int = 1) -> None
             "admission_date": admission.astype(str),
         }
     ).to_parquet(folder / "episodes.parquet", index=False)
-    person = np.repeat(np.arange(n_episodes), days)
-    date = admission[person] + np.tile(np.arange(days), n_episodes).astype("timedelta64[D]")
-    pd.DataFrame(
-        {
-            "patient_id": patients[person],
-            "date": date.astype(str),
-            "used": (rng.random(len(person)) < 0.2).astype(np.int8),
-            "source": "self_report",
-        }
-    ).to_parquet(folder / "use_days.parquet", index=False)
+    # written in slices of patients: 90 million rows of text would not fit in memory at once
+    # (the random stream is drawn in the same order, so the files do not depend on the slice)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer: pq.ParquetWriter | None = None
+    try:
+        for start in range(0, n_episodes, 20_000):
+            idx = np.arange(start, min(n_episodes, start + 20_000))
+            person = np.repeat(idx, days)
+            date = admission[person] + np.tile(np.arange(days), len(idx)).astype("timedelta64[D]")
+            table = pa.table(
+                {
+                    "patient_id": pa.array(patients[person].tolist(), pa.string()),
+                    "date": pa.array(date.astype(str).tolist(), pa.string()),
+                    "used": pa.array((rng.random(len(person)) < 0.2).astype(np.int8)),
+                    "source": pa.array(["self_report"] * len(person), pa.string()),
+                }
+            )
+            if writer is None:
+                writer = pq.ParquetWriter(folder / "use_days.parquet", table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 CHILD = r"""
